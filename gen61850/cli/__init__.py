@@ -1,0 +1,46 @@
+"""The ``gen61850`` command line: one sub-command module per area, registered here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from gen61850 import __version__
+from gen61850.runtime.errors import Gen61850Error
+
+# Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
+COMMAND_MODULES = ("generate", "sv", "scl", "xmpp", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every area's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="gen61850",
+        description="IEC 61850 stacks generated from the standards and from SCL.",
+    )
+    parser.add_argument("--version", action="version", version=f"gen61850 {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"gen61850.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; our own errors become a one-line message and exit status 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        status: int = func(args)
+    except Gen61850Error as error:
+        print(f"gen61850: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status

@@ -1,0 +1,1 @@
+"""Code emitted by ``gen61850 generate`` from ``specs/``. Never edit by hand."""

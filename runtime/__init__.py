@@ -1,0 +1,1 @@
+"""Hand-written runtime: I/O, timing and wiring around the generated codecs."""
