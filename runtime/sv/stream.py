@@ -1,0 +1,186 @@
+"""The typed description of one SV stream: what a publisher sends and a subscriber expects.
+
+It gathers what a merging unit's configuration holds (the HIL vendor's "SV Setup" and
+"SV Publisher" properties, an SCL SampledValueControl + SMV address): identity (svID,
+datSet, confRev), timing (signal frequency, samples per period, ASDUs per frame), the
+optional ASDU fields, addressing (MACs, APPID, 802.1Q tag) and the data set layout.
+Construct it directly with keywords; every field but ``sv_id`` has the 9-2LE default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.sv.dataset import DataSetLayout, layout_9_2le, profile_61869_9
+
+ETHERTYPE_SV = 0x88BA
+SIGNAL_FREQUENCIES = (16.7, 25.0, 50.0, 60.0)
+"""The usual ones; any positive frequency is accepted."""
+
+_MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}([-:]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
+
+
+class StreamConfigError(Gen61850Error, ValueError):
+    """A stream description that cannot be sent or received as given."""
+
+
+class SmpSynch:
+    """smpSynch values (9-2 Ed. 2): not synchronised, local clock, global (PTP) clock."""
+
+    NONE = 0
+    LOCAL = 1
+    GLOBAL = 2
+
+
+class SmpMod:
+    """smpMod values: what smpRate counts."""
+
+    SAMPLES_PER_PERIOD = 0
+    SAMPLES_PER_SECOND = 1
+    SECONDS_PER_SAMPLE = 2
+
+
+def parse_mac(text: str | bytes, what: str = "MAC") -> bytes:
+    """``01:0C:CD:04:00:01``, ``01-0c-cd-04-00-01``, ``010ccd040001`` or 6 raw octets."""
+    if isinstance(text, bytes | bytearray):
+        if len(text) != 6:
+            raise StreamConfigError(f"{what}: {len(text)} octets, expected 6")
+        return bytes(text)
+    if not _MAC_PATTERN.match(text.strip()):
+        raise StreamConfigError(f"{what}: {text!r} is not a MAC address")
+    return bytes.fromhex(re.sub(r"[-:]", "", text.strip()))
+
+
+def format_mac(mac: bytes) -> str:
+    """Lower-case, colon-separated."""
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """One SV stream.
+
+    ``smp_rate``/``smp_mod``/``dat_set``/``gm_identity`` are sent in each ASDU only when not
+    None; ``refr_tm=True`` sends the refresh time. ``vlan_id=None`` sends untagged frames
+    (9-2 wants the tag; default VID 0, priority 4). MACs are normalised to ``aa:bb:..``.
+    smpCnt wraps at ``samples_per_second`` (signal frequency x samples per period).
+    """
+
+    sv_id: str
+    layout: DataSetLayout = field(default_factory=layout_9_2le)
+    dat_set: str | None = None
+    conf_rev: int = 1
+    smp_synch: int = SmpSynch.NONE
+    smp_rate: int | None = None
+    smp_mod: int | None = None
+    refr_tm: bool = False
+    gm_identity: bytes | None = None
+    signal_frequency: float = 50.0
+    samples_per_period: int = 80
+    asdus_per_frame: int = 1
+    dst_mac: str = "01:0c:cd:04:00:00"
+    src_mac: str = "02:00:00:00:00:01"
+    appid: int = 0x4000
+    vlan_id: int | None = 0
+    vlan_priority: int = 4
+    simulation: bool = False
+
+    def __post_init__(self) -> None:
+        sv_id = self.sv_id
+        if not 1 <= len(sv_id) <= 129 or not sv_id.isascii() or not sv_id.isprintable():
+            raise StreamConfigError(f"svID {sv_id!r}: 1..129 printable ASCII characters")
+        if self.dat_set is not None and not 1 <= len(self.dat_set) <= 129:
+            raise StreamConfigError(f"datSet {self.dat_set!r}: 1..129 characters")
+        _check_range("confRev", self.conf_rev, 0, 0xFFFFFFFF)
+        _check_range("smpSynch", self.smp_synch, 0, 255)
+        if self.smp_rate is not None:
+            _check_range("smpRate", self.smp_rate, 0, 0xFFFF)
+        if self.smp_mod is not None:
+            _check_range("smpMod", self.smp_mod, 0, 0xFFFF)
+        if self.gm_identity is not None and len(self.gm_identity) != 8:
+            raise StreamConfigError(f"gmIdentity: {len(self.gm_identity)} octets, expected 8")
+        freq = self.signal_frequency
+        if not (isinstance(freq, int | float) and math.isfinite(freq) and freq > 0):
+            raise StreamConfigError(f"signal frequency {freq!r}: must be a positive number")
+        _check_range("samples per period", self.samples_per_period, 1, 1 << 20)
+        _check_range("ASDUs per frame", self.asdus_per_frame, 1, 8)
+        _check_range("APPID", self.appid, 0, 0xFFFF)
+        if self.vlan_id is not None:
+            _check_range("VLAN id", self.vlan_id, 0, 4095)
+        _check_range("VLAN priority", self.vlan_priority, 0, 7)
+        if not 1 <= self.samples_per_second <= 65536:
+            raise StreamConfigError(
+                f"{self.samples_per_second:g} samples/s: smpCnt (16 bits) needs 1..65536"
+            )
+        object.__setattr__(self, "dst_mac", format_mac(parse_mac(self.dst_mac, "dst MAC")))
+        object.__setattr__(self, "src_mac", format_mac(parse_mac(self.src_mac, "src MAC")))
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.signal_frequency * self.samples_per_period
+
+    @property
+    def smp_cnt_wrap(self) -> int:
+        """smpCnt runs 0 .. smp_cnt_wrap - 1."""
+        return max(1, round(self.samples_per_second))
+
+    @property
+    def sample_period(self) -> float:
+        """Seconds between two samples."""
+        return 1.0 / self.samples_per_second
+
+    @property
+    def frame_period(self) -> float:
+        """Seconds between two frames (one frame carries ``asdus_per_frame`` samples)."""
+        return self.asdus_per_frame / self.samples_per_second
+
+    @property
+    def tagged(self) -> bool:
+        return self.vlan_id is not None
+
+    @property
+    def dst_mac_bytes(self) -> bytes:
+        return parse_mac(self.dst_mac)
+
+    @property
+    def src_mac_bytes(self) -> bytes:
+        return parse_mac(self.src_mac)
+
+    def with_changes(self, **changes: object) -> StreamConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_profile(
+        cls, code: str, sv_id: str, signal_frequency: float = 50.0, **fields: object
+    ) -> StreamConfig:
+        """A stream for an IEC 61869-9 profile: ``from_profile("F4800S2I4U4", "MU01")``.
+
+        The profile fixes samples per second and ASDUs per frame; smpRate is sent as
+        samples per second (smpMod 1) as 61869-9 asks.
+        """
+        profile = profile_61869_9(code)
+        per_period = profile.samples_per_second / signal_frequency
+        if abs(per_period - round(per_period)) > 1e-9:
+            raise StreamConfigError(
+                f"profile {code}: {profile.samples_per_second} samples/s is not a whole "
+                f"number of samples per {signal_frequency:g} Hz period"
+            )
+        defaults: dict[str, object] = {
+            "layout": profile.layout,
+            "asdus_per_frame": profile.asdus_per_frame,
+            "smp_rate": profile.samples_per_second,
+            "smp_mod": SmpMod.SAMPLES_PER_SECOND,
+            "samples_per_period": round(per_period),
+            "signal_frequency": signal_frequency,
+        }
+        defaults.update(fields)
+        return cls(sv_id, **defaults)  # type: ignore[arg-type]
+
+
+def _check_range(what: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise StreamConfigError(f"{what} {value!r}: expected an integer {low}..{high}")
