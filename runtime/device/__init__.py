@@ -1,0 +1,71 @@
+"""Typed descriptions of IEC 61850 devices: data model, data sets, control blocks, addresses.
+
+Built by the SCL reader and instantiated by generated device packages; the SV runtime and the
+IEC 61850-8-2 (XMPP) server consume them. Plain frozen dataclasses, no I/O.
+"""
+
+from gen61850.runtime.device.address import Address, EthernetAddress, jid_problem
+from gen61850.runtime.device.controls import (
+    DataSet,
+    DataSetMember,
+    Fcda,
+    GseControl,
+    LogControl,
+    OptFields,
+    ReportControl,
+    SampledValueControl,
+    SettingControl,
+    SmpMod,
+    SmvOpts,
+    TrgOps,
+)
+from gen61850.runtime.device.mms import MAX_NAME_LENGTH, MmsItem, mms_items, mms_name
+from gen61850.runtime.device.model import (
+    AccessPoint,
+    DataAttribute,
+    DataObject,
+    EnumType,
+    Ied,
+    LogicalDevice,
+    LogicalNode,
+    Node,
+    ReferenceError61850,
+    walk_node,
+)
+from gen61850.runtime.device.types import FC, MMS_FC_ORDER, BasicType, Value
+
+__all__ = [
+    "FC",
+    "MAX_NAME_LENGTH",
+    "MMS_FC_ORDER",
+    "AccessPoint",
+    "Address",
+    "BasicType",
+    "DataAttribute",
+    "DataObject",
+    "DataSet",
+    "DataSetMember",
+    "EnumType",
+    "EthernetAddress",
+    "Fcda",
+    "GseControl",
+    "Ied",
+    "LogControl",
+    "LogicalDevice",
+    "LogicalNode",
+    "MmsItem",
+    "Node",
+    "OptFields",
+    "ReferenceError61850",
+    "ReportControl",
+    "SampledValueControl",
+    "SettingControl",
+    "SmpMod",
+    "SmvOpts",
+    "TrgOps",
+    "Value",
+    "jid_problem",
+    "mms_items",
+    "mms_name",
+    "walk_node",
+]
