@@ -69,8 +69,16 @@ def format_python(code: str, filename: str = "generated.py") -> str:
     import ruff  # the package ships the binary; imported here so only rendering needs it
 
     completed = subprocess.run(
-        [ruff.find_ruff_bin(), "format", "--isolated", "--line-length", "100",
-         "--stdin-filename", filename, "-"],
+        [
+            ruff.find_ruff_bin(),
+            "format",
+            "--isolated",
+            "--line-length",
+            "100",
+            "--stdin-filename",
+            filename,
+            "-",
+        ],
         input=code.encode(),
         capture_output=True,
         check=False,

@@ -31,9 +31,7 @@ class Target:
 
 
 # Order does not matter for the output; it is the order of the progress lines.
-TARGETS: tuple[Target, ...] = (
-    Target("sv-codec", "gen61850.generator.asn1.target"),
-)
+TARGETS: tuple[Target, ...] = (Target("sv-codec", "gen61850.generator.asn1.target"),)
 
 
 def find_target(name: str) -> Target:

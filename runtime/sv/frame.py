@@ -1,0 +1,168 @@
+"""SV Ethernet frames: MAC header, optional 802.1Q tag, APPID, Length, reserved fields.
+
+The APDU inside is the generated ``SavPdu`` codec's business; this module only finds it
+and wraps it. Header problems raise ``DecodeError`` with the field and the frame offset.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from gen61850.generated.sv.iec61850_9_2 import SavPdu, decode_sav_pdu, encode_sav_pdu
+from gen61850.runtime.errors import DecodeError, EncodeError
+
+ETHERTYPE_SV = 0x88BA
+TPID_8021Q = 0x8100
+SIMULATION_BIT = 0x8000  # reserved1 bit 15 (IEC 61850-9-2 Ed. 2.1, 8.2.2)
+APPID_HEADER = struct.Struct(">HHHH")  # APPID, Length, reserved1, reserved2
+_UNTAGGED = struct.Struct(">6s6sHHHHH")  # dst, src, Ethertype, APPID header
+_TAGGED = struct.Struct(">6s6sHHHHHHH")  # dst, src, TPID, TCI, Ethertype, APPID header
+DEFAULT_VLAN_PRIORITY = 4  # IEC 61850-9-2 AMD1 Table 7
+DEFAULT_VLAN_ID = 0
+
+
+class VlanTag(NamedTuple):
+    """The 802.1Q tag control information: user priority, DEI/CFI bit, VLAN id."""
+
+    priority: int = DEFAULT_VLAN_PRIORITY
+    vid: int = DEFAULT_VLAN_ID
+    dei: bool = False
+
+    def tci(self) -> int:
+        if not 0 <= self.priority <= 7:
+            raise EncodeError("VLAN.priority", f"{self.priority} is outside 0..7")
+        if not 0 <= self.vid <= 0xFFF:
+            raise EncodeError("VLAN.vid", f"{self.vid} is outside 0..4095")
+        return (self.priority << 13) | (0x1000 if self.dei else 0) | self.vid
+
+
+@dataclass(slots=True)
+class SvHeader:
+    """Everything of an SV frame outside the APDU."""
+
+    dst: bytes
+    src: bytes
+    vlan: VlanTag | None
+    appid: int
+    length: int  # from APPID to the end of the APDU, as carried in the frame
+    reserved1: int = 0
+    reserved2: int = 0
+
+    @property
+    def simulated(self) -> bool:
+        """The simulation bit (reserved1 bit 15): the frame comes from a test set."""
+        return bool(self.reserved1 & SIMULATION_BIT)
+
+    @property
+    def apdu_offset(self) -> int:
+        """Where the APDU starts in the frame."""
+        return 26 if self.vlan is not None else 22
+
+
+@dataclass(slots=True)
+class SvFrame:
+    """A decoded SV frame: its header and its APDU."""
+
+    header: SvHeader
+    pdu: SavPdu
+
+
+def decode_header(frame: bytes) -> SvHeader:
+    """Parse the header; the Length field is checked against the frame's size."""
+    size = len(frame)
+    if size >= 26 and frame[12] == 0x81 and frame[13] == 0x00:
+        dst, src, _, tci, ethertype, appid, length, reserved1, reserved2 = _TAGGED.unpack_from(
+            frame
+        )
+        vlan: VlanTag | None = VlanTag(tci >> 13, tci & 0xFFF, bool(tci & 0x1000))
+        pos = 18
+    elif size >= 22 and frame[12] != 0x81:
+        dst, src, ethertype, appid, length, reserved1, reserved2 = _UNTAGGED.unpack_from(frame)
+        vlan = None
+        pos = 14
+    else:
+        raise _short_header(frame)
+    if ethertype != ETHERTYPE_SV:
+        raise DecodeError("Ethernet.ethertype", pos - 2, f"0x{ethertype:04x} is not SV (0x88ba)")
+    if length < 8:
+        raise DecodeError("SV.length", pos + 2, f"Length {length} is shorter than the header (8)")
+    if pos + length > size:
+        raise DecodeError(
+            "SV.length",
+            pos + 2,
+            f"Length {length} runs past the end of the frame ({size - pos} octets from APPID)",
+        )
+    return SvHeader(dst, src, vlan, appid, length, reserved1, reserved2)
+
+
+def _short_header(frame: bytes) -> DecodeError:
+    """The error for a frame too short to hold the MAC, VLAN and APPID headers."""
+    size = len(frame)
+    if size < 14:
+        return DecodeError("Ethernet", 0, f"frame of {size} octets is shorter than a MAC header")
+    tagged = frame[12] == 0x81 and frame[13] == 0x00
+    if tagged and size < 18:
+        return DecodeError("802.1Q", 14, "truncated in the VLAN tag")
+    ethertype_at = 16 if tagged else 12
+    ethertype = (frame[ethertype_at] << 8) | frame[ethertype_at + 1]
+    if ethertype != ETHERTYPE_SV:
+        return DecodeError(
+            "Ethernet.ethertype", ethertype_at, f"0x{ethertype:04x} is not SV (0x88ba)"
+        )
+    pos = ethertype_at + 2
+    return DecodeError("SV.header", pos, f"truncated: {size - pos} of 8 header octets")
+
+
+def decode_frame(frame: bytes) -> SvFrame:
+    """Header and APDU of one frame; octets after Length (padding) are ignored."""
+    header = decode_header(frame)
+    start = header.apdu_offset
+    return SvFrame(header, decode_sav_pdu(frame, start, start - 8 + header.length))
+
+
+def encode_frame(
+    pdu: SavPdu | bytes,
+    *,
+    dst: bytes,
+    src: bytes,
+    appid: int,
+    vlan: VlanTag | None = VlanTag(),
+    simulated: bool = False,
+    reserved2: int = 0,
+) -> bytes:
+    """A complete frame (no FCS). ``vlan=None`` sends it untagged; ``pdu`` may be pre-encoded."""
+    apdu = pdu if isinstance(pdu, bytes) else encode_sav_pdu(pdu)
+    if len(dst) != 6 or len(src) != 6:
+        raise EncodeError("Ethernet", "MAC addresses are 6 octets")
+    if not 0 <= appid <= 0xFFFF:
+        raise EncodeError("SV.appid", f"{appid} is outside 0..65535")
+    length = 8 + len(apdu)
+    if length > 0xFFFF:
+        raise EncodeError("SV.length", f"APDU of {len(apdu)} octets does not fit")
+    tag = b"" if vlan is None else struct.pack(">HH", TPID_8021Q, vlan.tci())
+    reserved1 = SIMULATION_BIT if simulated else 0
+    return b"".join(
+        (
+            dst,
+            src,
+            tag,
+            struct.pack(">H", ETHERTYPE_SV),
+            APPID_HEADER.pack(appid, length, reserved1, reserved2),
+            apdu,
+        )
+    )
+
+
+def parse_mac(text: str) -> bytes:
+    """``01-0C-CD-04-00-01`` or ``01:0c:cd:04:00:01`` → 6 octets; ValueError otherwise."""
+    parts = text.replace(":", "-").split("-")
+    if len(parts) != 6 or not all(len(p) == 2 for p in parts):
+        raise ValueError(f"{text!r} is not a MAC address (six hex pairs)")
+    return bytes(int(p, 16) for p in parts)
+
+
+def format_mac(mac: bytes) -> str:
+    """6 octets → ``01:0c:cd:04:00:01`` (the form tshark prints)."""
+    return ":".join(f"{b:02x}" for b in mac)
