@@ -28,7 +28,7 @@ def safe_identifier(name: str) -> str:
     cleaned = _NOT_IDENTIFIER.sub("_", name) or "_"
     if cleaned[0].isdigit():
         cleaned = "_" + cleaned
-    if keyword.iskeyword(cleaned) or keyword.issoftkeyword(cleaned):
+    if keyword.iskeyword(cleaned) or (keyword.issoftkeyword(cleaned) and cleaned != "_"):
         cleaned += "_"
     return cleaned
 

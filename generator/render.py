@@ -10,7 +10,7 @@ import hashlib
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -23,16 +23,17 @@ HEADER_TEMPLATE = (
 )
 
 _FILTERS: dict[str, Callable[..., Any]] = {}
+FilterFunction = TypeVar("FilterFunction", bound=Callable[..., Any])
 
 
 class RenderError(Gen61850Error):
     """A template failed, or the formatter refused what a template produced."""
 
 
-def register_filter(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register_filter(name: str) -> Callable[[FilterFunction], FilterFunction]:
     """Decorator: make a Python function available to every template as a filter."""
 
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(function: FilterFunction) -> FilterFunction:
         _FILTERS[name] = function
         return function
 

@@ -18,15 +18,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "generate", help="regenerate generated/ from specs/ (or --check that it is current)"
     )
     parser.add_argument(
-        "--check", action="store_true",
+        "--check",
+        action="store_true",
         help="write nothing; exit 1 and list the files when generated/ is out of date",
     )
     parser.add_argument(
-        "--target", action="append", metavar="NAME",
+        "--target",
+        action="append",
+        metavar="NAME",
         help=f"only these targets (default: all of {', '.join(t.name for t in TARGETS)})",
     )
     parser.add_argument(
-        "--output", type=Path, default=None,
+        "--output",
+        type=Path,
+        default=None,
         help="write into this folder instead of the package's generated/ (for comparisons)",
     )
     parser.set_defaults(func=run)

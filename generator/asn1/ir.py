@@ -7,7 +7,7 @@ optionality, constraints and the codec that carries its value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class TagClass(IntEnum):
@@ -33,7 +33,7 @@ class Tag:
         return (self.tag_class << 6) | (0x20 if self.constructed else 0) | self.number
 
 
-class Codec(str, Enum):
+class Codec(StrEnum):
     """How a field's value is carried; one decode and one encode macro per codec."""
 
     INTEGER = "integer"  # INTEGER: two's complement, minimal octets

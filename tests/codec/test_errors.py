@@ -35,16 +35,24 @@ def test_wrong_size_names_the_asdu_field_and_offset() -> None:
         (b"\x60\x00", "SavPdu.noASDU at offset 2: missing (expected tag 0x80, found the end)"),
         (sav_pdu(asdu(), no_asdu=b"\x00"), "SavPdu.noASDU at offset 2: 0 is outside 1..65535"),
         (sav_pdu(asdu(), no_asdu=b""), "SavPdu.noASDU at offset 2: INTEGER has no content octets"),
-        (tlv(0x60, tlv(0x80, b"\x01") + tlv(0xA2, b"")),
-         "SavPdu.asdu at offset 5: 0 items, expected 1..65535"),
-        (tlv(0x60, tlv(0x80, b"\x01") + tlv(0xA2, tlv(0x31, b""))),
-         "ASDU[0] at offset 7: expected tag 0x30, found 0x31"),
+        (
+            tlv(0x60, tlv(0x80, b"\x01") + tlv(0xA2, b"")),
+            "SavPdu.asdu at offset 5: 0 items, expected 1..65535",
+        ),
+        (
+            tlv(0x60, tlv(0x80, b"\x01") + tlv(0xA2, tlv(0x31, b""))),
+            "ASDU[0] at offset 7: expected tag 0x30, found 0x31",
+        ),
         (sav_pdu(asdu(sv_id=b"")), "ASDU[0].svID at offset 9: expected 1..129 octets, got 0"),
-        (sav_pdu(asdu(sv_id=b"M\xe9")),
-         "ASDU[0].svID at offset 9: octet 0xe9 at offset 12 is not VisibleString"),
+        (
+            sav_pdu(asdu(sv_id=b"M\xe9")),
+            "ASDU[0].svID at offset 9: octet 0xe9 at offset 12 is not VisibleString",
+        ),
         (sav_pdu(asdu(smp_synch=b"")), "ASDU[0].smpSynch at offset 25: expected 1 octet, got 0"),
-        (sav_pdu(asdu(), security=b"\x04\x00\x04\x00"),
-         "SavPdu.security at offset 5: holds more than one element"),
+        (
+            sav_pdu(asdu(), security=b"\x04\x00\x04\x00"),
+            "SavPdu.security at offset 5: holds more than one element",
+        ),
     ],
 )
 def test_located_messages(data: bytes, message: str) -> None:
@@ -71,19 +79,31 @@ def test_every_truncation_raises_decode_error() -> None:
     [
         (SavPdu(0, [ASDU("a", 1, 1, 1, b"")]), "SavPdu.noASDU: 0 is outside 1..65535"),
         (SavPdu(1, []), "SavPdu.asdu: 0 items, expected 1..65535"),
-        (SavPdu(1, [ASDU("a", 70000, 1, 1, b"")]),
-         "ASDU[0].smpCnt: 70000 does not fit in 2 octets (0..65535)"),
-        (SavPdu(1, [ASDU("a", 1, 1, 256, b"")]),
-         "ASDU[0].smpSynch: 256 does not fit in 1 octet (0..255)"),
+        (
+            SavPdu(1, [ASDU("a", 70000, 1, 1, b"")]),
+            "ASDU[0].smpCnt: 70000 does not fit in 2 octets (0..65535)",
+        ),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 256, b"")]),
+            "ASDU[0].smpSynch: 256 does not fit in 1 octet (0..255)",
+        ),
         (SavPdu(1, [ASDU("é", 1, 1, 1, b"")]), "ASDU[0].svID: 'é' is not a VisibleString (ASCII)"),
-        (SavPdu(1, [ASDU("a", 1, 1, 1, b"", refrTm=b"1234")]),
-         "ASDU[0].refrTm: 4 octets, expected 8"),
-        (SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b"\x04\x05"),
-         "SavPdu.security: not a BER element: length 5 runs past the end (0 octets left)"),
-        (SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b""),
-         "SavPdu.security: not a BER element: truncated before the length"),
-        (SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b"\x04\x00\x04\x00"),
-         "SavPdu.security: must hold exactly one BER element"),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 1, b"", refrTm=b"1234")]),
+            "ASDU[0].refrTm: 4 octets, expected 8",
+        ),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b"\x04\x05"),
+            "SavPdu.security: not a BER element: length 5 runs past the end (0 octets left)",
+        ),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b""),
+            "SavPdu.security: not a BER element: truncated before the length",
+        ),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 1, b"")], security=b"\x04\x00\x04\x00"),
+            "SavPdu.security: must hold exactly one BER element",
+        ),
     ],
 )
 def test_encode_errors(value: SavPdu, message: str) -> None:

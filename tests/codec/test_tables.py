@@ -21,24 +21,55 @@ ASDU_TABLE: list[tuple[str, ASDU, bytes]] = [
     ("mandatory fields only", MINIMAL, asdu()),
     ("INT16U smpCnt max", ASDU("MU01", 0xFFFF, 1, 2, bytes(64)), asdu(smp_cnt=b"\xff\xff")),
     ("INT16U smpCnt zero", ASDU("MU01", 0, 1, 2, bytes(64)), asdu(smp_cnt=b"\x00\x00")),
-    ("INT32U confRev max", ASDU("MU01", 1, 0xFFFFFFFF, 2, bytes(64)),
-     asdu(conf_rev=b"\xff\xff\xff\xff")),
+    (
+        "INT32U confRev max",
+        ASDU("MU01", 1, 0xFFFFFFFF, 2, bytes(64)),
+        asdu(conf_rev=b"\xff\xff\xff\xff"),
+    ),
     ("INT8U smpSynch", ASDU("MU01", 1, 1, 255, bytes(64)), asdu(smp_synch=b"\xff")),
-    ("VisibleString svID of 129 octets (long form length)",
-     ASDU("A" * 129, 1, 1, 2, bytes(64)), asdu(sv_id=b"A" * 129)),
-    ("OCTET STRING sample of 200 octets (long form 0x81)",
-     ASDU("MU01", 1, 1, 2, bytes(range(200))), asdu(sample=bytes(range(200)))),
-    ("OCTET STRING sample of 300 octets (long form 0x82)",
-     ASDU("MU01", 1, 1, 2, bytes(300)), asdu(sample=bytes(300))),
+    (
+        "VisibleString svID of 129 octets (long form length)",
+        ASDU("A" * 129, 1, 1, 2, bytes(64)),
+        asdu(sv_id=b"A" * 129),
+    ),
+    (
+        "OCTET STRING sample of 200 octets (long form 0x81)",
+        ASDU("MU01", 1, 1, 2, bytes(range(200))),
+        asdu(sample=bytes(range(200))),
+    ),
+    (
+        "OCTET STRING sample of 300 octets (long form 0x82)",
+        ASDU("MU01", 1, 1, 2, bytes(300)),
+        asdu(sample=bytes(300)),
+    ),
     ("empty sample", ASDU("MU01", 1, 1, 2, b""), asdu(sample=b"")),
     (
         "every optional field",
-        ASDU("MU01", 7, 3, 1, b"\x01\x02", datSet="IED1LD1/LLN0$PhsMeas1",
-             refrTm=bytes(range(8)), smpRate=4800, smpMod=1, gmIdentity=b"\xaa" * 8),
-        tlv(0x30, tlv(0x80, b"MU01") + tlv(0x81, b"IED1LD1/LLN0$PhsMeas1")
-            + tlv(0x82, b"\x00\x07") + tlv(0x83, b"\x00\x00\x00\x03") + tlv(0x84, bytes(range(8)))
-            + tlv(0x85, b"\x01") + tlv(0x86, b"\x12\xc0") + tlv(0x87, b"\x01\x02")
-            + tlv(0x88, b"\x00\x01") + tlv(0x89, b"\xaa" * 8)),
+        ASDU(
+            "MU01",
+            7,
+            3,
+            1,
+            b"\x01\x02",
+            datSet="IED1LD1/LLN0$PhsMeas1",
+            refrTm=bytes(range(8)),
+            smpRate=4800,
+            smpMod=1,
+            gmIdentity=b"\xaa" * 8,
+        ),
+        tlv(
+            0x30,
+            tlv(0x80, b"MU01")
+            + tlv(0x81, b"IED1LD1/LLN0$PhsMeas1")
+            + tlv(0x82, b"\x00\x07")
+            + tlv(0x83, b"\x00\x00\x00\x03")
+            + tlv(0x84, bytes(range(8)))
+            + tlv(0x85, b"\x01")
+            + tlv(0x86, b"\x12\xc0")
+            + tlv(0x87, b"\x01\x02")
+            + tlv(0x88, b"\x00\x01")
+            + tlv(0x89, b"\xaa" * 8),
+        ),
     ),
 ]
 
@@ -51,7 +82,13 @@ def test_asdu_table(name: str, value: ASDU, octets: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("no_asdu", "octets"),
-    [(1, b"\x01"), (127, b"\x7f"), (128, b"\x00\x80"), (255, b"\x00\xff"), (65535, b"\x00\xff\xff")],
+    [
+        (1, b"\x01"),
+        (127, b"\x7f"),
+        (128, b"\x00\x80"),
+        (255, b"\x00\xff"),
+        (65535, b"\x00\xff\xff"),
+    ],
 )
 def test_integer_no_asdu(no_asdu: int, octets: bytes) -> None:
     items = [MINIMAL] * 1
@@ -71,7 +108,12 @@ def test_eight_asdus_and_long_form_lengths() -> None:
 
 @pytest.mark.parametrize(
     "security",
-    [b"\x04\x00", b"\x04\x03abc", tlv(0x30, tlv(0x04, b"key") + tlv(0x02, b"\x05")), tlv(0x04, bytes(150))],
+    [
+        b"\x04\x00",
+        b"\x04\x03abc",
+        tlv(0x30, tlv(0x04, b"key") + tlv(0x02, b"\x05")),
+        tlv(0x04, bytes(150)),
+    ],
 )
 def test_security_open_type(security: bytes) -> None:
     encoded = sav_pdu(asdu(), security=security)
