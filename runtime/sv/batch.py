@@ -1,0 +1,164 @@
+"""Batch decode: many frames of one stream into numpy arrays (smpCnt, values, quality).
+
+Frames of one stream have one shape, so a buffer holding them at a fixed stride (a classic
+pcap with equal-size records, a TPACKET block copied out, or frames joined by
+``pack_frames``) is a numpy record array: every field is a strided view. The constant
+octets are checked in 8-octet words against the shape; frames that differ are marked
+invalid rather than decoded (feed those to the quick parser for the full walk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gen61850.runtime.errors import DecodeError
+from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
+from gen61850.runtime.sv.shape import SIMULATION_BIT, FrameShape
+
+
+@dataclass(slots=True)
+class Batch:
+    """Decoded frames of one shape; arrays are indexed [frame, asdu, channel]."""
+
+    smp_cnt: npt.NDArray[np.uint16]
+    values: npt.NDArray[np.generic]
+    """Wire values: int32 when every channel is INT32, float32 when all FLOAT32, else float64."""
+    quality: npt.NDArray[np.uint32]
+    """Quality words (0 for channels without quality)."""
+    simulated: npt.NDArray[np.bool_]
+    valid: npt.NDArray[np.bool_]
+    """False where a frame's constant octets differ from the shape (its row is not valid)."""
+    scales: npt.NDArray[np.float64]
+
+    def scaled(self) -> npt.NDArray[np.float64]:
+        """Physical values (wire value / channel scale)."""
+        return self.values.astype(np.float64) / self.scales
+
+    def __len__(self) -> int:
+        return int(self.valid.shape[0])
+
+
+def _layout_of(shape: FrameShape) -> DataSetLayout:
+    layouts = {id(layout): layout for layout in shape.layouts if layout is not None}
+    if len(layouts) != 1 or any(layout is None for layout in shape.layouts):
+        raise DecodeError(
+            "batch", 0, f"stream {shape.sv_ids} needs one known data set layout for all ASDUs"
+        )
+    return next(iter(layouts.values()))
+
+
+class BatchDecoder:
+    """Pre-computes, for one shape at one APPID offset (``base``), where each field is."""
+
+    def __init__(self, shape: FrameShape, base: int = 18) -> None:
+        self.shape = shape
+        self.base = base
+        self.layout = _layout_of(shape)
+        kinds = {c.type for c in self.layout.channels}
+        if kinds == {ChannelType.INT32}:
+            self.value_dtype: np.dtype[np.generic] = np.dtype(np.int32)
+        elif kinds == {ChannelType.FLOAT32}:
+            self.value_dtype = np.dtype(np.float32)
+        else:
+            self.value_dtype = np.dtype(np.float64)
+        # Every channel is 4-octet words: the value, then the quality when present.
+        value_cols: list[int] = []
+        quality_cols: list[int] = []
+        word = 0
+        for channel in self.layout.channels:
+            value_cols.append(word)
+            word += 1
+            if channel.quality:
+                quality_cols.append(word)
+                word += 1
+        self._words = word
+        self._value_cols = np.array(value_cols)
+        self._quality_cols = np.array(quality_cols, dtype=np.intp)
+        self._has_quality = np.array([c.quality for c in self.layout.channels])
+        self._float_cols = np.array([c.type is ChannelType.FLOAT32 for c in self.layout.channels])
+        mask = shape.mask.to_bytes(shape.length, "big")
+        constant = shape.constant.to_bytes(shape.length, "big")
+        self._checks: list[tuple[int, np.uint64, np.uint64]] = []
+        for k in range(0, shape.length, 8):
+            start = min(k, shape.length - 8)
+            word_mask = mask[start : start + 8]
+            if any(word_mask):
+                self._checks.append(
+                    (
+                        base + start,
+                        np.uint64(int.from_bytes(word_mask, "little")),
+                        np.uint64(int.from_bytes(constant[start : start + 8], "little")),
+                    )
+                )
+        self.frame_size = base + shape.length
+        self.scales = np.array([c.scale for c in self.layout.channels], dtype=np.float64)
+
+    def decode(
+        self, buffer: bytes | bytearray | memoryview, count: int, stride: int, offset: int = 0
+    ) -> Batch:
+        """Decode ``count`` frames starting at ``offset``, one every ``stride`` octets."""
+        if stride < self.frame_size:
+            raise DecodeError("batch", offset, f"stride {stride} < frame size {self.frame_size}")
+        if count and offset + (count - 1) * stride + self.frame_size > len(buffer):
+            raise DecodeError("batch", offset, f"buffer too short for {count} frames")
+
+        def column(dtype: str, at: int, width: int = 1) -> npt.NDArray[Any]:
+            shape = (count, width) if width > 1 else (count,)
+            strides = (stride, 4) if width > 1 else (stride,)
+            return np.ndarray(shape, np.dtype(dtype), buffer, offset + at, strides)
+
+        valid = np.ones(count, dtype=np.bool_)
+        for at, word_mask, word_const in self._checks:
+            valid &= (column("<u8", at) & word_mask) == word_const
+        n_asdu = len(self.shape.asdus)
+        n_ch = len(self.layout.channels)
+        smp_cnt = np.empty((count, n_asdu), dtype=np.uint16)
+        values = np.empty((count, n_asdu, n_ch), dtype=self.value_dtype)
+        quality = np.zeros((count, n_asdu, n_ch), dtype=np.uint32)
+        for i, asdu in enumerate(self.shape.asdus):
+            smp_cnt[:, i] = column(">u2", self.base + asdu.smp_cnt_offset)
+            words = column(">u4", self.base + asdu.sample_offset, self._words).astype(np.uint32)
+            raw = words[:, self._value_cols]
+            if self.value_dtype == np.int32:
+                values[:, i, :] = raw.view(np.int32)
+            elif self.value_dtype == np.float32:
+                values[:, i, :] = raw.view(np.float32)
+            else:
+                values[:, i, :] = np.where(
+                    self._float_cols, raw.view(np.float32), raw.view(np.int32)
+                )
+            quality[:, i, self._has_quality] = words[:, self._quality_cols]
+        simulated = (column(">u2", self.base + 4) & SIMULATION_BIT) != 0
+        return Batch(smp_cnt, values, quality, simulated, valid, self.scales)
+
+
+def pack_frames(frames: Sequence[bytes]) -> tuple[bytes, int]:
+    """Join frames at a fixed stride (the longest frame), zero-padded: (buffer, stride)."""
+    stride = max((len(f) for f in frames), default=0)
+    return b"".join(bytes(f).ljust(stride, b"\0") for f in frames), stride
+
+
+def decode_frames(shape: FrameShape, frames: Sequence[bytes]) -> Batch:
+    """Decode a list of frames of one stream; tagged and untagged frames may be mixed."""
+    if not frames:
+        return BatchDecoder(shape).decode(b"", 0, shape.length + 18)
+    bases = np.array([18 if f[12:14] == b"\x81\x00" else 14 for f in frames])
+    parts: dict[int, Batch] = {}
+    for base in (14, 18):
+        chosen = [f for f, b in zip(frames, bases, strict=True) if b == base]
+        if chosen:
+            buffer, stride = pack_frames(chosen)
+            parts[base] = BatchDecoder(shape, base).decode(buffer, len(chosen), stride)
+    if len(parts) == 1:
+        return next(iter(parts.values()))
+    order = np.argsort(np.concatenate([np.nonzero(bases == b)[0] for b in (14, 18)]), kind="stable")
+    merged = [
+        np.concatenate([getattr(parts[b], name) for b in (14, 18)])[order]
+        for name in ("smp_cnt", "values", "quality", "simulated", "valid")
+    ]
+    return Batch(merged[0], merged[1], merged[2], merged[3], merged[4], parts[14].scales)

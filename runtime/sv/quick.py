@@ -1,0 +1,179 @@
+"""Quick parse: decode frames of known streams with one comparison and one struct unpack.
+
+The first frame of a stream goes through the full walk (``shape.learn_shape``); its shape
+is remembered under (APPID, Length). Later frames are checked against the shape with one
+masked comparison of every constant octet and unpacked with the shape's pre-compiled
+struct. A frame that does not match falls back to the full walk; when the stream (APPID,
+svIDs) then has a different structure than before, a ``LayoutChanged`` event is queued.
+Sans-I/O: bytes in, values and events out.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from gen61850.runtime.errors import DecodeError
+from gen61850.runtime.sv.dataset import DataSetLayout
+from gen61850.runtime.sv.frame import decode_frame
+from gen61850.runtime.sv.shape import (
+    MAX_FRAME,
+    DecodedFrame,
+    FrameShape,
+    LinkHeader,
+    SvAsdu,
+    learn_shape,
+)
+
+_APPID_LENGTH = struct.Struct(">HH")
+MAX_SHAPES_PER_KEY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutChanged:
+    """A stream's frame structure changed (fields added/removed, sizes or offsets moved)."""
+
+    appid: int
+    sv_ids: tuple[str, ...]
+    previous: FrameShape
+    current: FrameShape
+
+
+def _structure(shape: FrameShape) -> tuple[object, ...]:
+    return (
+        shape.length,
+        tuple(
+            (a.smp_cnt_offset, a.refr_tm_offset, a.sample_offset, a.sample_length, a.dat_set)
+            for a in shape.asdus
+        ),
+    )
+
+
+class QuickParser:
+    """Remembers frame shapes per (APPID, svIDs) and decodes matching frames fast.
+
+    ``layouts`` maps svID to a data set layout; streams without one give raw sample octets.
+    """
+
+    def __init__(self, layouts: dict[str, DataSetLayout] | None = None) -> None:
+        self.layouts = dict(layouts or {})
+        self._shapes: dict[tuple[int, int], list[FrameShape]] = {}
+        self._by_stream: dict[tuple[int, tuple[str, ...]], FrameShape] = {}
+        self.events: list[LayoutChanged] = []
+        self.fast = 0
+        self.slow = 0
+
+    def take_events(self) -> list[LayoutChanged]:
+        events, self.events = self.events, []
+        return events
+
+    def unpack(self, frame: bytes) -> tuple[FrameShape, int, tuple[object, ...]]:
+        """Shape, APPID offset and struct items: reserved1, then per ASDU smpCnt,
+        [refrTm], values (and quality words) or raw sample octets.
+
+        Raises DecodeError for frames that are not well-formed SV.
+        """
+        if 26 <= len(frame) <= MAX_FRAME:
+            if frame[12] == 0x88 and frame[13] == 0xBA:
+                base = 14
+            elif (
+                frame[12] == 0x81 and frame[13] == 0x00 and frame[16] == 0x88 and frame[17] == 0xBA
+            ):
+                base = 18
+            else:
+                base = 0
+            if base:
+                shapes = self._shapes.get(_APPID_LENGTH.unpack_from(frame, base))
+                if shapes is not None and len(frame) >= base + shapes[0].length:
+                    region = int.from_bytes(frame[base : base + shapes[0].length], "big")
+                    for shape in shapes:
+                        if region & shape.mask == shape.constant:
+                            self.fast += 1
+                            return shape, base, shape.unpacker.unpack_from(frame, base)
+        return self._learn(frame)
+
+    def _learn(self, frame: bytes) -> tuple[FrameShape, int, tuple[object, ...]]:
+        # The generated codec is the judge of well-formedness (its errors name the field
+        # path and offset); the walk then records where the variable fields are.
+        decode_frame(bytes(frame))
+        shape, decoded = learn_shape(frame, self.layouts)
+        self.slow += 1
+        key = (shape.appid, shape.length)
+        stream = (shape.appid, shape.sv_ids)
+        previous = self._by_stream.get(stream)
+        if previous is not None:
+            if _structure(previous) != _structure(shape):
+                self.events.append(LayoutChanged(shape.appid, shape.sv_ids, previous, shape))
+            old = self._shapes.get((previous.appid, previous.length), [])
+            if previous in old:
+                old.remove(previous)
+        self._by_stream[stream] = shape
+        bucket = self._shapes.setdefault(key, [])
+        bucket.insert(0, shape)
+        del bucket[MAX_SHAPES_PER_KEY:]
+        base = decoded.link.base
+        return shape, base, shape.unpacker.unpack_from(frame, base)
+
+    def decode(self, frame: bytes, time: float | None = None) -> DecodedFrame:
+        """The frame as records (through the fast path when its shape is known)."""
+        shape, base, items = self.unpack(frame)
+        return records(frame, shape, base, items, time)
+
+
+def link_header(frame: bytes, base: int, shape: FrameShape, reserved1: int) -> LinkHeader:
+    """The link header of a frame that already matched ``shape``."""
+    vlan_id: int | None = None
+    priority: int | None = None
+    if base == 18:
+        tci = frame[14] << 8 | frame[15]
+        vlan_id, priority = tci & 0x0FFF, tci >> 13
+    reserved2 = frame[base + 6] << 8 | frame[base + 7]
+    return LinkHeader(
+        bytes(frame[0:6]),
+        bytes(frame[6:12]),
+        vlan_id,
+        priority,
+        base,
+        shape.appid,
+        shape.length,
+        reserved1,
+        reserved2,
+    )
+
+
+def records(
+    frame: bytes, shape: FrameShape, base: int, items: tuple[object, ...], time: float | None
+) -> DecodedFrame:
+    """Turn a shape and its struct items back into an ``DecodedFrame``."""
+    reserved1 = items[0]
+    assert isinstance(reserved1, int)
+    asdus: list[SvAsdu] = []
+    pos = 1
+    for asdu_shape, count in zip(shape.asdus, shape.items_per_asdu, strict=True):
+        smp_cnt = items[pos]
+        assert isinstance(smp_cnt, int)
+        refr_tm: bytes | None = None
+        if asdu_shape.refr_tm_offset is not None:
+            refr = items[pos + 1]
+            assert isinstance(refr, bytes)
+            refr_tm = refr
+        start = base + asdu_shape.sample_offset
+        asdus.append(
+            SvAsdu(
+                asdu_shape.sv_id,
+                smp_cnt,
+                asdu_shape.conf_rev,
+                asdu_shape.smp_synch,
+                bytes(frame[start : start + asdu_shape.sample_length]),
+                asdu_shape.dat_set,
+                refr_tm,
+                asdu_shape.smp_rate,
+                asdu_shape.smp_mod,
+                asdu_shape.gm_identity,
+            )
+        )
+        pos += count
+    return DecodedFrame(link_header(frame, base, shape, reserved1), asdus, time)
+
+
+__all__ = ["DecodeError", "LayoutChanged", "QuickParser", "link_header", "records"]

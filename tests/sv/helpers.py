@@ -1,0 +1,36 @@
+"""Shared test helpers for the SV area: reading the corpus capture, making streams."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from gen61850.runtime.pcap import read_pcap
+from gen61850.runtime.sv.stream import StreamConfig
+from gen61850.runtime.sv.template import FrameTemplate
+
+
+def corpus_frames(path: Path) -> list[bytes]:
+    return [frame.data for frame in read_pcap(path)]
+
+
+def sine_items(config: StreamConfig, smp_cnt: int) -> list[int]:
+    """Deterministic wire items for one sample: a different value per channel and count."""
+    items: list[int] = []
+    for index, channel in enumerate(config.layout.channels):
+        value = round(1000 * math.sin(2 * math.pi * smp_cnt / 80 + index)) * (index + 1)
+        items.append(value if channel.type.value == "INT32" else value)
+        if channel.quality:
+            items.append((smp_cnt + index) % 4 << 11 if index % 3 == 0 else 0)
+    return items
+
+
+def make_frames(config: StreamConfig, count: int, first: int = 0) -> list[bytes]:
+    """``count`` frames of the stream starting at smpCnt ``first``."""
+    template = FrameTemplate(config)
+    n = config.asdus_per_frame
+    frames = []
+    for k in range(count):
+        smp = first + k * n
+        frames.append(bytes(template.frame(smp, [sine_items(config, smp + i) for i in range(n)])))
+    return frames

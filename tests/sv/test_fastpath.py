@@ -1,0 +1,187 @@
+"""Template encoder, frame walk, quick parse and batch decode against the generated codec."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gen61850.runtime.errors import DecodeError
+from gen61850.runtime.sv.batch import BatchDecoder, decode_frames
+from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
+from gen61850.runtime.sv.frame import decode_frame
+from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
+from gen61850.runtime.sv.shape import decode_sv
+from gen61850.runtime.sv.stream import StreamConfig
+from gen61850.runtime.sv.template import FrameTemplate, build_frame
+
+from .helpers import corpus_frames, make_frames, sine_items
+
+STREAMS = {
+    "9-2LE tagged": StreamConfig("MU01", vlan_id=5, vlan_priority=6, appid=0x4001),
+    "untagged with everything": StreamConfig(
+        "MU02/opt",
+        dat_set="MU02LD/LLN0$PhsMeas1",
+        conf_rev=70000,
+        smp_synch=2,
+        smp_rate=4800,
+        smp_mod=1,
+        refr_tm=True,
+        gm_identity=bytes(range(8)),
+        vlan_id=None,
+        simulation=True,
+        asdus_per_frame=8,
+    ),
+    "float, no quality, 2 ASDUs": StreamConfig(
+        "MU03",
+        layout=DataSetLayout(
+            "f", (Channel("P", ChannelType.FLOAT32, quality=False), Channel("Q", scale=10))
+        ),
+        asdus_per_frame=2,
+    ),
+    "61869-9 F14400S6I4U4": StreamConfig.from_profile("F14400S6I4U4", "MU04", 60.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STREAMS))
+def test_template_frames_decode_with_generated_codec(name: str) -> None:
+    config = STREAMS[name]
+    frames = make_frames(config, 3, first=config.smp_cnt_wrap - 2)
+    wrap = config.smp_cnt_wrap
+    for k, frame in enumerate(frames):
+        codec = decode_frame(frame)
+        header = codec.header
+        assert header.appid == config.appid
+        assert header.simulated == config.simulation
+        assert (header.vlan is None) == (config.vlan_id is None)
+        if header.vlan is not None:
+            assert (header.vlan.vid, header.vlan.priority) == (config.vlan_id, config.vlan_priority)
+        assert codec.pdu.noASDU == config.asdus_per_frame
+        for i, asdu in enumerate(codec.pdu.asdu):
+            smp = wrap - 2 + k * config.asdus_per_frame + i
+            assert asdu.smpCnt == smp % wrap
+            assert asdu.svID == config.sv_id
+            assert asdu.datSet == config.dat_set
+            assert asdu.confRev == config.conf_rev
+            assert asdu.smpSynch == config.smp_synch
+            assert asdu.smpRate == config.smp_rate
+            assert asdu.smpMod == config.smp_mod
+            assert asdu.gmIdentity == config.gm_identity
+            assert (asdu.refrTm is not None) == config.refr_tm
+            assert asdu.sample == config.layout.sample_struct.pack(*sine_items(config, smp))
+        # Our own walk reads the same as the generated codec.
+        walked, _ = decode_sv(frame)
+        assert [a.smp_cnt for a in walked.asdus] == [a.smpCnt for a in codec.pdu.asdu]
+        assert [a.sample for a in walked.asdus] == [a.sample for a in codec.pdu.asdu]
+
+
+def test_template_matches_general_encoder_and_patches_refr_tm() -> None:
+    config = STREAMS["untagged with everything"]
+    template = FrameTemplate(config)
+    items = [sine_items(config, i) for i in range(8)]
+    stamp = bytes.fromhex("5f0f2a2e80000018")
+    frame = template.frame(0, items, refr_tm=stamp)
+    samples = [config.layout.sample_struct.pack(*it) for it in items]
+    assert bytes(frame) == build_frame(config, list(range(8)), samples, stamp)
+    assert decode_frame(bytes(frame)).pdu.asdu[3].refrTm == stamp
+
+
+def test_quick_parse_agrees_with_codec_on_corpus(sv_capture: Path) -> None:
+    frames = corpus_frames(sv_capture)
+    parser = QuickParser({"4001": layout_9_2le()})
+    for frame in frames[:500]:
+        decoded = parser.decode(frame)
+        codec = decode_frame(frame)
+        assert decoded.asdus[0].smp_cnt == codec.pdu.asdu[0].smpCnt
+        assert decoded.asdus[0].sample == codec.pdu.asdu[0].sample
+        assert decoded.link.vlan_id == 1 and decoded.link.vlan_priority == 4
+        shape, base, items = parser.unpack(frame)
+        assert items[2:] == struct.unpack(">" + "iI" * 8, codec.pdu.asdu[0].sample)
+    assert parser.slow == 1
+    assert parser.take_events() == []
+
+
+def test_quick_parse_relearns_and_reports_layout_change() -> None:
+    config = StreamConfig("MU01")
+    parser = QuickParser()
+    first = make_frames(config, 1)[0]
+    parser.unpack(first)
+    # confRev changed: same structure, new constants -> slow path, no layout event.
+    parser.unpack(make_frames(config.with_changes(conf_rev=2), 1)[0])
+    assert parser.slow == 2 and parser.take_events() == []
+    # datSet added: the structure changed.
+    shape, _, _ = parser.unpack(make_frames(config.with_changes(dat_set="X/LLN0$DS"), 1)[0])
+    events = parser.take_events()
+    assert len(events) == 1 and isinstance(events[0], LayoutChanged)
+    assert events[0].current == shape and events[0].sv_ids == ("MU01",)
+    # Untagged frames of a known shape take the fast path (offsets are relative to APPID).
+    untagged = make_frames(config.with_changes(dat_set="X/LLN0$DS", vlan_id=None), 1)[0]
+    fast = parser.fast
+    parser.unpack(untagged)
+    assert parser.fast == fast + 1
+
+
+BAD_FRAMES = {
+    "truncated": lambda f: f[:40],
+    "wrong Length": lambda f: f[:20] + b"\x01\x00" + f[22:],
+    "bad tag": lambda f: f[:26] + b"\x61" + f[27:],
+    "wrong Ethertype": lambda f: f[:16] + b"\x88\xb8" + f[18:],
+    "oversized": lambda f: f + bytes(2000),
+    "short": lambda f: f[:10],
+    "noASDU mismatch": lambda f: f[:30] + b"\x02" + f[31:],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+def test_bad_frames_raise_located_errors(name: str) -> None:
+    good = make_frames(StreamConfig("MU01"), 1)[0]
+    bad = BAD_FRAMES[name](good)
+    parser = QuickParser()
+    parser.unpack(good)
+    with pytest.raises(DecodeError) as error:
+        parser.unpack(bad)
+    assert error.value.offset >= 0 and error.value.path
+    with pytest.raises(DecodeError):
+        decode_sv(bad)
+
+
+def test_batch_decode_of_corpus_is_gapless_and_matches_quick_parse(sv_capture: Path) -> None:
+    frames = corpus_frames(sv_capture)
+    parser = QuickParser({"4001": layout_9_2le()})
+    shape, base, _ = parser.unpack(frames[0])
+    data = sv_capture.read_bytes()
+    batch = BatchDecoder(shape, base).decode(data, len(frames), 16 + len(frames[0]), 40)
+    assert len(batch) == 10161 and batch.valid.all()
+    counts = batch.smp_cnt[:, 0].astype(np.int64)
+    assert ((np.diff(counts) % 4800) == 1).all() and counts.max() == 4799
+    for k in (0, 4242, 10160):
+        items = parser.unpack(frames[k])[2]
+        assert list(batch.values[k, 0]) == list(items[2::2])
+        assert list(batch.quality[k, 0]) == list(items[3::2])
+    assert batch.scaled()[0, 0, 0] == pytest.approx(-108.158)
+
+
+def test_batch_decode_mixed_tagging_and_invalid_rows() -> None:
+    config = StreamConfig("MU05", asdus_per_frame=4, simulation=True)
+    tagged = make_frames(config, 3)
+    untagged = make_frames(config.with_changes(vlan_id=None), 3, first=12)
+    broken = bytearray(tagged[2])
+    broken[30] ^= 0xFF
+    frames = [tagged[0], untagged[0], tagged[1], untagged[1], bytes(broken)]
+    shape = QuickParser({"MU05": config.layout}).unpack(tagged[0])[0]
+    batch = decode_frames(shape, frames)
+    assert list(batch.valid) == [True, True, True, True, False]
+    assert list(batch.smp_cnt[:4, 0]) == [0, 12, 4, 16]
+    assert list(batch.smp_cnt[0]) == [0, 1, 2, 3]
+    assert batch.simulated[:4].all()
+    expected = sine_items(config, 13)
+    assert list(batch.values[1, 1]) == expected[0::2]
+    assert list(batch.quality[1, 1]) == expected[1::2]
+
+
+def test_batch_needs_a_known_layout() -> None:
+    shape = QuickParser().unpack(make_frames(StreamConfig("MU06"), 1)[0])[0]
+    with pytest.raises(DecodeError, match="layout"):
+        BatchDecoder(shape)
