@@ -1,0 +1,94 @@
+"""Load an SCL file into the device IR: read, resolve, collect located diagnostics.
+
+``load_scl(path)`` is the one entry point the CLI, the generator and the SV bridge use. It
+returns an ``SclModel`` even when there are errors (so ``check`` can list them all);
+``SclModel.raise_on_errors()`` turns errors into one ``SclError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gen61850.generator.scl.communication import read_communication
+from gen61850.generator.scl.diagnostics import Diagnostic, Diagnostics, SclError, Severity
+from gen61850.generator.scl.resolve import IedResolver, TypeInstantiator
+from gen61850.generator.scl.typedefs import TypeDefs, read_typedefs
+from gen61850.generator.scl.xmlread import read_sections
+from gen61850.generator.scl.xsdcheck import validate_xsd
+from gen61850.runtime.device import Ied
+
+
+@dataclass(frozen=True)
+class SclModel:
+    """Everything the generator uses from one SCL file."""
+
+    path: Path
+    edition: str
+    version: str
+    release: str
+    ieds: tuple[Ied, ...]
+    typedefs: TypeDefs
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    def raise_on_errors(self) -> None:
+        if self.errors:
+            raise SclError(self.diagnostics)
+
+    def ied(self, name: str) -> Ied:
+        """The IED called ``name``; SclError listing the known names otherwise."""
+        found = next((i for i in self.ieds if i.name == name), None)
+        if found is None:
+            known = ", ".join(i.name for i in self.ieds) or "none"
+            raise SclError(
+                (Diagnostic(str(self.path), 0, Severity.ERROR, f"no IED {name!r} (IEDs: {known})"),)
+            )
+        return found
+
+
+def load_scl(path: Path, *, display_name: str | None = None, validate: bool = True) -> SclModel:
+    """Read and resolve ``path``; all problems are in ``SclModel.diagnostics``.
+
+    ``validate`` also checks against the official XSD of the file's version when present.
+    """
+    diagnostics = Diagnostics(display_name or str(path))
+    sections = read_sections(Path(path), diagnostics)
+    if sections is None:
+        return SclModel(Path(path), "", "", "", (), TypeDefs(), diagnostics.sorted())
+    if validate:
+        validate_xsd(Path(path), sections.version, sections.release, diagnostics)
+    typedefs = read_typedefs(sections.templates, diagnostics)
+    connected = read_communication(sections.communication, diagnostics)
+    types = TypeInstantiator(typedefs, diagnostics)
+    resolver = IedResolver(types, connected, diagnostics)
+    ieds: list[Ied] = []
+    for element in sections.ieds:
+        ied = resolver.ied(element)
+        if ied is None:
+            continue
+        if any(i.name == ied.name for i in ieds):
+            diagnostics.error(element.sourceline, f"duplicate IED name {ied.name!r}")
+            continue
+        ieds.append(ied)
+    known = {i.name for i in ieds}
+    for ied_name, ap_name in connected:
+        if ied_name not in known:
+            diagnostics.warning(
+                connected[(ied_name, ap_name)].line, f"ConnectedAP for unknown IED {ied_name!r}"
+            )
+    return SclModel(
+        Path(path),
+        sections.edition,
+        sections.version,
+        sections.release,
+        tuple(ieds),
+        typedefs,
+        diagnostics.sorted(),
+    )
+
+
+__all__ = ["SclModel", "load_scl"]

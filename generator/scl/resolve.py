@@ -1,0 +1,642 @@
+"""Resolve IED sections into the runtime device model, reporting what does not resolve.
+
+Types are instantiated once per type id and shared (the model is frozen); DOI/SDI/DAI
+initial values replace the affected branches only. Data set members, control blocks and
+their Communication addresses are joined per IED. Problems are located diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lxml import etree
+
+from gen61850.generator.scl.communication import ConnectedAp
+from gen61850.generator.scl.diagnostics import Diagnostics
+from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
+from gen61850.generator.scl.values import ValueProblem, convert
+from gen61850.generator.scl.xmlread import line_of, local_name, scl_child, scl_children
+from gen61850.runtime.device import (
+    FC,
+    AccessPoint,
+    BasicType,
+    DataAttribute,
+    DataObject,
+    DataSet,
+    DataSetMember,
+    EnumType,
+    Fcda,
+    GseControl,
+    Ied,
+    LogControl,
+    LogicalDevice,
+    LogicalNode,
+    Node,
+    OptFields,
+    ReportControl,
+    SampledValueControl,
+    SettingControl,
+    SmpMod,
+    SmvOpts,
+    TrgOps,
+)
+from gen61850.runtime.device.types import Value
+
+_TRUE = ("true", "1")
+_FCS = {f.value: f for f in FC}
+
+
+def _flag(element: etree._Element | None, name: str, default: bool) -> bool:
+    if element is None:
+        return default
+    text = element.get(name)
+    return default if text is None else text.strip().lower() in _TRUE
+
+
+def _int(
+    element: etree._Element, name: str, default: int, what: str, diagnostics: Diagnostics
+) -> int:
+    text = element.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        diagnostics.error(element.sourceline, f"{what}: {name} {text!r} is not an integer")
+        return default
+
+
+class TypeInstantiator:
+    """DOType/DAType ids → shared frozen model subtrees (cached, cycles reported)."""
+
+    def __init__(self, typedefs: TypeDefs, diagnostics: Diagnostics) -> None:
+        self.typedefs = typedefs
+        self.diagnostics = diagnostics
+        self._objects: dict[tuple[str, str, int], DataObject | None] = {}
+        self._structs: dict[str, tuple[DataAttribute, ...] | None] = {}
+        self._active: set[str] = set()
+        self._with_fc: dict[tuple[str, FC], tuple[DataAttribute, ...]] = {}
+
+    def enum(self, type_id: str | None, line: int, what: str) -> EnumType | None:
+        if type_id is None:
+            return None
+        found = self.typedefs.enum_types.get(type_id)
+        if found is None:
+            self.diagnostics.error(line, f"{what}: EnumType {type_id!r} not found")
+        return found
+
+    def attribute(self, d: AttrDef, fc: FC) -> DataAttribute | None:
+        components: tuple[DataAttribute, ...] = ()
+        enum = None
+        if d.btype is BasicType.STRUCT:
+            found = self.struct(d.type_id or "", d.line, d.name)
+            if found is None:
+                return None
+            key = (d.type_id or "", fc)
+            if key not in self._with_fc:
+                self._with_fc[key] = tuple(_with_fc(c, fc) for c in found)
+            components = self._with_fc[key]
+        elif d.btype is BasicType.ENUM:
+            enum = self.enum(d.type_id, d.line, f"DA {d.name!r}")
+            if enum is None:
+                return None
+        value = self.value(d.vals, d.btype, enum, d.count, d.line, d.name)
+        return DataAttribute(
+            name=d.name,
+            fc=fc,
+            btype=d.btype,
+            type_id=d.type_id,
+            count=d.count,
+            value=value,
+            enum=enum,
+            components=components,
+            dchg=d.dchg,
+            qchg=d.qchg,
+            dupd=d.dupd,
+            value_kind=d.value_kind,
+        )
+
+    def value(
+        self,
+        vals: tuple[str, ...],
+        btype: BasicType,
+        enum: EnumType | None,
+        count: int,
+        line: int,
+        name: str,
+    ) -> Value | None:
+        if not vals or btype is BasicType.STRUCT:
+            return None
+        try:
+            converted = tuple(convert(v, btype, enum) for v in vals)
+        except ValueProblem as problem:
+            self.diagnostics.warning(line, f"value of {name!r} ignored: {problem}")
+            return None
+        return converted if count else converted[0]
+
+    def struct(self, type_id: str, line: int, owner: str) -> tuple[DataAttribute, ...] | None:
+        """The BDAs of DAType ``type_id`` (FC filled in by the caller)."""
+        if type_id in self._structs:
+            return self._structs[type_id]
+        definition = self.typedefs.da_types.get(type_id)
+        if definition is None:
+            self.diagnostics.error(line, f"{owner!r}: DAType {type_id!r} not found")
+            return None
+        if type_id in self._active:
+            self.diagnostics.error(line, f"DAType {type_id!r} contains itself")
+            return None
+        self._active.add(type_id)
+        made = [self.attribute(b, FC.ST) for b in definition.bdas]
+        self._active.discard(type_id)
+        result = tuple(m for m in made if m is not None)
+        self._structs[type_id] = result
+        return result
+
+    def data_object(self, sub: SubObjectDef, kind: str) -> DataObject | None:
+        key = (sub.name, sub.type_id, sub.count)
+        if key in self._objects:
+            return self._objects[key]
+        definition = self.typedefs.do_types.get(sub.type_id)
+        if definition is None:
+            self.diagnostics.error(
+                sub.line, f"{kind} {sub.name!r}: DOType {sub.type_id!r} not found"
+            )
+            self._objects[key] = None
+            return None
+        if sub.type_id in self._active:
+            self.diagnostics.error(sub.line, f"DOType {sub.type_id!r} contains itself")
+            return None
+        self._active.add(sub.type_id)
+        children: list[Node] = []
+        for child in definition.children:
+            if isinstance(child, SubObjectDef):
+                made_do = self.data_object(child, "SDO")
+                if made_do is not None:
+                    children.append(made_do)
+            else:
+                made_da = self.attribute(child, child.fc or FC.ST)
+                if made_da is not None:
+                    children.append(made_da)
+        self._active.discard(sub.type_id)
+        result = DataObject(sub.name, sub.type_id, definition.cdc, sub.count, tuple(children))
+        self._objects[key] = result
+        return result
+
+
+class IedResolver:
+    """One IED section → ``Ied``; data sets, controls and addresses joined."""
+
+    def __init__(
+        self,
+        types: TypeInstantiator,
+        connected: dict[tuple[str, str], ConnectedAp],
+        diagnostics: Diagnostics,
+    ) -> None:
+        self.types = types
+        self.connected = connected
+        self.diagnostics = diagnostics
+
+    # -- initial values -------------------------------------------------------------------
+    def _apply(self, node: Node, element: etree._Element, where: str) -> Node:
+        children: tuple[Node, ...] = (
+            node.children if isinstance(node, DataObject) else node.components
+        )
+        updated = list(children)
+        for instance in element:
+            kind = local_name(instance)
+            if kind not in ("SDI", "DAI"):
+                continue
+            name = instance.get("name", "")
+            index = next((i for i, c in enumerate(updated) if c.name == name), None)
+            if index is None:
+                self.diagnostics.warning(
+                    instance.sourceline, f"{kind} {name!r}: {where} has no {name!r} in its type"
+                )
+                continue
+            if instance.get("ix") is not None:
+                continue  # values of single array elements are not kept
+            target = updated[index]
+            if kind == "SDI":
+                updated[index] = self._apply(target, instance, f"{where}.{name}")
+            elif isinstance(target, DataAttribute):
+                vals = tuple(
+                    v.text or ""
+                    for v in scl_children(instance, "Val")
+                    if v.get("sGroup") in (None, "1")
+                )
+                value = self.types.value(
+                    vals,
+                    target.btype,
+                    target.enum,
+                    target.count,
+                    line_of(instance),
+                    f"{where}.{name}",
+                )
+                if value is not None:
+                    updated[index] = replace(target, value=value)
+            else:
+                self.diagnostics.warning(instance.sourceline, f"DAI {name!r} names a data object")
+        if isinstance(node, DataObject):
+            return replace(node, children=tuple(updated))
+        return replace(node, components=tuple(a for a in updated if isinstance(a, DataAttribute)))
+
+    # -- logical nodes ----------------------------------------------------------------------
+    def logical_node(self, element: etree._Element, ld_name: str) -> LogicalNode | None:
+        ln_class = element.get("lnClass", "")
+        ln_type = element.get("lnType", "")
+        line = line_of(element)
+        where = f"{ld_name}/{element.get('prefix', '')}{ln_class}{element.get('inst', '')}"
+        definition = self.types.typedefs.lnode_types.get(ln_type)
+        if definition is None:
+            self.diagnostics.error(line, f"LN {where}: LNodeType {ln_type!r} not found")
+            return None
+        if definition.ln_class and definition.ln_class != ln_class:
+            self.diagnostics.warning(
+                line,
+                f"LN {where}: lnClass {ln_class} but LNodeType {ln_type!r} is for "
+                f"{definition.ln_class}",
+            )
+        objects: dict[str, DataObject] = {}
+        for sub in definition.dos:
+            made = self.types.data_object(sub, "DO")
+            if made is not None:
+                objects[sub.name] = made
+        for doi in scl_children(element, "DOI"):
+            name = doi.get("name", "")
+            if name not in objects:
+                self.diagnostics.warning(
+                    doi.sourceline, f"DOI {name!r}: LNodeType {ln_type!r} has no such DO"
+                )
+                continue
+            applied = self._apply(objects[name], doi, f"{where}.{name}")
+            assert isinstance(applied, DataObject)
+            objects[name] = applied
+        return LogicalNode(
+            ln_class=ln_class,
+            ln_type=ln_type,
+            prefix=element.get("prefix", ""),
+            inst=element.get("inst", ""),
+            desc=element.get("desc", ""),
+            data_objects=tuple(objects[d.name] for d in definition.dos if d.name in objects),
+        )
+
+    # -- data sets and controls -------------------------------------------------------------
+    def _member(
+        self, fcda: etree._Element, ied_name: str, lds: dict[str, LogicalDevice], where: str
+    ) -> DataSetMember | None:
+        """Resolve one FCDA; members that name nothing are left out with a warning."""
+        line = line_of(fcda)
+        warn = self.diagnostics.warning
+        fc = _FCS.get(fcda.get("fc", ""))
+        if fc is None or not fcda.get("lnClass") or not fcda.get("ldInst"):
+            warn(line, f"FCDA in {where} left out: needs ldInst, lnClass and a valid fc")
+            return None
+        ix_text = fcda.get("ix")
+        ln_class = fcda.get("lnClass", "")
+        ln_inst = fcda.get("lnInst", "")
+        if ln_class == "LLN0" and ln_inst:
+            warn(line, f"FCDA in {where}: lnInst {ln_inst!r} ignored for LLN0")
+            ln_inst = ""
+        member = Fcda(
+            ld_inst=fcda.get("ldInst", ""),
+            ln_class=ln_class,
+            fc=fc,
+            prefix=fcda.get("prefix", ""),
+            ln_inst=ln_inst,
+            do_name=fcda.get("doName", ""),
+            da_name=fcda.get("daName", ""),
+            ix=int(ix_text) if ix_text and ix_text.isdigit() else None,
+        )
+        ld = lds.get(member.ld_inst)
+        if ld is None:
+            ld = next((x for x in lds.values() if x.name == member.ld_inst), None)
+            if ld is not None:
+                warn(
+                    line,
+                    f"FCDA in {where}: ldInst {member.ld_inst!r} is the LD name, "
+                    f"not its inst {ld.inst!r}",
+                )
+        if ld is None:
+            warn(
+                line,
+                f"FCDA {member.ld_inst}/{member.path} in {where} left out: "
+                f"no LDevice {member.ld_inst!r} in IED {ied_name}",
+            )
+            return None
+        reference = f"{ld.name}/{member.path}"
+        ln = ld.child(member.ln_name)
+        if ln is None:
+            warn(line, f"FCDA {reference} in {where} left out: no LN {member.ln_name!r}")
+            return None
+        node: Node | None = None
+        parts = [p for p in (*member.do_name.split("."), *member.da_name.split(".")) if p]
+        if parts:
+            node = ln.child(parts[0])
+            for part in parts[1:]:
+                if node is None:
+                    break
+                node = node.child(part)
+            if node is None:
+                warn(line, f"FCDA {reference} in {where} left out: resolves to nothing")
+                return None
+            fcs = node.fcs() if isinstance(node, DataObject) else {node.fc}
+            if fc not in fcs:
+                warn(line, f"FCDA {reference} in {where} left out: nothing with fc {fc.value}")
+                return None
+        btype = node.btype if isinstance(node, DataAttribute) else None
+        return DataSetMember(member, reference, node, btype)
+
+    def data_sets(
+        self, ln_element: etree._Element, ied_name: str, lds: dict[str, LogicalDevice], where: str
+    ) -> tuple[DataSet, ...]:
+        result: list[DataSet] = []
+        for element in scl_children(ln_element, "DataSet"):
+            name = element.get("name", "")
+            if any(d.name == name for d in result):
+                self.diagnostics.error(element.sourceline, f"duplicate DataSet {name!r} in {where}")
+                continue
+            members = [
+                self._member(f, ied_name, lds, f"{where}.{name}")
+                for f in scl_children(element, "FCDA")
+            ]
+            result.append(
+                DataSet(name, tuple(m for m in members if m is not None), element.get("desc", ""))
+            )
+        return tuple(result)
+
+    def _dat_set(
+        self, element: etree._Element, data_sets: tuple[DataSet, ...], what: str
+    ) -> str | None:
+        name = element.get("datSet")
+        if name and not any(d.name == name for d in data_sets):
+            self.diagnostics.error(element.sourceline, f"{what}: datSet {name!r} names no DataSet")
+        return name or None
+
+    def controls(
+        self,
+        ln: LogicalNode,
+        element: etree._Element,
+        ied_name: str,
+        ap_name: str,
+        ld_inst: str,
+        where: str,
+        data_sets: tuple[DataSet, ...],
+    ) -> LogicalNode:
+        d = self.diagnostics
+        cap = self.connected.get((ied_name, ap_name))
+        names: set[str] = set()
+
+        def named(control: etree._Element, kind: str) -> str:
+            name = control.get("name", "")
+            what = f"{kind} {where}.{name}"
+            if not name:
+                d.error(control.sourceline, f"{kind} in {where} without name")
+            elif name in names:
+                d.error(control.sourceline, f"duplicate control block name {name!r} in {where}")
+            names.add(name)
+            return what
+
+        svcs: list[SampledValueControl] = []
+        for svc in scl_children(element, "SampledValueControl"):
+            what = named(svc, "SampledValueControl")
+            smp_rate = _int(svc, "smpRate", 0, what, d)
+            nof_asdu = _int(svc, "nofASDU", 0, what, d)
+            if not 1 <= smp_rate <= 65535:
+                d.error(svc.sourceline, f"{what}: smpRate {smp_rate} is not 1..65535")
+            if nof_asdu < 1:
+                d.error(svc.sourceline, f"{what}: nofASDU {nof_asdu} must be at least 1")
+            elif nof_asdu > 8:
+                d.warning(svc.sourceline, f"{what}: nofASDU {nof_asdu} is more than 8")
+            mod_text = svc.get("smpMod", "SmpPerPeriod")
+            try:
+                smp_mod = SmpMod(mod_text)
+            except ValueError:
+                d.error(svc.sourceline, f"{what}: smpMod {mod_text!r} unknown")
+                smp_mod = SmpMod.SMP_PER_PERIOD
+            smv_id = svc.get("smvID", "")
+            if not smv_id:
+                d.error(svc.sourceline, f"{what}: smvID missing")
+            opts = scl_child(svc, "SmvOpts")
+            address = cap.smv.get((ld_inst, svc.get("name", ""))) if cap else None
+            if address is None:
+                d.warning(svc.sourceline, f"{what}: no SMV address in Communication")
+            svcs.append(
+                SampledValueControl(
+                    name=svc.get("name", ""),
+                    smv_id=smv_id,
+                    dat_set=self._dat_set(svc, data_sets, what),
+                    conf_rev=_int(svc, "confRev", 0, what, d),
+                    smp_rate=smp_rate,
+                    nof_asdu=nof_asdu,
+                    smp_mod=smp_mod,
+                    multicast=_flag(svc, "multicast", True),
+                    opts=SmvOpts(
+                        refresh_time=_flag(opts, "refreshTime", False),
+                        sample_synchronized=_flag(opts, "sampleSynchronized", True),
+                        sample_rate=_flag(opts, "sampleRate", False),
+                        data_set=_flag(opts, "dataSet", False),
+                        security=_flag(opts, "security", False),
+                        timestamp=_flag(opts, "timestamp", False),
+                        synch_source_id=_flag(opts, "synchSourceId", False),
+                    ),
+                    security_enable=svc.get("securityEnable", "None"),
+                    desc=svc.get("desc", ""),
+                    address=address,
+                )
+            )
+        gses: list[GseControl] = []
+        for gse in scl_children(element, "GSEControl"):
+            what = named(gse, "GSEControl")
+            address = cap.gse.get((ld_inst, gse.get("name", ""))) if cap else None
+            if address is None:
+                d.warning(gse.sourceline, f"{what}: no GSE address in Communication")
+            gses.append(
+                GseControl(
+                    name=gse.get("name", ""),
+                    app_id=gse.get("appID", ""),
+                    dat_set=self._dat_set(gse, data_sets, what),
+                    conf_rev=_int(gse, "confRev", 0, what, d),
+                    type=gse.get("type", "GOOSE"),
+                    fixed_offs=_flag(gse, "fixedOffs", False),
+                    security_enable=gse.get("securityEnable", "None"),
+                    desc=gse.get("desc", ""),
+                    address=address,
+                )
+            )
+        rcbs: list[ReportControl] = []
+        for rcb in scl_children(element, "ReportControl"):
+            what = named(rcb, "ReportControl")
+            trg = scl_child(rcb, "TrgOps")
+            opt = scl_child(rcb, "OptFields")
+            enabled = scl_child(rcb, "RptEnabled")
+            rcbs.append(
+                ReportControl(
+                    name=rcb.get("name", ""),
+                    rpt_id=rcb.get("rptID", ""),
+                    dat_set=self._dat_set(rcb, data_sets, what),
+                    conf_rev=_int(rcb, "confRev", 0, what, d),
+                    buffered=_flag(rcb, "buffered", False),
+                    buf_time=_int(rcb, "bufTime", 0, what, d),
+                    intg_pd=_int(rcb, "intgPd", 0, what, d),
+                    indexed=_flag(rcb, "indexed", True),
+                    max=_int(enabled, "max", 1, what, d) if enabled is not None else 1,
+                    trg_ops=_trg_ops(trg),
+                    opt_fields=OptFields(
+                        seq_num=_flag(opt, "seqNum", False),
+                        time_stamp=_flag(opt, "timeStamp", False),
+                        data_set=_flag(opt, "dataSet", False),
+                        reason_code=_flag(opt, "reasonCode", False),
+                        data_ref=_flag(opt, "dataRef", False),
+                        entry_id=_flag(opt, "entryID", False),
+                        config_ref=_flag(opt, "configRef", False),
+                        buf_ovfl=_flag(opt, "bufOvfl", True),
+                        segmentation=_flag(opt, "segmentation", False),
+                    ),
+                    desc=rcb.get("desc", ""),
+                )
+            )
+        lcbs: list[LogControl] = []
+        for lcb in scl_children(element, "LogControl"):
+            what = named(lcb, "LogControl")
+            lcbs.append(
+                LogControl(
+                    name=lcb.get("name", ""),
+                    dat_set=self._dat_set(lcb, data_sets, what),
+                    log_name=lcb.get("logName", ""),
+                    log_ena=_flag(lcb, "logEna", True),
+                    intg_pd=_int(lcb, "intgPd", 0, what, d),
+                    reason_code=_flag(lcb, "reasonCode", True),
+                    buf_time=_int(lcb, "bufTime", 0, what, d),
+                    trg_ops=_trg_ops(scl_child(lcb, "TrgOps")),
+                    ld_inst=lcb.get("ldInst", ""),
+                    prefix=lcb.get("prefix", ""),
+                    ln_class=lcb.get("lnClass", "LLN0"),
+                    ln_inst=lcb.get("lnInst", ""),
+                    desc=lcb.get("desc", ""),
+                )
+            )
+        sgcb = scl_child(element, "SettingControl")
+        setting = None
+        if sgcb is not None:
+            what = f"SettingControl {where}"
+            num = _int(sgcb, "numOfSGs", 1, what, d)
+            act = _int(sgcb, "actSG", 1, what, d)
+            if not 1 <= act <= num:
+                d.error(sgcb.sourceline, f"{what}: actSG {act} is not within 1..{num}")
+            resv = sgcb.get("resvTms")
+            setting = SettingControl(
+                num, act, int(resv) if resv and resv.isdigit() else None, sgcb.get("desc", "")
+            )
+        return replace(
+            ln,
+            data_sets=data_sets,
+            sv_controls=tuple(svcs),
+            gse_controls=tuple(gses),
+            report_controls=tuple(rcbs),
+            log_controls=tuple(lcbs),
+            setting_control=setting,
+        )
+
+    # -- the IED ----------------------------------------------------------------------------
+    def ied(self, element: etree._Element) -> Ied | None:
+        d = self.diagnostics
+        name = element.get("name", "")
+        if not name:
+            d.error(element.sourceline, "IED without name")
+            return None
+        access_points: list[AccessPoint] = []
+        pending: list[tuple[str, str, etree._Element, list[tuple[etree._Element, LogicalNode]]]]
+        pending = []
+        lds: dict[str, LogicalDevice] = {}
+        for ap in scl_children(element, "AccessPoint"):
+            ap_name = ap.get("name", "")
+            server = scl_child(ap, "Server")
+            if server is None:
+                continue
+            for ld_element in scl_children(server, "LDevice"):
+                inst = ld_element.get("inst", "")
+                ld_name = ld_element.get("ldName") or f"{name}{inst}"
+                if inst in lds:
+                    d.error(ld_element.sourceline, f"duplicate LDevice inst {inst!r} in IED {name}")
+                    continue
+                lns: list[tuple[etree._Element, LogicalNode]] = []
+                seen: set[str] = set()
+                for ln_element in ld_element:
+                    if local_name(ln_element) not in ("LN0", "LN"):
+                        continue
+                    ln = self.logical_node(ln_element, ld_name)
+                    if ln is None:
+                        continue
+                    if ln.name in seen:
+                        d.error(ln_element.sourceline, f"duplicate LN {ln.name} in {ld_name}")
+                        continue
+                    seen.add(ln.name)
+                    lns.append((ln_element, ln))
+                if len(ld_name) > 64:
+                    d.error(ld_element.sourceline, f"LD name {ld_name!r} is longer than 64")
+                lds[inst] = LogicalDevice(
+                    inst, ld_name, ld_element.get("desc", ""), tuple(ln for _, ln in lns)
+                )
+                pending.append((ap_name, inst, ld_element, lns))
+        by_ap: dict[str, list[LogicalDevice]] = {}
+        for ap_name, inst, _, lns in pending:
+            ld = lds[inst]
+            finished = []
+            for ln_element, ln in lns:
+                where = f"{ld.name}/{ln.name}"
+                data_sets = self.data_sets(ln_element, name, lds, where)
+                finished.append(
+                    self.controls(ln, ln_element, name, ap_name, inst, where, data_sets)
+                )
+            by_ap.setdefault(ap_name, []).append(replace(ld, logical_nodes=tuple(finished)))
+        for ap in scl_children(element, "AccessPoint"):
+            ap_name = ap.get("name", "")
+            cap = self.connected.get((name, ap_name))
+            access_points.append(
+                AccessPoint(
+                    name=ap_name,
+                    logical_devices=tuple(by_ap.get(ap_name, [])),
+                    subnetwork=cap.subnetwork if cap else None,
+                    address=cap.address if cap else None,
+                    gse_addresses=tuple((k[0], k[1], v) for k, v in sorted(cap.gse.items()))
+                    if cap
+                    else (),
+                    smv_addresses=tuple((k[0], k[1], v) for k, v in sorted(cap.smv.items()))
+                    if cap
+                    else (),
+                )
+            )
+        enum_ids: dict[str, EnumType] = {}
+        partial = Ied(name, access_points=tuple(access_points))
+        for _, node in partial.walk():
+            if isinstance(node, DataAttribute) and node.enum is not None:
+                enum_ids.setdefault(node.enum.id, node.enum)
+        return Ied(
+            name=name,
+            manufacturer=element.get("manufacturer", ""),
+            type=element.get("type", ""),
+            config_version=element.get("configVersion", ""),
+            desc=element.get("desc", ""),
+            access_points=tuple(access_points),
+            enum_types=tuple(enum_ids[k] for k in sorted(enum_ids)),
+        )
+
+
+def _with_fc(attribute: DataAttribute, fc: FC) -> DataAttribute:
+    """``attribute`` and its components under functional constraint ``fc``."""
+    return replace(
+        attribute, fc=fc, components=tuple(_with_fc(c, fc) for c in attribute.components)
+    )
+
+
+def _trg_ops(element: etree._Element | None) -> TrgOps:
+    return TrgOps(
+        dchg=_flag(element, "dchg", False),
+        qchg=_flag(element, "qchg", False),
+        dupd=_flag(element, "dupd", False),
+        period=_flag(element, "period", False),
+        gi=_flag(element, "gi", True),
+    )
+
+
+__all__ = ["IedResolver", "TypeInstantiator"]

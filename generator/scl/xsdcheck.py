@@ -1,0 +1,83 @@
+"""Validate an SCL file against the official IEC 61850-6 schema of its version, when present.
+
+The schemas are not shipped (IEC licence); they are looked up in ``$GEN61850_SCL_XSD`` or in
+``../shared/corpus/scl-xsd`` beside the project. Which one fits: no ``version`` → SCL2003,
+``version="2007"`` with ``release`` ≥ 2 → SCL2007B4, otherwise SCL2007B. A missing required
+attribute or a broken key/keyref is an error (the meaning is not clear); other schema
+findings (element order, patterns, units) are warnings, since the reader copes with them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from lxml import etree
+
+from gen61850 import resource_path
+from gen61850.generator.scl.diagnostics import Diagnostics
+
+_ERROR_MARKERS = (
+    "is required but missing",
+    "No match found for key-sequence",
+    "Duplicate key-sequence",
+    "not a valid value of the atomic type 'xs:ID'",
+)
+
+
+def schema_root() -> Path | None:
+    """The folder holding SCL2003/, SCL2007B/, SCL2007B4/, or None."""
+    configured = os.environ.get("GEN61850_SCL_XSD")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(
+        resource_path("specs").resolve().parent.parent / "shared" / "corpus" / "scl-xsd"
+    )
+    return next((c for c in candidates if (c / "SCL2007B4" / "SCL.xsd").is_file()), None)
+
+
+def schema_name(version: str, release: str) -> str:
+    if not version:
+        return "SCL2003"
+    if release.isdigit() and int(release) >= 2:
+        return "SCL2007B4"
+    return "SCL2007B"
+
+
+@functools.lru_cache(maxsize=4)
+def _schema(path: Path) -> etree.XMLSchema:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.XMLSchema(etree.parse(str(path), parser))
+
+
+def validate_xsd(path: Path, version: str, release: str, diagnostics: Diagnostics) -> str | None:
+    """Report schema findings into ``diagnostics``; returns the schema used (None: none found)."""
+    root = schema_root()
+    if root is None:
+        return None
+    name = schema_name(version, release)
+    xsd = root / name / "SCL.xsd"
+    if not xsd.is_file():
+        return None
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        document = etree.parse(str(path), parser)
+    except etree.XMLSyntaxError:
+        return None  # the reader already reported it
+    schema = _schema(xsd)
+    if schema.validate(document):
+        return name
+    for entry in list(schema.error_log):  # type: ignore[call-overload]
+        message = entry.message.replace("{http://www.iec.ch/61850/2003/SCL}", "")
+        text = f"{name}: {message}"
+        lenient = "attribute 'unit'" in entry.message or "attribute 'multiplier'" in entry.message
+        if not lenient and any(marker in entry.message for marker in _ERROR_MARKERS):
+            diagnostics.error(entry.line, text)
+        else:
+            diagnostics.warning(entry.line, text)
+    return name
+
+
+__all__ = ["schema_name", "schema_root", "validate_xsd"]
