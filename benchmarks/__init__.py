@@ -1,0 +1,1 @@
+"""Benchmarks beside the peers; run all with ``nox -s bench`` or ``python -m benchmarks``."""
