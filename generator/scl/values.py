@@ -7,7 +7,6 @@ that do not fit the type become a warning and no value, never a failure.
 from __future__ import annotations
 
 from gen61850.runtime.device import BasicType, EnumType
-from gen61850.runtime.device.types import Value
 
 _BOOL = {"true": True, "1": True, "false": False, "0": False}
 _INT_RANGES = {
@@ -38,7 +37,7 @@ class ValueProblem(ValueError):
     """A Val text that does not fit its basic type (the message says why)."""
 
 
-def convert(text: str, btype: BasicType, enum: EnumType | None) -> Value:
+def convert(text: str, btype: BasicType, enum: EnumType | None) -> bool | int | float | str | bytes:
     """One Val text as a value of ``btype``; raises ValueProblem."""
     text = text.strip() if btype not in _STRINGS else text
     if btype is BasicType.BOOLEAN:
