@@ -91,6 +91,7 @@ def test_asn1tools_bytes_decode_in_ours(pdu: SavPdu) -> None:
 @given(pdus)
 def test_open61850_reads_our_bytes_to_the_same_values(pdu: SavPdu) -> None:
     theirs = open61850_sv.decode_sv_pdu(encode_sav_pdu(pdu))
+    assert theirs.security == pdu.security
     assert len(theirs.asdus) == len(pdu.asdu)
     for other, ours in zip(theirs.asdus, pdu.asdu, strict=True):
         assert (other.sv_id, other.smp_cnt, other.conf_rev, other.smp_synch, other.sample) == (
@@ -111,7 +112,8 @@ def test_open61850_reads_our_bytes_to_the_same_values(pdu: SavPdu) -> None:
 
 @given(pdus)
 def test_open61850_rt_reads_our_bytes_to_the_same_values(pdu: SavPdu) -> None:
-    _, theirs = open61850_rt.decode_sv_pdu(encode_sav_pdu(pdu))
+    security, theirs = open61850_rt.decode_sv_pdu(encode_sav_pdu(pdu))
+    assert security == pdu.security
     assert [(a["sv_id"].decode(), a["smp_cnt"], a["conf_rev"], a["sample"]) for a in theirs] == [
         (a.svID, a.smpCnt, a.confRev, a.sample) for a in pdu.asdu
     ]
