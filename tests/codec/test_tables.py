@@ -138,3 +138,37 @@ def test_offset_and_end_select_the_pdu_inside_a_buffer() -> None:
     encoded = sav_pdu(asdu())
     buffer = b"\xff" * 10 + encoded + b"\xee" * 5
     assert decode_sav_pdu(buffer, 10, 10 + len(encoded)) == SavPdu(1, [MINIMAL])
+
+
+OPTIONAL_VALUES = {
+    "datSet": ("datSet", 0x81, "LD0/LLN0$PhsMeas1", b"LD0/LLN0$PhsMeas1"),
+    "refrTm": ("refrTm", 0x84, bytes(range(8)), bytes(range(8))),
+    "smpRate": ("smpRate", 0x86, 4800, b"\x12\xc0"),
+    "smpMod": ("smpMod", 0x88, 2, b"\x00\x02"),
+    "gmIdentity": ("gmIdentity", 0x89, b"\x01" * 8, b"\x01" * 8),
+}
+
+
+@pytest.mark.parametrize("mask", range(1 << (len(OPTIONAL_VALUES) + 1)))
+def test_every_combination_of_optional_fields(mask: int) -> None:
+    chosen = [v for i, v in enumerate(OPTIONAL_VALUES.values()) if mask >> i & 1]
+    with_security = bool(mask >> len(OPTIONAL_VALUES) & 1)
+    present = {name: tag_and_octets for name, *tag_and_octets in chosen}
+    mandatory = {
+        0x80: b"MU01",
+        0x82: b"\x00\x09",
+        0x83: b"\x00\x00\x00\x01",
+        0x85: b"\x02",
+        0x87: bytes(16),
+    }
+    elements = {**mandatory, **{tag: octets for tag, _, octets in present.values()}}
+    body = b"".join(tlv(tag, elements[tag]) for tag in sorted(elements))
+    security = tlv(0x04, b"sig") if with_security else None
+    encoded = sav_pdu(tlv(0x30, body), security=security)
+    value = SavPdu(
+        1,
+        [ASDU("MU01", 9, 1, 2, bytes(16), **{n: v for n, (_, v, _) in present.items()})],
+        security=security,
+    )
+    assert encode_sav_pdu(value) == encoded
+    assert decode_sav_pdu(encoded) == value
