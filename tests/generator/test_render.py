@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -28,14 +29,14 @@ def test_format_python_is_ruff_format() -> None:
 
 
 def test_format_python_refuses_invalid_code() -> None:
-    with pytest.raises(RenderError, match="ruff could not format generated broken.py"):
+    with pytest.raises(RenderError, match=re.escape("ruff could not format generated broken.py")):
         format_python("def (:\n", "broken.py")
 
 
 def test_undefined_template_variable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "t.py.j2").write_text("x = {{ missing }}\n")
     env = environment(tmp_path)
-    with pytest.raises(RenderError, match="template t.py.j2: 'missing' is undefined"):
+    with pytest.raises(RenderError, match=re.escape("template t.py.j2: 'missing' is undefined")):
         render_python(env, "t.py.j2", {}, source_name="s", source_bytes=b"", filename="t.py")
 
 
