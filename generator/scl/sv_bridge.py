@@ -152,20 +152,19 @@ def _data_set(model: SclModel, ld: LogicalDevice, svc: SampledValueControl) -> D
     return found
 
 
-def stream_config_for(
-    scl_path: Path | str, ied: str, msvcb_ref: str, *, signal_frequency: float = 50.0
+def stream_config_of(
+    model: SclModel,
+    device: Ied,
+    ld: LogicalDevice,
+    svc: SampledValueControl,
+    *,
+    signal_frequency: float = 50.0,
 ) -> StreamConfig:
-    """The stream ``LD/LLN0.NAME`` of IED ``ied`` as the SV runtime describes it.
-
-    ``signal_frequency`` turns ``SmpPerSec`` rates into samples per period.
-    """
-    model = load_scl(Path(scl_path), validate=False)
-    model.raise_on_errors()
-    device = model.ied(ied)
-    ld, svc = _find_svc(model, device, msvcb_ref)
+    """The runtime stream description of one resolved SampledValueControl."""
     layout = layout_of(device, _data_set(model, ld, svc), str(model.path))
+    ref = f"{ld.inst}/LLN0.{svc.name}"
     if svc.address is None:
-        raise _fail(model, f"SampledValueControl {msvcb_ref}: no SMV address in Communication")
+        raise _fail(model, f"SampledValueControl {ref}: no SMV address in Communication")
     if svc.smp_mod is SmpMod.SMP_PER_PERIOD:
         per_period = svc.smp_rate
     elif svc.smp_mod is SmpMod.SMP_PER_SEC:
@@ -173,12 +172,12 @@ def stream_config_for(
         if not ratio.is_integer():
             raise _fail(
                 model,
-                f"{msvcb_ref}: {svc.smp_rate} samples/s is not a whole number "
+                f"{ref}: {svc.smp_rate} samples/s is not a whole number "
                 f"of samples per {signal_frequency:g} Hz period",
             )
         per_period = int(ratio)
     else:
-        raise _fail(model, f"{msvcb_ref}: smpMod SecPerSmp is not supported by the publisher")
+        raise _fail(model, f"{ref}: smpMod SecPerSmp is not supported by the publisher")
     opts = svc.opts
     return StreamConfig(
         sv_id=svc.smv_id,
@@ -198,6 +197,21 @@ def stream_config_for(
         vlan_id=svc.address.vlan_id,
         vlan_priority=svc.address.vlan_priority,
     )
+
+
+def stream_config_for(
+    scl_path: Path | str, ied: str, msvcb_ref: str, *, signal_frequency: float = 50.0
+) -> StreamConfig:
+    """The stream ``LD/LLN0.NAME`` of IED ``ied`` as the SV runtime describes it.
+
+    ``LD`` is the LDevice inst or its full name. ``signal_frequency`` turns ``SmpPerSec``
+    rates into samples per period. Raises ``SclError`` (located) on any problem.
+    """
+    model = load_scl(Path(scl_path), validate=False)
+    model.raise_on_errors()
+    device = model.ied(ied)
+    ld, svc = _find_svc(model, device, msvcb_ref)
+    return stream_config_of(model, device, ld, svc, signal_frequency=signal_frequency)
 
 
 def layouts_for(scl_path: Path | str) -> dict[str, DataSetLayout]:
@@ -221,4 +235,4 @@ def layouts_for(scl_path: Path | str) -> dict[str, DataSetLayout]:
     return layouts
 
 
-__all__ = ["layout_of", "layouts_for", "stream_config_for"]
+__all__ = ["layout_of", "layouts_for", "stream_config_for", "stream_config_of"]

@@ -1,0 +1,86 @@
+"""Naming rules for generated device packages: IEC names → Python identifiers.
+
+IEC 61850 names are mostly valid identifiers already (``LLN0``, ``stVal``); type ids and enum
+literals are not (``9-2LELLN0``, ``test/blocked``, ``""``). Every rule lives here, is
+registered once as a template filter, and is unit-tested.
+"""
+
+from __future__ import annotations
+
+import keyword
+import unicodedata
+from collections.abc import Iterable
+
+from gen61850.generator.render import register_filter
+
+_RESERVED = frozenset({"self", "cls", "field", "dataclass", "ClassVar"})
+
+
+def _identifier_chars(name: str) -> str:
+    """NFKC-normalised ``name`` with every character Python refuses in names made ``_``."""
+    text = unicodedata.normalize("NFKC", name.strip())
+    return "".join(c if c == "_" or ("a" + c).isidentifier() else "_" for c in text)
+
+
+@register_filter("py_identifier")
+def py_identifier(name: str, prefix: str = "f_") -> str:
+    """A valid, non-keyword identifier for ``name`` (``from`` → ``from_``, ``1a`` → ``f_1a``)."""
+    text = _identifier_chars(name) or "_"
+    if text[0].isdigit():
+        text = prefix + text
+    if keyword.iskeyword(text) or keyword.issoftkeyword(text) or text in _RESERVED:
+        text += "_"
+    return text
+
+
+@register_filter("class_name")
+def class_name(kind: str, type_id: str) -> str:
+    """``class_name("DO", "9-2LESAVAmp")`` → ``DO_9_2LESAVAmp``."""
+    return f"{kind}_{_identifier_chars(type_id)}"
+
+
+@register_filter("package_name")
+def package_name(ied_name: str) -> str:
+    """The Python package of an IED: lower case identifier (``TEMPLATE`` → ``template``)."""
+    text = _identifier_chars(ied_name).lower() or "ied"
+    if text[0].isdigit() or text.startswith("_"):
+        text = "ied_" + text.lstrip("_")
+    if keyword.iskeyword(text):
+        text += "_"
+    return text
+
+
+@register_filter("enum_member")
+def enum_member(literal: str, ordinal: int) -> str:
+    """An IntEnum member name for a literal (empty → ``V<ord>``; ``test/blocked`` → ``test_blocked``)."""
+    if not literal.strip():
+        return f"V{ordinal}" if ordinal >= 0 else f"V_{-ordinal}"
+    text = py_identifier(literal, prefix="V_")
+    if text.startswith("_"):
+        text = "V" + text
+    if text in ("name", "value", "mro"):
+        text += "_"
+    return text
+
+
+def unique(names: Iterable[str]) -> list[str]:
+    """The names with ``_2``, ``_3`` … added to repeats, order kept."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{name}_{n}"
+        seen.add(candidate)
+        result.append(candidate)
+    return result
+
+
+@register_filter("pyrepr")
+def pyrepr(value: object) -> str:
+    """A Python literal for a string or number (``repr``)."""
+    return repr(value)
+
+
+__all__ = ["class_name", "enum_member", "package_name", "py_identifier", "pyrepr", "unique"]
