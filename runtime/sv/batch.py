@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gen61850.runtime.errors import DecodeError
-from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
+from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout, LayoutError
 from gen61850.runtime.sv.shape import SIMULATION_BIT, FrameShape
 
 
@@ -46,9 +46,7 @@ class Batch:
 def _layout_of(shape: FrameShape) -> DataSetLayout:
     layouts = {id(layout): layout for layout in shape.layouts if layout is not None}
     if len(layouts) != 1 or any(layout is None for layout in shape.layouts):
-        raise DecodeError(
-            "batch", 0, f"stream {shape.sv_ids} needs one known data set layout for all ASDUs"
-        )
+        raise LayoutError(f"stream {shape.sv_ids} needs one known data set layout for all ASDUs")
     return next(iter(layouts.values()))
 
 

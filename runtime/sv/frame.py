@@ -38,6 +38,10 @@ class VlanTag(NamedTuple):
         return (self.priority << 13) | (0x1000 if self.dei else 0) | self.vid
 
 
+DEFAULT_VLAN = VlanTag()
+"""VID 0, priority 4 (IEC 61850-9-2 AMD1 Table 7)."""
+
+
 @dataclass(slots=True)
 class SvHeader:
     """Everything of an SV frame outside the APDU."""
@@ -128,7 +132,7 @@ def encode_frame(
     dst: bytes,
     src: bytes,
     appid: int,
-    vlan: VlanTag | None = VlanTag(),
+    vlan: VlanTag | None = DEFAULT_VLAN,
     simulated: bool = False,
     reserved2: int = 0,
 ) -> bytes:

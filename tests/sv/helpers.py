@@ -19,7 +19,7 @@ def sine_items(config: StreamConfig, smp_cnt: int) -> list[int]:
     items: list[int] = []
     for index, channel in enumerate(config.layout.channels):
         value = round(1000 * math.sin(2 * math.pi * smp_cnt / 80 + index)) * (index + 1)
-        items.append(value if channel.type.value == "INT32" else value)
+        items.append(value)
         if channel.quality:
             items.append((smp_cnt + index) % 4 << 11 if index % 3 == 0 else 0)
     return items

@@ -10,7 +10,13 @@ import pytest
 
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.batch import BatchDecoder, decode_frames
-from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
+from gen61850.runtime.sv.dataset import (
+    Channel,
+    ChannelType,
+    DataSetLayout,
+    LayoutError,
+    layout_9_2le,
+)
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
 from gen61850.runtime.sv.shape import decode_sv
@@ -97,7 +103,7 @@ def test_quick_parse_agrees_with_codec_on_corpus(sv_capture: Path) -> None:
         assert decoded.asdus[0].smp_cnt == codec.pdu.asdu[0].smpCnt
         assert decoded.asdus[0].sample == codec.pdu.asdu[0].sample
         assert decoded.link.vlan_id == 1 and decoded.link.vlan_priority == 4
-        shape, base, items = parser.unpack(frame)
+        items = parser.unpack(frame)[2]
         assert items[2:] == struct.unpack(">" + "iI" * 8, codec.pdu.asdu[0].sample)
     assert parser.slow == 1
     assert parser.take_events() == []
@@ -183,5 +189,5 @@ def test_batch_decode_mixed_tagging_and_invalid_rows() -> None:
 
 def test_batch_needs_a_known_layout() -> None:
     shape = QuickParser().unpack(make_frames(StreamConfig("MU06"), 1)[0])[0]
-    with pytest.raises(DecodeError, match="layout"):
+    with pytest.raises(LayoutError, match="layout"):
         BatchDecoder(shape)

@@ -1,0 +1,228 @@
+"""SV publisher: several streams on one interface, each frame sent at start + k x period.
+
+The schedule is absolute (no drift): frame k of a stream is due at
+``start + round(k * frame_period)`` on the real-time clock. When any stream has
+smpSynch != 0 the start is the top of a second, so smpCnt 0 goes out at each whole second
+(smpCnt wraps at smpRate per second). Frames come from a ``FrameTemplate`` patched with
+pre-computed sample rows. Lateness (send time minus due time) is measured for each frame.
+Optional SCHED_FIFO priority and CPU pinning apply to the calling thread for the run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.net.packet import PacketSocket
+from gen61850.runtime.sv.source import SineWave
+from gen61850.runtime.sv.stream import StreamConfig
+from gen61850.runtime.sv.template import FrameTemplate
+
+NS = 1_000_000_000
+Sender = Callable[[bytes | bytearray], None]
+
+
+class PublisherError(Gen61850Error):
+    """The publisher cannot run as asked (scheduling, pinning, counts)."""
+
+
+def utc_time(time_ns: int, synchronized: bool = True) -> bytes:
+    """IEC 61850 UtcTime: 4 octets seconds, 3 octets fraction, TimeQuality (accuracy 10
+    bits; ClockNotSynchronized when the clock is not synchronised)."""
+    seconds, rest = divmod(time_ns, NS)
+    fraction = rest * (1 << 24) // NS
+    quality = 0x0A | (0 if synchronized else 0x20)
+    return seconds.to_bytes(4, "big") + fraction.to_bytes(3, "big") + bytes((quality,))
+
+
+@dataclass
+class PublisherStats:
+    """What a run sent and how late each frame went out (ns)."""
+
+    sent: int = 0
+    per_stream: dict[str, int] = field(default_factory=dict)
+    late: int = 0
+    late_threshold_ns: int = 0
+    lateness_ns: list[int] = field(default_factory=list, repr=False)
+    start_ns: int = 0
+
+    def percentile(self, q: float) -> float:
+        if not self.lateness_ns:
+            return 0.0
+        return float(np.percentile(np.array(self.lateness_ns, dtype=np.int64), q))
+
+    @property
+    def p50_ns(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p99_ns(self) -> float:
+        return self.percentile(99)
+
+    @property
+    def max_ns(self) -> int:
+        return max(self.lateness_ns, default=0)
+
+    def summary(self) -> str:
+        return (
+            f"sent {self.sent} frames, late {self.late} (> {self.late_threshold_ns / 1000:.0f} µs); "
+            f"lateness p50 {self.p50_ns / 1000:.1f} µs, p99 {self.p99_ns / 1000:.1f} µs, "
+            f"max {self.max_ns / 1000:.1f} µs"
+        )
+
+
+@dataclass
+class _Lane:
+    config: StreamConfig
+    template: FrameTemplate
+    table: list[list[int | float]]
+    period_ns: float
+    k: int = 0
+
+
+class Publisher:
+    """Publish ``streams`` on ``iface`` (or through ``sender``, for tests and files)."""
+
+    def __init__(
+        self,
+        streams: Sequence[StreamConfig],
+        *,
+        iface: str | None = None,
+        sources: Sequence[SineWave | None] | None = None,
+        sender: Sender | None = None,
+    ) -> None:
+        if not streams:
+            raise PublisherError("no stream to publish")
+        if (iface is None) == (sender is None):
+            raise PublisherError("give exactly one of iface and sender")
+        sources = list(sources) if sources is not None else [None] * len(streams)
+        if len(sources) != len(streams):
+            raise PublisherError(f"{len(sources)} sources for {len(streams)} streams")
+        self.streams = list(streams)
+        self._socket: PacketSocket | None = None
+        if iface is not None:
+            self._socket = PacketSocket(iface, receive=False)
+            sender = self._socket.send
+        assert sender is not None
+        self._send: Sender = sender
+        self._lanes = [
+            _Lane(
+                config,
+                FrameTemplate(config),
+                (source or SineWave.default(config)).table(config),
+                config.frame_period * NS,
+            )
+            for config, source in zip(self.streams, sources, strict=True)
+        ]
+
+    def frame(self, lane_index: int, k: int, due_ns: int) -> bytearray:
+        """Frame ``k`` of a stream (smpCnt counted from the top of the start second)."""
+        lane = self._lanes[lane_index]
+        config = lane.config
+        n = config.asdus_per_frame
+        wrap = config.smp_cnt_wrap
+        smp = (k * n) % wrap
+        rows = [lane.table[(smp + i) % wrap] for i in range(n)]
+        refr = utc_time(due_ns, config.smp_synch != 0) if config.refr_tm else None
+        return lane.template.frame(smp, rows, refr)
+
+    def run(
+        self,
+        *,
+        count: int | None = None,
+        duration: float | None = None,
+        start_ns: int | None = None,
+        realtime_priority: int | None = None,
+        cpu: int | None = None,
+        spin_us: float = 0.0,
+        late_threshold_ns: int | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> PublisherStats:
+        """Send ``count`` frames per stream, or for ``duration`` seconds."""
+        if count is None and duration is None:
+            raise PublisherError("give count or duration")
+        now = clock()
+        if start_ns is None:
+            if any(lane.config.smp_synch for lane in self._lanes):
+                start_ns = (now // NS + 1) * NS  # top of the next second
+                if start_ns - now < NS // 50:
+                    start_ns += NS
+            else:
+                start_ns = now + NS // 100
+        end_ns = None if duration is None else start_ns + int(duration * NS)
+        min_period = min(lane.period_ns for lane in self._lanes)
+        threshold = int(min_period / 2) if late_threshold_ns is None else late_threshold_ns
+        stats = PublisherStats(late_threshold_ns=threshold, start_ns=start_ns)
+        stats.per_stream = {lane.config.sv_id: 0 for lane in self._lanes}
+        heap = [(start_ns, index) for index in range(len(self._lanes))]
+        heapq.heapify(heap)
+        spin_ns = int(spin_us * 1000)
+        restore = _enter_realtime(realtime_priority, cpu)
+        lateness = stats.lateness_ns
+        send = self._send
+        try:
+            while heap:
+                due, index = heapq.heappop(heap)
+                lane = self._lanes[index]
+                if end_ns is not None and due >= end_ns:
+                    continue
+                frame = self.frame(index, lane.k, due)
+                wait = due - clock()
+                if wait > spin_ns:
+                    sleep((wait - spin_ns) / NS)
+                while clock() < due:
+                    pass
+                sent_at = clock()
+                send(frame)
+                late = sent_at - due
+                lateness.append(late)
+                if late > threshold:
+                    stats.late += 1
+                stats.sent += 1
+                stats.per_stream[lane.config.sv_id] += 1
+                lane.k += 1
+                if count is None or lane.k < count:
+                    heapq.heappush(heap, (start_ns + round(lane.k * lane.period_ns), index))
+        finally:
+            restore()
+        return stats
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _enter_realtime(priority: int | None, cpu: int | None) -> Callable[[], None]:
+    """Apply SCHED_FIFO and CPU pinning to this thread; returns the undo function."""
+    old_affinity = os.sched_getaffinity(0)
+    old_policy = os.sched_getscheduler(0)
+    old_param = os.sched_getparam(0)
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        if priority is not None:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (OSError, ValueError) as error:
+        os.sched_setaffinity(0, old_affinity)
+        raise PublisherError(f"cannot apply SCHED_FIFO {priority} / CPU {cpu}: {error}") from error
+
+    def restore() -> None:
+        if priority is not None:
+            os.sched_setscheduler(0, old_policy, old_param)
+        if cpu is not None:
+            os.sched_setaffinity(0, old_affinity)
+
+    return restore

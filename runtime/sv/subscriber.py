@@ -1,0 +1,305 @@
+"""SV subscriber: a sans-I/O receiver (frames in, records and events out) and its socket.
+
+``SvReceiver`` takes (frame, time): quick parse, svID/APPID filters, decode-error
+counting by kind, supervision. It never raises on bad input, so a broken frame costs a
+counter, not the subscriber. ``Subscriber`` feeds it from a TPACKET_V3 ring (or a plain
+AF_PACKET socket) with a kernel BPF filter, and offers callback, iterator and numpy
+batch APIs plus the kernel's drop count.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from gen61850.runtime.errors import DecodeError
+from gen61850.runtime.net.bpf import sv_program
+from gen61850.runtime.net.packet import PacketSocket
+from gen61850.runtime.net.ring import BlockBatch, PacketRing
+from gen61850.runtime.sv.batch import Batch, BatchDecoder
+from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
+from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
+from gen61850.runtime.sv.shape import DecodedFrame, FrameShape
+from gen61850.runtime.sv.stream import StreamConfig
+from gen61850.runtime.sv.supervision import StreamState, Supervisor, SvEvent
+
+
+@dataclass
+class ReceiverStats:
+    """Counters of one receiver (kernel counters are added by the ``Subscriber``)."""
+
+    frames: int = 0
+    asdus: int = 0
+    delivered_asdus: int = 0
+    filtered: int = 0
+    decode_errors: int = 0
+    errors_by_field: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+    layout_changes: int = 0
+    kernel_packets: int = 0
+    kernel_drops: int = 0
+
+
+class SvReceiver:
+    """Sans-I/O receive path: ``feed(frame, time)`` returns the frame, or None when it
+    is filtered out or malformed (counted in ``stats``); events collect in ``events``.
+    """
+
+    def __init__(
+        self,
+        *,
+        appids: Iterable[int] | None = None,
+        sv_ids: Iterable[str] | None = None,
+        layouts: dict[str, DataSetLayout] | None = None,
+        streams: Iterable[StreamConfig] = (),
+        timeout: float = 0.5,
+    ) -> None:
+        streams = list(streams)
+        all_layouts = {s.sv_id: s.layout for s in streams}
+        all_layouts.update(layouts or {})
+        self.appids = set(appids) if appids is not None else None
+        self.sv_ids = set(sv_ids) if sv_ids is not None else None
+        self.parser = QuickParser(all_layouts)
+        self.supervisor = Supervisor(timeout, {s.sv_id: s.smp_cnt_wrap for s in streams})
+        self.stats = ReceiverStats()
+        self.events: list[SvEvent | LayoutChanged] = []
+
+    @property
+    def streams(self) -> dict[tuple[int, str], StreamState]:
+        return self.supervisor.streams
+
+    def take_events(self) -> list[SvEvent | LayoutChanged]:
+        events, self.events = self.events, []
+        return events
+
+    def error(self, error: DecodeError) -> None:
+        self.stats.decode_errors += 1
+        self.stats.errors_by_field[error.path.split("[")[0].split(".")[0]] += 1
+        self.stats.last_error = str(error)
+
+    def feed(self, frame: bytes, time: float) -> DecodedFrame | None:
+        stats = self.stats
+        stats.frames += 1
+        try:
+            decoded = self.parser.decode(frame, time)
+        except DecodeError as error:
+            self.error(error)
+            return None
+        if self.parser.events:
+            changes = self.parser.take_events()
+            stats.layout_changes += len(changes)
+            self.events += changes
+        link = decoded.link
+        stats.asdus += len(decoded.asdus)
+        if self.appids is not None and link.appid not in self.appids:
+            stats.filtered += 1
+            return None
+        if self.sv_ids is not None:
+            decoded.asdus = [a for a in decoded.asdus if a.sv_id in self.sv_ids]
+            if not decoded.asdus:
+                stats.filtered += 1
+                return None
+        simulated = link.simulated
+        feed = self.supervisor.feed
+        for asdu in decoded.asdus:
+            events = feed(
+                link.appid,
+                asdu.sv_id,
+                asdu.smp_cnt,
+                asdu.conf_rev,
+                asdu.smp_synch,
+                simulated,
+                time,
+                asdu.smp_rate,
+                asdu.smp_mod,
+            )
+            if events:
+                self.events += events
+        stats.delivered_asdus += len(decoded.asdus)
+        return decoded
+
+    def tick(self, now: float) -> None:
+        self.events += self.supervisor.tick(now)
+
+
+class Subscriber:
+    """Receive SV on ``iface`` (root or CAP_NET_RAW).
+
+    ``for frame in sub.frames(duration=1.0)``, ``sub.run(callback, count=100)`` or
+    ``for key, batch in sub.batches(duration=1.0)``; ``sub.stats`` has the counters and
+    ``sub.receiver.streams`` the per-stream supervision state.
+    """
+
+    def __init__(
+        self,
+        iface: str,
+        *,
+        appids: Iterable[int] | None = None,
+        sv_ids: Iterable[str] | None = None,
+        layouts: dict[str, DataSetLayout] | None = None,
+        streams: Iterable[StreamConfig] = (),
+        timeout: float = 0.5,
+        ring: bool = True,
+        block_size: int = 1 << 20,
+        block_count: int = 32,
+        promiscuous: bool = False,
+    ) -> None:
+        appid_list = None if appids is None else list(appids)
+        self.receiver = SvReceiver(
+            appids=appid_list, sv_ids=sv_ids, layouts=layouts, streams=streams, timeout=timeout
+        )
+        program = sv_program(appid_list)
+        self._ring: PacketRing | None = None
+        self._socket: PacketSocket | None = None
+        if ring:
+            self._ring = PacketRing(
+                iface,
+                program=program,
+                block_size=block_size,
+                block_count=block_count,
+                promiscuous=promiscuous,
+            )
+        else:
+            self._socket = PacketSocket(iface, program=program, promiscuous=promiscuous)
+        self._decoders: dict[FrameShape, BatchDecoder] = {}
+
+    @property
+    def stats(self) -> ReceiverStats:
+        kernel = self._ring.stats() if self._ring is not None else None
+        if kernel is None and self._socket is not None:
+            kernel = self._socket.stats()
+        if kernel is not None:
+            self.receiver.stats.kernel_packets += kernel.packets
+            self.receiver.stats.kernel_drops += kernel.drops
+        return self.receiver.stats
+
+    def _raw(self, poll: float) -> Iterator[tuple[bytes, int]]:
+        if self._ring is not None:
+            yield from self._ring.frames(poll)
+        else:
+            assert self._socket is not None
+            item = self._socket.receive(poll)
+            if item is not None:
+                yield item
+
+    def frames(
+        self, *, count: int | None = None, duration: float | None = None, poll: float = 0.05
+    ) -> Iterator[DecodedFrame]:
+        """Decoded frames (after filters) until ``count`` frames or ``duration`` seconds."""
+        deadline = None if duration is None else clock.monotonic() + duration
+        delivered = 0
+        receiver = self.receiver
+        while count is None or delivered < count:
+            now = clock.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            for data, stamp in self._raw(poll):
+                decoded = receiver.feed(data, stamp / 1e9)
+                if decoded is not None:
+                    delivered += 1
+                    yield decoded
+                    if count is not None and delivered >= count:
+                        return
+                if deadline is not None and clock.monotonic() >= deadline:
+                    return
+            receiver.tick(clock.time())
+
+    def run(
+        self,
+        callback: Callable[[DecodedFrame], object],
+        *,
+        count: int | None = None,
+        duration: float | None = None,
+    ) -> ReceiverStats:
+        """Call ``callback`` for each decoded frame; returns the statistics."""
+        for frame in self.frames(count=count, duration=duration):
+            callback(frame)
+        return self.stats
+
+    def batches(
+        self, *, duration: float | None = None, poll: float = 0.05
+    ) -> Iterator[tuple[FrameShape, Batch]]:
+        """Per ring block, numpy batches per stream shape (needs ``ring=True`` and known
+        layouts). Frames that fit no batch go through ``SvReceiver.feed`` one by one.
+
+        Supervision sees only the one-by-one frames; batches carry smpCnt to check.
+        """
+        if self._ring is None:
+            raise ValueError("batches() needs the TPACKET_V3 ring (ring=True)")
+        deadline = None if duration is None else clock.monotonic() + duration
+        while deadline is None or clock.monotonic() < deadline:
+            for block in self._ring.blocks(poll):
+                if isinstance(block, BlockBatch):
+                    yield from self._block_batches(block)
+                else:
+                    for data, stamp in block:
+                        self.receiver.feed(data, stamp / 1e9)
+                if deadline is not None and clock.monotonic() >= deadline:
+                    return
+
+    def _block_batches(self, block: BlockBatch) -> Iterator[tuple[FrameShape, Batch]]:
+        receiver = self.receiver
+        pending = list(range(block.count))
+        while pending:
+            first = pending[0]
+            start = block.offset + first * block.stride
+            frame = bytes(block.buffer[start : start + block.length])
+            receiver.stats.frames += 1
+            try:
+                shape, base, _ = receiver.parser.unpack(frame)
+                decoder = self._decoders.get(shape)
+                if decoder is None or decoder.base != base:
+                    decoder = self._decoders[shape] = BatchDecoder(shape, base)
+            except DecodeError as error:
+                receiver.error(error)
+                pending.pop(0)
+                continue
+            except LayoutError:  # no single known layout for this stream: one by one
+                receiver.stats.frames -= 1
+                receiver.feed(frame, float(block.time_ns[first]) / 1e9)
+                pending.pop(0)
+                continue
+            batch = decoder.decode(block.buffer, block.count, block.stride, block.offset)
+            chosen = [i for i in pending if batch.valid[i]]
+            if first not in chosen:
+                chosen.insert(0, first)
+            receiver.stats.frames += len(chosen) - 1
+            receiver.stats.asdus += len(chosen) * len(shape.asdus)
+            keep = sorted(chosen)
+            taken = set(keep)
+            pending = [i for i in pending if i not in taken]
+            wanted = (receiver.appids is None or shape.appid in receiver.appids) and (
+                receiver.sv_ids is None or set(shape.sv_ids) & receiver.sv_ids
+            )
+            if not wanted:
+                receiver.stats.filtered += len(keep)
+                continue
+            receiver.stats.delivered_asdus += len(keep) * len(shape.asdus)
+            yield shape, _select(batch, keep)
+
+    def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
+        if self._socket is not None:
+            self._socket.close()
+
+    def __enter__(self) -> Subscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _select(batch: Batch, rows: list[int]) -> Batch:
+    if len(rows) == len(batch):
+        return batch
+    return Batch(
+        batch.smp_cnt[rows],
+        batch.values[rows],
+        batch.quality[rows],
+        batch.simulated[rows],
+        batch.valid[rows],
+        batch.scales,
+    )

@@ -1,0 +1,196 @@
+"""Per-stream supervision of received SV: a sans-I/O state machine fed with ASDUs and time.
+
+Theory of operation: a stream is (APPID, svID). For each ASDU, ``feed`` compares smpCnt
+with the last one seen, modulo the wrap (smpRate per second, from the stream description
+or learned when smpCnt returns to 0), and classifies the step ``d = (got - last) % wrap``:
+
+    d == 1            in order
+    d == 0            Duplicate
+    1 < d <= wrap/2   SmpCntGap (d - 1 samples missing); the stream moves on to ``got``
+    d > wrap/2        OutOfOrder (an older sample arrived late); the stream stays put
+
+While the wrap is unknown, a step back of more than 64 counts is taken as a wrap with
+at least ``got`` samples lost (a gap), not as 60,000 samples out of order.
+
+confRev, the simulation bit and smpSynch are compared with the last ASDU and reported
+when they change. ``tick(now)`` reports StreamTimeout once for a stream silent longer
+than its timeout, and the next ASDU of that stream reports StreamResumed. No clocks, no
+sockets: the caller passes the time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+StreamKey = tuple[int, str]
+UNKNOWN_WRAP = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class SvEvent:
+    """Base of supervision events: which stream and when (seconds)."""
+
+    stream: StreamKey
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewStream(SvEvent):
+    smp_cnt: int
+
+
+@dataclass(frozen=True, slots=True)
+class SmpCntGap(SvEvent):
+    expected: int
+    received: int
+    missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate(SvEvent):
+    smp_cnt: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfOrder(SvEvent):
+    expected: int
+    received: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTimeout(SvEvent):
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResumed(SvEvent):
+    silent_for: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConfRevChanged(SvEvent):
+    old: int
+    new: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationChanged(SvEvent):
+    old: bool
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SmpSynchChanged(SvEvent):
+    old: int
+    new: int
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What supervision remembers of one stream, and its counters."""
+
+    last_smp_cnt: int
+    conf_rev: int
+    simulated: bool
+    smp_synch: int
+    last_time: float
+    wrap: int
+    wrap_known: bool
+    received: int = 1
+    missing: int = 0
+    gaps: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    timed_out: bool = False
+    timeouts: int = 0
+    events: int = 0
+
+
+@dataclass
+class Supervisor:
+    """Supervises every stream it is fed; ``wraps`` gives known smpCnt wraps by svID."""
+
+    timeout: float = 0.5
+    wraps: dict[str, int] = field(default_factory=dict)
+    streams: dict[StreamKey, StreamState] = field(default_factory=dict)
+
+    def feed(
+        self,
+        appid: int,
+        sv_id: str,
+        smp_cnt: int,
+        conf_rev: int,
+        smp_synch: int,
+        simulated: bool,
+        time: float,
+        smp_rate: int | None = None,
+        smp_mod: int | None = None,
+    ) -> list[SvEvent]:
+        """One received ASDU; returns the events it causes (usually none)."""
+        key = (appid, sv_id)
+        state = self.streams.get(key)
+        if state is None:
+            wrap = self.wraps.get(sv_id)
+            if wrap is None and smp_rate and smp_mod == 1:
+                wrap = smp_rate  # smpRate counts samples per second
+            self.streams[key] = StreamState(
+                smp_cnt,
+                conf_rev,
+                simulated,
+                smp_synch,
+                time,
+                wrap or UNKNOWN_WRAP,
+                wrap is not None,
+            )
+            return [NewStream(key, time, smp_cnt)]
+        events: list[SvEvent] = []
+        if state.timed_out:
+            state.timed_out = False
+            events.append(StreamResumed(key, time, time - state.last_time))
+        state.received += 1
+        last = state.last_smp_cnt
+        if not state.wrap_known and smp_cnt == 0 and last > 0 and last + 1 < state.wrap:
+            # smpCnt went back to 0: it wraps at last + 1 (samples per second).
+            state.wrap = last + 1
+            state.wrap_known = True
+        step = (smp_cnt - last) % state.wrap
+        expected = (last + 1) % state.wrap
+        if not state.wrap_known and smp_cnt < last and last - smp_cnt > 64:
+            # Unknown wrap and a big step back: the counter wrapped with samples lost
+            # around the wrap; at least ``smp_cnt`` of them are missing.
+            step, expected = smp_cnt + 1, 0
+        if step == 1:
+            state.last_smp_cnt = smp_cnt
+        elif step == 0:
+            state.duplicates += 1
+            events.append(Duplicate(key, time, smp_cnt))
+        elif step <= state.wrap // 2:
+            state.gaps += 1
+            state.missing += step - 1
+            state.last_smp_cnt = smp_cnt
+            events.append(SmpCntGap(key, time, expected, smp_cnt, step - 1))
+        else:
+            state.out_of_order += 1
+            events.append(OutOfOrder(key, time, expected, smp_cnt))
+        if conf_rev != state.conf_rev:
+            events.append(ConfRevChanged(key, time, state.conf_rev, conf_rev))
+            state.conf_rev = conf_rev
+        if simulated != state.simulated:
+            events.append(SimulationChanged(key, time, state.simulated, simulated))
+            state.simulated = simulated
+        if smp_synch != state.smp_synch:
+            events.append(SmpSynchChanged(key, time, state.smp_synch, smp_synch))
+            state.smp_synch = smp_synch
+        state.last_time = time
+        state.events += len(events)
+        return events
+
+    def tick(self, now: float) -> list[SvEvent]:
+        """Report streams silent for longer than ``timeout`` (once per silence)."""
+        events: list[SvEvent] = []
+        for key, state in self.streams.items():
+            if not state.timed_out and now - state.last_time > self.timeout:
+                state.timed_out = True
+                state.timeouts += 1
+                events.append(StreamTimeout(key, now, state.last_time))
+        return events

@@ -1,0 +1,100 @@
+"""Supervision state machine: event tables fed with (ASDU fields, time)."""
+
+from __future__ import annotations
+
+from gen61850.runtime.sv.supervision import (
+    ConfRevChanged,
+    Duplicate,
+    NewStream,
+    OutOfOrder,
+    SimulationChanged,
+    SmpCntGap,
+    SmpSynchChanged,
+    StreamResumed,
+    StreamTimeout,
+    Supervisor,
+)
+
+KEY = (0x4000, "MU01")
+
+
+def feed(sup: Supervisor, smp: int, t: float, **kw: object) -> list[object]:
+    fields: dict[str, object] = {"conf_rev": 1, "smp_synch": 2, "simulated": False}
+    fields.update(kw)
+    return list(sup.feed(0x4000, "MU01", smp, time=t, **fields))  # type: ignore[arg-type]
+
+
+def test_in_order_with_known_wrap_gives_no_events() -> None:
+    sup = Supervisor(wraps={"MU01": 4000})
+    assert feed(sup, 3998, 0.0) == [NewStream(KEY, 0.0, 3998)]
+    for i, smp in enumerate([3999, 0, 1, 2]):
+        assert feed(sup, smp, 0.001 * (i + 1)) == []
+    assert sup.streams[KEY].received == 5
+
+
+def test_gap_duplicate_out_of_order() -> None:
+    sup = Supervisor(wraps={"MU01": 4000})
+    feed(sup, 10, 0.0)
+    assert feed(sup, 14, 1.0) == [SmpCntGap(KEY, 1.0, 11, 14, 3)]
+    assert feed(sup, 14, 2.0) == [Duplicate(KEY, 2.0, 14)]
+    assert feed(sup, 12, 3.0) == [OutOfOrder(KEY, 3.0, 15, 12)]
+    assert feed(sup, 15, 4.0) == []
+    # Gap across the wrap.
+    assert feed(sup, 2000, 4.5) == [SmpCntGap(KEY, 4.5, 16, 2000, 1984)]
+    assert feed(sup, 3998, 5.0) == [SmpCntGap(KEY, 5.0, 2001, 3998, 1997)]
+    assert feed(sup, 1, 6.0) == [SmpCntGap(KEY, 6.0, 3999, 1, 2)]
+    state = sup.streams[KEY]
+    assert (state.gaps, state.missing, state.duplicates, state.out_of_order) == (4, 3986, 1, 1)
+
+
+def test_wrap_is_learned_when_smpcnt_returns_to_zero() -> None:
+    sup = Supervisor()
+    for smp in range(4795, 4800):
+        feed(sup, smp, 0.0)
+    assert feed(sup, 0, 0.1) == []
+    assert sup.streams[KEY].wrap == 4800
+    assert feed(sup, 4799, 0.2) == [OutOfOrder(KEY, 0.2, 1, 4799)]
+
+
+def test_wrap_with_loss_while_wrap_unknown_is_a_gap() -> None:
+    sup = Supervisor()
+    feed(sup, 4797, 0.0)
+    assert feed(sup, 2, 0.1) == [SmpCntGap(KEY, 0.1, 0, 2, 2)]
+    assert feed(sup, 3, 0.2) == []
+
+
+def test_wrap_from_smprate_in_samples_per_second() -> None:
+    sup = Supervisor()
+    feed(sup, 14399, 0.0, smp_rate=14400, smp_mod=1)
+    assert feed(sup, 0, 0.1) == []
+    assert sup.streams[KEY].wrap == 14400
+
+
+def test_confrev_simulation_smpsynch_changes() -> None:
+    sup = Supervisor()
+    feed(sup, 0, 0.0)
+    events = feed(sup, 1, 1.0, conf_rev=2, simulated=True, smp_synch=0)
+    assert events == [
+        ConfRevChanged(KEY, 1.0, 1, 2),
+        SimulationChanged(KEY, 1.0, False, True),
+        SmpSynchChanged(KEY, 1.0, 2, 0),
+    ]
+    assert feed(sup, 2, 2.0, conf_rev=2, simulated=True, smp_synch=0) == []
+
+
+def test_timeout_once_then_resumed() -> None:
+    sup = Supervisor(timeout=0.5)
+    feed(sup, 0, 10.0)
+    assert sup.tick(10.4) == []
+    assert sup.tick(10.6) == [StreamTimeout(KEY, 10.6, 10.0)]
+    assert sup.tick(11.0) == []
+    assert feed(sup, 1, 12.0) == [StreamResumed(KEY, 12.0, 2.0)]
+    assert sup.streams[KEY].timeouts == 1
+
+
+def test_streams_are_separate() -> None:
+    sup = Supervisor()
+    sup.feed(0x4000, "A", 5, 1, 0, False, 0.0)
+    sup.feed(0x4000, "B", 9, 1, 0, False, 0.0)
+    assert sup.feed(0x4000, "A", 6, 1, 0, False, 0.1) == []
+    assert sup.feed(0x4001, "A", 100, 1, 0, False, 0.1) == [NewStream((0x4001, "A"), 0.1, 100)]
