@@ -1,4 +1,9 @@
-"""Classic pcap files (libpcap format): read and write Ethernet frames with timestamps."""
+"""Capture files: classic pcap and pcapng, read and written as Ethernet frames with timestamps.
+
+``read_capture`` tells the two formats apart by their first four octets; pcapng files may
+hold several sections and interfaces (each with its own time resolution), and only
+Ethernet interfaces are read. ``write_capture`` picks the format from the file suffix.
+"""
 
 from __future__ import annotations
 
@@ -86,3 +91,125 @@ def write_pcap(path: Path, frames: Iterable[CapturedFrame], *, nanoseconds: bool
             stream.write(frame.data)
             count += 1
     return count
+
+
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_IDB = 0x00000001
+PCAPNG_SPB = 0x00000003
+PCAPNG_EPB = 0x00000006
+PCAPNG_BYTE_ORDER = 0x1A2B3C4D
+_OPT_IF_TSRESOL = 9
+
+
+def read_capture(path: Path) -> Iterator[CapturedFrame]:
+    """Every Ethernet frame of a pcap or pcapng file."""
+    with path.open("rb") as stream:
+        magic = stream.read(4)
+        stream.seek(0)
+        if len(magic) == 4 and struct.unpack("<I", magic)[0] == PCAPNG_SHB:
+            yield from _read_pcapng(stream, str(path))
+        else:
+            yield from _read(stream, str(path))
+
+
+def _tsresol(options: bytes, order: str) -> int:
+    """Nanoseconds per timestamp unit from an IDB's options (default: microseconds)."""
+    pos = 0
+    while pos + 4 <= len(options):
+        code, length = struct.unpack_from(order + "HH", options, pos)
+        if code == 0:
+            break
+        if code == _OPT_IF_TSRESOL and length >= 1:
+            value: int = options[pos + 4]
+            exponent = value & 0x7F
+            if value & 0x80:
+                return max(1, round(1e9 / float(1 << exponent)))
+            return max(1, round(1e9 / 10**exponent)) if exponent <= 9 else 1
+        pos += 4 + (length + 3) // 4 * 4
+    return 1000
+
+
+def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
+    order = "<"
+    interfaces: list[tuple[int, int]] = []  # (linktype, ns per unit)
+    offset = 0
+    while True:
+        head = stream.read(8)
+        if not head:
+            return
+        if len(head) < 8:
+            raise CaptureFileError(f"{name}: offset {offset}: truncated block header")
+        block_type = struct.unpack_from("<I", head)[0]
+        if block_type == PCAPNG_SHB:
+            magic = stream.read(4)
+            if len(magic) < 4:
+                raise CaptureFileError(f"{name}: offset {offset}: truncated section header")
+            if struct.unpack("<I", magic)[0] == PCAPNG_BYTE_ORDER:
+                order = "<"
+            elif struct.unpack(">I", magic)[0] == PCAPNG_BYTE_ORDER:
+                order = ">"
+            else:
+                raise CaptureFileError(f"{name}: offset {offset + 8}: bad byte-order magic")
+            length = struct.unpack_from(order + "I", head, 4)[0]
+            body = magic + stream.read(length - 16)
+            interfaces = []
+        else:
+            length = struct.unpack_from(order + "I", head, 4)[0]
+            body = stream.read(length - 12) if length >= 12 else b""
+        if length < 12 or length % 4 or len(body) < length - 12:
+            raise CaptureFileError(f"{name}: offset {offset}: bad or truncated block")
+        trailer = stream.read(4)
+        if len(trailer) < 4 or struct.unpack(order + "I", trailer)[0] != length:
+            raise CaptureFileError(f"{name}: offset {offset}: block length trailer mismatch")
+        if block_type == PCAPNG_IDB:
+            linktype = struct.unpack_from(order + "H", body, 0)[0]
+            interfaces.append((linktype, _tsresol(body[8:], order)))
+        elif block_type == PCAPNG_EPB:
+            iface, high, low, captured, original = struct.unpack_from(order + "IIIII", body)
+            if iface >= len(interfaces):
+                raise CaptureFileError(f"{name}: offset {offset}: unknown interface {iface}")
+            linktype, unit = interfaces[iface]
+            if linktype == LINKTYPE_ETHERNET:
+                if 20 + captured > len(body):
+                    raise CaptureFileError(f"{name}: offset {offset}: truncated packet")
+                stamp = (high << 32 | low) * unit
+                yield CapturedFrame(stamp, body[20 : 20 + captured], original)
+        elif block_type == PCAPNG_SPB and interfaces and interfaces[0][0] == LINKTYPE_ETHERNET:
+            original = struct.unpack_from(order + "I", body)[0]
+            yield CapturedFrame(0, body[4 : 4 + original], original)
+        offset += length
+
+
+def write_pcapng(path: Path, frames: Iterable[CapturedFrame]) -> int:
+    """Write frames to a pcapng file (one section, one Ethernet interface, ns stamps)."""
+
+    def block(kind: int, body: bytes) -> bytes:
+        body = body + bytes(-len(body) % 4)
+        length = 12 + len(body)
+        return struct.pack("<II", kind, length) + body + struct.pack("<I", length)
+
+    count = 0
+    with path.open("wb") as stream:
+        stream.write(block(PCAPNG_SHB, struct.pack("<IHHq", PCAPNG_BYTE_ORDER, 1, 0, -1)))
+        options = struct.pack("<HHB3x", _OPT_IF_TSRESOL, 1, 9) + struct.pack("<HH", 0, 0)
+        stream.write(block(PCAPNG_IDB, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 0) + options))
+        for frame in frames:
+            length = len(frame.data)
+            head = struct.pack(
+                "<IIIII",
+                0,
+                frame.time_ns >> 32,
+                frame.time_ns & 0xFFFFFFFF,
+                length,
+                max(length, frame.original_length),
+            )
+            stream.write(block(PCAPNG_EPB, head + frame.data))
+            count += 1
+    return count
+
+
+def write_capture(path: Path, frames: Iterable[CapturedFrame]) -> int:
+    """pcapng when the name ends in ``.pcapng``, classic pcap (ns stamps) otherwise."""
+    if path.suffix.lower() == ".pcapng":
+        return write_pcapng(path, frames)
+    return write_pcap(path, frames)

@@ -1,0 +1,83 @@
+"""pcap and pcapng: round trips, files written by tshark, bad files with offsets."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gen61850.runtime.pcap import (
+    CapturedFrame,
+    CaptureFileError,
+    read_capture,
+    read_pcap,
+    write_capture,
+)
+
+from ..conftest import require_program
+
+FRAMES = [
+    CapturedFrame(1_700_000_000_123_456_789 + k * 250_000, bytes([k]) * (60 + k), 60 + k)
+    for k in range(5)
+]
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_round_trip_keeps_nanoseconds(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"frames{suffix}"
+    assert write_capture(path, FRAMES) == 5
+    assert list(read_capture(path)) == FRAMES
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_tshark_reads_what_we_write_and_we_read_what_it_writes(
+    tmp_path: Path, sv_capture: Path, suffix: str
+) -> None:
+    tshark = require_program("tshark")
+    original = list(read_pcap(sv_capture))[:30]
+    ours = tmp_path / f"ours{suffix}"
+    write_capture(ours, original)
+    out = subprocess.run(
+        [tshark, "-r", str(ours), "-T", "fields", "-e", "frame.time_epoch", "-e", "sv.smpCnt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    first_time, first_count = out[0].split("\t")
+    assert first_count == "280"
+    assert round(float(first_time) * 1e6) == original[0].time_ns // 1000
+    theirs = tmp_path / f"theirs{suffix}"
+    fmt = "pcapng" if suffix == ".pcapng" else "pcap"
+    subprocess.run(
+        [tshark, "-r", str(sv_capture), "-c", "30", "-F", fmt, "-w", str(theirs)],
+        capture_output=True,
+        check=True,
+    )
+    assert list(read_capture(theirs)) == original
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x4d\x3c\x2b\x1a", "offset 0"),
+        (b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x00\x00\x00\x00" + bytes(16), "byte-order"),
+        (b"\xd4\xc3\xb2\xa1" + bytes(10), "truncated pcap header"),
+        (b"nope" + bytes(30), "not a pcap file"),
+    ],
+)
+def test_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.cap"
+    path.write_bytes(content)
+    with pytest.raises(CaptureFileError, match=message):
+        list(read_capture(path))
+
+
+def test_truncated_pcapng_packet(tmp_path: Path) -> None:
+    path = tmp_path / "cut.pcapng"
+    write_capture(path, FRAMES)
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])
+    with pytest.raises(CaptureFileError, match="offset"):
+        list(read_capture(path))
