@@ -31,7 +31,10 @@ class Target:
 
 
 # Order does not matter for the output; it is the order of the progress lines.
-TARGETS: tuple[Target, ...] = (Target("sv-codec", "gen61850.generator.asn1.target"),)
+TARGETS: tuple[Target, ...] = (
+    Target("sv-codec", "gen61850.generator.asn1.target"),
+    Target("scl-bindings", "gen61850.generator.scl.target"),
+)
 
 
 def find_target(name: str) -> Target:
