@@ -1,11 +1,529 @@
-"""`gen61850 sv`: placeholder registration, filled in by its area's work."""
+"""`gen61850 sv publish|subscribe|decode|plot`: Sampled Values on raw Ethernet and in files."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from gen61850.runtime.errors import Gen61850Error
+
+COMMANDS_HELP = "Sampled Values: publish, subscribe, decode and plot (IEC 61850-9-2)"
+
+
+class CliError(Gen61850Error):
+    """A command-line argument that cannot be used."""
+
+
+def _int(text: str) -> int:
+    """Decimal or 0x-hex."""
+    try:
+        return int(text, 0)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from error
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: comma-separated numbers") from error
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x, 0) for x in text.split(",") if x.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: comma-separated integers") from error
+
+
+def _pipe_safe(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A reader that goes away (``| head``) ends the command quietly, not with a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+    return run
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the `sv` commands to the top-level parser."""
-    subparsers.add_parser("sv", help="(not yet available)")
+    sv = subparsers.add_parser("sv", help=COMMANDS_HELP, description=COMMANDS_HELP)
+    commands = sv.add_subparsers(dest="sv_command", metavar="SUBCOMMAND", required=True)
+    _register_publish(commands)
+    _register_subscribe(commands)
+    _register_decode(commands)
+    _register_plot(commands)
+
+
+# ---------------------------------------------------------------- publish
+
+
+def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser(
+        "publish",
+        help="publish SV streams (sine waves) on an interface or into a capture file",
+        description="Publish one or more SV streams on an absolute schedule. Without "
+        "--scl every stream property comes from the options (9-2LE defaults); with --scl "
+        "the MSVCB gives them and options given explicitly override them.",
+    )
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--iface", help="network interface (root or CAP_NET_RAW)")
+    out.add_argument("--write", type=Path, help="write the frames to a .pcap/.pcapng file")
+    scl = p.add_argument_group("from SCL")
+    scl.add_argument("--scl", type=Path, help="SCL file with the SampledValueControl")
+    scl.add_argument("--ied", help="IED name (with --scl)")
+    scl.add_argument("--msvcb", help="control block LD/LLN0.NAME (with --scl)")
+    s = p.add_argument_group("stream")
+    s.add_argument(
+        "--svid",
+        action="append",
+        help="svID; repeat for several streams (stream i uses APPID + i)",
+    )
+    s.add_argument("--datset", help="datSet reference sent in each ASDU")
+    s.add_argument("--confrev", type=_int)
+    s.add_argument("--smpsynch", type=_int, help="0 none, 1 local, 2 global")
+    s.add_argument("--smprate", type=_int, help="send smpRate with this value")
+    s.add_argument("--smpmod", type=_int, help="send smpMod (0 per period, 1 per second)")
+    s.add_argument("--refrtm", action="store_true", default=None, help="send refrTm")
+    s.add_argument("--gmidentity", help="send gmIdentity (16 hex digits)")
+    s.add_argument("--frequency", type=float, help="signal frequency in Hz (default 50)")
+    s.add_argument("--samples-per-period", type=_int, help="default 80")
+    s.add_argument("--asdus", type=_int, help="ASDUs per frame, 1..8")
+    s.add_argument("--profile", help="IEC 61869-9 profile, e.g. F4800S2I4U4")
+    s.add_argument(
+        "--channels",
+        help="custom data set: NAME:INT32|FLOAT32[:SCALE][:q],... (default 9-2LE)",
+    )
+    a = p.add_argument_group("addressing")
+    a.add_argument("--dst", help="destination MAC (default 01:0c:cd:04:00:00)")
+    a.add_argument("--src", help="source MAC")
+    a.add_argument("--appid", type=_int, help="APPID (default 0x4000)")
+    a.add_argument("--vlan-id", type=_int, help="VLAN id (default 0)")
+    a.add_argument("--vlan-priority", type=_int, help="VLAN priority (default 4)")
+    a.add_argument("--untagged", action="store_true", help="send without 802.1Q tag")
+    a.add_argument("--simulate", action="store_true", help="set the simulation bit")
+    w = p.add_argument_group("signal")
+    w.add_argument("--amplitude", type=_floats, help="peak per channel, comma-separated")
+    w.add_argument("--phase", type=_floats, help="phase in degrees per channel")
+    w.add_argument("--quality", type=_ints, help="quality word per channel")
+    w.add_argument("--signal-frequency", type=float, help="sine frequency if not the nominal")
+    r = p.add_argument_group("run")
+    r.add_argument("--count", type=_int, help="frames per stream")
+    r.add_argument("--duration", type=float, help="seconds")
+    r.add_argument("--rt-priority", type=_int, help="SCHED_FIFO priority (1..99)")
+    r.add_argument("--cpu", type=_int, help="pin to this CPU")
+    r.add_argument("--spin-us", type=float, default=0.0, help="busy-wait the last µs")
+    p.set_defaults(func=run_publish)
+
+
+def _parse_channels(spec: str) -> Any:
+    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
+
+    channels = []
+    for item in spec.split(","):
+        parts = item.strip().split(":")
+        if len(parts) < 2:
+            raise CliError(f"--channels: {item!r} should be NAME:INT32|FLOAT32[:SCALE][:q]")
+        try:
+            kind = ChannelType(parts[1].upper())
+        except ValueError as error:
+            raise CliError(f"--channels: {parts[1]!r} is not INT32 or FLOAT32") from error
+        scale = 1.0
+        quality = False
+        for extra in parts[2:]:
+            if extra == "q":
+                quality = True
+            else:
+                try:
+                    scale = float(extra)
+                except ValueError as error:
+                    raise CliError(f"--channels: {extra!r} is not a scale or q") from error
+        channels.append(Channel(parts[0], kind, scale, quality))
+    return DataSetLayout("custom", tuple(channels))
+
+
+def _stream_configs(args: argparse.Namespace) -> list[Any]:
+    from gen61850.runtime.sv.stream import StreamConfig
+
+    fields: dict[str, Any] = {}
+    base: StreamConfig | None = None
+    if args.scl is not None:
+        if not (args.ied and args.msvcb):
+            raise CliError("--scl needs --ied and --msvcb")
+        from gen61850.generator.scl.sv_bridge import stream_config_for
+
+        base = stream_config_for(
+            args.scl, args.ied, args.msvcb, signal_frequency=args.frequency or 50.0
+        )
+    elif args.ied or args.msvcb:
+        raise CliError("--ied and --msvcb need --scl")
+    options = {
+        "dat_set": args.datset,
+        "conf_rev": args.confrev,
+        "smp_synch": args.smpsynch,
+        "smp_rate": args.smprate,
+        "smp_mod": args.smpmod,
+        "refr_tm": args.refrtm,
+        "signal_frequency": args.frequency,
+        "samples_per_period": args.samples_per_period,
+        "asdus_per_frame": args.asdus,
+        "dst_mac": args.dst,
+        "src_mac": args.src,
+        "appid": args.appid,
+        "vlan_priority": args.vlan_priority,
+    }
+    fields = {k: v for k, v in options.items() if v is not None}
+    if args.gmidentity is not None:
+        try:
+            fields["gm_identity"] = bytes.fromhex(args.gmidentity)
+        except ValueError as error:
+            raise CliError(f"--gmidentity {args.gmidentity!r} is not hex") from error
+    if args.untagged:
+        fields["vlan_id"] = None
+    elif args.vlan_id is not None:
+        fields["vlan_id"] = args.vlan_id
+    if args.simulate:
+        fields["simulation"] = True
+    if args.channels:
+        fields["layout"] = _parse_channels(args.channels)
+    sv_ids = args.svid or ([base.sv_id] if base is not None else ["gen61850MU01"])
+    configs = []
+    for i, sv_id in enumerate(sv_ids):
+        own = dict(fields)
+        own["sv_id"] = sv_id
+        if base is not None:
+            appid = own.get("appid", base.appid)
+            own["appid"] = appid + i
+            configs.append(base.with_changes(**own))
+        elif args.profile:
+            own["appid"] = own.get("appid", 0x4000) + i
+            frequency = own.pop("signal_frequency", 50.0)
+            own.pop("sv_id")
+            configs.append(StreamConfig.from_profile(args.profile, sv_id, frequency, **own))
+        else:
+            own["appid"] = own.get("appid", 0x4000) + i
+            configs.append(StreamConfig(**own))
+    return configs
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from gen61850.runtime.pcap import CapturedFrame, write_capture
+    from gen61850.runtime.sv.publisher import Publisher
+    from gen61850.runtime.sv.source import SineWave
+
+    if args.count is None and args.duration is None:
+        raise CliError("give --count or --duration")
+    configs = _stream_configs(args)
+    sources = []
+    for config in configs:
+        sources.append(
+            SineWave.default(config).with_overrides(
+                args.amplitude, args.phase, args.quality, args.signal_frequency
+            )
+        )
+    if args.write is not None:
+        captured: list[CapturedFrame] = []
+
+        def collect(frame: bytearray, due: int) -> None:
+            captured.append(CapturedFrame(due, bytes(frame), len(frame)))
+
+        with Publisher(configs, sources=sources, sender=collect) as publisher:
+            publisher.run(count=args.count, duration=args.duration, paced=False)
+        write_capture(args.write, captured)
+        print(f"wrote {len(captured)} frames of {len(configs)} stream(s) to {args.write}")
+        return 0
+    with Publisher(configs, iface=args.iface, sources=sources) as publisher:
+        for config in configs:
+            tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
+            print(
+                f"publishing {config.sv_id} APPID 0x{config.appid:04x} to {config.dst_mac} "
+                f"({tag}), {config.asdus_per_frame} ASDU/frame, "
+                f"{1 / config.frame_period:g} frames/s",
+                file=sys.stderr,
+            )
+        stats = publisher.run(
+            count=args.count,
+            duration=args.duration,
+            realtime_priority=args.rt_priority,
+            cpu=args.cpu,
+            spin_us=args.spin_us,
+        )
+    print(stats.summary())
+    for sv_id, sent in stats.per_stream.items():
+        print(f"  {sv_id}: {sent} frames")
+    return 0
+
+
+# ---------------------------------------------------------------- layouts
+
+
+def _layout_choice(text: str, scaled: bool = False) -> Any:
+    from gen61850.runtime.sv.dataset import layout_9_2le, profile_61869_9
+    from gen61850.runtime.sv.report import LayoutChoice
+
+    if text in ("auto", "raw"):
+        return LayoutChoice(text, None, scaled)
+    if text.startswith("scl:"):
+        from gen61850.generator.scl.sv_bridge import layouts_for
+
+        return LayoutChoice("auto", layouts_for(Path(text[4:])), scaled)
+    if text.lower() in ("9-2le", "92le", "le"):
+        return LayoutChoice("auto", None, scaled, layout_9_2le())
+    if text.upper().startswith("F"):
+        return LayoutChoice("auto", None, scaled, profile_61869_9(text).layout)
+    raise CliError(f"--layout {text!r}: auto, raw, 9-2le, a 61869-9 profile or scl:FILE")
+
+
+LAYOUT_HELP = "auto (INT32+quality pairs), raw, 9-2le, a profile (F4800S2I4U4) or scl:FILE"
+
+
+# ---------------------------------------------------------------- subscribe
+
+
+def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser(
+        "subscribe",
+        help="receive SV on an interface, print ASDUs, end with per-stream statistics",
+    )
+    p.add_argument("--iface", required=True)
+    p.add_argument("--appid", type=_int, action="append", help="only these APPIDs (kernel)")
+    p.add_argument("--svid", action="append", help="only these svIDs")
+    p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--count", type=_int, help="stop after this many frames")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
+    p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
+    p.add_argument("--quiet", action="store_true", help="statistics only")
+    p.add_argument("--no-ring", action="store_true", help="plain socket, no TPACKET_V3 ring")
+    p.add_argument("--promiscuous", action="store_true")
+    p.set_defaults(func=_pipe_safe(run_subscribe))
+
+
+def _print_event(event: Any, out: TextIO) -> None:
+    fields = {k: getattr(event, k) for k in event.__dataclass_fields__ if k != "stream"}
+    if hasattr(event, "stream"):
+        appid, sv_id = event.stream
+        fields = {"appid": appid, "svID": sv_id, **fields}
+    body = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("previous", "current"))
+    print(f"event {type(event).__name__} {body}", file=out)
+
+
+def run_subscribe(args: argparse.Namespace) -> int:
+    from gen61850.runtime.sv.subscriber import Subscriber
+
+    choice = _layout_choice(args.layout, args.scaled)
+    jsonl = args.format == "jsonl"
+    events_out = sys.stderr if jsonl else sys.stdout
+    subscriber = Subscriber(
+        args.iface,
+        appids=args.appid,
+        sv_ids=args.svid,
+        timeout=args.timeout,
+        ring=not args.no_ring,
+        promiscuous=args.promiscuous,
+    )
+    index = 0
+    try:
+        for frame in subscriber.frames(count=args.count, duration=args.duration):
+            index += 1
+            if not args.quiet:
+                _write_records(index, frame, choice, jsonl, sys.stdout)
+            for event in subscriber.receiver.take_events():
+                _print_event(event, events_out)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = subscriber.stats
+        subscriber.close()
+    out = sys.stderr if jsonl else sys.stdout
+    _print_statistics(subscriber.receiver, stats, out)
+    return 0
+
+
+def _write_records(index: int, frame: Any, choice: Any, jsonl: bool, out: TextIO) -> None:
+    from gen61850.runtime.sv.report import asdu_records, text_line
+
+    for record in asdu_records(index, frame, choice):
+        if jsonl:
+            out.write(json.dumps(record) + "\n")
+        else:
+            out.write(text_line(record, choice.names_for(record["svID"])) + "\n")
+
+
+def _print_statistics(receiver: Any, stats: Any, out: TextIO) -> None:
+    print(
+        f"frames {stats.frames}, ASDUs {stats.asdus}, delivered {stats.delivered_asdus}, "
+        f"filtered {stats.filtered}, decode errors {stats.decode_errors}, "
+        f"kernel drops {stats.kernel_drops}, layout changes {stats.layout_changes}",
+        file=out,
+    )
+    if stats.decode_errors:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors_by_field.items()))
+        print(f"  errors by field: {kinds}; last: {stats.last_error}", file=out)
+    for (appid, sv_id), state in sorted(receiver.streams.items()):
+        print(
+            f"  stream APPID 0x{appid:04x} svID {sv_id}: received {state.received}, "
+            f"gaps {state.gaps} (missing {state.missing}), duplicates {state.duplicates}, "
+            f"out of order {state.out_of_order}, timeouts {state.timeouts}, "
+            f"confRev {state.conf_rev}, smpSynch {state.smp_synch}, "
+            f"simulated {state.simulated}, smpCnt wrap {state.wrap}",
+            file=out,
+        )
+
+
+# ---------------------------------------------------------------- decode
+
+
+def _register_decode(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser("decode", help="decode the SV frames of a pcap/pcapng file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
+    p.add_argument("--appid", type=_int, action="append", help="only these APPIDs")
+    p.add_argument("--svid", action="append", help="only these svIDs")
+    p.set_defaults(func=_pipe_safe(run_decode))
+
+
+def _is_sv(data: bytes) -> bool:
+    if len(data) < 14:
+        return True  # let the receiver count it as truncated
+    if data[12:14] == b"\x81\x00":
+        return data[16:18] == b"\x88\xba" or len(data) < 18
+    return data[12:14] == b"\x88\xba"
+
+
+def decode_file(
+    path: Path,
+    choice: Any,
+    on_frame: Callable[[int, Any], None],
+    appids: list[int] | None = None,
+    sv_ids: list[str] | None = None,
+) -> tuple[Any, int]:
+    """Feed every frame of a capture to an ``SvReceiver``; returns it and the number of
+    non-SV frames skipped."""
+    from gen61850.runtime.pcap import read_capture
+    from gen61850.runtime.sv.subscriber import SvReceiver
+
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    receiver = SvReceiver(
+        appids=appids,
+        sv_ids=sv_ids,
+        layouts=choice.layouts,
+    )
+    skipped = 0
+    for index, captured in enumerate(read_capture(path), start=1):
+        if not _is_sv(captured.data):
+            skipped += 1
+            continue
+        errors = receiver.stats.decode_errors
+        frame = receiver.feed(captured.data, captured.time_ns / 1e9)
+        if receiver.stats.decode_errors != errors:
+            print(f"{path}: frame {index}: {receiver.stats.last_error}", file=sys.stderr)
+        if frame is not None:
+            on_frame(index, frame)
+    return receiver, skipped
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    choice = _layout_choice(args.layout, args.scaled)
+    jsonl = args.format == "jsonl"
+    out = sys.stdout
+
+    def emit(index: int, frame: Any) -> None:
+        _write_records(index, frame, choice, jsonl, out)
+
+    receiver, skipped = decode_file(args.file, choice, emit, args.appid, args.svid)
+    stats = receiver.stats
+    summary = sys.stderr if jsonl else sys.stdout
+    if skipped:
+        print(f"skipped {skipped} frames that are not SV", file=summary)
+    _print_statistics(receiver, stats, summary)
+    return 0
+
+
+# ---------------------------------------------------------------- plot
+
+
+def _register_plot(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser("plot", help="draw each stream's channels over time (PNG)")
+    p.add_argument("file", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="image file (.png, .svg)")
+    p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--svid", action="append", help="only these svIDs")
+    p.add_argument("--seconds", type=float, help="only the first SECONDS of each stream")
+    p.set_defaults(func=run_plot)
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise CliError("sv plot needs matplotlib (pip install 'gen61850[plot]')") from error
+    choice = _layout_choice(args.layout, scaled=args.layout not in ("auto", "raw"))
+    series: dict[str, tuple[list[float], list[list[Any]], list[str] | None]] = {}
+
+    def collect(_index: int, frame: Any) -> None:
+        from gen61850.runtime.sv.report import asdu_values
+
+        for number, asdu in enumerate(frame.asdus):
+            layout = choice.layout_for(asdu)
+            values, _ = asdu_values(asdu, layout, choice.scaled)
+            if values is None:
+                continue
+            times, rows, _names = series.setdefault(
+                asdu.sv_id, ([], [], choice.names_for(asdu.sv_id))
+            )
+            # ASDUs of one frame are consecutive samples: spread them by smpCnt order.
+            times.append((frame.time or 0.0) + number * 1e-9)
+            rows.append(values)
+
+    decode_file(args.file, choice, collect, None, args.svid)
+    if not series:
+        raise CliError(f"{args.file}: no SV stream with a usable layout to plot")
+    panels: list[tuple[str, str, list[int]]] = []
+    for sv_id, (_times, rows, _names) in sorted(series.items()):
+        layout = (choice.layouts or {}).get(sv_id, choice.default)
+        kinds = [c.kind for c in layout.channels] if layout is not None else []
+        if len(kinds) != len(rows[0]):
+            kinds = ["other"] * len(rows[0])
+        for kind in ("current", "voltage", "other"):
+            chosen = [i for i, k in enumerate(kinds) if k == kind]
+            if chosen:
+                panels.append((sv_id, kind, chosen))
+    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), squeeze=False)
+    units = {"current": "current (A)", "voltage": "voltage (V)", "other": "value"}
+    for axis, (sv_id, kind, chosen) in zip(axes[:, 0], panels, strict=True):
+        times, rows, names = series[sv_id]
+        t0 = times[0]
+        rel = [t - t0 for t in times]
+        keep = len(rel)
+        if args.seconds is not None:
+            keep = sum(1 for t in rel if t <= args.seconds)
+        for channel in chosen:
+            label = names[channel] if names else f"ch{channel + 1}"
+            axis.plot(rel[:keep], [row[channel] for row in rows[:keep]], label=label, lw=0.8)
+        axis.set_title(f"svID {sv_id}" + ("" if kind == "other" else f" — {kind}s"))
+        axis.set_xlabel("time (s)")
+        axis.set_ylabel(units[kind] if choice.scaled else "wire value")
+        axis.legend(loc="upper right", fontsize="small", ncol=4)
+        axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(args.output)
+    print(f"wrote {args.output} ({len(series)} stream(s), {len(panels)} panel(s))")
+    return 0
