@@ -71,14 +71,23 @@ def _hex(
 def _time(
     element: etree._Element | None, name: str, what: str, diagnostics: Diagnostics
 ) -> int | None:
+    """MinTime/MaxTime in milliseconds (``unit="s" multiplier="m"``; no unit is read as ms)."""
     if element is None:
         return None
     text = (element.text or "").strip()
     if not text.isdigit():
-        diagnostics.error(element.sourceline, f"{what}: {name} {text!r} is not a whole number")
+        diagnostics.error(line_of(element), f"{what}: {name} {text!r} is not a whole number")
         return None
-    if element.get("unit") is None:
-        diagnostics.warning(element.sourceline, f"{what}: {name} without unit (read as ms)")
+    unit, multiplier = element.get("unit"), element.get("multiplier", "")
+    if unit is None:
+        diagnostics.warning(line_of(element), f"{what}: {name} without unit (read as ms)")
+        return int(text)
+    if unit == "s" and multiplier == "":
+        return int(text) * 1000
+    if unit != "s" or multiplier != "m":
+        diagnostics.warning(
+            line_of(element), f"{what}: {name} unit {multiplier}{unit} unexpected (read as ms)"
+        )
     return int(text)
 
 

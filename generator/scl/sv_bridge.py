@@ -161,10 +161,10 @@ def stream_config_of(
     signal_frequency: float = 50.0,
 ) -> StreamConfig:
     """The runtime stream description of one resolved SampledValueControl."""
-    layout = layout_of(device, _data_set(model, ld, svc), str(model.path))
     ref = f"{ld.inst}/LLN0.{svc.name}"
     if svc.address is None:
         raise _fail(model, f"SampledValueControl {ref}: no SMV address in Communication")
+    layout = layout_of(device, _data_set(model, ld, svc), str(model.path))
     if svc.smp_mod is SmpMod.SMP_PER_PERIOD:
         per_period = svc.smp_rate
     elif svc.smp_mod is SmpMod.SMP_PER_SEC:
