@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 
@@ -165,3 +166,75 @@ def test_batches_from_the_ring(veth: VethPair) -> None:
         counts += list(batch.smp_cnt.ravel())
     assert counts == list(range(400))
     subscriber.close()
+
+
+def test_cli_publish_to_cli_subscribe(veth: VethPair) -> None:
+    import json
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "gen61850", "sv"]
+    subscriber = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_b,
+            *cli,
+            "subscribe",
+            "--iface",
+            veth.if_b,
+            "--format",
+            "jsonl",
+            "--count",
+            "200",
+            "--duration",
+            "20",
+            "--svid",
+            "G61C1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    publisher = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_a,
+            *cli,
+            "publish",
+            "--iface",
+            veth.if_a,
+            "--svid",
+            "G61C1",
+            "--svid",
+            "G61C2",
+            "--appid",
+            "0x4040",
+            "--duration",
+            "4",
+            "--vlan-id",
+            "9",
+            "--simulate",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out, err = subscriber.communicate(timeout=60)
+    assert publisher.returncode == 0, publisher.stderr
+    assert "G61C1: " in publisher.stdout and "lateness p50" in publisher.stdout
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) == 200
+    assert {(r["svID"], r["appid"], r["vlan_id"], r["simulated"]) for r in records} == {
+        ("G61C1", 0x4040, 9, True)
+    }
+    counts = [r["smpCnt"] for r in records]
+    assert all((b - a) % 4000 == 1 for a, b in itertools.pairwise(counts))
+    config = StreamConfig("G61C1")
+    table = SineWave.default(config).table(config)
+    for record in records:
+        assert record["values"] == table[record["smpCnt"]][0::2]
+    assert "stream APPID 0x4040 svID G61C1: received 200, gaps 0" in err
