@@ -1,0 +1,86 @@
+"""The declarative service table of IEC 61850-8-2: which PDU, which MMS service, which stanza.
+
+This is the one place that names the XER elements of the schema (IEC 61850-8-2 table D.1 and
+clause 8 as the project note sums them up). The generator turns it, together with the
+bindings xsdata builds from the schema, into request builders, response parsers, a server
+dispatch table and the stanza plugin. Swapping in the official Annex G schema means
+editing these names only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAMESPACE = "http://www.iec.ch/61850/2018/SCSM_8_2"
+ROOT_ELEMENT = "AssociationContext"
+
+
+@dataclass(frozen=True)
+class PduStanza:
+    """One MMSpdu alternative and the stanza that carries it (``iq`` get/set/result, ``message``)."""
+
+    pdu: str
+    stanza: str
+    stanza_type: str
+
+
+@dataclass(frozen=True)
+class ConfirmedService:
+    """One confirmed MMS service: its element in ConfirmedServiceRequest/Response, iq type, ACSI users."""
+
+    element: str
+    iq_type: str
+    acsi: tuple[str, ...]
+
+
+# IEC 61850-8-2 table D.1. A confirmed request's iq type depends on the service (below).
+PDU_STANZAS: tuple[PduStanza, ...] = (
+    PduStanza("confirmed-RequestPDU", "iq", "service"),
+    PduStanza("confirmed-ResponsePDU", "iq", "result"),
+    PduStanza("confirmed-ErrorPDU", "iq", "result"),
+    PduStanza("unconfirmed-PDU", "message", "normal"),
+    PduStanza("rejectPDU", "message", "normal"),
+    PduStanza("initiate-RequestPDU", "iq", "set"),
+    PduStanza("initiate-ResponsePDU", "iq", "result"),
+    PduStanza("initiate-ErrorPDU", "iq", "result"),
+    PduStanza("conclude-RequestPDU", "iq", "set"),
+    PduStanza("conclude-ResponsePDU", "iq", "result"),
+    PduStanza("conclude-ErrorPDU", "iq", "result"),
+    PduStanza("cancel-RequestPDU", "iq", "get"),
+    PduStanza("cancel-ResponsePDU", "iq", "result"),
+    PduStanza("cancel-ErrorPDU", "iq", "result"),
+)
+
+# The confirmed services behind the directory, data and data-set ACSI services (8-2 clause 8).
+CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
+    ConfirmedService(
+        "getNameList",
+        "get",
+        ("GetServerDirectory", "GetLogicalDeviceDirectory", "GetLogicalNodeDirectory"),
+    ),
+    ConfirmedService(
+        "read", "get", ("GetAllDataValues", "GetDataValues", "GetDataSetValues")
+    ),
+    ConfirmedService("write", "set", ("SetDataValues", "SetDataSetValues")),
+    ConfirmedService(
+        "getVariableAccessAttributes", "get", ("GetDataDirectory", "GetDataDefinition")
+    ),
+    ConfirmedService("defineNamedVariableList", "set", ("CreateDataSet",)),
+    ConfirmedService("getNamedVariableListAttributes", "get", ("GetDataSetDirectory",)),
+    ConfirmedService("deleteNamedVariableList", "set", ("DeleteDataSet",)),
+)
+
+# Types that hold the two sides of the confirmed services, named as in the schema.
+REQUEST_CHOICE = "ConfirmedServiceRequest"
+RESPONSE_CHOICE = "ConfirmedServiceResponse"
+
+__all__ = [
+    "CONFIRMED_SERVICES",
+    "NAMESPACE",
+    "PDU_STANZAS",
+    "REQUEST_CHOICE",
+    "RESPONSE_CHOICE",
+    "ROOT_ELEMENT",
+    "ConfirmedService",
+    "PduStanza",
+]

@@ -1,0 +1,1 @@
+"""IEC 61850-8-2 runtime: XMPP transport, association, ACSI client and server over slixmpp."""
