@@ -22,6 +22,7 @@ from xsdata.codegen.transformer import ResourceTransformer
 from xsdata.codegen.writer import CodeWriter
 from xsdata.formats.dataclass.generator import DataclassGenerator
 from xsdata.models.config import GeneratorConfig, StructureStyle
+from xsdata.utils import package
 
 from gen61850.generator.render import format_python, header
 from gen61850.runtime.errors import Gen61850Error
@@ -34,7 +35,7 @@ class BindingsError(Gen61850Error):
     """xsdata could not turn a schema into bindings (names the schema)."""
 
 
-class _QuietDataclassGenerator(DataclassGenerator):  # type: ignore[misc]
+class _QuietDataclassGenerator(DataclassGenerator):
     """xsdata's dataclass generator without its import check of the output.
 
     The check imports the freshly written package from the current directory, which would
@@ -53,14 +54,25 @@ def _register_generator() -> None:
 
 @contextlib.contextmanager
 def _inside(folder: Path) -> Iterator[None]:
-    """Run with ``folder`` as the working directory (xsdata writes relative to it)."""
+    """Run with ``folder`` as the working directory (xsdata writes relative to it).
+
+    xsdata caches paths joined with the working directory; they are cleared on the way in
+    and out so that one run's folder never leaks into the next.
+    """
     with _CWD_LOCK:
         previous = Path.cwd()
+        _clear_path_caches()
         os.chdir(folder)
         try:
             yield
         finally:
             os.chdir(previous)
+            _clear_path_caches()
+
+
+def _clear_path_caches() -> None:
+    package.package_path.cache_clear()
+    package.module_path.cache_clear()
 
 
 def _config(package: str) -> GeneratorConfig:
