@@ -76,6 +76,34 @@ class TypeInstantiator:
         self._structs: dict[str, tuple[DataAttribute, ...] | None] = {}
         self._active: set[str] = set()
         self._with_fc: dict[tuple[str, FC], tuple[DataAttribute, ...]] = {}
+        self._enum_memo: dict[tuple[str, str], dict[str, EnumType]] = {}
+
+    def enums_of(self, kind: str, type_id: str) -> dict[str, EnumType]:
+        """Enum types used below an LNodeType / DOType / DAType (memoised per type id)."""
+        key = (kind, type_id)
+        if key in self._enum_memo:
+            return self._enum_memo[key]
+        self._enum_memo[key] = {}  # guards against cycles (reported elsewhere)
+        found: dict[str, EnumType] = {}
+        defs = self.typedefs
+        children: tuple[SubObjectDef | AttrDef, ...] = ()
+        if kind == "LN" and type_id in defs.lnode_types:
+            children = defs.lnode_types[type_id].dos
+        elif kind == "DO" and type_id in defs.do_types:
+            children = defs.do_types[type_id].children
+        elif kind == "DA" and type_id in defs.da_types:
+            children = defs.da_types[type_id].bdas
+        for child in children:
+            if isinstance(child, SubObjectDef):
+                found.update(self.enums_of("DO", child.type_id))
+            elif child.btype is BasicType.STRUCT and child.type_id:
+                found.update(self.enums_of("DA", child.type_id))
+            elif (
+                child.btype is BasicType.ENUM and child.type_id and child.type_id in defs.enum_types
+            ):
+                found[child.type_id] = defs.enum_types[child.type_id]
+        self._enum_memo[key] = found
+        return found
 
     def enum(self, type_id: str | None, line: int, what: str) -> EnumType | None:
         if type_id is None:
@@ -233,12 +261,13 @@ class IedResolver:
                     f"{where}.{name}",
                 )
                 if value is not None:
-                    updated[index] = replace(target, value=value)
+                    updated[index] = _with_value(target, value)
             else:
                 self.diagnostics.warning(instance.sourceline, f"DAI {name!r} names a data object")
         if isinstance(node, DataObject):
-            return replace(node, children=tuple(updated))
-        return replace(node, components=tuple(a for a in updated if isinstance(a, DataAttribute)))
+            return DataObject(node.name, node.type_id, node.cdc, node.count, tuple(updated))
+        components = tuple(a for a in updated if isinstance(a, DataAttribute))
+        return _with_components(node, components)
 
     # -- logical nodes ----------------------------------------------------------------------
     def logical_node(self, element: etree._Element, ld_name: str) -> LogicalNode | None:
@@ -607,10 +636,10 @@ class IedResolver:
                 )
             )
         enum_ids: dict[str, EnumType] = {}
-        partial = Ied(name, access_points=tuple(access_points))
-        for _, node in partial.walk():
-            if isinstance(node, DataAttribute) and node.enum is not None:
-                enum_ids.setdefault(node.enum.id, node.enum)
+        for ld_list in by_ap.values():
+            for ld in ld_list:
+                for ln in ld.logical_nodes:
+                    enum_ids.update(self.types.enums_of("LN", ln.ln_type))
         return Ied(
             name=name,
             manufacturer=element.get("manufacturer", ""),
@@ -620,6 +649,41 @@ class IedResolver:
             access_points=tuple(access_points),
             enum_types=tuple(enum_ids[k] for k in sorted(enum_ids)),
         )
+
+
+def _with_value(a: DataAttribute, value: Value) -> DataAttribute:
+    """``a`` with another initial value (direct construction: faster than ``replace``)."""
+    return DataAttribute(
+        a.name,
+        a.fc,
+        a.btype,
+        a.type_id,
+        a.count,
+        value,
+        a.enum,
+        a.components,
+        a.dchg,
+        a.qchg,
+        a.dupd,
+        a.value_kind,
+    )
+
+
+def _with_components(a: DataAttribute, components: tuple[DataAttribute, ...]) -> DataAttribute:
+    return DataAttribute(
+        a.name,
+        a.fc,
+        a.btype,
+        a.type_id,
+        a.count,
+        a.value,
+        a.enum,
+        components,
+        a.dchg,
+        a.qchg,
+        a.dupd,
+        a.value_kind,
+    )
 
 
 def _with_fc(attribute: DataAttribute, fc: FC) -> DataAttribute:

@@ -56,15 +56,18 @@ class SclSections:
         return "2"
 
 
+_NS_PREFIX = "{" + SCL_NS + "}"
+_NS_LENGTH = len(_NS_PREFIX)
+
+
 def local_name(element: etree._Element) -> str | None:
     """The SCL local name, or None for a foreign-namespace element, comment or PI."""
     tag = element.tag
     if not isinstance(tag, str):
         return None
-    if tag.startswith("{"):
-        namespace, _, name = tag[1:].partition("}")
-        return name if namespace == SCL_NS else None
-    return tag
+    if tag.startswith(_NS_PREFIX):
+        return tag[_NS_LENGTH:]
+    return None if tag.startswith("{") else tag
 
 
 def line_of(element: etree._Element) -> int:
@@ -75,11 +78,11 @@ def line_of(element: etree._Element) -> int:
 
 def scl_children(element: etree._Element, name: str) -> list[etree._Element]:
     """Direct children called ``name`` in the SCL namespace (or in none, leniently)."""
-    return [c for c in element if local_name(c) == name]
+    return list(element.iterchildren(_NS_PREFIX + name, name))
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:
-    return next((c for c in element if local_name(c) == name), None)
+    return next(element.iterchildren(_NS_PREFIX + name, name), None)
 
 
 def _refuse_doctype(path: Path, diagnostics: Diagnostics) -> bool:
