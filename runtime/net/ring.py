@@ -101,6 +101,9 @@ class PacketRing:
         self.block_size = block_size
         self.block_count = block_count
         self._next = 0
+        self._block = 0
+        self._pos = 0
+        self._left = 0
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
 
@@ -126,24 +129,33 @@ class PacketRing:
     def frames(self, timeout: float | None = 0.1) -> Iterator[tuple[bytes, int]]:
         """Frames (tag restored) with kernel timestamps in ns, one ready block at a time.
 
-        Returns when no block becomes ready within ``timeout``.
+        Returns when no block becomes ready within ``timeout``. A consumer that stops in
+        the middle of a block resumes there on the next call.
         """
-        while (block := self._ready_block(timeout)) is not None:
-            _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
-            pos = block + first
-            view = self._view
-            for _ in range(count):
-                nxt, sec, nsec, snap, _wire, status, mac, _net, _h, tci, tpid = _PKT.unpack_from(
-                    view, pos
+        view = self._view
+        while True:
+            if self._left == 0:
+                block = self._ready_block(timeout)
+                if block is None:
+                    return
+                _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
+                self._block, self._pos, self._left = block, block + first, count
+                if count == 0:
+                    self._release(block)
+                    continue
+            nxt, sec, nsec, snap, _wire, status, mac, _net, _h, tci, tpid = _PKT.unpack_from(
+                view, self._pos
+            )
+            data = bytes(view[self._pos + mac : self._pos + mac + snap])
+            if status & TP_STATUS_VLAN_VALID:
+                data = insert_vlan_tag(
+                    data, tci & 0xFFFF, tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
                 )
-                data = bytes(view[pos + mac : pos + mac + snap])
-                if status & TP_STATUS_VLAN_VALID:
-                    data = insert_vlan_tag(
-                        data, tci & 0xFFFF, tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
-                    )
-                yield data, sec * 1_000_000_000 + nsec
-                pos += nxt
-            self._release(block)
+            self._pos += nxt
+            self._left -= 1
+            if self._left == 0:
+                self._release(self._block)
+            yield data, sec * 1_000_000_000 + nsec
 
     def blocks(self, timeout: float | None = 0.1) -> Iterator[BlockBatch | list[tuple[bytes, int]]]:
         """Ready blocks: a ``BlockBatch`` when all frames share one length and header
@@ -153,14 +165,23 @@ class PacketRing:
         12); the TCI of each frame is in ``vlan_tci``. The block is released when the
         consumer asks for the next one, so use the batch before that.
         """
+        if self._left:
+            # A frames() consumer stopped inside a block: hand over the rest first.
+            rest = self._collect(self._pos, self._left)
+            self._left = 0
+            self._release(self._block)
+            yield rest
         while (block := self._ready_block(timeout)) is not None:
             _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
-            batch = self._uniform(block + first, count) if count else None
-            if batch is not None:
-                yield batch
-            elif count:
-                yield self._collect(block + first, count)
-            self._release(block)
+            try:
+                batch = self._uniform(block + first, count) if count else None
+                if batch is not None:
+                    yield batch
+                elif count:
+                    yield self._collect(block + first, count)
+            finally:
+                # Released even when the consumer stops here: the block counts as read.
+                self._release(block)
 
     def _uniform(self, pos: int, count: int) -> BlockBatch | None:
         view = self._view
