@@ -1,0 +1,553 @@
+"""The 8-2 client role: associate with an IED's JID and call ACSI services on it.
+
+``AcsiClient`` is the XMPP account; ``associate(jid)`` returns a ``ClientAssociation`` whose
+async methods are the ACSI services (GetServerDirectory ... GetDataSetDirectory). Requests
+are correlated by invokeID, bounded by the negotiated number outstanding and timed out;
+losing the link or the server's presence aborts the association and fails what is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+from xml.etree.ElementTree import Element
+
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from gen61850.generated.scsm_8_2 import codec, services
+from gen61850.generated.scsm_8_2.bindings import (
+    AccessResult,
+    AlternateAccess,
+    AlternateAccessItem,
+    AlternateAccessSelection,
+    AssociationContext,
+    ConfirmedResponsePdu,
+    Data,
+    DataList,
+    DefineNamedVariableListRequest,
+    DeleteNamedVariableListRequest,
+    DomainSpecificName,
+    GetNameListRequest,
+    GetVariableAccessAttributesRequest,
+    InformationReport,
+    ListOfObjectName,
+    ListOfVariable,
+    Mmspdu,
+    Null,
+    ObjectClass,
+    ObjectName,
+    ObjectScope,
+    ReadRequest,
+    SelectAccess,
+    TypeDescription,
+    VariableAccessSpecification,
+    VariableDef,
+    VariableSpecification,
+    WriteRequest,
+)
+from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.xmpp import pdus
+from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
+from gen61850.runtime.xmpp.errors import (
+    AssociationError,
+    DataAccessFailure,
+    PayloadError,
+    PeerError,
+    TimeoutError61850,
+)
+from gen61850.runtime.xmpp.handlers import (
+    OBJECT_CLASS_DOMAIN,
+    OBJECT_CLASS_NAMED_VARIABLE,
+    OBJECT_CLASS_NAMED_VARIABLE_LIST,
+)
+from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings, full_jid
+from gen61850.runtime.xmpp.values import is_true
+
+ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
+Inspector = Callable[[str, Element], None]
+ReportListener = Callable[[str, InformationReport], None]
+R = TypeVar("R")
+Reference = tuple[str, str]  # (domain = logical device, item = $-name)
+
+
+@dataclass
+class _Pending:
+    association: ClientAssociation
+    invoke_id: int | None
+    future: asyncio.Future[AssociationContext]
+
+
+def object_name(domain: str | None, item: str) -> ObjectName:
+    """Domain-specific name, or aa-specific when ``domain`` is None."""
+    if domain is None:
+        return ObjectName(aa_specific=item)
+    return ObjectName(domain_specific=DomainSpecificName(domain_id=domain, item_id=item))
+
+
+def variable_def(domain: str, item: str, index: int | None = None) -> VariableDef:
+    access = None
+    if index is not None:
+        access = AlternateAccess(
+            choice=[
+                AlternateAccessItem(
+                    unnamed=AlternateAccessSelection(select_access=SelectAccess(index=index))
+                )
+            ]
+        )
+    return VariableDef(
+        variable_specification=VariableSpecification(name=object_name(domain, item)),
+        alternate_access=access,
+    )
+
+
+def variables(references: list[Reference]) -> VariableAccessSpecification:
+    return VariableAccessSpecification(
+        list_of_variable=ListOfVariable(sequence=[variable_def(d, i) for d, i in references])
+    )
+
+
+def result_value(reference: str, result: AccessResult) -> Data:
+    """The Data of a successful AccessResult; DataAccessFailure otherwise."""
+    if result.success is not None:
+        return result.success
+    raise DataAccessFailure(reference, result.failure if result.failure is not None else -1)
+
+
+class AcsiClient(Endpoint):
+    """An XMPP account that associates with 8-2 servers and calls their services."""
+
+    def __init__(
+        self,
+        settings: XmppSettings,
+        *,
+        max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
+        max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
+        inspect: Inspector | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.max_pdu_size = max_pdu_size
+        self.max_outstanding = max_outstanding
+        self.inspect = inspect
+        self.associations: dict[str, ClientAssociation] = {}
+        self.report_listeners: list[ReportListener] = []
+        self._pending: dict[str, _Pending] = {}
+        self.register_handler(
+            Callback("8-2 result", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_result)
+        )
+        self.register_handler(Callback("8-2 iq error", StanzaPath("iq@type=error"), self._on_error))
+        self.register_handler(
+            Callback("8-2 message", StanzaPath(f"message/{PLUGIN_ATTRIB}"), self._on_message)
+        )
+
+    # ------------------------------------------------------------ associate
+
+    async def associate(
+        self, server: str, *, association_id: str | None = None
+    ) -> ClientAssociation:
+        """Associate with ``server`` (its bare or full JID); AssociationError when refused."""
+        peer = full_jid(server)
+        association_id = association_id or secrets.token_hex(16)
+        if association_id in self.associations:
+            raise AssociationError(f"association {association_id} already exists")
+        state = Association(association_id, str(self.boundjid), peer)
+        handle = ClientAssociation(self, state)
+        state.handle(Event.SEND_INITIATE)
+        self.associations[association_id] = handle
+        self.send_presence(pto=peer)
+        try:
+            answer = await self._exchange(
+                handle, None, pdus.initiate_request(self.max_pdu_size, self.max_outstanding), "set"
+            )
+        except Exception:
+            self.associations.pop(association_id, None)
+            state.abort("initiate failed")
+            raise
+        response = answer.pdu.initiate_response_pdu
+        if response is None:
+            self.associations.pop(association_id, None)
+            state.handle(Event.RECV_INITIATE_ERROR)
+            if answer.pdu.initiate_error_pdu is not None:
+                raise AssociationError(
+                    f"{peer} refused the association: {pdus.error_of(answer.pdu.initiate_error_pdu)}"
+                )
+            raise PayloadError("pdu", "expected initiate-ResponsePDU")
+        state.negotiated = Negotiated(
+            max_pdu_size=response.local_detail_called or self.max_pdu_size,
+            max_outstanding_calling=response.negotiated_max_serv_outstanding_calling,
+            max_outstanding_called=response.negotiated_max_serv_outstanding_called,
+            services=response.init_response_detail.services_supported_called,
+        )
+        state.handle(Event.RECV_INITIATE_RESPONSE)
+        return handle
+
+    # ------------------------------------------------------------ exchange
+
+    async def _exchange(
+        self, handle: ClientAssociation, invoke_id: int | None, pdu: Mmspdu, iq_type: str
+    ) -> AssociationContext:
+        element = codec.encode(pdus.context(handle.state.association_id, pdu))
+        if self.inspect is not None:
+            self.inspect("sent", element)
+        iq = self.make_iq(ito=handle.state.peer, itype=cast(Any, iq_type))
+        iq.xml.append(element)
+        future: asyncio.Future[AssociationContext] = asyncio.get_running_loop().create_future()
+        iq_id = iq["id"]
+        self._pending[iq_id] = _Pending(handle, invoke_id, future)
+        try:
+            self.send(iq)
+            return await asyncio.wait_for(future, self.settings.request_timeout)
+        except TimeoutError:
+            raise TimeoutError61850(
+                f"no answer from {handle.state.peer} within {self.settings.request_timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(iq_id, None)
+            if invoke_id is not None:
+                handle.state.finish_request(invoke_id)
+
+    def _on_result(self, iq: Any) -> None:
+        pending = self._pending.get(iq["id"])
+        element = iq.xml.find(ROOT_TAG)
+        if pending is None or element is None or pending.future.done():
+            return
+        if self.inspect is not None:
+            self.inspect("received", element)
+        try:
+            context = codec.decode(element)
+        except PayloadError as error:
+            pending.future.set_exception(error)
+            return
+        if context.association_id != pending.association.state.association_id:
+            pending.future.set_exception(
+                PayloadError("associationID", f"answer for {context.association_id!r}, not ours")
+            )
+            return
+        pending.future.set_result(context)
+
+    def _on_error(self, iq: Any) -> None:
+        pending = self._pending.get(iq["id"])
+        if pending is None or pending.future.done():
+            return
+        condition = iq["error"]["condition"]
+        text = iq["error"]["text"]
+        pending.future.set_exception(
+            PeerError(
+                f"{iq['from']} answered with an XMPP error: {condition}"
+                + (f" ({text})" if text else "")
+            )
+        )
+
+    def _on_message(self, message: Any) -> None:
+        element = message.xml.find(ROOT_TAG)
+        if element is None:
+            return
+        if self.inspect is not None:
+            self.inspect("received", element)
+        try:
+            context = codec.decode(element)
+        except PayloadError:
+            return
+        if context.pdu.reject_pdu is not None:
+            invoke_id = context.pdu.reject_pdu.original_invoke_id
+            for pending in self._pending.values():
+                if (
+                    pending.invoke_id == invoke_id
+                    and not pending.future.done()
+                    and pending.association.state.association_id in (context.association_id, "-")
+                    and pending.association.state.peer == str(message["from"])
+                ):
+                    pending.future.set_exception(pdus.rejected_of(context.pdu.reject_pdu))
+                    break
+        elif context.pdu.unconfirmed_pdu is not None:
+            report = context.pdu.unconfirmed_pdu.unconfirmed_service.information_report
+            if report is not None:
+                for listener in self.report_listeners:
+                    listener(str(message["from"]), report)
+
+    # ------------------------------------------------------------ aborts
+
+    def _abort(self, handles: list[ClientAssociation], reason: str) -> None:
+        for handle in handles:
+            if handle.state.state is not State.CLOSED:
+                handle.state.abort(reason)
+            self.associations.pop(handle.state.association_id, None)
+        closed = {id(h) for h in handles}
+        for pending in self._pending.values():
+            if id(pending.association) in closed and not pending.future.done():
+                pending.future.set_exception(AssociationError(f"association aborted: {reason}"))
+
+    def link_lost(self, reason: str) -> None:
+        self._abort(list(self.associations.values()), f"link lost ({reason})")
+
+    def peer_unavailable(self, jid: str) -> None:
+        self._abort(
+            [
+                h
+                for h in self.associations.values()
+                if h.state.peer == jid or h.state.peer.split("/")[0] == jid
+            ],
+            f"{jid} went unavailable",
+        )
+
+
+class ClientAssociation:
+    """One association with a server; its methods are the ACSI services."""
+
+    def __init__(self, client: AcsiClient, state: Association) -> None:
+        self.client = client
+        self.state = state
+
+    @property
+    def is_open(self) -> bool:
+        return self.state.is_open
+
+    async def _call(
+        self,
+        build: Callable[[int, Any], Mmspdu],
+        parse: Callable[[ConfirmedResponsePdu], R],
+        request: Any,
+    ) -> R:
+        invoke_id = self.state.start_request(asyncio.get_running_loop().time())
+        pdu = build(invoke_id, request)
+        assert pdu.confirmed_request_pdu is not None
+        iq_type = services.request_iq_type(pdu.confirmed_request_pdu.service)
+        try:
+            answer = await self.client._exchange(self, invoke_id, pdu, iq_type)
+        except BaseException:
+            self.state.finish_request(invoke_id)
+            raise
+        if answer.pdu.confirmed_error_pdu is not None:
+            raise pdus.error_of(answer.pdu.confirmed_error_pdu.service_error)
+        response = answer.pdu.confirmed_response_pdu
+        if response is None:
+            raise PayloadError("pdu", "expected confirmed-ResponsePDU")
+        if response.invoke_id != invoke_id:
+            raise PayloadError("invokeID", f"answer to {response.invoke_id}, asked {invoke_id}")
+        return parse(response)
+
+    # ------------------------------------------------------------ release
+
+    async def release(self) -> None:
+        """Release (conclude) the association."""
+        self.state.handle(Event.SEND_CONCLUDE)
+        try:
+            answer = await self.client._exchange(self, None, pdus.conclude_request(), "set")
+        except BaseException:
+            self.state.abort("release failed")
+            self.client.associations.pop(self.state.association_id, None)
+            raise
+        if answer.pdu.conclude_response_pdu is None:
+            self.state.handle(Event.RECV_CONCLUDE_ERROR)
+            raise PayloadError("pdu", "release refused")
+        self.state.handle(Event.RECV_CONCLUDE_RESPONSE)
+        self.client.associations.pop(self.state.association_id, None)
+
+    # ------------------------------------------------------------ directory services
+
+    async def name_list(self, object_class: int, domain: str | None) -> list[str]:
+        """Every name of a getNameList, following moreFollows/continueAfter."""
+        names: list[str] = []
+        scope = (
+            ObjectScope(vmd_specific=Null())
+            if domain is None
+            else ObjectScope(domain_specific=domain)
+        )
+        continue_after: str | None = None
+        while True:
+            response = await self._call(
+                services.get_name_list_request,
+                services.get_name_list_response,
+                GetNameListRequest(
+                    object_class=ObjectClass(basic_object_class=object_class),
+                    object_scope=scope,
+                    continue_after=continue_after,
+                ),
+            )
+            page = response.list_of_identifier.identifier
+            names.extend(page)
+            more = response.more_follows is None or is_true(response.more_follows)
+            if not more or not page:
+                return names
+            continue_after = page[-1]
+
+    async def get_server_directory(self) -> list[str]:
+        """GetServerDirectory(LOGICAL-DEVICE): the logical devices."""
+        return await self.name_list(OBJECT_CLASS_DOMAIN, None)
+
+    async def get_logical_device_directory(self, ld: str) -> list[str]:
+        """GetLogicalDeviceDirectory: the logical nodes (names without ``$``)."""
+        return [n for n in await self.name_list(OBJECT_CLASS_NAMED_VARIABLE, ld) if "$" not in n]
+
+    async def get_logical_node_directory(self, ld: str, ln: str) -> list[str]:
+        """GetLogicalNodeDirectory(DATA): the data objects of ``ln`` (each once, MMS order)."""
+        seen: dict[str, None] = {}
+        for name in await self.name_list(OBJECT_CLASS_NAMED_VARIABLE, ld):
+            parts = name.split("$")
+            if parts[0] == ln and len(parts) == 3:
+                seen.setdefault(parts[2], None)
+        return list(seen)
+
+    async def get_data_set_names(self, ld: str) -> list[str]:
+        """GetLogicalNodeDirectory(DATA-SET) over the whole LD: ``LN$name`` of each data set."""
+        return await self.name_list(OBJECT_CLASS_NAMED_VARIABLE_LIST, ld)
+
+    # ------------------------------------------------------------ data
+
+    async def read(self, references: list[Reference]) -> list[AccessResult]:
+        response = await self._call(
+            services.read_request,
+            services.read_response,
+            ReadRequest(variable_access_specification=variables(references)),
+        )
+        results = response.list_of_access_result.access_result
+        if len(results) != len(references):
+            raise PayloadError(
+                "listOfAccessResult", f"{len(results)} results for {len(references)}"
+            )
+        return results
+
+    async def get_data_values(self, domain: str, item: str, index: int | None = None) -> Data:
+        """GetDataValues of one FCD/FCDA (``LN$FC$DO[$DA]``); DataAccessFailure on failure."""
+        response = await self._call(
+            services.read_request,
+            services.read_response,
+            ReadRequest(
+                variable_access_specification=VariableAccessSpecification(
+                    list_of_variable=ListOfVariable(sequence=[variable_def(domain, item, index)])
+                )
+            ),
+        )
+        results = response.list_of_access_result.access_result
+        if len(results) != 1:
+            raise PayloadError("listOfAccessResult", f"{len(results)} results for 1")
+        return result_value(f"{domain}/{item}", results[0])
+
+    async def get_all_data_values(self, ld: str, ln: str, fc: str | None = None) -> Data:
+        """GetAllDataValues of a logical node (all FCs, or one)."""
+        return await self.get_data_values(ld, ln if fc is None else f"{ln}${fc}")
+
+    async def write(self, references: list[Reference], values: list[Data]) -> list[int | None]:
+        """Write; per variable None for success or the DataAccessError code."""
+        response = await self._call(
+            services.write_request,
+            services.write_response,
+            WriteRequest(
+                variable_access_specification=variables(references),
+                list_of_data=DataList(data=values),
+            ),
+        )
+        if len(response.choice) != len(references):
+            raise PayloadError("write", f"{len(response.choice)} results for {len(references)}")
+        return [None if r.success is not None else r.failure for r in response.choice]
+
+    async def set_data_values(self, domain: str, item: str, value: Data) -> None:
+        """SetDataValues of one FCD/FCDA; DataAccessFailure when refused."""
+        (code,) = await self.write([(domain, item)], [value])
+        if code is not None:
+            raise DataAccessFailure(f"{domain}/{item}", code)
+
+    async def get_data_definition(self, domain: str, item: str) -> TypeDescription:
+        """GetDataDefinition: the full MMS type of a variable."""
+        response = await self._call(
+            services.get_variable_access_attributes_request,
+            services.get_variable_access_attributes_response,
+            GetVariableAccessAttributesRequest(name=object_name(domain, item)),
+        )
+        return response.type_description
+
+    async def get_data_directory(self, domain: str, item: str) -> list[str]:
+        """GetDataDirectory: the names of the components one level below a variable."""
+        description = await self.get_data_definition(domain, item)
+        if description.structure is None:
+            return []
+        return [c.component_name or "" for c in description.structure.components.sequence]
+
+    # ------------------------------------------------------------ data sets
+
+    async def get_data_set_values(self, domain: str | None, name: str) -> list[AccessResult]:
+        response = await self._call(
+            services.read_request,
+            services.read_response,
+            ReadRequest(
+                variable_access_specification=VariableAccessSpecification(
+                    variable_list_name=object_name(domain, name)
+                )
+            ),
+        )
+        return response.list_of_access_result.access_result
+
+    async def set_data_set_values(
+        self, domain: str | None, name: str, values: list[Data]
+    ) -> list[int | None]:
+        response = await self._call(
+            services.write_request,
+            services.write_response,
+            WriteRequest(
+                variable_access_specification=VariableAccessSpecification(
+                    variable_list_name=object_name(domain, name)
+                ),
+                list_of_data=DataList(data=values),
+            ),
+        )
+        return [None if r.success is not None else r.failure for r in response.choice]
+
+    async def create_data_set(
+        self, domain: str | None, name: str, members: list[Reference]
+    ) -> None:
+        """CreateDataSet: persistent (``domain``, ``LN$name``) or non-persistent (domain None)."""
+        await self._call(
+            services.define_named_variable_list_request,
+            services.define_named_variable_list_response,
+            DefineNamedVariableListRequest(
+                variable_list_name=object_name(domain, name),
+                list_of_variable=ListOfVariable(sequence=[variable_def(d, i) for d, i in members]),
+            ),
+        )
+
+    async def delete_data_set(self, domain: str | None, name: str) -> bool:
+        """DeleteDataSet; False when the data set exists but may not be deleted."""
+        response = await self._call(
+            services.delete_named_variable_list_request,
+            services.delete_named_variable_list_response,
+            DeleteNamedVariableListRequest(
+                scope_of_delete=0,
+                list_of_variable_list_name=ListOfObjectName(
+                    object_name=[object_name(domain, name)]
+                ),
+            ),
+        )
+        if response.number_matched == 0:
+            raise DataAccessFailure(f"{domain or '@'}/{name}", 10)
+        return response.number_deleted == 1
+
+    async def get_data_set_directory(
+        self, domain: str | None, name: str
+    ) -> tuple[bool, list[Reference]]:
+        """GetDataSetDirectory: (deletable, member references)."""
+        response = await self._call(
+            services.get_named_variable_list_attributes_request,
+            services.get_named_variable_list_attributes_response,
+            object_name(domain, name),
+        )
+        members = []
+        for definition in response.list_of_variable.sequence:
+            dsn = definition.variable_specification.name
+            if dsn is None or dsn.domain_specific is None:
+                raise PayloadError("listOfVariable", "a member without a domain-specific name")
+            members.append((dsn.domain_specific.domain_id, dsn.domain_specific.item_id))
+        return is_true(response.mms_deletable), members
+
+
+__all__ = [
+    "AcsiClient",
+    "ClientAssociation",
+    "Reference",
+    "object_name",
+    "result_value",
+    "variable_def",
+    "variables",
+]

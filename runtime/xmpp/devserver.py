@@ -1,0 +1,281 @@
+"""A local Prosody with TLS for demos and tests: own config, test CA, accounts, in a temp folder.
+
+``DevServer`` writes a Prosody configuration of its own (never Debian's), makes a test CA and
+an EC P-256 server certificate with openssl, starts ``prosody -F`` on a free port of
+127.0.0.1, waits for the ``Activated service 'c2s'`` log line, registers accounts with
+prosodyctl and stops Prosody by its pid. Use it as a context manager::
+
+    with DevServer() as server:
+        server.register("ied1", "secret")
+        print(server.host, server.port, server.ca_file)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from gen61850.runtime.xmpp.errors import LocalError
+
+DEFAULT_DOMAIN = "iec61850.test"
+
+
+class DevServerError(LocalError):
+    """Prosody or openssl is missing, or Prosody did not come up (its log tail is included)."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _run(args: list[str], what: str, cwd: Path | None = None) -> None:
+    completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=cwd)
+    if completed.returncode != 0:
+        raise DevServerError(
+            f"{what} failed: {completed.stderr.strip() or completed.stdout.strip()}"
+        )
+
+
+def make_certificates(folder: Path, domain: str) -> tuple[Path, Path, Path]:
+    """A test CA and a server certificate (EC P-256, SAN domain, localhost, 127.0.0.1).
+
+    Returns (ca certificate, server certificate, server key).
+    """
+    if shutil.which("openssl") is None:
+        raise DevServerError("openssl is not installed")
+    ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
+    key, csr, crt = folder / "server.key", folder / "server.csr", folder / "server.crt"
+    ext = folder / "server.ext"
+    _run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(ca_key)],
+        "openssl CA key",
+    )
+    _run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            str(ca_key),
+            "-sha256",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=gen61850 test CA",
+            "-out",
+            str(ca_crt),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+        "openssl CA certificate",
+    )
+    _run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)],
+        "openssl server key",
+    )
+    _run(
+        ["openssl", "req", "-new", "-key", str(key), "-subj", f"/CN={domain}", "-out", str(csr)],
+        "openssl server request",
+    )
+    ext.write_text(
+        "basicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyAgreement\n"
+        "extendedKeyUsage=serverAuth\n"
+        f"subjectAltName=DNS:{domain},DNS:localhost,IP:127.0.0.1\n",
+        encoding="utf-8",
+    )
+    _run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca_crt),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-sha256",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(crt),
+        ],
+        "openssl server certificate",
+    )
+    for path in (ca_key, key):
+        path.chmod(0o600)
+    return ca_crt, crt, key
+
+
+def prosody_config(
+    *,
+    folder: Path,
+    domain: str,
+    port: int,
+    cert: Path | None,
+    key: Path | None,
+    require_tls: bool = True,
+    hibernation: int = 60,
+) -> str:
+    """The Prosody configuration text (see ../shared/notes/xmpp-testing.md for each setting)."""
+    ssl = f'ssl = {{ certificate = "{cert}"; key = "{key}"; }}\n' if cert and key else ""
+    return (
+        "run_as_root = true\n"
+        "daemonize = false\n"
+        f'data_path = "{folder / "data"}"\n'
+        f'certificates = "{folder}"\n'
+        f'pidfile = "{folder / "prosody.pid"}"\n'
+        f'log = {{ info = "{folder / "prosody.log"}" }}\n'
+        'interfaces = { "127.0.0.1" }\n'
+        f"c2s_ports = {{ {port} }}\n"
+        "c2s_direct_tls_ports = { }\n"
+        'modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "smacks"; "presence" }\n'
+        'modules_disabled = { "s2s"; "offline"; "register" }\n'
+        f"c2s_require_encryption = {'true' if require_tls else 'false'}\n"
+        'authentication = "internal_hashed"\n'
+        "network_settings = { nagle = false; min_wait = 0.00001 }\n"
+        "smacks_max_unacked_stanzas = 5\n"
+        f"smacks_hibernation_time = {hibernation}\n"
+        "c2s_stanza_size_limit = 16*1024*1024\n"
+        'limits = { c2s = { rate = "100mb/s"; burst = "16mb" } }\n'
+        + ssl
+        + f'VirtualHost "{domain}"\n'
+        + (f'    ssl = {{ certificate = "{cert}"; key = "{key}"; }}\n' if cert and key else "")
+    )
+
+
+@dataclass
+class DevServer:
+    """A Prosody on 127.0.0.1 with TLS and a test CA, in a temporary folder of its own."""
+
+    domain: str = DEFAULT_DOMAIN
+    folder: Path | None = None
+    require_tls: bool = True
+    hibernation: int = 60
+    start_timeout: float = 15.0
+
+    def __post_init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.ca_file = Path()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._config = Path()
+
+    # ---------------------------------------------------------------- life cycle
+
+    def start(self) -> DevServer:
+        """Make certificates, write the config, start Prosody and wait until c2s is active."""
+        for program in ("prosody", "prosodyctl"):
+            if shutil.which(program) is None:
+                raise DevServerError(f"{program} is not installed (apt-get install prosody)")
+        if self.folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="gen61850-prosody-")
+            self.folder = Path(self._tmp.name)
+        folder = self.folder
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        cert = key = None
+        if self.require_tls:
+            self.ca_file, cert, key = make_certificates(folder, self.domain)
+        self.port = free_port()
+        self._config = folder / "prosody.cfg.lua"
+        self._config.write_text(
+            prosody_config(
+                folder=folder,
+                domain=self.domain,
+                port=self.port,
+                cert=cert,
+                key=key,
+                require_tls=self.require_tls,
+                hibernation=self.hibernation,
+            ),
+            encoding="utf-8",
+        )
+        log = folder / "prosody.log"
+        log.touch()
+        self._process = subprocess.Popen(
+            ["prosody", "-F", "--config", str(self._config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._wait_ready(log)
+        return self
+
+    def _wait_ready(self, log: Path) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        ready = f"Activated service 'c2s' on [127.0.0.1]:{self.port}"
+        while time.monotonic() < deadline:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            if ready in text:
+                return
+            if self._process is not None and self._process.poll() is not None:
+                break
+            if "on no ports" in text:
+                break
+            time.sleep(0.05)
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-8:])
+        self.stop()
+        raise DevServerError(f"Prosody did not start on port {self.port}:\n{tail}")
+
+    def register(self, user: str, password: str) -> str:
+        """Create (or reset) account ``user``; returns its bare JID."""
+        _run(
+            ["prosodyctl", "--config", str(self._config), "register", user, self.domain, password],
+            f"prosodyctl register {user}",
+        )
+        return f"{user}@{self.domain}"
+
+    def stop(self) -> None:
+        """Stop Prosody by its pid and remove the temporary folder."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def log_text(self) -> str:
+        assert self.folder is not None
+        return (self.folder / "prosody.log").read_text(encoding="utf-8", errors="replace")
+
+
+__all__ = ["DEFAULT_DOMAIN", "DevServer", "DevServerError", "free_port", "make_certificates"]

@@ -1,0 +1,430 @@
+"""The model an 8-2 server serves: an IED's data as MMS domains and named variables, with values.
+
+Built from the typed device model (``gen61850.runtime.device.Ied``, read from SCL): a logical
+device is a domain, a logical node a named variable whose first level is the functional
+constraint (MMS order), data sets named variable lists. Values live here, start from the
+SCL initial values, can be set by the application (``set_value``) and by clients (writes on
+writable FCs only); the application is told of client writes (``on_write``). No I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
+from gen61850.runtime.device import (
+    FC,
+    MAX_NAME_LENGTH,
+    MMS_FC_ORDER,
+    BasicType,
+    DataAttribute,
+    DataObject,
+    Ied,
+    LogicalNode,
+    Node,
+)
+from gen61850.runtime.xmpp.errors import LocalError
+from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.values import (
+    Scalar,
+    ValueMismatch,
+    array,
+    array_description,
+    data_to_scalar,
+    default_value,
+    leaf_type_description,
+    scalar_to_data,
+    structure,
+    structure_description,
+)
+
+WRITABLE_FCS = frozenset({FC.CF, FC.DC, FC.SP, FC.SV, FC.BL, FC.SE, FC.EX})
+StoredValue = Scalar | list["StoredValue"] | dict[str, "StoredValue"]
+WriteListener = Callable[[str, str, StoredValue, str], None]
+_ACSI_REFERENCE = re.compile(r"^(?P<ld>[^/]+)/(?P<path>[^\[\]$]+)\[(?P<fc>[A-Z]{2})\]$")
+
+
+class ModelError(LocalError):
+    """A reference the application gave that names nothing served, or a value that does not fit."""
+
+
+class AccessFailure(Exception):
+    """One variable could not be read or written: the DataAccessError to answer with."""
+
+    def __init__(self, code: DataAccessError) -> None:
+        self.code = code
+        super().__init__(code.name)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One named variable: the LN, an ``LN$FC`` group, or a DO/DA below it."""
+
+    domain: str
+    name: str
+    ln: LogicalNode
+    fc: FC | None
+    node: Node | None
+
+
+@dataclass
+class NamedList:
+    """A data set as MMS sees it: its members (domain, item) and whether a client may delete it."""
+
+    members: list[tuple[str, str]]
+    deletable: bool
+    owner: str | None = None  # association for aa-specific lists
+
+
+@dataclass
+class ServedModel:
+    """Domains, variables, values and data sets of one IED."""
+
+    ied: Ied
+    variables: dict[tuple[str, str], Variable] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)
+    values: dict[tuple[str, str], StoredValue] = field(default_factory=dict)
+    lists: dict[tuple[str, str], NamedList] = field(default_factory=dict)
+    listeners: list[WriteListener] = field(default_factory=list)
+
+    @classmethod
+    def from_ied(cls, ied: Ied) -> ServedModel:
+        model = cls(ied)
+        for ld in ied.logical_devices:
+            model.names[ld.name] = []
+            for ln in ld.logical_nodes:
+                model._add_ln(ld.name, ln)
+        for ld in ied.logical_devices:
+            for ln in ld.logical_nodes:
+                for ds in ln.data_sets:
+                    members = []
+                    for member in ds.members:
+                        ld_name, _, _path = member.reference.partition("/")
+                        domain = _domain_of(ied, ld_name)
+                        fcda = member.fcda
+                        parts = [
+                            fcda.ln_name,
+                            member.fc.value,
+                            *fcda.do_name.split("."),
+                            *fcda.da_name.split("."),
+                        ]
+                        members.append((domain, "$".join(p for p in parts if p)))
+                    model.lists[(ld.name, f"{ln.name}${ds.name}")] = NamedList(members, False)
+        return model
+
+    def _add_ln(self, domain: str, ln: LogicalNode) -> None:
+        self._add(Variable(domain, ln.name, ln, None, None))
+        for fc in MMS_FC_ORDER:
+            objects = [do for do in ln.data_objects if _has_fc(do, fc)]
+            if not objects:
+                continue
+            group = f"{ln.name}${fc.value}"
+            self._add(Variable(domain, group, ln, fc, None))
+            for do in objects:
+                self._add_node(domain, group, ln, fc, do)
+
+    def _add_node(self, domain: str, prefix: str, ln: LogicalNode, fc: FC, node: Node) -> None:
+        name = f"{prefix}${node.name}"
+        self._add(Variable(domain, name, ln, fc, node))
+        if isinstance(node, DataAttribute):
+            if node.count:
+                self.values[(domain, name)] = [_initial(node, i) for i in range(node.count)]
+                return
+            if not node.components:
+                self.values[(domain, name)] = _initial_scalar(node, node.value)
+                return
+        children: tuple[Node, ...] = (
+            node.children if isinstance(node, DataObject) else node.components
+        )
+        for child in children:
+            if _has_fc(child, fc):
+                self._add_node(domain, name, ln, fc, child)
+
+    def _add(self, variable: Variable) -> None:
+        self.variables[(variable.domain, variable.name)] = variable
+        self.names[variable.domain].append(variable.name)
+
+    # ------------------------------------------------------------ look-ups
+
+    @property
+    def domains(self) -> list[str]:
+        return list(self.names)
+
+    def variable(self, domain: str, name: str) -> Variable:
+        if len(name) > MAX_NAME_LENGTH:
+            raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
+        found = self.variables.get((domain, name))
+        if found is None:
+            raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
+        return found
+
+    def resolve(self, reference: str) -> tuple[str, str]:
+        """``LD/LN$FC$DO$DA`` or ``LD/LN.DO.DA[FC]`` → (domain, item); ModelError if unknown."""
+        match = _ACSI_REFERENCE.match(reference)
+        if match:
+            ld, path, fc = match.group("ld", "path", "fc")
+            ln, *rest = path.split(".")
+            item = "$".join([ln, fc, *rest])
+        else:
+            ld, _, item = reference.partition("/")
+        domain = _domain_of(self.ied, ld)
+        if (domain, item) not in self.variables:
+            raise ModelError(f"{reference}: no such variable in {self.ied.name}")
+        return domain, item
+
+    # ------------------------------------------------------------ values
+
+    def read(self, domain: str, name: str, index: int | None = None) -> Data:
+        """The Data of a variable (or of one array element); AccessFailure when impossible."""
+        variable = self.variable(domain, name)
+        data = self._data(variable)
+        if index is None:
+            return data
+        if data.array is None:
+            raise AccessFailure(DataAccessError.OBJECT_ACCESS_UNSUPPORTED)
+        if index >= len(data.array.data):
+            raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
+        return data.array.data[index]
+
+    def _data(self, variable: Variable) -> Data:
+        if variable.node is None and variable.fc is None:
+            return structure(
+                [
+                    self._data(self.variables[(variable.domain, f"{variable.name}${fc.value}")])
+                    for fc in MMS_FC_ORDER
+                    if (variable.domain, f"{variable.name}${fc.value}") in self.variables
+                ]
+            )
+        if variable.node is None:
+            return structure(
+                [
+                    self._data(self.variables[(variable.domain, f"{variable.name}${do.name}")])
+                    for do in variable.ln.data_objects
+                    if (variable.domain, f"{variable.name}${do.name}") in self.variables
+                ]
+            )
+        node = variable.node
+        if isinstance(node, DataAttribute) and (node.count or not node.components):
+            return _value_data(node, self.values[(variable.domain, variable.name)])
+        children: tuple[Node, ...] = (
+            node.children if isinstance(node, DataObject) else node.components
+        )
+        return structure(
+            [
+                self._data(self.variables[(variable.domain, f"{variable.name}${child.name}")])
+                for child in children
+                if (variable.domain, f"{variable.name}${child.name}") in self.variables
+            ]
+        )
+
+    def write(
+        self, domain: str, name: str, data: Data, peer: str, index: int | None = None
+    ) -> None:
+        """A client write: all of the variable or nothing; listeners hear each changed leaf."""
+        variable = self.variable(domain, name)
+        if variable.fc is None or variable.fc not in WRITABLE_FCS:
+            raise AccessFailure(DataAccessError.OBJECT_ACCESS_DENIED)
+        updates: list[tuple[tuple[str, str], StoredValue]] = []
+        try:
+            if index is not None:
+                node = variable.node
+                if not isinstance(node, DataAttribute) or not node.count:
+                    raise AccessFailure(DataAccessError.OBJECT_ACCESS_UNSUPPORTED)
+                if index >= node.count:
+                    raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
+                current = self.values[(domain, name)]
+                assert isinstance(current, list)
+                element = _element_value(node, data)
+                updates.append(((domain, name), [*current[:index], element, *current[index + 1 :]]))
+            else:
+                self._collect(variable, data, updates)
+        except ValueMismatch:
+            raise AccessFailure(DataAccessError.TYPE_INCONSISTENT) from None
+        for key, value in updates:
+            self.values[key] = value
+        for (dom, item), value in updates:
+            for listener in self.listeners:
+                listener(dom, item, value, peer)
+
+    def _collect(
+        self, variable: Variable, data: Data, out: list[tuple[tuple[str, str], StoredValue]]
+    ) -> None:
+        node = variable.node
+        if isinstance(node, DataAttribute) and (node.count or not node.components):
+            out.append(((variable.domain, variable.name), _stored_from_data(node, data)))
+            return
+        if data.structure is None:
+            raise ValueMismatch("expected structure")
+        if node is None:
+            raise ValueMismatch("cannot write a whole logical node")
+        children: tuple[Node, ...] = (
+            node.children if isinstance(node, DataObject) else node.components
+        )
+        names = [
+            f"{variable.name}${c.name}"
+            for c in children
+            if (variable.domain, f"{variable.name}${c.name}") in self.variables
+        ]
+        if len(names) != len(data.structure.data):
+            raise ValueMismatch("structure has the wrong number of components")
+        for child_name, child_data in zip(names, data.structure.data, strict=True):
+            self._collect(self.variables[(variable.domain, child_name)], child_data, out)
+
+    def set_value(self, reference: str, value: StoredValue) -> None:
+        """The application sets a leaf (any FC, read-only ones included)."""
+        domain, item = self.resolve(reference)
+        node = self.variables[(domain, item)].node
+        if not isinstance(node, DataAttribute) or (node.components and not node.count):
+            raise ModelError(f"{reference}: not a basic attribute")
+        try:
+            _value_data(node, value)
+        except (ValueMismatch, TypeError, ValueError, OverflowError) as error:
+            raise ModelError(f"{reference}: {value!r} does not fit {node.btype.value}") from error
+        self.values[(domain, item)] = value
+
+    def get_value(self, reference: str) -> StoredValue:
+        domain, item = self.resolve(reference)
+        if (domain, item) not in self.values:
+            raise ModelError(f"{reference}: not a basic attribute")
+        return self.values[(domain, item)]
+
+    def on_write(self, listener: WriteListener) -> None:
+        """Call ``listener(domain, item, value, peer)`` after each leaf a client writes."""
+        self.listeners.append(listener)
+
+    # ------------------------------------------------------------ types
+
+    def type_description(self, domain: str, name: str) -> TypeDescription:
+        return self._type(self.variable(domain, name))
+
+    def _type(self, variable: Variable) -> TypeDescription:
+        children = [
+            (name.rsplit("$", 1)[1], self.variables[(variable.domain, name)])
+            for name in self._children(variable)
+        ]
+        node = variable.node
+        if isinstance(node, DataAttribute) and (node.count or not node.components):
+            return _attribute_type(node)
+        return structure_description([(short, self._type(v)) for short, v in children])
+
+    def _children(self, variable: Variable) -> Iterator[str]:
+        if variable.node is None and variable.fc is None:
+            candidates = [f"{variable.name}${fc.value}" for fc in MMS_FC_ORDER]
+        elif variable.node is None:
+            candidates = [f"{variable.name}${do.name}" for do in variable.ln.data_objects]
+        elif isinstance(variable.node, DataObject):
+            candidates = [f"{variable.name}${c.name}" for c in variable.node.children]
+        else:
+            candidates = [f"{variable.name}${c.name}" for c in variable.node.components]
+        return (c for c in candidates if (variable.domain, c) in self.variables)
+
+
+def _domain_of(ied: Ied, ld_name: str) -> str:
+    ld = ied.logical_device(ld_name)
+    if ld is None:
+        raise ModelError(f"no logical device {ld_name!r} in {ied.name}")
+    return ld.name
+
+
+def _has_fc(node: Node, fc: FC) -> bool:
+    if isinstance(node, DataAttribute):
+        return node.fc is fc
+    return any(_has_fc(child, fc) for child in node.children)
+
+
+def _initial_scalar(attribute: DataAttribute, value: object) -> Scalar:
+    if value is None or isinstance(value, tuple):
+        return default_value(attribute.btype)
+    if attribute.btype is BasicType.ENUM and isinstance(value, str):
+        ordinal = attribute.enum.ordinal(value) if attribute.enum else None
+        return ordinal if ordinal is not None else 0
+    if isinstance(value, bool | int | float | str | bytes):
+        return value
+    return default_value(attribute.btype)
+
+
+def _initial(attribute: DataAttribute, index: int) -> StoredValue:
+    if attribute.components:
+        return {
+            c.name: _initial(c, 0) if c.count == 0 else [_initial(c, i) for i in range(c.count)]
+            for c in attribute.components
+        }
+    value = attribute.value
+    if isinstance(value, tuple) and index < len(value):
+        return _initial_scalar(attribute, value[index])
+    return default_value(attribute.btype)
+
+
+def _value_data(attribute: DataAttribute, value: StoredValue) -> Data:
+    """Data of a stored value: scalar, array (list) or struct element (dict)."""
+    if attribute.count:
+        if not isinstance(value, list):
+            raise ValueMismatch("expected a list")
+        return array([_element_data(attribute, v) for v in value])
+    return _element_data(attribute, value)
+
+
+def _element_data(attribute: DataAttribute, value: StoredValue) -> Data:
+    if attribute.components:
+        if not isinstance(value, dict):
+            raise ValueMismatch("expected components")
+        return structure(
+            [
+                array([_element_data(c, v) for v in value[c.name]])  # type: ignore[union-attr]
+                if c.count
+                else _element_data(c, value[c.name])
+                for c in attribute.components
+            ]
+        )
+    if isinstance(value, list | dict):
+        raise ValueMismatch("expected a basic value")
+    return scalar_to_data(attribute.btype, value)
+
+
+def _element_value(attribute: DataAttribute, data: Data) -> StoredValue:
+    if attribute.components:
+        if data.structure is None or len(data.structure.data) != len(attribute.components):
+            raise ValueMismatch("expected structure")
+        out: dict[str, StoredValue] = {}
+        for c, d in zip(attribute.components, data.structure.data, strict=True):
+            if c.count:
+                if d.array is None or len(d.array.data) != c.count:
+                    raise ValueMismatch("expected array")
+                out[c.name] = [_element_value(c, e) for e in d.array.data]
+            else:
+                out[c.name] = _element_value(c, d)
+        return out
+    return data_to_scalar(attribute.btype, data)
+
+
+def _stored_from_data(attribute: DataAttribute, data: Data) -> StoredValue:
+    if attribute.count:
+        if data.array is None or len(data.array.data) != attribute.count:
+            raise ValueMismatch(f"expected array of {attribute.count}")
+        return [_element_value(attribute, d) for d in data.array.data]
+    return _element_value(attribute, data)
+
+
+def _attribute_type(attribute: DataAttribute) -> TypeDescription:
+    if attribute.components:
+        element = structure_description(
+            [(c.name, _attribute_type(c)) for c in attribute.components]
+        )
+    else:
+        element = leaf_type_description(attribute)
+    if attribute.count:
+        return array_description(attribute.count, element)
+    return element
+
+
+__all__ = [
+    "WRITABLE_FCS",
+    "AccessFailure",
+    "ModelError",
+    "NamedList",
+    "ServedModel",
+    "StoredValue",
+    "Variable",
+]

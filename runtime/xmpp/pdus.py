@@ -1,0 +1,215 @@
+"""Building and reading the PDUs around the services: initiate, conclude, errors, rejects.
+
+Also the cheap look into a payload that does not decode (to find its invokeID for a reject)
+and the size measure used for the negotiated maximum PDU size.
+"""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element
+
+from gen61850.generated.scsm_8_2.bindings import (
+    AssociationContext,
+    ConfirmedErrorPdu,
+    ErrorClass,
+    InitiateRequestPdu,
+    InitiateResponsePdu,
+    InitRequestDetail,
+    InitResponseDetail,
+    Mmspdu,
+    Null,
+    RejectPdu,
+    RejectReason,
+    ServiceError,
+)
+from gen61850.generated.scsm_8_2.codec import NAMESPACE
+from gen61850.runtime.xmpp.errors import RejectedError, ServiceErrorResponse
+
+VERSION = 1
+DEFAULT_MAX_PDU_SIZE = 65_000
+DEFAULT_MAX_OUTSTANDING = 64
+# ServiceSupportOptions bits (ISO 9506-2): getNameList 1, read 4, write 5,
+# getVariableAccessAttributes 6, defineNamedVariableList 11,
+# getNamedVariableListAttributes 12, deleteNamedVariableList 13, informationReport 79.
+SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 79)
+SERVICES_SUPPORTED = "".join("1" if i in SERVICE_BITS else "0" for i in range(93))
+# ParameterSupportOptions: str1 (arrays, bit 0), str2 (structures, 1), vnam (5), valt (6), vlis (9).
+PARAMETER_CBB = "".join("1" if i in (0, 1, 5, 6, 9) else "0" for i in range(11))
+
+_ERROR_FIELDS = {
+    "vmd-state": "vmd_state",
+    "application-reference": "application_reference",
+    "definition": "definition",
+    "resource": "resource",
+    "service": "service",
+    "access": "access",
+    "initiate": "initiate",
+    "conclude": "conclude",
+    "cancel": "cancel",
+    "others": "others",
+}
+_REJECT_FIELDS = {
+    "confirmed-requestPDU": "confirmed_request_pdu",
+    "pdu-error": "pdu_error",
+    "conclude-requestPDU": "conclude_request_pdu",
+    "cancel-requestPDU": "cancel_request_pdu",
+}
+
+
+def service_error(error: tuple[str, int], description: str | None = None) -> ServiceError:
+    error_class, code = error
+    return ServiceError(
+        error_class=ErrorClass(**{_ERROR_FIELDS[error_class]: code}),
+        additional_description=description,
+    )
+
+
+def error_of(service_error: ServiceError) -> ServiceErrorResponse:
+    """The exception a client raises for a ServiceError it received."""
+    for xml_name, attribute in _ERROR_FIELDS.items():
+        code = getattr(service_error.error_class, attribute)
+        if code is not None:
+            return ServiceErrorResponse(xml_name, code, service_error.additional_description)
+    return ServiceErrorResponse("unknown", -1, service_error.additional_description)
+
+
+def confirmed_error(
+    invoke_id: int, error: tuple[str, int], description: str | None = None
+) -> Mmspdu:
+    return Mmspdu(
+        confirmed_error_pdu=ConfirmedErrorPdu(
+            invoke_id=invoke_id, service_error=service_error(error, description)
+        )
+    )
+
+
+def reject(invoke_id: int | None, kind: str, code: int) -> Mmspdu:
+    return Mmspdu(
+        reject_pdu=RejectPdu(
+            original_invoke_id=invoke_id,
+            reject_reason=RejectReason(**{_REJECT_FIELDS[kind]: code}),
+        )
+    )
+
+
+def rejected_of(pdu: RejectPdu) -> RejectedError:
+    from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
+
+    for xml_name, attribute in _REJECT_FIELDS.items():
+        code = getattr(pdu.reject_reason, attribute)
+        if code is not None:
+            table = (
+                ConfirmedRequestReject if attribute == "confirmed_request_pdu" else PduErrorReject
+            )
+            try:
+                name = table(code).name.lower().replace("_", "-")
+            except ValueError:
+                name = "unknown"
+            return RejectedError(xml_name, code, name)
+    return RejectedError("unknown", -1, "unknown")
+
+
+def initiate_request(max_pdu_size: int, max_outstanding: int) -> Mmspdu:
+    return Mmspdu(
+        initiate_request_pdu=InitiateRequestPdu(
+            local_detail_calling=max_pdu_size,
+            proposed_max_serv_outstanding_calling=max_outstanding,
+            proposed_max_serv_outstanding_called=max_outstanding,
+            proposed_data_structure_nesting_level=10,
+            init_request_detail=InitRequestDetail(
+                proposed_version_number=VERSION,
+                proposed_parameter_cbb=PARAMETER_CBB,
+                services_supported_calling=SERVICES_SUPPORTED,
+            ),
+        )
+    )
+
+
+def initiate_response(max_pdu_size: int, calling: int, called: int) -> Mmspdu:
+    return Mmspdu(
+        initiate_response_pdu=InitiateResponsePdu(
+            local_detail_called=max_pdu_size,
+            negotiated_max_serv_outstanding_calling=calling,
+            negotiated_max_serv_outstanding_called=called,
+            negotiated_data_structure_nesting_level=10,
+            init_response_detail=InitResponseDetail(
+                negotiated_version_number=VERSION,
+                negotiated_parameter_cbb=PARAMETER_CBB,
+                services_supported_called=SERVICES_SUPPORTED,
+            ),
+        )
+    )
+
+
+def conclude_request() -> Mmspdu:
+    return Mmspdu(conclude_request_pdu=Null())
+
+
+def conclude_response() -> Mmspdu:
+    return Mmspdu(conclude_response_pdu=Null())
+
+
+def context(association_id: str, pdu: Mmspdu) -> AssociationContext:
+    return AssociationContext(association_id=association_id, pdu=pdu)
+
+
+_NS = "{" + NAMESPACE + "}"
+
+
+def raw_invoke_id(element: Element) -> int | None:
+    """The invokeID of a confirmed request that did not decode, when one can be read."""
+    found = element.find(f"{_NS}pdu/{_NS}confirmed-RequestPDU/{_NS}invokeID")
+    if found is None or not (found.text or "").strip().isdigit():
+        return None
+    value = int((found.text or "").strip())
+    return value if value <= 0xFFFFFFFF else None
+
+
+def raw_association_id(element: Element) -> str | None:
+    found = element.find(f"{_NS}associationID")
+    return None if found is None else (found.text or "")
+
+
+def is_unknown_service(element: Element) -> bool:
+    """A confirmed request whose ``service`` holds an element the schema does not know."""
+    service = element.find(f"{_NS}pdu/{_NS}confirmed-RequestPDU/{_NS}service")
+    if service is None or len(service) != 1:
+        return False
+    from gen61850.generated.scsm_8_2.services import SERVICES
+
+    tag = service[0].tag
+    return not (tag.startswith(_NS) and tag[len(_NS) :] in SERVICES)
+
+
+def payload_size(element: Element) -> int:
+    """An upper estimate of the serialized size of ``element`` in octets (tags twice, text)."""
+    size = 0
+    for node in element.iter():
+        tag = node.tag if isinstance(node.tag, str) else ""
+        local = tag.rpartition("}")[2]
+        size += 2 * len(local) + 5 + len((node.text or "").encode()) + len(node.tail or "")
+        for key, value in node.attrib.items():
+            size += len(key) + len(value) + 4
+    return size
+
+
+__all__ = [
+    "DEFAULT_MAX_OUTSTANDING",
+    "DEFAULT_MAX_PDU_SIZE",
+    "SERVICES_SUPPORTED",
+    "VERSION",
+    "conclude_request",
+    "conclude_response",
+    "confirmed_error",
+    "context",
+    "error_of",
+    "initiate_request",
+    "initiate_response",
+    "is_unknown_service",
+    "payload_size",
+    "raw_association_id",
+    "raw_invoke_id",
+    "reject",
+    "rejected_of",
+    "service_error",
+]

@@ -1,0 +1,352 @@
+"""The 8-2 server role: an IED's XMPP account answering ACSI requests over its served model.
+
+Every request stanza is handled to the end (answered, rejected or refused) so that one bad
+client never stops the others: payloads that do not decode get a rejectPDU (``message``
+normal, 8-2 table D.1) and an RFC 6120 iq error; requests outside an association a
+confirmed-ErrorPDU; answers above the negotiated PDU size a ``service pdu-size`` error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from gen61850.generated.scsm_8_2 import codec
+from gen61850.generated.scsm_8_2.bindings import (
+    AssociationContext,
+    ConfirmedResponsePdu,
+    Mmspdu,
+)
+from gen61850.generated.scsm_8_2.services import SERVICES, dispatch, pdu_kind, request_service
+from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.xmpp import mapping, pdus
+from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
+from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.handlers import CallContext, ModelHandlers, ServiceFailure
+from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
+from gen61850.runtime.xmpp.model import ServedModel
+from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
+
+log = logging.getLogger(__name__)
+ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
+Inspector = Callable[[str, Element], None]
+
+
+class AcsiServer(Endpoint):
+    """Serves one IED (``model``) to any number of associated clients."""
+
+    def __init__(
+        self,
+        settings: XmppSettings,
+        model: ServedModel,
+        *,
+        max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
+        max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
+        inspect: Inspector | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.model = model
+        self.handlers = ModelHandlers(model)
+        self.max_pdu_size = max_pdu_size
+        self.max_outstanding = max_outstanding
+        self.inspect = inspect
+        self.associations: dict[tuple[str, str], Association] = {}
+        self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
+        for iq_type in ("get", "set"):
+            self.register_handler(
+                Callback(
+                    f"8-2 iq {iq_type}",
+                    StanzaPath(f"iq@type={iq_type}/{PLUGIN_ATTRIB}"),
+                    self._on_iq,
+                )
+            )
+
+    # ------------------------------------------------------------ sending
+
+    def _answer(self, iq: Any, association_id: str, pdu: Mmspdu) -> None:
+        element = codec.encode(pdus.context(association_id, pdu))
+        if self.inspect is not None:
+            self.inspect("sent", element)
+        reply = iq.reply(clear=True)
+        reply.xml.append(element)
+        reply.send()
+
+    def _reject(
+        self,
+        iq: Any,
+        association_id: str,
+        invoke_id: int | None,
+        kind: str,
+        code: int,
+        condition: str,
+    ) -> None:
+        """rejectPDU in a normal message, and an iq error so the iq is answered too."""
+        element = codec.encode(
+            pdus.context(association_id or "-", pdus.reject(invoke_id, kind, code))
+        )
+        if self.inspect is not None:
+            self.inspect("sent", element)
+        message = self.make_message(mto=iq["from"], mtype="normal")
+        message.xml.append(element)
+        message.send()
+        error = iq.reply(clear=True)
+        error["type"] = "error"
+        error["error"]["condition"] = condition
+        error["error"]["type"] = "modify" if condition == "bad-request" else "cancel"
+        error["error"]["text"] = f"rejected: {kind} {code}"
+        error.send()
+
+    # ------------------------------------------------------------ receiving
+
+    def _on_iq(self, iq: Any) -> None:
+        element = iq.xml.find(ROOT_TAG)
+        if element is None:
+            return
+        peer = str(iq["from"])
+        try:
+            self._handle(iq, peer, element)
+        except Exception:  # a bug of ours must not stop the server; answer and log
+            log.exception("8-2 server: request from %s failed", peer)
+            invoke_id = pdus.raw_invoke_id(element)
+            if invoke_id is not None:
+                self._answer(
+                    iq,
+                    pdus.raw_association_id(element) or "-",
+                    pdus.confirmed_error(invoke_id, ("others", 0), "internal error"),
+                )
+
+    def _handle(self, iq: Any, peer: str, element: Element) -> None:
+        if self.inspect is not None:
+            self.inspect("received", element)
+        association_id = pdus.raw_association_id(element) or ""
+        association = self.associations.get((peer, association_id))
+        limit = (
+            association.negotiated.max_pdu_size
+            if association and association.negotiated
+            else self.max_pdu_size
+        )
+        if pdus.payload_size(element) > limit:
+            invoke_id = pdus.raw_invoke_id(element)
+            if invoke_id is None:
+                self._reject(
+                    iq,
+                    association_id,
+                    None,
+                    "pdu-error",
+                    PduErrorReject.INVALID_PDU,
+                    "policy-violation",
+                )
+            else:
+                self._answer(
+                    iq,
+                    association_id,
+                    pdus.confirmed_error(
+                        invoke_id, mapping.SERVICE_PDU_SIZE, f"request larger than {limit} octets"
+                    ),
+                )
+            return
+        try:
+            context = codec.decode(element)
+        except PayloadError as error:
+            invoke_id = pdus.raw_invoke_id(element)
+            if invoke_id is not None and pdus.is_unknown_service(element):
+                self._reject(
+                    iq,
+                    association_id,
+                    invoke_id,
+                    "confirmed-requestPDU",
+                    ConfirmedRequestReject.UNRECOGNIZED_SERVICE,
+                    "feature-not-implemented",
+                )
+            elif invoke_id is not None:
+                self._reject(
+                    iq,
+                    association_id,
+                    invoke_id,
+                    "confirmed-requestPDU",
+                    ConfirmedRequestReject.INVALID_ARGUMENT,
+                    "bad-request",
+                )
+            else:
+                self._reject(
+                    iq, association_id, None, "pdu-error", PduErrorReject.INVALID_PDU, "bad-request"
+                )
+            log.info("8-2 server: rejected payload from %s: %s", peer, error)
+            return
+        kind = pdu_kind(context.pdu)
+        if kind == "confirmed-RequestPDU":
+            self._confirmed(iq, peer, context, association)
+        elif kind == "initiate-RequestPDU":
+            self._associate(iq, peer, context)
+        elif kind == "conclude-RequestPDU":
+            self._release(iq, peer, context, association)
+        elif kind == "cancel-RequestPDU":
+            invoke_id = context.pdu.cancel_request_pdu or 0
+            from gen61850.generated.scsm_8_2.bindings import CancelErrorPdu
+
+            self._answer(
+                iq,
+                association_id,
+                Mmspdu(
+                    cancel_error_pdu=CancelErrorPdu(
+                        original_invoke_id=invoke_id,
+                        service_error=pdus.service_error(
+                            ("cancel", 2), "requests complete at once"
+                        ),
+                    )
+                ),
+            )
+        else:
+            self._reject(
+                iq,
+                association_id,
+                None,
+                "pdu-error",
+                PduErrorReject.UNKNOWN_PDU_TYPE,
+                "bad-request",
+            )
+
+    def _confirmed(
+        self, iq: Any, peer: str, context: AssociationContext, association: Association | None
+    ) -> None:
+        request = context.pdu.confirmed_request_pdu
+        assert request is not None
+        invoke_id = request.invoke_id
+        if association is None or association.state is not State.ASSOCIATED:
+            self._answer(
+                iq,
+                context.association_id,
+                pdus.confirmed_error(
+                    invoke_id,
+                    mapping.APPLICATION_REFERENCE_INVALID,
+                    f"no association {context.association_id[:64]!r} with {peer}",
+                ),
+            )
+            return
+        service = request_service(request.service)
+        if service is None:
+            self._reject(
+                iq,
+                context.association_id,
+                invoke_id,
+                "confirmed-requestPDU",
+                ConfirmedRequestReject.UNRECOGNIZED_SERVICE,
+                "feature-not-implemented",
+            )
+            return
+        if iq["type"] != SERVICES[service].iq_type:
+            self._reject(
+                iq,
+                context.association_id,
+                invoke_id,
+                "confirmed-requestPDU",
+                ConfirmedRequestReject.INVALID_ARGUMENT,
+                "bad-request",
+            )
+            return
+        negotiated = association.negotiated
+        self.handlers.call = CallContext(
+            peer,
+            context.association_id,
+            negotiated.max_pdu_size if negotiated else self.max_pdu_size,
+        )
+        try:
+            response = dispatch(self.handlers, peer, request.service)
+            assert response is not None
+            pdu = Mmspdu(
+                confirmed_response_pdu=ConfirmedResponsePdu(invoke_id=invoke_id, service=response)
+            )
+        except ServiceFailure as failure:
+            pdu = pdus.confirmed_error(invoke_id, failure.error, failure.description)
+        element = codec.encode(pdus.context(context.association_id, pdu))
+        if pdus.payload_size(element) > self.handlers.call.max_pdu_size:
+            pdu = pdus.confirmed_error(
+                invoke_id, mapping.SERVICE_PDU_SIZE, "the answer exceeds the negotiated PDU size"
+            )
+            element = codec.encode(pdus.context(context.association_id, pdu))
+        if self.inspect is not None:
+            self.inspect("sent", element)
+        reply = iq.reply(clear=True)
+        reply.xml.append(element)
+        reply.send()
+
+    def _associate(self, iq: Any, peer: str, context: AssociationContext) -> None:
+        request = context.pdu.initiate_request_pdu
+        assert request is not None
+        key = (peer, context.association_id)
+        existing = self.associations.get(key)
+        if existing is not None and existing.state is not State.CLOSED:
+            self._answer(
+                iq,
+                context.association_id,
+                Mmspdu(
+                    initiate_error_pdu=pdus.service_error(
+                        mapping.INITIATE_OTHER, "AssociationID already in use with this peer"
+                    )
+                ),
+            )
+            return
+        if request.init_request_detail.proposed_version_number != pdus.VERSION:
+            self._answer(
+                iq,
+                context.association_id,
+                Mmspdu(
+                    initiate_error_pdu=pdus.service_error(
+                        mapping.INITIATE_VERSION_INCOMPATIBLE, f"version {pdus.VERSION} only"
+                    )
+                ),
+            )
+            return
+        max_pdu = min(request.local_detail_calling or self.max_pdu_size, self.max_pdu_size)
+        calling = max(1, min(request.proposed_max_serv_outstanding_calling, self.max_outstanding))
+        called = max(1, min(request.proposed_max_serv_outstanding_called, self.max_outstanding))
+        association = Association(context.association_id, str(self.boundjid), peer)
+        association.negotiated = Negotiated(max_pdu, calling, called, pdus.SERVICES_SUPPORTED)
+        association.handle(Event.ACCEPT_INITIATE)
+        self.associations[key] = association
+        self.send_presence(pto=peer)
+        self._answer(iq, context.association_id, pdus.initiate_response(max_pdu, calling, called))
+
+    def _release(
+        self, iq: Any, peer: str, context: AssociationContext, association: Association | None
+    ) -> None:
+        if association is None or association.state is not State.ASSOCIATED:
+            self._answer(
+                iq,
+                context.association_id,
+                Mmspdu(
+                    conclude_error_pdu=pdus.service_error(
+                        mapping.APPLICATION_REFERENCE_INVALID, "no such association"
+                    )
+                ),
+            )
+            return
+        association.handle(Event.ACCEPT_CONCLUDE)
+        self._forget(association, "released")
+        self._answer(iq, context.association_id, pdus.conclude_response())
+
+    # ------------------------------------------------------------ aborts
+
+    def _forget(self, association: Association, why: str) -> None:
+        self.associations.pop((association.peer, association.association_id), None)
+        self.handlers.association_closed(association.peer, association.association_id)
+        self.closed.append((association.peer, association.association_id, why))
+
+    def link_lost(self, reason: str) -> None:
+        for association in list(self.associations.values()):
+            association.abort(f"link lost: {reason}")
+            self._forget(association, "aborted: link lost")
+
+    def peer_unavailable(self, jid: str) -> None:
+        for association in list(self.associations.values()):
+            if association.peer == jid or association.peer.split("/")[0] == jid:
+                association.abort(f"{jid} unavailable")
+                self._forget(association, "aborted: peer unavailable")
+
+
+__all__ = ["AcsiServer"]

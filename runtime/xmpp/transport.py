@@ -1,0 +1,180 @@
+"""The XMPP side of an 8-2 endpoint: a slixmpp client set up as IEC 61850-8-2 requires.
+
+TLS is required (STARTTLS; a server that offers none is refused before any credential is
+sent) and the certificate is verified against the given CA; SASL (PLAIN or SCRAM as the
+server offers, never over plaintext); resource ``IEC``; XEP-0198 stream management with
+resumption, reconnection after a lost link; XEP-0199 keepalive pings. Subclasses (client and
+server roles) hear ``link_lost`` and ``peer_unavailable`` and abort their associations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import slixmpp
+from slixmpp import JID
+from slixmpp.stanza import StreamFeatures
+
+from gen61850.generated.scsm_8_2 import stanza
+from gen61850.runtime.xmpp.errors import ConnectError
+
+RESOURCE = "IEC"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class XmppSettings:
+    """Where and how to connect: JID, password, server address, CA, timeouts."""
+
+    jid: str
+    password: str
+    host: str = ""
+    port: int = 5222
+    ca_file: str | None = None
+    connect_timeout: float = 10.0
+    request_timeout: float = 10.0
+    keepalive_interval: float = 30.0
+    reconnect: bool = True
+
+
+def full_jid(jid: str) -> str:
+    """``user@domain/IEC`` for any form of ``jid`` (the resource is fixed by 8-2)."""
+    parsed = JID(jid)
+    return f"{parsed.bare}/{RESOURCE}"
+
+
+class Endpoint(slixmpp.ClientXMPP):
+    """A slixmpp client with the 8-2 profile; ``start()``/``stop()`` bound every wait."""
+
+    def __init__(self, settings: XmppSettings) -> None:
+        super().__init__(full_jid(settings.jid), settings.password)
+        self.settings = settings
+        self.enable_direct_tls = False
+        self.enable_starttls = True
+        self.enable_plaintext = False
+        if settings.ca_file:
+            self.ca_certs = Path(settings.ca_file)
+        stanza.register()
+        self.register_plugin("xep_0198", {"window": 50})
+        self.register_plugin(
+            "xep_0199", {"keepalive": True, "interval": settings.keepalive_interval, "timeout": 10}
+        )
+        self._ready: asyncio.Future[None] | None = None
+        self._stopping = False
+        self._started = False
+        self._failure: str | None = None
+        self.add_event_handler("session_start", self._on_session_start)
+        self.add_event_handler("session_resumed", self._on_session_resumed)
+        self.add_event_handler("failed_auth", self._on_failed_auth)
+        self.add_event_handler("no_auth", self._on_no_auth)
+        self.add_event_handler("connection_failed", self._on_connection_failed)
+        self.add_event_handler("ssl_invalid_chain", self._on_bad_certificate)
+        self.add_event_handler("disconnected", self._on_disconnected)
+        self.add_event_handler("presence_unavailable", self._on_presence_unavailable)
+
+    # ------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Connect, negotiate TLS and SASL, bind ``IEC``, send presence; ConnectError on failure."""
+        self._ready = asyncio.get_running_loop().create_future()
+        self._stopping = False
+        host = self.settings.host or JID(self.settings.jid).domain
+        self.connect(host, self.settings.port)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), self.settings.connect_timeout)
+        except TimeoutError:
+            self._stopping = True
+            self.abort()
+            reason = self._failure or "no session (TLS, authentication or server unreachable)"
+            raise ConnectError(
+                f"{self.boundjid.bare}: no XMPP session with {host}:{self.settings.port} "
+                f"within {self.settings.connect_timeout:g} s: {reason}"
+            ) from None
+        except ConnectError:
+            self._stopping = True
+            self.abort()
+            raise
+        self._started = True
+
+    async def stop(self) -> None:
+        """Close the stream gracefully (ends the XEP-0198 session too)."""
+        self._stopping = True
+        if self.transport is not None:
+            await self.disconnect(wait=2.0)
+
+    def _fail(self, reason: str) -> None:
+        self._failure = reason
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(ConnectError(f"{self.boundjid.bare}: {reason}"))
+
+    # ------------------------------------------------------------ slixmpp hooks
+
+    async def _handle_stream_features(self, features: StreamFeatures) -> bool | None:
+        """Refuse a server that does not offer STARTTLS on a plaintext stream."""
+        secure = self.transport is not None and (
+            self.transport.get_extra_info("ssl_object") is not None
+        )
+        if not secure and "starttls" not in features["features"]:
+            self._fail("the server offers no STARTTLS; IEC 61850-8-2 requires TLS, not connecting")
+            self._stopping = True
+            self.abort()
+            return True
+        result: bool | None = await super()._handle_stream_features(features)
+        return result
+
+    async def _on_session_start(self, _event: Any) -> None:
+        self.send_presence()
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        self.session_started()
+
+    def _on_session_resumed(self, _event: Any) -> None:
+        log.info("%s: XEP-0198 session resumed", self.boundjid)
+
+    def _on_failed_auth(self, _event: Any) -> None:
+        self._fail("authentication failed (wrong JID or password)")
+
+    def _on_no_auth(self, _event: Any) -> None:
+        self._fail("no usable authentication mechanism offered by the server")
+
+    def _on_connection_failed(self, error: Any) -> None:
+        self._fail(f"cannot connect: {error}")
+
+    def _on_bad_certificate(self, error: Any) -> None:
+        self._fail(f"server certificate not trusted: {error}")
+
+    def _on_disconnected(self, reason: Any) -> None:
+        if self._started:
+            self.link_lost(str(reason) if reason else "XMPP link lost")
+        if self._started and not self._stopping and self.settings.reconnect:
+            log.info("%s: link lost, reconnecting", self.boundjid)
+            host = self.settings.host or JID(self.settings.jid).domain
+            self.connect(host, self.settings.port)
+
+    def _on_presence_unavailable(self, presence: Any) -> None:
+        self.peer_unavailable(str(presence["from"]))
+
+    # ------------------------------------------------------------ for subclasses
+
+    def session_started(self) -> None:
+        """Called after each new (not resumed) session."""
+
+    def link_lost(self, reason: str) -> None:
+        """The XMPP link went down: every association over it is aborted (8-2 clause 6)."""
+
+    def peer_unavailable(self, jid: str) -> None:
+        """``jid`` went unavailable: the associations with it are aborted."""
+
+
+def client_ssl_context(ca_file: str | None) -> ssl.SSLContext:
+    """A verifying TLS context (for tools that talk TLS to the server outside slixmpp)."""
+    context = ssl.create_default_context(cafile=ca_file)
+    return context
+
+
+__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "client_ssl_context", "full_jid"]

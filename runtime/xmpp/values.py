@@ -1,0 +1,342 @@
+"""Attribute values ↔ MMS ``Data`` (IEC 61850-8-1 type mapping, 8-2 clause 8.3), both ways.
+
+Python values follow ``BasicType.python_type``: bit strings (Quality, Dbpos, TrgOps, ...)
+are ints whose most significant of the n bits is bit 0 (the leftmost on the wire);
+Timestamp is float seconds since 1970; octet strings are bytes. FLOAT32 travels as
+``08`` + IEEE 754 single, FLOAT64 as ``0B`` + double; Timestamp as UtcTime: 4 octets
+seconds, 3 octets fraction, 1 octet TimeQuality.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from gen61850.generated.scsm_8_2.bindings import (
+    ArrayTypeDescription,
+    Boolean,
+    Data,
+    DataList,
+    FloatingPointType,
+    Null,
+    StructureComponent,
+    StructureComponents,
+    StructureTypeDescription,
+    TypeDescription,
+    TypeSpecification,
+)
+from gen61850.runtime.device import BasicType, DataAttribute
+
+# Bit-string sizes (IEC 61850-8-1 table of basic types).
+BIT_SIZES: dict[BasicType, int] = {
+    BasicType.QUALITY: 13,
+    BasicType.DBPOS: 2,
+    BasicType.TCMD: 2,
+    BasicType.CHECK: 2,
+    BasicType.TRGOPS: 6,
+    BasicType.OPTFLDS: 10,
+    BasicType.SVOPTFLDS: 5,
+    BasicType.LOGOPTFLDS: 3,
+}
+SIGNED_BITS = {
+    BasicType.INT8: 8,
+    BasicType.INT16: 16,
+    BasicType.INT24: 24,
+    BasicType.INT32: 32,
+    BasicType.INT64: 64,
+    BasicType.INT128: 128,
+    BasicType.ENUM: 8,
+}
+UNSIGNED_BITS = {
+    BasicType.INT8U: 8,
+    BasicType.INT16U: 16,
+    BasicType.INT24U: 24,
+    BasicType.INT32U: 32,
+}
+VISIBLE_SIZES = {
+    BasicType.VISSTRING32: 32,
+    BasicType.VISSTRING64: 64,
+    BasicType.VISSTRING65: 65,
+    BasicType.VISSTRING129: 129,
+    BasicType.VISSTRING255: 255,
+    BasicType.OBJREF: 129,
+    BasicType.CURRENCY: 3,
+}
+OCTET_SIZES = {
+    BasicType.OCTET64: 64,
+    BasicType.OCTET6: 6,
+    BasicType.OCTET16: 16,
+    BasicType.ENTRYID: 8,
+}
+TIME_QUALITY = 0x0A  # 10 bits of accuracy, clock not failed, synchronised
+Scalar = bool | int | float | str | bytes
+PyValue = Scalar | tuple["PyValue", ...] | dict[str, "PyValue"]
+
+
+class ValueMismatch(ValueError):
+    """A Data value that does not fit the attribute's type (maps to type-inconsistent)."""
+
+
+def _true() -> Boolean:
+    return Boolean(true=Null())
+
+
+def _false() -> Boolean:
+    return Boolean(false=Null())
+
+
+def boolean(value: bool) -> Boolean:
+    return _true() if value else _false()
+
+
+def is_true(value: Boolean | None) -> bool:
+    return value is not None and value.true is not None
+
+
+def default_value(btype: BasicType) -> Scalar:
+    """The value of an attribute that SCL does not initialise."""
+    if btype is BasicType.BOOLEAN:
+        return False
+    if btype.is_float or btype in (BasicType.TIMESTAMP, BasicType.ENTRYTIME):
+        return 0.0
+    if btype.is_integer or btype in BIT_SIZES:
+        return 0
+    if btype in OCTET_SIZES:
+        return b""
+    return ""
+
+
+def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
+    """One basic value as MMS Data."""
+    if btype is BasicType.BOOLEAN:
+        return Data(boolean=boolean(bool(value)))
+    if btype in BIT_SIZES:
+        size = BIT_SIZES[btype]
+        return Data(bit_string=format(int(value), f"0{size}b")[-size:])
+    if btype in SIGNED_BITS:
+        return Data(integer=int(value))
+    if btype in UNSIGNED_BITS:
+        return Data(unsigned=int(value))
+    if btype is BasicType.FLOAT32:
+        return Data(floating_point=b"\x08" + struct.pack(">f", float(value)))
+    if btype is BasicType.FLOAT64:
+        return Data(floating_point=b"\x0b" + struct.pack(">d", float(value)))
+    if btype is BasicType.TIMESTAMP:
+        return Data(utc_time=utc_time(float(value)))
+    if btype is BasicType.ENTRYTIME:
+        return Data(binary_time=bytes(6) if not value else struct.pack(">IH", 0, 0))
+    if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
+        return Data(octet_string=bytes(value) if isinstance(value, bytes) else b"")
+    if btype is BasicType.UNICODE255:
+        return Data(m_msstring=str(value))
+    return Data(visible_string=str(value))
+
+
+def utc_time(seconds: float) -> bytes:
+    """UtcTime octets: seconds (4), fraction of a second (3), TimeQuality (1)."""
+    whole = int(seconds)
+    fraction = int((seconds - whole) * (1 << 24)) & 0xFFFFFF
+    return (
+        struct.pack(">I", whole & 0xFFFFFFFF) + fraction.to_bytes(3, "big") + bytes((TIME_QUALITY,))
+    )
+
+
+def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
+    """MMS Data as the Python value of ``btype``; ValueMismatch when the alternative is wrong."""
+    if btype is BasicType.BOOLEAN:
+        if data.boolean is None:
+            raise ValueMismatch("expected boolean")
+        return is_true(data.boolean)
+    if btype in BIT_SIZES:
+        bits = data.bit_string
+        if bits is None or len(bits) != BIT_SIZES[btype]:
+            raise ValueMismatch(f"expected bit-string of {BIT_SIZES[btype]} bits")
+        return int(bits, 2)
+    if btype in SIGNED_BITS:
+        if data.integer is None:
+            raise ValueMismatch("expected integer")
+        limit = 1 << (SIGNED_BITS[btype] - 1)
+        if not -limit <= data.integer < limit:
+            raise ValueMismatch(f"integer out of range for {btype.value}")
+        return data.integer
+    if btype in UNSIGNED_BITS:
+        if data.unsigned is None:
+            raise ValueMismatch("expected unsigned")
+        if not 0 <= data.unsigned < (1 << UNSIGNED_BITS[btype]):
+            raise ValueMismatch(f"unsigned out of range for {btype.value}")
+        return data.unsigned
+    if btype.is_float:
+        raw = data.floating_point
+        if raw is None:
+            raise ValueMismatch("expected floating-point")
+        if btype is BasicType.FLOAT32 and len(raw) == 5 and raw[0] == 8:
+            return float(struct.unpack(">f", raw[1:])[0])
+        if btype is BasicType.FLOAT64 and len(raw) == 9 and raw[0] == 11:
+            return float(struct.unpack(">d", raw[1:])[0])
+        raise ValueMismatch(f"floating-point octets do not fit {btype.value}")
+    if btype is BasicType.TIMESTAMP:
+        raw = data.utc_time
+        if raw is None or len(raw) != 8:
+            raise ValueMismatch("expected utc-time of 8 octets")
+        return int.from_bytes(raw[:4], "big") + int.from_bytes(raw[4:7], "big") / (1 << 24)
+    if btype is BasicType.ENTRYTIME:
+        if data.binary_time is None:
+            raise ValueMismatch("expected binary-time")
+        return 0.0
+    if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
+        if data.octet_string is None:
+            raise ValueMismatch("expected octet-string")
+        if btype in OCTET_SIZES and len(data.octet_string) > OCTET_SIZES[btype]:
+            raise ValueMismatch("octet-string too long")
+        return data.octet_string
+    if btype is BasicType.UNICODE255:
+        if data.m_msstring is None:
+            raise ValueMismatch("expected mMSString")
+        return data.m_msstring
+    if data.visible_string is None:
+        raise ValueMismatch("expected visible-string")
+    size = VISIBLE_SIZES.get(btype, 255)
+    if len(data.visible_string) > size:
+        raise ValueMismatch(f"visible-string longer than {size}")
+    return data.visible_string
+
+
+def data_to_python(data: Data) -> PyValue:
+    """MMS Data without a type to guide it (what a client shows): structures become tuples."""
+    if data.structure is not None:
+        return tuple(data_to_python(d) for d in data.structure.data)
+    if data.array is not None:
+        return tuple(data_to_python(d) for d in data.array.data)
+    if data.boolean is not None:
+        return is_true(data.boolean)
+    if data.bit_string is not None:
+        return data.bit_string
+    if data.integer is not None:
+        return data.integer
+    if data.unsigned is not None:
+        return data.unsigned
+    if data.floating_point is not None:
+        raw = data.floating_point
+        if len(raw) == 5:
+            return float(struct.unpack(">f", raw[1:])[0])
+        if len(raw) == 9:
+            return float(struct.unpack(">d", raw[1:])[0])
+        return raw
+    if data.utc_time is not None:
+        return data_to_scalar(BasicType.TIMESTAMP, data)
+    for octets in (data.octet_string, data.binary_time):
+        if octets is not None:
+            return octets
+    if data.m_msstring is not None:
+        return data.m_msstring
+    return data.visible_string or ""
+
+
+def parse_text(btype: BasicType, text: str) -> Scalar:
+    """A value typed on a command line, for ``btype`` (``true``, ``1.5``, ``0101``, ``0xAB``)."""
+    try:
+        if btype is BasicType.BOOLEAN:
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return lowered in ("true", "1")
+        if btype in BIT_SIZES:
+            return int(text, 2) if set(text) <= {"0", "1"} else int(text, 0)
+        if btype.is_integer:
+            return int(text, 0)
+        if btype.is_float or btype is BasicType.TIMESTAMP:
+            return float(text)
+        if btype in OCTET_SIZES:
+            return bytes.fromhex(text.removeprefix("0x"))
+    except ValueError as error:
+        raise ValueMismatch(f"{text!r} is not a {btype.value} value") from error
+    return text
+
+
+@dataclass(frozen=True)
+class TypeShape:
+    """What a variable looks like: a leaf attribute, or named components, or an array."""
+
+    attribute: DataAttribute | None = None
+    components: tuple[tuple[str, TypeShape], ...] = ()
+    count: int = 0
+    element: TypeShape | None = None
+
+
+def leaf_type_description(attribute: DataAttribute) -> TypeDescription:
+    """The MMS TypeDescription of one basic attribute (no array, no struct)."""
+    btype = attribute.btype
+    if btype is BasicType.BOOLEAN:
+        return TypeDescription(boolean=Null())
+    if btype in BIT_SIZES:
+        return TypeDescription(bit_string=BIT_SIZES[btype])
+    if btype in SIGNED_BITS:
+        return TypeDescription(integer=SIGNED_BITS[btype])
+    if btype in UNSIGNED_BITS:
+        return TypeDescription(unsigned=UNSIGNED_BITS[btype])
+    if btype is BasicType.FLOAT32:
+        return TypeDescription(floating_point=FloatingPointType(format_width=32, exponent_width=8))
+    if btype is BasicType.FLOAT64:
+        return TypeDescription(floating_point=FloatingPointType(format_width=64, exponent_width=11))
+    if btype is BasicType.TIMESTAMP:
+        return TypeDescription(utc_time=Null())
+    if btype is BasicType.ENTRYTIME:
+        return TypeDescription(binary_time=_true())
+    if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
+        return TypeDescription(octet_string=-OCTET_SIZES.get(btype, 64))
+    if btype is BasicType.UNICODE255:
+        return TypeDescription(m_msstring=-255)
+    return TypeDescription(visible_string=-VISIBLE_SIZES.get(btype, 255))
+
+
+def structure_description(components: list[tuple[str, TypeDescription]]) -> TypeDescription:
+    return TypeDescription(
+        structure=StructureTypeDescription(
+            components=StructureComponents(
+                sequence=[
+                    StructureComponent(
+                        component_name=name,
+                        component_type=TypeSpecification(type_description=description),
+                    )
+                    for name, description in components
+                ]
+            )
+        )
+    )
+
+
+def array_description(count: int, element: TypeDescription) -> TypeDescription:
+    return TypeDescription(
+        array=ArrayTypeDescription(
+            number_of_elements=count, element_type=TypeSpecification(type_description=element)
+        )
+    )
+
+
+def structure(items: list[Data]) -> Data:
+    return Data(structure=DataList(data=items))
+
+
+def array(items: list[Data]) -> Data:
+    return Data(array=DataList(data=items))
+
+
+__all__ = [
+    "BIT_SIZES",
+    "PyValue",
+    "Scalar",
+    "ValueMismatch",
+    "array",
+    "array_description",
+    "boolean",
+    "data_to_python",
+    "data_to_scalar",
+    "default_value",
+    "is_true",
+    "leaf_type_description",
+    "parse_text",
+    "scalar_to_data",
+    "structure",
+    "structure_description",
+    "utc_time",
+]
