@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+
 from gen61850.generator.scl.communication import read_communication
 from gen61850.generator.scl.diagnostics import Diagnostic, Diagnostics, SclError, Severity
 from gen61850.generator.scl.resolve import IedResolver, TypeInstantiator
 from gen61850.generator.scl.typedefs import TypeDefs, read_typedefs
-from gen61850.generator.scl.xmlread import read_sections
+from gen61850.generator.scl.xmlread import iter_ieds, scan
 from gen61850.generator.scl.xsdcheck import validate_xsd
 from gen61850.runtime.device import Ied
 
@@ -56,24 +58,27 @@ def load_scl(path: Path, *, display_name: str | None = None, validate: bool = Tr
     ``validate`` also checks against the official XSD of the file's version when present.
     """
     diagnostics = Diagnostics(display_name or str(path))
-    sections = read_sections(Path(path), diagnostics)
-    if sections is None:
+    context = scan(Path(path), diagnostics)
+    if context is None:
         return SclModel(Path(path), "", "", "", (), TypeDefs(), diagnostics.sorted())
     if validate:
-        validate_xsd(Path(path), sections.version, sections.release, diagnostics)
-    typedefs = read_typedefs(sections.templates, diagnostics)
-    connected = read_communication(sections.communication, diagnostics)
+        validate_xsd(Path(path), context.version, context.release, diagnostics)
+    typedefs = read_typedefs(context.templates, diagnostics)
+    connected = read_communication(context.communication, diagnostics)
     types = TypeInstantiator(typedefs, diagnostics)
     resolver = IedResolver(types, connected, diagnostics)
     ieds: list[Ied] = []
-    for element in sections.ieds:
-        ied = resolver.ied(element)
-        if ied is None:
-            continue
-        if any(i.name == ied.name for i in ieds):
-            diagnostics.error(element.sourceline, f"duplicate IED name {ied.name!r}")
-            continue
-        ieds.append(ied)
+    try:
+        for element in iter_ieds(Path(path)):
+            ied = resolver.ied(element)
+            if ied is None:
+                continue
+            if any(i.name == ied.name for i in ieds):
+                diagnostics.error(element.sourceline, f"duplicate IED name {ied.name!r}")
+                continue
+            ieds.append(ied)
+    except (etree.XMLSyntaxError, OSError) as error:  # the file changed between the passes
+        diagnostics.error(0, f"cannot read the IED sections again: {error}")
     known = {i.name for i in ieds}
     for ied_name, ap_name in connected:
         if ied_name not in known:
@@ -82,9 +87,9 @@ def load_scl(path: Path, *, display_name: str | None = None, validate: bool = Tr
             )
     return SclModel(
         Path(path),
-        sections.edition,
-        sections.version,
-        sections.release,
+        context.edition,
+        context.version,
+        context.release,
         tuple(ieds),
         typedefs,
         diagnostics.sorted(),

@@ -3,14 +3,16 @@
 XML attacks are refused before lxml sees the document: any ``<!DOCTYPE`` (SCL never needs
 one; it is how entity expansion and external entities get in) stops the read with a located
 error; lxml itself runs with entity resolution, DTD loading and network access off.
-``iterparse`` streams the file and drops each top-level section it does not keep
-(Substation, Private, other namespaces) as soon as it ends, so memory is bounded by what the
-generator needs: the IEDs, Communication and DataTypeTemplates.
+The file is streamed twice with ``iterparse`` (events filtered in C, so only top-level
+sections reach Python): pass 1 keeps Header, Communication and DataTypeTemplates and drops
+everything else as soon as it ends; pass 2 hands over one IED at a time and frees it once it
+is resolved. Memory is bounded by the shared sections plus the largest IED, not the file.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,32 +21,26 @@ from lxml import etree
 from gen61850.generator.scl.diagnostics import Diagnostics
 
 SCL_NS = "http://www.iec.ch/61850/2003/SCL"
-KEPT_SECTIONS = ("Header", "Communication", "IED", "DataTypeTemplates")
+_TOP_LEVEL = ("Header", "Substation", "Communication", "IED", "DataTypeTemplates", "Private")
 _PROLOG_LIMIT = 1 << 16
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
 
 
 @dataclass(frozen=True)
-class SclSections:
-    """The parts of one SCL document the generator reads (lxml elements, read-only)."""
+class SclContext:
+    """What pass 1 keeps: the root's version attributes and the small shared sections.
 
-    root: etree._Element
+    IED sections are not kept here: pass 2 (``iter_ieds``) hands them over one at a time.
+    """
+
+    root_line: int
+    version: str
+    revision: str
+    release: str
     header: etree._Element | None
     communication: etree._Element | None
-    ieds: tuple[etree._Element, ...]
     templates: etree._Element | None
-
-    @property
-    def version(self) -> str:
-        return self.root.get("version", "")
-
-    @property
-    def revision(self) -> str:
-        return self.root.get("revision", "")
-
-    @property
-    def release(self) -> str:
-        return self.root.get("release", "")
+    ied_count: int
 
     @property
     def edition(self) -> str:
@@ -104,75 +100,113 @@ def _refuse_doctype(path: Path, diagnostics: Diagnostics) -> bool:
     return True
 
 
-def read_sections(path: Path, diagnostics: Diagnostics) -> SclSections | None:
-    """Stream ``path``; None (with located errors) when it is not a readable SCL document."""
+def _iterparse(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
+    """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C)."""
+    names = tuple(t for name in tags for t in (_NS_PREFIX + name, name))
+    return etree.iterparse(  # type: ignore[no-any-return]
+        str(path),
+        events=("end",),
+        tag=names,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _drop(element: etree._Element) -> None:
+    """Free a finished top-level section (and the empty slots of those before it)."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def _first_element(path: Path) -> etree._Element | None:
+    """The root element, read from the start of the file only."""
+    events = etree.iterparse(
+        str(path), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    for _, element in events:
+        found: etree._Element = element
+        return found
+    return None
+
+
+def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
+    """Pass 1: check the document and keep Header, Communication, DataTypeTemplates.
+
+    Returns None (with located errors) when ``path`` is not a readable SCL document.
+    """
     try:
         if _refuse_doctype(path, diagnostics):
             return None
-    except OSError as error:
-        diagnostics.error(0, f"cannot read: {error.strerror or error}")
-        return None
-    header: etree._Element | None = None
-    communication: etree._Element | None = None
-    templates: etree._Element | None = None
-    ieds: list[etree._Element] = []
-    root: etree._Element | None = None
-    try:
-        for _, element in etree.iterparse(
-            str(path),
-            events=("end",),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        ):
+        first = _first_element(path)
+        if first is None:
+            diagnostics.error(1, "empty document")
+            return None
+        if first.getroottree().docinfo.internalDTD is not None:
+            diagnostics.error(1, "document type declaration refused")
+            return None
+        if local_name(first) != "SCL":
+            diagnostics.error(line_of(first), f"root element is {first.tag!r}, expected SCL")
+            return None
+        root_line = line_of(first)
+        version = first.get("version", "")
+        revision = first.get("revision", "")
+        release = first.get("release", "")
+        if not str(first.tag).startswith("{"):
+            diagnostics.warning(root_line, f"SCL element without the namespace {SCL_NS}")
+        kept: dict[str, etree._Element] = {}
+        ied_count = 0
+        for _, element in _iterparse(path, _TOP_LEVEL):
             parent = element.getparent()
-            if parent is None:
-                root = element
+            if parent is None or parent.getparent() is not None:
+                continue  # the root itself, or a nested element with a top-level name
+            name = local_name(element) or ""
+            if name in ("Header", "Communication", "DataTypeTemplates") and name not in kept:
+                kept[name] = element
                 continue
-            if parent.getparent() is not None:
-                continue
-            name = local_name(element)
-            if name == "Header":
-                header = element
-            elif name == "Communication":
-                communication = element
-            elif name == "IED":
-                ieds.append(element)
-            elif name == "DataTypeTemplates":
-                templates = element
-            else:
-                element.clear(keep_tail=False)
+            ied_count += name == "IED"
+            _drop(element)
     except etree.XMLSyntaxError as error:
         line = error.lineno or (error.position[0] if error.position else 0)
         diagnostics.error(line, f"malformed XML: {error.msg}")
         return None
     except OSError as error:
-        diagnostics.error(0, f"cannot read: {error}")
+        diagnostics.error(0, f"cannot read: {error.strerror or error}")
         return None
-    if root is None:
-        diagnostics.error(1, "empty document")
-        return None
-    if root.getroottree().docinfo.internalDTD is not None:
-        diagnostics.error(1, "document type declaration refused")
-        return None
-    if local_name(root) != "SCL":
-        diagnostics.error(root.sourceline, f"root element is {root.tag!r}, expected SCL")
-        return None
-    if not str(root.tag).startswith("{"):
-        diagnostics.warning(root.sourceline, f"SCL element without the namespace {SCL_NS}")
-    return SclSections(root, header, communication, tuple(ieds), templates)
+    return SclContext(
+        root_line,
+        version,
+        revision,
+        release,
+        kept.get("Header"),
+        kept.get("Communication"),
+        kept.get("DataTypeTemplates"),
+        ied_count,
+    )
+
+
+def iter_ieds(path: Path) -> Iterator[etree._Element]:
+    """Pass 2: each top-level IED element in turn, freed once the caller has moved on."""
+    for _, element in _iterparse(path, ("IED",)):
+        parent = element.getparent()
+        if parent is None or parent.getparent() is not None:
+            continue
+        yield element
+        _drop(element)
 
 
 __all__ = [
-    "KEPT_SECTIONS",
     "SCL_NS",
-    "SclSections",
+    "SclContext",
+    "iter_ieds",
     "line_of",
     "local_name",
-    "read_sections",
+    "scan",
     "scl_child",
     "scl_children",
 ]
