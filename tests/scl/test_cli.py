@@ -69,3 +69,15 @@ def test_generate_refuses_files_with_errors(
     err = capsys.readouterr().err
     assert ":8: error: SCL2007B: Element 'Substation'" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_reports_mms_names_over_64_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (SPECS / "reports.scd").read_text().replace("TotW", "T" + "o" * 60 + "W")
+    path = tmp_path / "long.scd"
+    path.write_text(text)
+    assert main(["scl", "check", "--no-xsd", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: error: PROT1P1: MMS name 'MMXU1$MX$T" in out
+    assert "(at most 64)" in out
