@@ -1,0 +1,285 @@
+"""Every ACSI service of part 1 against a real Prosody with TLS, positive and negative."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from gen61850.generated.scsm_8_2.bindings import Boolean, Data, DataList, Null
+from gen61850.runtime.device import BasicType
+from gen61850.runtime.xmpp.errors import DataAccessFailure, ServiceErrorResponse
+from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.values import data_to_python, scalar_to_data
+from tests.xmpp.conftest import Env, live, run
+
+pytestmark = pytest.mark.prosody
+LD = "XIEDLD0"
+
+
+def test_directories_of_own_scl(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            assert await a.get_server_directory() == [LD]
+            assert await a.get_logical_device_directory(LD) == ["LLN0", "MMXU1", "XCBR1", "GGIO1"]
+            assert await a.get_logical_node_directory(LD, "GGIO1") == ["Hist", "Setg"]
+            assert await a.get_data_set_names(LD) == ["LLN0$Meas"]
+            with pytest.raises(ServiceErrorResponse) as error:
+                await a.get_logical_device_directory("NOSUCHLD")
+            assert (error.value.error_class, error.value.code) == ("access", 2)
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_paging_follows_more_follows_with_a_small_pdu(xmpp_env: Env, complex_model: Path) -> None:
+    async def body() -> None:
+        async with live(
+            xmpp_env, complex_model, server_user="ied1", server_options={"max_pdu_size": 2000}
+        ) as t:
+            assert t.association.state.negotiated is not None
+            assert t.association.state.negotiated.max_pdu_size == 2000
+            names = await t.association.name_list(0, "ied1Inverter")
+            expected = t.server.model.names["ied1Inverter"]
+            assert names == expected and len(expected) > 60
+            pages = [e for e in t.check.errors]
+            assert pages == []
+            # continueAfter naming nothing is refused
+            from gen61850.generated.scsm_8_2 import services
+            from gen61850.generated.scsm_8_2.bindings import (
+                GetNameListRequest,
+                ObjectClass,
+                ObjectScope,
+            )
+
+            with pytest.raises(ServiceErrorResponse) as error:
+                await t.association._call(
+                    services.get_name_list_request,
+                    services.get_name_list_response,
+                    GetNameListRequest(
+                        object_class=ObjectClass(basic_object_class=0),
+                        object_scope=ObjectScope(domain_specific="ied1Inverter"),
+                        continue_after="NOPE$XX",
+                    ),
+                )
+            assert (error.value.error_class, error.value.code) == ("service", 4)
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_get_data_values_of_every_type(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            f = await a.get_data_values(LD, "MMXU1$MX$TotW$mag$f")
+            assert f.floating_point == b"\x08" + struct.pack(">f", 12.5)
+            assert data_to_python(await a.get_data_values(LD, "GGIO1$SP$Setg$setVal")) == 2.5
+            d = await a.get_data_values(LD, "GGIO1$SP$Setg$setVal")
+            assert d.floating_point is not None and d.floating_point[0] == 0x0B
+            assert (await a.get_data_values(LD, "XCBR1$ST$Pos$stVal")).bit_string == "01"
+            assert (await a.get_data_values(LD, "XCBR1$ST$Pos$q")).bit_string == "0" * 13
+            assert (await a.get_data_values(LD, "LLN0$ST$Mod$stVal")).integer == 1
+            assert (await a.get_data_values(LD, "GGIO1$SP$Setg$limit")).integer == -5
+            assert (await a.get_data_values(LD, "MMXU1$CF$TotW$db")).unsigned == 1000
+            enabled = await a.get_data_values(LD, "GGIO1$SP$Setg$enabled")
+            assert enabled.boolean is not None and enabled.boolean.true is not None
+            assert (await a.get_data_values(LD, "LLN0$DC$NamPlt$d")).m_msstring == "Прибор"
+            assert (
+                await a.get_data_values(LD, "LLN0$DC$NamPlt$vendor")
+            ).visible_string == "gen61850"
+            t.server.model.set_value(f"{LD}/XCBR1$ST$Pos$t", 1_700_000_000.5)
+            utc = (await a.get_data_values(LD, "XCBR1$ST$Pos$t")).utc_time
+            assert utc == struct.pack(">I", 1_700_000_000) + bytes((0x80, 0, 0, 0x0A))
+            hist = await a.get_data_values(LD, "GGIO1$ST$Hist$hstVal")
+            assert data_to_python(hist) == (1, 2, 3, 4)
+            third = await a.get_data_values(LD, "GGIO1$ST$Hist$hstVal", index=2)
+            assert third.integer == 3
+            # structure: DO with FC
+            pos = await a.get_data_values(LD, "XCBR1$ST$Pos")
+            assert pos.structure is not None and len(pos.structure.data) == 3
+            # negative: unknown variable, array index out of range, index on a non-array
+            for item, index, code in (
+                ("XCBR1$ST$Pos$nope", None, DataAccessError.OBJECT_NON_EXISTENT),
+                ("GGIO1$ST$Hist$hstVal", 4, DataAccessError.OBJECT_NON_EXISTENT),
+                ("XCBR1$ST$Pos$stVal", 0, DataAccessError.OBJECT_ACCESS_UNSUPPORTED),
+            ):
+                with pytest.raises(DataAccessFailure) as failure:
+                    await a.get_data_values(LD, item, index)
+                assert failure.value.code == code
+            # several at once: per-member results
+            results = await a.read([(LD, "MMXU1$MX$TotW$q"), (LD, "NOPE"), ("NOLD", "LLN0")])
+            assert results[0].success is not None
+            assert results[1].failure == results[2].failure == 10
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_get_all_data_values(xmpp_env: Env, complex_model: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, complex_model, server_user="ied1") as t:
+            everything = await t.association.get_all_data_values("ied1Inverter", "ZINV1")
+            assert everything.structure is not None
+            fcs = [
+                n.split("$")[1]
+                for n in t.server.model.names["ied1Inverter"]
+                if n.startswith("ZINV1$") and n.count("$") == 1
+            ]
+            assert len(everything.structure.data) == len(fcs) >= 2
+            st = await t.association.get_all_data_values("ied1Inverter", "ZINV1", "ST")
+            assert st == everything.structure.data[fcs.index("ST")]
+            with pytest.raises(DataAccessFailure):
+                await t.association.get_all_data_values("ied1Inverter", "ZINV1", "BL")
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_set_data_values(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            heard: list[tuple[str, str, object, str]] = []
+            t.server.model.on_write(lambda d, i, v, p: heard.append((d, i, v, p)))
+            await a.set_data_values(
+                LD, "GGIO1$SP$Setg$setVal", scalar_to_data(BasicType.FLOAT64, 7.25)
+            )
+            assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$setVal") == 7.25
+            assert heard == [(LD, "GGIO1$SP$Setg$setVal", 7.25, xmpp_env.jid("client1"))]
+            # a structure write (the whole Setg DO, FC SP) is all or nothing
+            setg = await a.get_data_values(LD, "GGIO1$SP$Setg")
+            assert setg.structure is not None
+            setg.structure.data[1] = Data(integer=42)
+            await a.set_data_values(LD, "GGIO1$SP$Setg", setg)
+            assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$limit") == 42
+            # an array element, and a struct array
+            await a.set_data_values(LD, "GGIO1$CF$Hist$maxPts", Data(unsigned=9))
+            ranges = await a.get_data_values(LD, "GGIO1$CF$Hist$hstRangeC")
+            assert ranges.array is not None and len(ranges.array.data) == 2
+            # read-only FCs refuse writes; wrong types are type-inconsistent
+            for item, data, code in (
+                ("MMXU1$MX$TotW$mag$f", scalar_to_data(BasicType.FLOAT32, 1.0), 3),
+                ("XCBR1$ST$Pos$stVal", Data(bit_string="10"), 3),
+                ("GGIO1$SP$Setg$setVal", Data(integer=1), 7),
+                ("GGIO1$SP$Setg$limit", Data(integer=1 << 20), 7),
+                ("GGIO1$SP$Setg$enabled", Data(bit_string="1"), 7),
+                ("GGIO1$SP$Setg$name", Data(visible_string="x" * 33), 7),
+                ("GGIO1$SP$Nope", Data(integer=1), 10),
+            ):
+                with pytest.raises(DataAccessFailure) as failure:
+                    await a.set_data_values(LD, item, data)
+                assert failure.value.code == code, item
+            assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$limit") == 42
+            # partial structure refused as a whole
+            bad = Data(structure=DataList(data=[Data(integer=1)]))
+            with pytest.raises(DataAccessFailure):
+                await a.set_data_values(LD, "GGIO1$SP$Setg", bad)
+            codes = await a.write(
+                [(LD, "GGIO1$SP$Setg$enabled"), (LD, "MMXU1$MX$TotW$q")],
+                [Data(boolean=Boolean(false=Null())), Data(bit_string="0" * 13)],
+            )
+            assert codes == [None, 3]
+            assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$enabled") is False
+            with pytest.raises(ServiceErrorResponse):
+                await a.write([(LD, "GGIO1$SP$Setg$enabled")], [])
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_data_directory_and_definition(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            assert await a.get_data_directory(LD, "XCBR1$ST$Pos") == ["stVal", "q", "t"]
+            assert await a.get_data_directory(LD, "XCBR1") == ["ST"]
+            definition = await a.get_data_definition(LD, "MMXU1$MX$TotW")
+            assert definition.structure is not None
+            mag = definition.structure.components.sequence[0]
+            assert mag.component_name == "mag"
+            inner = mag.component_type.type_description
+            assert inner is not None and inner.structure is not None
+            f = inner.structure.components.sequence[0].component_type.type_description
+            assert f is not None and f.floating_point is not None
+            assert (f.floating_point.format_width, f.floating_point.exponent_width) == (32, 8)
+            hist = await a.get_data_definition(LD, "GGIO1$ST$Hist$hstVal")
+            assert hist.array is not None and hist.array.number_of_elements == 4
+            q = await a.get_data_definition(LD, "XCBR1$ST$Pos$q")
+            assert q.bit_string == 13
+            with pytest.raises(ServiceErrorResponse):
+                await a.get_data_definition(LD, "XCBR1$ST$Nope")
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_data_sets(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            deletable, members = await a.get_data_set_directory(LD, "LLN0$Meas")
+            assert not deletable
+            assert members == [
+                (LD, "MMXU1$MX$TotW$mag$f"),
+                (LD, "XCBR1$ST$Pos$stVal"),
+                (LD, "GGIO1$SP$Setg$setVal"),
+            ]
+            values = await a.get_data_set_values(LD, "LLN0$Meas")
+            assert [data_to_python(v.success) for v in values if v.success] == [12.5, "01", 2.5]
+            codes = await a.set_data_set_values(
+                LD,
+                "LLN0$Meas",
+                [
+                    scalar_to_data(BasicType.FLOAT32, 1.0),
+                    Data(bit_string="10"),
+                    scalar_to_data(BasicType.FLOAT64, 3.5),
+                ],
+            )
+            assert codes == [3, 3, None]
+            assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$setVal") == 3.5
+            assert await a.delete_data_set(LD, "LLN0$Meas") is False
+            # persistent data set created by the client
+            await a.create_data_set(
+                LD, "LLN0$Mine", [(LD, "GGIO1$SP$Setg$limit"), (LD, "XCBR1$ST$Pos")]
+            )
+            assert "LLN0$Mine" in await a.get_data_set_names(LD)
+            deletable, members = await a.get_data_set_directory(LD, "LLN0$Mine")
+            assert deletable and members[1] == (LD, "XCBR1$ST$Pos")
+            mine = await a.get_data_set_values(LD, "LLN0$Mine")
+            assert mine[0].success == Data(integer=-5) and mine[1].success is not None
+            with pytest.raises(ServiceErrorResponse) as exists:
+                await a.create_data_set(LD, "LLN0$Mine", [(LD, "GGIO1$SP$Setg$limit")])
+            assert (exists.value.error_class, exists.value.code) == ("definition", 5)
+            with pytest.raises(ServiceErrorResponse) as undefined:
+                await a.create_data_set(LD, "LLN0$Bad", [(LD, "GGIO1$SP$Nope")])
+            assert (undefined.value.error_class, undefined.value.code) == ("definition", 1)
+            with pytest.raises(ServiceErrorResponse):
+                await a.create_data_set(LD, "NOLN$Bad", [(LD, "GGIO1$SP$Setg$limit")])
+            assert await a.delete_data_set(LD, "LLN0$Mine") is True
+            with pytest.raises(DataAccessFailure):
+                await a.delete_data_set(LD, "LLN0$Mine")
+            with pytest.raises(ServiceErrorResponse):
+                await a.get_data_set_values(LD, "LLN0$Mine")
+            # non-persistent (association-specific) data set
+            await a.create_data_set(None, "temp", [(LD, "MMXU1$MX$TotW$mag$f")])
+            assert data_to_python((await a.get_data_set_values(None, "temp"))[0].success) == 12.5
+            assert (await a.get_data_set_directory(None, "temp"))[0] is True
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_aa_specific_data_sets_end_with_the_association(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            await t.association.create_data_set(None, "temp", [(LD, "MMXU1$MX$TotW$q")])
+            await t.association.release()
+            again = await t.client.associate(xmpp_env.jid("xied"))
+            with pytest.raises(ServiceErrorResponse):
+                await again.get_data_set_values(None, "temp")
+            t.check.assert_clean()
+
+    run(body())
