@@ -188,7 +188,8 @@ class PacketRing:
         stride, _s, _n, snap, _w, _st, mac = _PKT.unpack_from(view, pos)[:7]
         if count > 1 and stride == 0:
             return None
-        stride = stride or 1
+        if count == 1:
+            stride = max(stride, mac + snap)  # the last frame of a block has next_offset 0
         end = pos + (count - 1) * stride + 40
         if end > len(self._map):
             return None

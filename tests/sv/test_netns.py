@@ -238,3 +238,19 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair) -> None:
     for record in records:
         assert record["values"] == table[record["smpCnt"]][0::2]
     assert "stream APPID 0x4040 svID G61C1: received 200, gaps 0" in err
+
+
+def test_a_block_with_one_frame_decodes_as_a_batch(veth: VethPair) -> None:
+    config = StreamConfig("G61O1", appid=0x4050, asdus_per_frame=2)
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config])
+    with inside(veth.ns_a):
+        publisher = Publisher([config], iface=veth.if_a)
+    publisher.run(count=1)
+    publisher.close()
+    got = [
+        (shape.sv_ids, list(batch.smp_cnt.ravel()))
+        for shape, batch in subscriber.batches(duration=0.3)
+    ]
+    assert got == [(("G61O1", "G61O1"), [0, 1])]
+    subscriber.close()
