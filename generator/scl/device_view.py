@@ -110,6 +110,20 @@ class _Types:
         self.field_names: dict[tuple[str, str], dict[str, str]] = {}
         self.order: list[tuple[str, str]] = []
         self._seen: set[tuple[str, str]] = set()
+        self._class_names: dict[tuple[str, str], str] = {}
+        for kind, table in (
+            ("LN", typedefs.lnode_types),
+            ("DO", typedefs.do_types),
+            ("DA", typedefs.da_types),
+            ("E", typedefs.enum_types),
+        ):
+            ids = sorted(table)
+            names = unique(class_name(kind, type_id) for type_id in ids)
+            self._class_names.update(((kind, i), n) for i, n in zip(ids, names, strict=True))
+
+    def cls(self, kind: str, type_id: str | None) -> str:
+        """The class of a type id: unique even when two ids make the same identifier."""
+        return self._class_names.get((kind, type_id or ""), class_name(kind, type_id or ""))
 
     # -- which types, in which order --------------------------------------------------------
     def visit(self, kind: str, type_id: str) -> bool:
@@ -147,7 +161,7 @@ class _Types:
         if enum is None or not enum.values:
             return None
         if type_id not in self.enum_names:
-            self.enum_names[type_id] = class_name("E", type_id)
+            self.enum_names[type_id] = self.cls("E", type_id)
             names = unique(enum_member(lit, o) for o, lit in enum.values)
             self.members[type_id] = {o: n for (o, _), n in zip(enum.values, names, strict=True)}
         return self.enum_names[type_id]
@@ -173,7 +187,7 @@ class _Types:
     # -- annotations and values -------------------------------------------------------------
     def scalar_annotation(self, btype: BasicType, type_id: str | None) -> str:
         if btype is BasicType.STRUCT:
-            return class_name("DA", type_id or "")
+            return self.cls("DA", type_id)
         if btype is BasicType.ENUM:
             return self._enum(type_id or "") or "int"
         if btype is BasicType.QUALITY:
@@ -199,7 +213,7 @@ class _Types:
 
     def zero(self, btype: BasicType, type_id: str | None) -> str:
         if btype is BasicType.STRUCT:
-            return f"{class_name('DA', type_id or '')}()"
+            return f"{self.cls('DA', type_id)}()"
         if btype is BasicType.QUALITY:
             return "Quality()"
         if btype is BasicType.ENUM:
@@ -222,7 +236,7 @@ class _Types:
                 f"for _ in range({count})])"
             )
         if btype is BasicType.STRUCT:
-            return f"field(default_factory={class_name('DA', type_id or '')})"
+            return f"field(default_factory={self.cls('DA', type_id)})"
         if btype is BasicType.QUALITY:
             return "field(default_factory=Quality)"
         if value is not None and not isinstance(value, tuple):
@@ -246,7 +260,7 @@ class _Types:
             if child.name not in names:
                 continue
             if isinstance(child, SubObjectDef):
-                cls = class_name("DO", child.type_id)
+                cls = self.cls("DO", child.type_id)
                 if child.count:
                     annotation = f"list[{cls}]"
                     default = (
@@ -267,7 +281,7 @@ class _Types:
             doc = f"DOType {type_id!r} (CDC {self.typedefs.do_types[type_id].cdc})."
         else:
             doc = f"DAType {type_id!r}."
-        return ClassView(class_name(kind, type_id), doc, tuple(fields))
+        return ClassView(self.cls(kind, type_id), doc, tuple(fields))
 
     def enum_views(self) -> tuple[EnumView, ...]:
         views = []
@@ -304,7 +318,7 @@ class _Initial:
                 args.append(f"{names[child.name]}={text}")
         if not args:
             return None
-        return f"{class_name('DO', runtime.type_id)}({', '.join(args)})"
+        return f"{self.types.cls('DO', runtime.type_id)}({', '.join(args)})"
 
     def node_expr(self, node: Node, base: Node | None) -> str | None:
         if isinstance(node, DataObject):
@@ -321,7 +335,7 @@ class _Initial:
                 text = self.node_expr(comp, base_comp)
                 if text is not None:
                     args.append(f"{names[comp.name]}={text}")
-            return f"{class_name('DA', node.type_id or '')}({', '.join(args)})" if args else None
+            return f"{self.types.cls('DA', node.type_id)}({', '.join(args)})" if args else None
         if node.value is None or isinstance(node.value, tuple) or node.btype is BasicType.QUALITY:
             return None
         return self.types.value_expr(node.value, node.btype, node.type_id)
@@ -346,12 +360,13 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
     ld_classes: list[ClassView] = []
     ld_fields: list[FieldView] = []
     ld_names = unique(py_identifier(ld.inst or ld.name) for ld in ied.logical_devices)
-    for ld, ld_field in zip(ied.logical_devices, ld_names, strict=True):
+    ld_class_names = unique(class_name("LD", ld.inst or ld.name) for ld in ied.logical_devices)
+    for ld, ld_field, ld_class in zip(ied.logical_devices, ld_names, ld_class_names, strict=True):
         fields: list[FieldView] = []
         for ln, ln_field in zip(
             ld.logical_nodes, unique(py_identifier(n.name) for n in ld.logical_nodes), strict=True
         ):
-            cls = class_name("LN", ln.ln_type)
+            cls = types.cls("LN", ln.ln_type)
             definition = model.typedefs.lnode_types[ln.ln_type]
             names = types.names("LN", ln.ln_type)
             args = []
@@ -368,7 +383,6 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
                 else f"field(default_factory={cls})"
             )
             fields.append(FieldView(ln_field, cls, default, ln.name))
-        ld_class = class_name("LD", ld.inst or ld.name)
         ld_classes.append(
             ClassView(ld_class, f"LDevice {ld.name} (inst {ld.inst!r}).", tuple(fields))
         )
@@ -470,7 +484,7 @@ def _data_set_view(
     for member, name in zip(ds.members, names, strict=True):
         node = member.node
         if isinstance(node, DataObject) and ("DO", node.type_id) in types._seen:
-            cls_name = class_name("DO", node.type_id)
+            cls_name = types.cls("DO", node.type_id)
             fields.append(
                 FieldView(name, cls_name, f"field(default_factory={cls_name})", member.reference)
             )

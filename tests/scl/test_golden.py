@@ -112,3 +112,24 @@ def test_packages_pass_mypy_strict(written: tuple[Path, list[str]]) -> None:
     env = {**os.environ, "MYPYPATH": str(root)}
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_type_ids_that_make_the_same_identifier_get_distinct_classes(tmp_path: Path) -> None:
+    text = (SPECS / "reports.scd").read_text()
+    text = text.replace('<DO name="Hz" type="P_MV"/>', '<DO name="Hz" type="P-MV"/>')
+    text = text.replace(
+        "<DAType ",
+        '<DOType id="P-MV" cdc="MV"><DA name="mag" fc="MX" '
+        'bType="Struct" type="P_AnalogueValue"/></DOType>\n    <DAType ',
+        1,
+    )
+    path = tmp_path / "clash.scd"
+    path.write_text(text)
+    model = load_scl(path, validate=False)
+    assert model.errors == ()
+    types = device_packages(model)["prot1/types.py"]
+    assert "class DO_P_MV:" in types and "class DO_P_MV_2:" in types  # sorted: "P-MV" first
+    assert "TotW: DO_P_MV_2 =" in types and "Hz: DO_P_MV =" in types
+    namespace: dict[str, object] = {}
+    exec(compile(types, "types.py", "exec"), namespace)
+    assert namespace["DO_P_MV"] is not namespace["DO_P_MV_2"]
