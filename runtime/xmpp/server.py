@@ -217,17 +217,6 @@ class AcsiServer(Endpoint):
         request = context.pdu.confirmed_request_pdu
         assert request is not None
         invoke_id = request.invoke_id
-        if association is None or association.state is not State.ASSOCIATED:
-            self._answer(
-                iq,
-                context.association_id,
-                pdus.confirmed_error(
-                    invoke_id,
-                    mapping.APPLICATION_REFERENCE_INVALID,
-                    f"no association {context.association_id[:64]!r} with {peer}",
-                ),
-            )
-            return
         service = request_service(request.service)
         if service is None:
             self._reject(
@@ -247,6 +236,17 @@ class AcsiServer(Endpoint):
                 "confirmed-requestPDU",
                 ConfirmedRequestReject.INVALID_ARGUMENT,
                 "bad-request",
+            )
+            return
+        if association is None or association.state is not State.ASSOCIATED:
+            self._answer(
+                iq,
+                context.association_id,
+                pdus.confirmed_error(
+                    invoke_id,
+                    mapping.APPLICATION_REFERENCE_INVALID,
+                    f"no association {context.association_id[:64]!r} with {peer}",
+                ),
             )
             return
         negotiated = association.negotiated

@@ -1,0 +1,249 @@
+"""Association rules: the sans-I/O table, then live: refusals, release, abort on link loss and on
+presence unavailable, reconnection with XEP-0198."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gen61850.runtime.xmpp.association import (
+    TRANSITIONS,
+    Association,
+    Event,
+    Negotiated,
+    State,
+    TooManyOutstanding,
+)
+from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
+from gen61850.runtime.xmpp.errors import AssociationError, ServiceErrorResponse
+from gen61850.runtime.xmpp.server import AcsiServer
+from tests.xmpp.conftest import Env, SchemaCheck, live, run, served_model
+
+LD = "XIEDLD0"
+
+
+# ---------------------------------------------------------------- sans-I/O
+
+
+def test_the_table_covers_the_life_of_an_association() -> None:
+    calling = Association("a1", "c@x/IEC", "s@x/IEC")
+    with pytest.raises(AssociationError):
+        calling.start_request(0.0)
+    assert calling.handle(Event.SEND_INITIATE) is State.ASSOCIATING
+    assert calling.handle(Event.RECV_INITIATE_RESPONSE) is State.ASSOCIATED
+    calling.negotiated = Negotiated(1000, 2, 2, "")
+    assert calling.start_request(1.0) == 1
+    assert calling.start_request(2.0) == 2
+    with pytest.raises(TooManyOutstanding):
+        calling.start_request(3.0)
+    assert calling.expired(12.5, 10.0) == [1, 2]
+    assert calling.finish_request(1) and not calling.finish_request(1)
+    assert calling.handle(Event.SEND_CONCLUDE) is State.RELEASING
+    with pytest.raises(AssociationError):
+        calling.start_request(4.0)
+    assert calling.handle(Event.RECV_CONCLUDE_RESPONSE) is State.CLOSED
+    with pytest.raises(AssociationError):
+        calling.handle(Event.SEND_INITIATE)
+
+
+def test_abort_is_allowed_from_every_state_and_says_why() -> None:
+    for state in State:
+        assert TRANSITIONS[(state, Event.ABORT)] is State.CLOSED
+    association = Association("a2", "c", "s", state=State.ASSOCIATED)
+    association.abort("link lost")
+    with pytest.raises(AssociationError, match="link lost"):
+        association.start_request(0.0)
+
+
+def test_invoke_ids_wrap_and_skip_zero() -> None:
+    association = Association("a3", "c", "s", state=State.ASSOCIATED, next_invoke_id=0xFFFFFFFF)
+    association.negotiated = Negotiated(1000, 5, 5, "")
+    assert association.start_request(0.0) == 0xFFFFFFFF
+    assert association.start_request(0.0) == 1
+
+
+# ---------------------------------------------------------------- live
+
+
+def test_requests_need_an_association_the_server_knows(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            forged = Association(
+                "not-associated",
+                str(t.client.boundjid),
+                xmpp_env.jid("xied"),
+                state=State.ASSOCIATED,
+                negotiated=Negotiated(65000, 5, 5, ""),
+            )
+            with pytest.raises(ServiceErrorResponse) as error:
+                await ClientAssociation(t.client, forged).get_server_directory()
+            assert (error.value.error_class, error.value.code) == ("application-reference", 3)
+            # the same AssociationID twice with the same peer is refused at Associate
+            twice = t.association.state.association_id + "x"
+            await t.client.associate(xmpp_env.jid("xied"), association_id=twice)
+            with pytest.raises(AssociationError, match="already exists"):
+                await t.client.associate(xmpp_env.jid("xied"), association_id=twice)
+            t.client.associations.pop(twice)  # forget it locally: now the server must refuse
+            with pytest.raises(AssociationError, match="refused the association"):
+                await t.client.associate(xmpp_env.jid("xied"), association_id=twice)
+            # after release, the client refuses locally and the server no longer knows it
+            assert t.association.state.association_id in {k[1] for k in t.server.associations}
+            await t.association.release()
+            assert t.association.state.state is State.CLOSED
+            with pytest.raises(AssociationError):
+                await t.association.get_server_directory()
+            assert t.association.state.association_id not in {k[1] for k in t.server.associations}
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_two_clients_get_separate_associations(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            other = AcsiClient(xmpp_env.settings("client2"), inspect=t.check)
+            await other.start()
+            try:
+                mine = await other.associate(
+                    xmpp_env.jid("xied"), association_id=t.association.state.association_id
+                )
+                assert await mine.get_server_directory() == [LD]
+                assert len(t.server.associations) == 2
+            finally:
+                await other.stop()
+            t.check.assert_clean()
+
+    run(body())
+
+
+class Proxy:
+    """A TCP relay on 127.0.0.1 that the test can cut, as a lost link would."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.writers: list[asyncio.StreamWriter] = []
+        self.port = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        """Reset every relayed connection (SO_LINGER 0 → RST)."""
+        for writer in self.writers:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+@contextlib.asynccontextmanager
+async def proxied(
+    env: Env, scl: Path, *, reconnect: bool
+) -> AsyncIterator[tuple[AcsiServer, AcsiClient, Proxy]]:
+    proxy = Proxy(env.server.port)
+    await proxy.start()
+    check = SchemaCheck()
+    server = AcsiServer(env.settings("xied"), served_model(scl), inspect=check)
+    client = AcsiClient(
+        env.settings("client2", port=proxy.port, reconnect=reconnect), inspect=check
+    )
+    await server.start()
+    await client.start()
+    try:
+        yield server, client, proxy
+    finally:
+        await client.stop()
+        await server.stop()
+        await proxy.stop()
+        assert check.errors == []
+
+
+async def _until(condition: object, seconds: float) -> bool:
+    for _ in range(int(seconds * 20)):
+        if callable(condition) and condition():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def test_link_loss_aborts_both_sides(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with proxied(xmpp_env, own_scl, reconnect=False) as (server, client, proxy):
+            association = await client.associate(xmpp_env.jid("xied"))
+            assert await association.get_server_directory() == [LD]
+            proxy.cut()
+            assert await _until(lambda: not association.is_open, 5)
+            with pytest.raises(AssociationError, match="link lost"):
+                await association.get_server_directory()
+            # Prosody ends the hibernated session (2 s here) and tells the IED: unavailable
+            assert await _until(
+                lambda: any(why == "aborted: peer unavailable" for _, _, why in server.closed), 15
+            )
+            assert not server.associations
+
+    run(body())
+
+
+def test_reconnect_after_link_loss_then_associate_again(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with proxied(xmpp_env, own_scl, reconnect=True) as (server, client, proxy):
+            resumed: list[object] = []
+            client.add_event_handler("session_resumed", resumed.append)
+            association = await client.associate(xmpp_env.jid("xied"))
+            pending = asyncio.ensure_future(association.get_server_directory())
+            await asyncio.sleep(0)
+            proxy.cut()
+            with contextlib.suppress(AssociationError):
+                await pending  # either answered before the cut, or aborted by it
+            assert await _until(lambda: not association.is_open, 5)
+            assert await _until(lambda: bool(resumed), 10), "XEP-0198 session not resumed"
+            again = await client.associate(xmpp_env.jid("xied"))
+            assert await again.get_server_directory() == [LD]
+
+    run(body())
+
+
+def test_peer_unavailable_aborts(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            # the client says unavailable to the server: the server drops the association
+            t.client.send_presence(pto=xmpp_env.jid("xied"), ptype="unavailable")
+            assert await _until(lambda: not t.server.associations, 5)
+            assert t.server.closed[-1][2] == "aborted: peer unavailable"
+            # the server goes away: the client's association is aborted, requests fail
+            again = await t.client.associate(xmpp_env.jid("xied"))
+            await t.server.stop()
+            assert await _until(lambda: not again.is_open, 5)
+            with pytest.raises(AssociationError, match="unavailable"):
+                await again.get_server_directory()
+
+    run(body())

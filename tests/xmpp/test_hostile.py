@@ -1,0 +1,192 @@
+"""Hostile input to the server: each answered per the error mapping, and the server keeps
+serving a well-behaved client associated beside the attacker."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from gen61850.generated.scsm_8_2 import codec
+from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.xmpp.errors import DataAccessFailure, ServiceErrorResponse
+from gen61850.runtime.xmpp.transport import Endpoint
+from tests.xmpp.conftest import Env, SchemaCheck, live, run
+
+NS = codec.NAMESPACE
+LD = "XIEDLD0"
+
+
+class Raw(Endpoint):
+    """An XMPP account that sends hand-made payloads and collects every answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.messages: list[ET.Element] = []
+        self.register_handler(
+            Callback("raw 8-2 message", StanzaPath(f"message/{PLUGIN_ATTRIB}"), self._message)
+        )
+        self.lost = asyncio.Event()
+        self.add_event_handler("disconnected", lambda _: self.lost.set())
+
+    def _message(self, message: Any) -> None:
+        found = message.xml.find(f"{{{NS}}}AssociationContext")
+        if found is not None:
+            self.messages.append(found)
+
+    async def ask(self, to: str, payload: str, iq_type: str = "get") -> Any:
+        iq = self.make_iq(ito=to, itype=iq_type)  # type: ignore[arg-type]
+        iq.xml.append(ET.fromstring(payload))
+        try:
+            return await iq.send(timeout=10)
+        except Exception as error:  # IqError carries the error stanza
+            return getattr(error, "iq", error)
+
+
+def ctx(association: str, pdu: str) -> str:
+    return (
+        f'<AssociationContext xmlns="{NS}"><associationID>{association}</associationID>'
+        f"<pdu>{pdu}</pdu></AssociationContext>"
+    )
+
+
+def request(invoke: str, service: str) -> str:
+    return (
+        f"<confirmed-RequestPDU><invokeID>{invoke}</invokeID><service>{service}</service>"
+        "</confirmed-RequestPDU>"
+    )
+
+
+READ_DOMAINS = (
+    "<getNameList><objectClass><basicObjectClass>9</basicObjectClass></objectClass>"
+    "<objectScope><vmdSpecific/></objectScope></getNameList>"
+)
+
+
+def reject_reason(element: ET.Element) -> tuple[str, str, str | None]:
+    reject = element.find(f"{{{NS}}}pdu/{{{NS}}}rejectPDU")
+    assert reject is not None, ET.tostring(element)
+    reason = reject.find(f"{{{NS}}}rejectReason")
+    assert reason is not None and len(reason) == 1
+    original = reject.find(f"{{{NS}}}originalInvokeID")
+    return (
+        reason[0].tag.split("}")[1],
+        reason[0].text or "",
+        None if original is None else original.text,
+    )
+
+
+def test_hostile_payloads_are_answered_per_the_mapping(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            ied = xmpp_env.jid("xied")
+            raw = Raw(xmpp_env.settings("raw"))
+            await raw.start()
+            check = SchemaCheck()
+            try:
+                # unknown service: rejectPDU unrecognized-service + iq error
+                answer = await raw.ask(ied, ctx("x", request("7", "<fooService/>")))
+                assert answer["type"] == "error"
+                assert answer["error"]["condition"] == "feature-not-implemented"
+                await asyncio.sleep(0.2)
+                assert reject_reason(raw.messages[-1]) == ("confirmed-requestPDU", "1", "7")
+                check("received", raw.messages[-1])
+                # schema violation with a readable invokeID: invalid-argument
+                answer = await raw.ask(ied, ctx("x", request("8", "<read><bogus/></read>")))
+                assert answer["error"]["condition"] == "bad-request"
+                await asyncio.sleep(0.2)
+                assert reject_reason(raw.messages[-1]) == ("confirmed-requestPDU", "4", "8")
+                # no invokeID at all: pdu-error invalid-pdu
+                answer = await raw.ask(
+                    ied,
+                    ctx(
+                        "x", "<confirmed-RequestPDU><invokeID>abc</invokeID></confirmed-RequestPDU>"
+                    ),
+                )
+                assert answer["type"] == "error"
+                await asyncio.sleep(0.2)
+                assert reject_reason(raw.messages[-1]) == ("pdu-error", "1", None)
+                # an unknown AssociationID: confirmed-ErrorPDU application-reference-invalid
+                answer = await raw.ask(ied, ctx("never-associated", request("9", READ_DOMAINS)))
+                element = answer.xml.find(f"{{{NS}}}AssociationContext")
+                check("received", element)
+                error = element.find(f"{{{NS}}}pdu/{{{NS}}}confirmed-ErrorPDU")
+                assert error is not None
+                assert error.findtext(f"{{{NS}}}invokeID") == "9"
+                assert (
+                    error.findtext(
+                        f"{{{NS}}}serviceError/{{{NS}}}errorClass/{{{NS}}}application-reference"
+                    )
+                    == "3"
+                )
+                # 10 MB: answered with service pdu-size, without decoding it
+                big = ctx(
+                    "x",
+                    request(
+                        "10",
+                        "<read><variableAccessSpecification><listOfVariable>"
+                        "<SEQUENCE><variableSpecification><name><vmd-specific>"
+                        + "A"
+                        * 10_000_000
+                        + "</vmd-specific></name></variableSpecification>"
+                        "</SEQUENCE></listOfVariable></variableAccessSpecification></read>",
+                    ),
+                )
+                answer = await raw.ask(ied, big)
+                error = answer.xml.find(
+                    f"{{{NS}}}AssociationContext/{{{NS}}}pdu/{{{NS}}}confirmed-ErrorPDU"
+                )
+                assert error is not None
+                assert (
+                    error.findtext(f"{{{NS}}}serviceError/{{{NS}}}errorClass/{{{NS}}}service")
+                    == "3"
+                )
+                # a read carried in iq set (table D.1 says get): rejected
+                answer = await raw.ask(ied, ctx("x", request("11", READ_DOMAINS)), "set")
+                assert answer["type"] == "error"
+                assert check.errors == []
+                # names over 64 characters: per-member object-non-existent, or an access error
+                for item in ("A" * 65, "LLN0$" + "B" * 70):
+                    with pytest.raises(DataAccessFailure) as failure:
+                        await t.association.get_data_values(LD, item)
+                    assert failure.value.code == 10
+                with pytest.raises(DataAccessFailure):
+                    await t.association.get_data_values("D" * 65, "LLN0")
+                with pytest.raises(ServiceErrorResponse):
+                    await t.association.get_logical_device_directory("D" * 65)
+                # the well-behaved client is still served
+                assert await t.association.get_server_directory() == [LD]
+            finally:
+                await raw.stop()
+
+    run(body(), timeout=120)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "<iq type='get' id='m1'><AssociationContext xmlns='" + NS + "'><broken></iq>",
+        "<!DOCTYPE lol [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
+        "<iq type='get' id='m2'>&b;</iq>",
+    ],
+    ids=["malformed-xml", "entity-expansion"],
+)
+def test_broken_xml_ends_only_the_attackers_stream(
+    xmpp_env: Env, own_scl: Path, garbage: str
+) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            raw = Raw(xmpp_env.settings("raw", reconnect=False))
+            await raw.start()
+            raw.send_raw(garbage)
+            await asyncio.wait_for(raw.lost.wait(), 10)
+            assert await t.association.get_server_directory() == [LD]
+            assert await t.association.get_data_values(LD, "GGIO1$SP$Setg$limit")
+            await raw.stop()
+
+    run(body())
