@@ -215,7 +215,7 @@ def test_link_loss_aborts_both_sides(xmpp_env: Env, own_scl: Path) -> None:
 
 def test_reconnect_after_link_loss_then_associate_again(xmpp_env: Env, own_scl: Path) -> None:
     async def body() -> None:
-        async with proxied(xmpp_env, own_scl, reconnect=True) as (server, client, proxy):
+        async with proxied(xmpp_env, own_scl, reconnect=True) as (_server, client, proxy):
             resumed: list[object] = []
             client.add_event_handler("session_resumed", resumed.append)
             association = await client.associate(xmpp_env.jid("xied"))
