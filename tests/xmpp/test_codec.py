@@ -1,0 +1,243 @@
+"""The generated codec and the value mapping, without a network: transcripts, tables, errors,
+random round trips checked by the XSD (lxml), and the generated files' drift check."""
+
+from __future__ import annotations
+
+import struct
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gen61850 import resource_path
+from gen61850.generated.scsm_8_2 import codec, services
+from gen61850.generated.scsm_8_2.bindings import (
+    AccessResult,
+    AssociationContext,
+    Boolean,
+    ConfirmedResponsePdu,
+    ConfirmedServiceResponse,
+    Data,
+    DataList,
+    ListOfAccessResult,
+    Mmspdu,
+    Null,
+    ReadRequest,
+    ReadResponse,
+)
+from gen61850.generator.xmpp import target
+from gen61850.runtime.device import BasicType
+from gen61850.runtime.xmpp import pdus
+from gen61850.runtime.xmpp.client import variables
+from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.values import (
+    ValueMismatch,
+    data_to_scalar,
+    parse_text,
+    scalar_to_data,
+)
+from tests.xmpp.conftest import SchemaCheck
+
+NS = codec.NAMESPACE
+
+
+def text(element: ET.Element) -> str:
+    return ET.tostring(element, encoding="unicode", default_namespace=NS)
+
+
+def test_read_request_transcript() -> None:
+    pdu = services.read_request(
+        7,
+        ReadRequest(variable_access_specification=variables([("IED1LD0", "MMXU1$MX$TotW$mag$f")])),
+    )
+    element = codec.encode(pdus.context("a1", pdu))
+    assert text(element) == (
+        f'<AssociationContext xmlns="{NS}"><associationID>a1</associationID><pdu>'
+        "<confirmed-RequestPDU><invokeID>7</invokeID><service><read>"
+        "<variableAccessSpecification><listOfVariable><SEQUENCE><variableSpecification><name>"
+        "<domain-specific><domainID>IED1LD0</domainID><itemID>MMXU1$MX$TotW$mag$f</itemID>"
+        "</domain-specific></name></variableSpecification></SEQUENCE></listOfVariable>"
+        "</variableAccessSpecification></read></service></confirmed-RequestPDU></pdu>"
+        "</AssociationContext>"
+    )
+    assert codec.decode(element) == pdus.context("a1", pdu)
+    assert services.request_iq_type(pdu.confirmed_request_pdu.service) == "get"  # type: ignore[union-attr]
+
+
+def test_read_response_transcript_with_structure_and_failure() -> None:
+    data = Data(
+        structure=DataList(
+            data=[
+                Data(floating_point=b"\x08" + struct.pack(">f", 1.5)),
+                Data(bit_string="0000000000000"),
+                Data(boolean=Boolean(true=Null())),
+            ]
+        )
+    )
+    pdu = Mmspdu(
+        confirmed_response_pdu=ConfirmedResponsePdu(
+            invoke_id=3,
+            service=ConfirmedServiceResponse(
+                read=ReadResponse(
+                    list_of_access_result=ListOfAccessResult(
+                        access_result=[AccessResult(success=data), AccessResult(failure=10)]
+                    )
+                )
+            ),
+        )
+    )
+    element = codec.encode(pdus.context("a1", pdu))
+    body = text(element)
+    assert (
+        "<AccessResult><success><structure><Data><floating-point>083FC00000</floating-point>"
+        "</Data><Data><bit-string>0000000000000</bit-string></Data><Data><boolean><true />"
+        "</boolean></Data></structure></success></AccessResult>"
+        "<AccessResult><failure>10</failure></AccessResult>"
+    ) in body
+    assert codec.decode(element) == pdus.context("a1", pdu)
+    assert services.read_response(pdu.confirmed_response_pdu) is not None  # type: ignore[arg-type]
+    with pytest.raises(PayloadError):
+        services.write_response(pdu.confirmed_response_pdu)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("xml", "path", "reason"),
+    [
+        ("<associationID>a</associationID>", "/AssociationContext", "missing element <pdu>"),
+        (
+            "<associationID>a</associationID><pdu><confirmed-RequestPDU><invokeID>x</invokeID>"
+            "</confirmed-RequestPDU></pdu>",
+            "/AssociationContext/pdu/confirmed-RequestPDU/invokeID",
+            "not an integer",
+        ),
+        (
+            "<associationID>a</associationID><pdu><confirmed-RequestPDU><invokeID>1</invokeID>"
+            "<service><foo/></service></confirmed-RequestPDU></pdu>",
+            "/AssociationContext/pdu/confirmed-RequestPDU/service",
+            "unexpected element",
+        ),
+        (
+            "<associationID>a</associationID><pdu><confirmed-ResponsePDU><invokeID>1</invokeID>"
+            "<service><read><listOfAccessResult><AccessResult><success><utc-time>XYZ</utc-time>"
+            "</success></AccessResult></listOfAccessResult></read></service></confirmed-ResponsePDU>"
+            "</pdu>",
+            "utc-time",
+            "not hexadecimal",
+        ),
+    ],
+)
+def test_decode_errors_name_the_element_path(xml: str, path: str, reason: str) -> None:
+    element = ET.fromstring(f'<AssociationContext xmlns="{NS}">{xml}</AssociationContext>')
+    with pytest.raises(PayloadError) as error:
+        codec.decode(element)
+    assert path in error.value.path and reason in error.value.reason
+
+
+def test_decode_refuses_another_root() -> None:
+    with pytest.raises(PayloadError, match="expected <AssociationContext>"):
+        codec.decode(ET.fromstring("<x/>"))
+
+
+@pytest.mark.parametrize(
+    ("btype", "value", "data"),
+    [
+        (BasicType.FLOAT32, 1.5, Data(floating_point=bytes.fromhex("083FC00000"))),
+        (BasicType.FLOAT64, -2.0, Data(floating_point=bytes.fromhex("0BC000000000000000"))),
+        (BasicType.DBPOS, 2, Data(bit_string="10")),
+        (BasicType.QUALITY, 0b0100000000001, Data(bit_string="0100000000001")),
+        (BasicType.INT8, -128, Data(integer=-128)),
+        (BasicType.INT32U, 4_000_000_000, Data(unsigned=4_000_000_000)),
+        (BasicType.ENUM, 5, Data(integer=5)),
+        (BasicType.BOOLEAN, True, Data(boolean=Boolean(true=Null()))),
+        (BasicType.TIMESTAMP, 1.5, Data(utc_time=bytes.fromhex("000000018000000A"))),
+        (BasicType.VISSTRING64, "abc", Data(visible_string="abc")),
+        (BasicType.UNICODE255, "Ωμ", Data(m_msstring="Ωμ")),
+        (BasicType.OCTET64, b"\x01\xff", Data(octet_string=b"\x01\xff")),
+    ],
+)
+def test_value_table(btype: BasicType, value: object, data: Data) -> None:
+    assert scalar_to_data(btype, value) == data  # type: ignore[arg-type]
+    assert data_to_scalar(btype, data) == value
+
+
+@pytest.mark.parametrize(
+    ("btype", "data"),
+    [
+        (BasicType.FLOAT32, Data(floating_point=bytes.fromhex("0B3FC00000"))),
+        (BasicType.INT8, Data(integer=128)),
+        (BasicType.INT16U, Data(unsigned=-1)),
+        (BasicType.QUALITY, Data(bit_string="01")),
+        (BasicType.TIMESTAMP, Data(utc_time=b"\x00")),
+        (BasicType.VISSTRING32, Data(visible_string="x" * 33)),
+        (BasicType.BOOLEAN, Data(integer=1)),
+    ],
+)
+def test_values_that_do_not_fit(btype: BasicType, data: Data) -> None:
+    with pytest.raises(ValueMismatch):
+        data_to_scalar(btype, data)
+
+
+def test_parse_text() -> None:
+    assert parse_text(BasicType.BOOLEAN, "true") is True
+    assert parse_text(BasicType.DBPOS, "10") == 2
+    assert parse_text(BasicType.FLOAT32, "1.25") == 1.25
+    with pytest.raises(ValueMismatch, match="not a INT32"):
+        parse_text(BasicType.INT32, "abc")
+
+
+def _data() -> st.SearchStrategy[Data]:
+    leaves = st.one_of(
+        st.booleans().map(
+            lambda b: Data(boolean=Boolean(true=Null()) if b else Boolean(false=Null()))
+        ),
+        st.integers(-(2**63), 2**63 - 1).map(lambda i: Data(integer=i)),
+        st.integers(0, 2**64 - 1).map(lambda i: Data(unsigned=i)),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)).map(
+            lambda s: Data(visible_string=s)
+        ),
+        st.binary(max_size=12).map(lambda b: Data(octet_string=b)),
+        st.from_regex(r"[01]{1,20}", fullmatch=True).map(lambda s: Data(bit_string=s)),
+        st.binary(min_size=8, max_size=8).map(lambda b: Data(utc_time=b)),
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4).flatmap(
+            lambda items: st.sampled_from(
+                [Data(structure=DataList(data=items)), Data(array=DataList(data=items))]
+            )
+        ),
+        max_leaves=12,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_data(), max_size=5), st.integers(0, 2**32 - 1))
+def test_random_answers_round_trip_and_follow_the_schema(values: list[Data], invoke: int) -> None:
+    pdu = Mmspdu(
+        confirmed_response_pdu=ConfirmedResponsePdu(
+            invoke_id=invoke,
+            service=ConfirmedServiceResponse(
+                read=ReadResponse(
+                    list_of_access_result=ListOfAccessResult(
+                        access_result=[AccessResult(success=v) for v in values]
+                    )
+                )
+            ),
+        )
+    )
+    value = AssociationContext(association_id="r", pdu=pdu)
+    element = codec.encode(value)
+    check = _CHECK
+    check("sent", element)
+    assert check.errors == []
+    assert codec.decode(ET.fromstring(ET.tostring(element))) == value
+
+
+_CHECK = SchemaCheck()
+
+
+def test_generated_files_are_up_to_date() -> None:
+    generated = resource_path("generated")
+    for relative, content in target.build().items():
+        assert (generated / relative).read_text(encoding="utf-8") == content, relative
