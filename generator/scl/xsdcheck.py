@@ -17,6 +17,9 @@ from lxml import etree
 
 from gen61850 import resource_path
 from gen61850.generator.scl.diagnostics import Diagnostics
+from gen61850.generator.scl.xmlread import SCL_NS
+
+_TOP_LEVEL = ("Header", "Substation", "Communication", "IED", "DataTypeTemplates", "Private")
 
 _ERROR_MARKERS = (
     "is required but missing",
@@ -50,6 +53,33 @@ def _schema(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path), parser))
 
 
+def _streams_valid(path: Path, schema: etree.XMLSchema) -> bool:
+    """Validate while streaming, freeing each top-level section: memory stays bounded.
+
+    Streaming validation stops at the first problem without a usable line, so a file that
+    fails is validated again as a whole tree to list every problem with its line.
+    """
+    tags = [f"{{{SCL_NS}}}{name}" for name in _TOP_LEVEL]
+    try:
+        for _, element in etree.iterparse(
+            str(path),
+            events=("end",),
+            tag=tags,
+            schema=schema,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        ):
+            parent = element.getparent()
+            if parent is not None and parent.getparent() is None:
+                element.clear()
+                parent.remove(element)
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
 def validate_xsd(path: Path, version: str, release: str, diagnostics: Diagnostics) -> str | None:
     """Report schema findings into ``diagnostics``; returns the schema used (None: none found)."""
     root = schema_root()
@@ -59,6 +89,9 @@ def validate_xsd(path: Path, version: str, release: str, diagnostics: Diagnostic
     xsd = root / name / "SCL.xsd"
     if not xsd.is_file():
         return None
+    schema = _schema(xsd)
+    if _streams_valid(path, schema):
+        return name
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
@@ -66,7 +99,6 @@ def validate_xsd(path: Path, version: str, release: str, diagnostics: Diagnostic
         document = etree.parse(str(path), parser)
     except etree.XMLSyntaxError:
         return None  # the reader already reported it
-    schema = _schema(xsd)
     if schema.validate(document):
         return name
     for entry in list(schema.error_log):  # type: ignore[call-overload]
