@@ -15,8 +15,6 @@ from gen61850.runtime.pcap import CapturedFrame, read_capture, write_capture
 
 from .tshark import tshark_frames
 
-CORPUS_SCL = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "scl" / "sv.icd"
-
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
@@ -137,9 +135,9 @@ def test_published_frames_agree_with_tshark(tmp_path: Path, name: str) -> None:
     assert compare_with_tshark(path, records) == len(records) > 0
 
 
-def test_publish_from_scl_and_decode_with_scl_layout(tmp_path: Path) -> None:
-    if not CORPUS_SCL.is_file():
-        pytest.skip(f"corpus SCL not found at {CORPUS_SCL}")
+@pytest.mark.corpus
+def test_publish_from_scl_and_decode_with_scl_layout(tmp_path: Path, corpus: Path) -> None:
+    scl = corpus / "scl" / "sv.icd"
     path = tmp_path / "scl.pcap"
     run_cli(
         "publish",
@@ -148,14 +146,14 @@ def test_publish_from_scl_and_decode_with_scl_layout(tmp_path: Path) -> None:
         "--count",
         "3",
         "--scl",
-        str(CORPUS_SCL),
+        str(scl),
         "--ied",
         "TEMPLATE",
         "--msvcb",
         "MUnn/LLN0.MSVCB01",
     )
     records = jsonl(
-        run_cli("decode", str(path), "--format", "jsonl", "--layout", f"scl:{CORPUS_SCL}").stdout
+        run_cli("decode", str(path), "--format", "jsonl", "--layout", f"scl:{scl}").stdout
     )
     first = records[0]
     assert (first["svID"], first["appid"], first["vlan_id"], first["vlan_priority"]) == (
@@ -166,7 +164,7 @@ def test_publish_from_scl_and_decode_with_scl_layout(tmp_path: Path) -> None:
     )
     assert first["dst"] == "01:0c:cd:04:00:01"
     assert len(first["values"]) == 8
-    text = run_cli("decode", str(path), "--layout", f"scl:{CORPUS_SCL}", "--scaled").stdout
+    text = run_cli("decode", str(path), "--layout", f"scl:{scl}", "--scaled").stdout
     assert "TCTR1.Amp=" in text
 
 

@@ -254,3 +254,20 @@ def test_a_block_with_one_frame_decodes_as_a_batch(veth: VethPair) -> None:
     ]
     assert got == [(("G61O1", "G61O1"), [0, 1])]
     subscriber.close()
+
+
+def test_kernel_appid_filter(veth: VethPair) -> None:
+    wanted = StreamConfig("G61K1", appid=0x4061)
+    other = StreamConfig("G61K2", appid=0x4062)
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, appids=[0x4061], streams=[wanted])
+    with inside(veth.ns_a):
+        publisher = Publisher([wanted, other], iface=veth.if_a)
+    publisher.run(count=30)
+    publisher.close()
+    frames = list(subscriber.frames(count=30, duration=2.0))
+    assert [f.asdus[0].smp_cnt for f in frames] == list(range(30))
+    stats = subscriber.stats
+    # The other APPID never reached user space: the kernel filter dropped it.
+    assert stats.frames == 30 and stats.filtered == 0 and stats.kernel_packets == 30
+    subscriber.close()
