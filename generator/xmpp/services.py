@@ -58,9 +58,7 @@ CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
         "get",
         ("GetServerDirectory", "GetLogicalDeviceDirectory", "GetLogicalNodeDirectory"),
     ),
-    ConfirmedService(
-        "read", "get", ("GetAllDataValues", "GetDataValues", "GetDataSetValues")
-    ),
+    ConfirmedService("read", "get", ("GetAllDataValues", "GetDataValues", "GetDataSetValues")),
     ConfirmedService("write", "set", ("SetDataValues", "SetDataSetValues")),
     ConfirmedService(
         "getVariableAccessAttributes", "get", ("GetDataDirectory", "GetDataDefinition")

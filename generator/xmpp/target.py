@@ -29,9 +29,7 @@ def build() -> GeneratedFiles:
     raw = build_bindings(schema_path, PACKAGE, source_name=SCHEMA)
     package_dir = PACKAGE.replace(".", "/") + "/"
     files: GeneratedFiles = {
-        path.removeprefix(_ROOT): text
-        for path, text in raw.items()
-        if path.startswith(package_dir)
+        path.removeprefix(_ROOT): text for path, text in raw.items() if path.startswith(package_dir)
     }
     module_files = [p for p in raw if p.startswith(package_dir) and not p.endswith("__init__.py")]
     if len(module_files) != 1:

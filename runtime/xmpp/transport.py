@@ -90,6 +90,7 @@ class Endpoint(slixmpp.ClientXMPP):
         except TimeoutError:
             self._stopping = True
             self.abort()
+            self._release_loop()
             reason = self._failure or "no session (TLS, authentication or server unreachable)"
             raise ConnectError(
                 f"{self.boundjid.bare}: no XMPP session with {host}:{self.settings.port} "
@@ -98,6 +99,7 @@ class Endpoint(slixmpp.ClientXMPP):
         except ConnectError:
             self._stopping = True
             self.abort()
+            self._release_loop()
             raise
         self._started = True
 
@@ -106,6 +108,14 @@ class Endpoint(slixmpp.ClientXMPP):
         self._stopping = True
         if self.transport is not None:
             await self.disconnect(wait=2.0)
+        self._release_loop()
+
+    def _release_loop(self) -> None:
+        """Cancel slixmpp's output task now, while its loop runs (not later in ``__del__``)."""
+        task = getattr(self, "_run_out_filters", None)
+        if task is not None:
+            task.cancel()
+            self._run_out_filters = None
 
     def _fail(self, reason: str) -> None:
         self._failure = reason

@@ -1,0 +1,143 @@
+"""A whole local 8-2 set-up in one call, for demos: dev Prosody, an IED served from SCL, a client.
+
+    with local_ied(Path("station.icd")) as ied:
+        for line in ied.browse():
+            print(line)
+        print(ied.get(["LD0/MMXU1.TotW.mag.f[MX]"]))
+
+The server runs on its own asyncio loop in a background thread; ``browse``/``get``/``set``
+run a client in the caller's thread. Everything started is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from gen61850.runtime.device import Ied
+from gen61850.runtime.xmpp import tools
+from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
+from gen61850.runtime.xmpp.devserver import DevServer
+from gen61850.runtime.xmpp.errors import LocalError
+from gen61850.runtime.xmpp.model import ServedModel
+from gen61850.runtime.xmpp.server import AcsiServer
+from gen61850.runtime.xmpp.transport import XmppSettings
+
+T = TypeVar("T")
+
+
+class ServerThread:
+    """An ``AcsiServer`` on its own event loop in a daemon thread."""
+
+    def __init__(self, settings: XmppSettings, model: ServedModel) -> None:
+        self.settings = settings
+        self.model = model
+        self.loop = asyncio.new_event_loop()
+        self.server: AcsiServer | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="gen61850-8-2-server", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def start() -> None:
+            self.server = AcsiServer(self.settings, self.model)
+            await self.server.start()
+
+        try:
+            self.loop.run_until_complete(start())
+        except BaseException as error:  # reported to the starting thread
+            self._error = error
+            self._started.set()
+            return
+        self._started.set()
+        self.loop.run_forever()
+
+    def start(self, timeout: float = 20.0) -> None:
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise LocalError("the 8-2 server did not start in time")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self.server is not None and self.loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout=5)
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+@dataclass
+class LocalIed:
+    """A served IED on a local dev server, and a client account to talk to it."""
+
+    dev: DevServer
+    ied_jid: str
+    client: XmppSettings
+    server: ServerThread
+
+    def _with_association(self, action: Callable[[ClientAssociation], Awaitable[T]]) -> T:
+        async def body() -> T:
+            client = AcsiClient(self.client)
+            await client.start()
+            try:
+                association = await client.associate(self.ied_jid)
+                result = await action(association)
+                await association.release()
+                return result
+            finally:
+                await client.stop()
+
+        return asyncio.run(body())
+
+    def browse(self) -> list[str]:
+        return self._with_association(tools.browse)
+
+    def get(self, references: list[str]) -> list[str]:
+        return self._with_association(lambda a: tools.get_values(a, references))
+
+    def set(self, reference: str, text: str) -> str:
+        return self._with_association(lambda a: tools.set_value(a, reference, text))
+
+
+@contextlib.contextmanager
+def local_ied(scl: Path | Ied, ied: str | None = None) -> Iterator[LocalIed]:
+    """Start a dev Prosody, serve ``ied`` of ``scl`` over 8-2, stop everything on exit."""
+    if isinstance(scl, Ied):
+        device = scl
+    else:
+        from gen61850.generator.scl.model import load_scl
+
+        model = load_scl(scl)
+        model.raise_on_errors()
+        device = model.ied(ied) if ied else model.ieds[0]
+    with DevServer() as dev:
+        user = "".join(c for c in device.name.lower() if c.isalnum()) or "ied"
+        ied_password, client_password = secrets.token_hex(8), secrets.token_hex(8)
+        ied_jid = dev.register(user, ied_password)
+        client_jid = dev.register("client", client_password)
+
+        def settings(jid: str, password: str) -> XmppSettings:
+            return XmppSettings(
+                jid=jid, password=password, host=dev.host, port=dev.port, ca_file=str(dev.ca_file)
+            )
+
+        server = ServerThread(settings(ied_jid, ied_password), ServedModel.from_ied(device))
+        server.start()
+        try:
+            yield LocalIed(dev, ied_jid, settings(client_jid, client_password), server)
+        finally:
+            server.stop()
+
+
+__all__ = ["LocalIed", "ServerThread", "local_ied"]

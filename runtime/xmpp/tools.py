@@ -1,0 +1,223 @@
+"""What the CLI and the demo do with an 8-2 server: browse its tree, get and set values by reference.
+
+References are ``LD/LN$FC$DO$DA`` (MMS form) or ``LD/LN.DO.DA[FC]`` (ACSI form). Values are
+shown through the MMS Data they arrive as; ``set`` asks the server for the variable's type
+first (GetDataDefinition) and converts the text to it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
+from gen61850.runtime.device import BasicType
+from gen61850.runtime.xmpp.client import ClientAssociation
+from gen61850.runtime.xmpp.errors import DataAccessFailure, LocalError
+from gen61850.runtime.xmpp.transport import XmppSettings
+from gen61850.runtime.xmpp.values import ValueMismatch, data_to_python, parse_text, scalar_to_data
+
+_ACSI = re.compile(r"^(?P<ld>[^/]+)/(?P<path>[^\[\]$]+)\[(?P<fc>[A-Z]{2})\]$")
+_MMS = re.compile(r"^(?P<ld>[^/]+)/(?P<item>[^/\[\]]+)$")
+
+
+class ReferenceSyntaxError(LocalError):
+    """A reference that is neither ``LD/LN$FC$DO$DA`` nor ``LD/LN.DO.DA[FC]``."""
+
+
+def parse_reference(reference: str) -> tuple[str, str]:
+    """(domain, item) of a reference in either form."""
+    acsi = _ACSI.match(reference)
+    if acsi:
+        ln, *rest = acsi.group("path").split(".")
+        return acsi.group("ld"), "$".join([ln, acsi.group("fc"), *rest])
+    mms = _MMS.match(reference)
+    if mms:
+        return mms.group("ld"), mms.group("item")
+    raise ReferenceSyntaxError(
+        f"{reference!r}: expected LD/LN$FC$DO$DA or LD/LN.DO.DA[FC] (e.g. LD0/MMXU1.TotW.mag.f[MX])"
+    )
+
+
+def show(data: Data) -> str:
+    """A value for people: numbers, strings, bit strings as 0/1, structures in braces."""
+    value = data_to_python(data)
+    return _show(value)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return "{" + ", ".join(_show(v) for v in value) + "}"
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+async def browse(association: ClientAssociation) -> list[str]:
+    """The server's tree: logical devices, logical nodes, data objects, data sets."""
+    lines: list[str] = []
+    for ld in await association.get_server_directory():
+        lines.append(ld)
+        names = await association.name_list(0, ld)
+        data_sets = await association.get_data_set_names(ld)
+        for ln in [n for n in names if "$" not in n]:
+            lines.append(f"  {ln}")
+            fcs_by_do: dict[str, list[str]] = {}
+            for name in names:
+                parts = name.split("$")
+                if parts[0] == ln and len(parts) == 3:
+                    fcs_by_do.setdefault(parts[2], []).append(parts[1])
+            for do, fcs in fcs_by_do.items():
+                lines.append(f"    {do} [{', '.join(fcs)}]")
+            for ds in data_sets:
+                if ds.split("$", 1)[0] == ln:
+                    lines.append(f"    data set {ds.split('$', 1)[1]}")
+    return lines
+
+
+async def get_values(association: ClientAssociation, references: list[str]) -> list[str]:
+    """``REF = value`` per reference (or ``REF: error``), in one read."""
+    parsed = [parse_reference(r) for r in references]
+    results = await association.read(parsed)
+    lines = []
+    for reference, result in zip(references, results, strict=True):
+        if result.success is not None:
+            lines.append(f"{reference} = {show(result.success)}")
+        else:
+            lines.append(f"{reference}: {DataAccessFailure(reference, result.failure or -1)}")
+    return lines
+
+
+def _btype_of(description: TypeDescription, reference: str) -> BasicType:
+    if description.boolean is not None:
+        return BasicType.BOOLEAN
+    if description.floating_point is not None:
+        wide = description.floating_point.format_width == 64
+        return BasicType.FLOAT64 if wide else BasicType.FLOAT32
+    if description.integer is not None:
+        return {8: BasicType.INT8, 16: BasicType.INT16, 32: BasicType.INT32}.get(
+            description.integer, BasicType.INT64
+        )
+    if description.unsigned is not None:
+        return {8: BasicType.INT8U, 16: BasicType.INT16U}.get(
+            description.unsigned, BasicType.INT32U
+        )
+    if description.visible_string is not None:
+        return BasicType.VISSTRING255
+    if description.m_msstring is not None:
+        return BasicType.UNICODE255
+    if description.octet_string is not None:
+        return BasicType.OCTET64
+    if description.utc_time is not None:
+        return BasicType.TIMESTAMP
+    raise LocalError(
+        f"{reference}: set works on basic attributes (this one is a structure, "
+        "array or bit string: give its components)"
+    )
+
+
+async def set_value(association: ClientAssociation, reference: str, text: str) -> str:
+    """Write ``text`` (converted to the variable's type) to ``reference``."""
+    domain, item = parse_reference(reference)
+    description = await association.get_data_definition(domain, item)
+    if description.bit_string is not None:
+        bits = text.strip()
+        if len(bits) != description.bit_string or set(bits) - {"0", "1"}:
+            raise LocalError(f"{reference}: expected {description.bit_string} bits of 0/1")
+        data = Data(bit_string=bits)
+    else:
+        btype = _btype_of(description, reference)
+        try:
+            data = scalar_to_data(btype, parse_text(btype, text))
+        except ValueMismatch as error:
+            raise LocalError(f"{reference}: {error}") from None
+    await association.set_data_values(domain, item, data)
+    return f"{reference} := {show(data)}"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Connection options as read from command line, environment and config file."""
+
+    jid: str | None = None
+    password: str | None = None
+    server: str | None = None
+    ca_file: str | None = None
+
+    def merged(self, other: Account) -> Account:
+        return Account(
+            self.jid or other.jid,
+            self.password or other.password,
+            self.server or other.server,
+            self.ca_file or other.ca_file,
+        )
+
+    def settings(self, what: str, *, timeout: float = 10.0) -> XmppSettings:
+        if not self.jid:
+            raise LocalError(f"{what}: no JID (--jid/--as, GEN61850_XMPP_JID or a config file)")
+        if not self.password:
+            raise LocalError(
+                f"{what}: no password for {self.jid} (--password, "
+                "GEN61850_XMPP_PASSWORD or a config file)"
+            )
+        host, port = "", 5222
+        if self.server:
+            host, _, port_text = (
+                self.server.rpartition(":") if ":" in self.server else (self.server, "", "5222")
+            )
+            try:
+                port = int(port_text)
+            except ValueError:
+                raise LocalError(f"server {self.server!r}: expected HOST[:PORT]") from None
+        return XmppSettings(
+            jid=self.jid,
+            password=self.password,
+            host=host,
+            port=port,
+            ca_file=self.ca_file,
+            connect_timeout=timeout,
+            request_timeout=timeout,
+        )
+
+
+def read_account_file(path: Path) -> Account:
+    """A TOML file with ``jid``, ``password``, ``server`` and ``ca`` (top level or [xmpp])."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise LocalError(f"{path}: {error}") from None
+    section = data.get("xmpp", data)
+    return Account(
+        section.get("jid"), section.get("password"), section.get("server"), section.get("ca")
+    )
+
+
+def write_account_file(path: Path, account: Account) -> None:
+    lines = ["[xmpp]"]
+    for key, value in (
+        ("jid", account.jid),
+        ("password", account.password),
+        ("server", account.server),
+        ("ca", account.ca_file),
+    ):
+        if value is not None:
+            lines.append(f'{key} = "{value}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+
+
+__all__ = [
+    "Account",
+    "ReferenceSyntaxError",
+    "browse",
+    "get_values",
+    "parse_reference",
+    "read_account_file",
+    "set_value",
+    "show",
+    "write_account_file",
+]

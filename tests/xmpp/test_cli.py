@@ -1,0 +1,128 @@
+"""`gen61850 xmpp` commands as a user runs them, against the session's Prosody; and the
+``local_ied`` API the demo uses."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gen61850.runtime.xmpp.session import local_ied
+from gen61850.runtime.xmpp.tools import Account, write_account_file
+from tests.xmpp.conftest import Env, password
+
+pytestmark = pytest.mark.prosody
+CLI = [sys.executable, "-m", "gen61850", "xmpp"]
+
+
+def config(env: Env, folder: Path, user: str, secret: str | None = None) -> Path:
+    path = folder / f"{user}.toml"
+    write_account_file(
+        path,
+        Account(
+            f"{user}@{env.server.domain}",
+            secret or password(user),
+            f"127.0.0.1:{env.server.port}",
+            str(env.server.ca_file),
+        ),
+    )
+    return path
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> None:
+    ied, client = config(xmpp_env, tmp_path, "ied1"), config(xmpp_env, tmp_path, "client2")
+    serve = subprocess.Popen(
+        [*CLI, "serve", str(own_scl), "--ied", "XIED", "--config", str(ied)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        assert line.startswith("serving IED XIED (1 logical devices) as ied1@iec61850.test/IEC")
+        target = f"ied1@{xmpp_env.server.domain}"
+        browsed = cli("browse", target, "--config", str(client))
+        assert browsed.returncode == 0, browsed.stderr
+        assert browsed.stdout.splitlines()[:4] == [
+            "XIEDLD0",
+            "  LLN0",
+            "    Mod [ST, CF]",
+            "    NamPlt [DC]",
+        ]
+        got = cli(
+            "get",
+            target,
+            "XIEDLD0/MMXU1.TotW.mag.f[MX]",
+            "XIEDLD0/GGIO1$SP$Setg$limit",
+            "--config",
+            str(client),
+        )
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.splitlines() == [
+            "XIEDLD0/MMXU1.TotW.mag.f[MX] = 12.5",
+            "XIEDLD0/GGIO1$SP$Setg$limit = -5",
+        ]
+        wrote = cli("set", target, "XIEDLD0/GGIO1.Setg.limit[SP]", "17", "--config", str(client))
+        assert (
+            wrote.returncode == 0 and wrote.stdout.strip() == "XIEDLD0/GGIO1.Setg.limit[SP] := 17"
+        )
+        assert serve.stdout.readline().strip() == (
+            "write by client2@iec61850.test/IEC: XIEDLD0/GGIO1$SP$Setg$limit = 17"
+        )
+        refused = cli("set", target, "XIEDLD0/XCBR1.Pos.stVal[ST]", "10", "--config", str(client))
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == (
+            "gen61850: error: XIEDLD0/XCBR1$ST$Pos$stVal: object-access-denied (3)"
+        )
+        missing = cli("get", target, "XIEDLD0/XCBR1$ST$Nope", "--config", str(client))
+        assert missing.returncode == 1 and "object-non-existent (10)" in missing.stdout
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=10) == 0
+
+
+def test_cli_errors_are_one_clear_line(xmpp_env: Env, tmp_path: Path) -> None:
+    wrong = config(xmpp_env, tmp_path, "client1", secret="not-the-password")
+    result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(wrong))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "gen61850: error: client1@iec61850.test: authentication failed (wrong JID or password)"
+    )
+    result = cli("get", "ied1@iec61850.test", "nonsense", "--config", str(wrong))
+    assert result.returncode == 1 and "expected LD/LN$FC$DO$DA" in result.stderr
+    result = cli("browse", "ied1@iec61850.test")
+    assert result.returncode == 1 and "no JID" in result.stderr
+    result = cli("serve", str(tmp_path / "none.icd"), "--jid", "x@y", "--password", "p")
+    assert result.returncode == 1 and "no such SCL file" in result.stderr
+    for run in (result,):
+        assert "Traceback" not in run.stderr
+
+
+def test_local_ied_for_the_demo(own_scl: Path) -> None:
+    started = time.monotonic()
+    with local_ied(own_scl) as ied:
+        lines = ied.browse()
+        assert lines[0] == "XIEDLD0" and "    Setg [SP]" in lines
+        assert ied.get(["XIEDLD0/GGIO1.Setg.setVal[SP]"]) == ["XIEDLD0/GGIO1.Setg.setVal[SP] = 2.5"]
+        assert (
+            ied.set("XIEDLD0/GGIO1.Setg.setVal[SP]", "4") == "XIEDLD0/GGIO1.Setg.setVal[SP] := 4.0"
+        )
+        assert ied.server.model.get_value("XIEDLD0/GGIO1$SP$Setg$setVal") == 4.0
+        prosody_pid = ied.dev._process.pid if ied.dev._process else 0
+    assert (
+        prosody_pid
+        and subprocess.run(
+            ["kill", "-0", str(prosody_pid)], capture_output=True, check=False
+        ).returncode
+        != 0
+    )
+    assert time.monotonic() - started < 30
