@@ -105,10 +105,11 @@ class BatchDecoder:
         if count and offset + (count - 1) * stride + self.frame_size > len(buffer):
             raise DecodeError("batch", offset, f"buffer too short for {count} frames")
 
-        def column(dtype: str, at: int, width: int = 1) -> npt.NDArray[Any]:
-            shape = (count, width) if width > 1 else (count,)
-            strides = (stride, 4) if width > 1 else (stride,)
-            return np.ndarray(shape, np.dtype(dtype), buffer, offset + at, strides)
+        def column(dtype: str, at: int, width: int | None = None) -> npt.NDArray[Any]:
+            """A strided view: one value per frame, or ``width`` 4-octet words per frame."""
+            if width is None:
+                return np.ndarray((count,), np.dtype(dtype), buffer, offset + at, (stride,))
+            return np.ndarray((count, width), np.dtype(dtype), buffer, offset + at, (stride, 4))
 
         valid = np.ones(count, dtype=np.bool_)
         for at, word_mask, word_const in self._checks:
