@@ -305,6 +305,7 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
     p.add_argument("--quiet", action="store_true", help="statistics only")
+    p.add_argument("--write", type=Path, help="also save the frames to a .pcap/.pcapng file")
     p.add_argument("--no-ring", action="store_true", help="plain socket, no TPACKET_V3 ring")
     p.add_argument("--promiscuous", action="store_true")
     p.set_defaults(func=_pipe_safe(run_subscribe))
@@ -333,10 +334,16 @@ def run_subscribe(args: argparse.Namespace) -> int:
         ring=not args.no_ring,
         promiscuous=args.promiscuous,
     )
+    from gen61850.runtime.pcap import CapturedFrame, write_capture
+
+    saved: list[CapturedFrame] = []
     index = 0
     try:
         for frame in subscriber.frames(count=args.count, duration=args.duration):
             index += 1
+            if args.write is not None and frame.raw is not None:
+                stamp = round((frame.time or 0.0) * 1e9)
+                saved.append(CapturedFrame(stamp, frame.raw, len(frame.raw)))
             if not args.quiet:
                 _write_records(index, frame, choice, jsonl, sys.stdout)
             for event in subscriber.receiver.take_events():
@@ -347,6 +354,9 @@ def run_subscribe(args: argparse.Namespace) -> int:
         stats = subscriber.stats
         subscriber.close()
     out = sys.stderr if jsonl else sys.stdout
+    if args.write is not None:
+        write_capture(args.write, saved)
+        print(f"wrote {len(saved)} frames to {args.write}", file=out)
     _print_statistics(subscriber.receiver, stats, out)
     return 0
 

@@ -173,7 +173,7 @@ def records(
             )
         )
         pos += count
-    return DecodedFrame(link_header(frame, base, shape, reserved1), asdus, time)
+    return DecodedFrame(link_header(frame, base, shape, reserved1), asdus, time, None, bytes(frame))
 
 
 __all__ = ["DecodeError", "LayoutChanged", "QuickParser", "link_header", "records"]

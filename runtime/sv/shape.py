@@ -118,6 +118,8 @@ class DecodedFrame:
     asdus: list[SvAsdu]
     time: float | None = None
     security: bytes | None = None
+    raw: bytes | None = None
+    """The frame's octets as received (for writing captures)."""
 
 
 @dataclass(frozen=True, slots=True)

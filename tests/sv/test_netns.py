@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -168,7 +169,7 @@ def test_batches_from_the_ring(veth: VethPair) -> None:
     subscriber.close()
 
 
-def test_cli_publish_to_cli_subscribe(veth: VethPair) -> None:
+def test_cli_publish_to_cli_subscribe(veth: VethPair, tmp_path: Path) -> None:
     import json
     import subprocess
     import sys
@@ -192,6 +193,8 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair) -> None:
             "20",
             "--svid",
             "G61C1",
+            "--write",
+            str(tmp_path / "wire.pcapng"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -238,6 +241,11 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair) -> None:
     for record in records:
         assert record["values"] == table[record["smpCnt"]][0::2]
     assert "stream APPID 0x4040 svID G61C1: received 200, gaps 0" in err
+    # The frames as they crossed the wire, saved by the subscriber, decode the same in tshark.
+    assert "wrote 200 frames" in err
+    from .test_cli import compare_with_tshark
+
+    assert compare_with_tshark(tmp_path / "wire.pcapng", records) == 200
 
 
 def test_a_block_with_one_frame_decodes_as_a_batch(veth: VethPair) -> None:
