@@ -14,6 +14,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.net.bpf import sv_program
 from gen61850.runtime.net.packet import PacketSocket
@@ -224,7 +227,7 @@ class Subscriber:
         """Per ring block, numpy batches per stream shape (needs ``ring=True`` and known
         layouts). Frames that fit no batch go through ``SvReceiver.feed`` one by one.
 
-        Supervision sees only the one-by-one frames; batches carry smpCnt to check.
+        Batches are supervised too (vectorised when all is in order).
         """
         if self._ring is None:
             raise ValueError("batches() needs the TPACKET_V3 ring (ring=True)")
@@ -277,7 +280,49 @@ class Subscriber:
                 receiver.stats.filtered += len(keep)
                 continue
             receiver.stats.delivered_asdus += len(keep) * len(shape.asdus)
-            yield shape, _select(batch, keep)
+            selected = _select(batch, keep)
+            self._supervise(shape, selected, block.time_ns[keep])
+            yield shape, selected
+
+    def _supervise(self, shape: FrameShape, batch: Batch, time_ns: npt.NDArray[np.int64]) -> None:
+        """Feed a batch's smpCnt columns to supervision, stream by stream."""
+        receiver = self.receiver
+        times = time_ns.astype(np.float64) / 1e9
+        appid = shape.appid
+        for sv_id in dict.fromkeys(shape.sv_ids):
+            columns = [i for i, s in enumerate(shape.sv_ids) if s == sv_id]
+            counts = batch.smp_cnt[:, columns].ravel()
+            stamps = np.repeat(times, len(columns))
+            first = shape.asdus[columns[0]]
+            sims = batch.simulated
+            if sims.all() or not sims.any():
+                receiver.events += receiver.supervisor.feed_many(
+                    appid,
+                    sv_id,
+                    counts,
+                    first.conf_rev,
+                    first.smp_synch,
+                    bool(sims.any()),
+                    stamps,
+                    first.smp_rate,
+                    first.smp_mod,
+                )
+            else:
+                flags = np.repeat(sims, len(columns))
+                for smp, flag, when in zip(
+                    counts.tolist(), flags.tolist(), stamps.tolist(), strict=True
+                ):
+                    receiver.events += receiver.supervisor.feed(
+                        appid,
+                        sv_id,
+                        smp,
+                        first.conf_rev,
+                        first.smp_synch,
+                        flag,
+                        when,
+                        first.smp_rate,
+                        first.smp_mod,
+                    )
 
     def close(self) -> None:
         if self._ring is not None:

@@ -21,6 +21,10 @@ sockets: the caller passes the time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 StreamKey = tuple[int, str]
 UNKNOWN_WRAP = 65536
@@ -183,6 +187,46 @@ class Supervisor:
             state.smp_synch = smp_synch
         state.last_time = time
         state.events += len(events)
+        return events
+
+    def feed_many(
+        self,
+        appid: int,
+        sv_id: str,
+        smp_cnts: npt.NDArray[np.integer[Any]],
+        conf_rev: int,
+        smp_synch: int,
+        simulated: bool,
+        times: npt.NDArray[np.floating[Any]],
+        smp_rate: int | None = None,
+        smp_mod: int | None = None,
+    ) -> list[SvEvent]:
+        """Many consecutive ASDUs of one stream (a batch), with the same events as
+        ``feed`` one by one; the common case (all in order, wrap known) is vectorised."""
+        count = len(smp_cnts)
+        if count == 0:
+            return []
+        state = self.streams.get((appid, sv_id))
+        if (
+            state is not None
+            and state.wrap_known
+            and not state.timed_out
+            and (state.conf_rev, state.smp_synch, state.simulated)
+            == (conf_rev, smp_synch, simulated)
+        ):
+            chain = np.empty(count + 1, dtype=np.int64)
+            chain[0] = state.last_smp_cnt
+            chain[1:] = smp_cnts
+            if bool((np.diff(chain) % state.wrap == 1).all()):
+                state.received += count
+                state.last_smp_cnt = int(chain[-1])
+                state.last_time = float(times[-1])
+                return []
+        events: list[SvEvent] = []
+        for smp, when in zip(smp_cnts.tolist(), times.tolist(), strict=True):
+            events += self.feed(
+                appid, sv_id, smp, conf_rev, smp_synch, simulated, when, smp_rate, smp_mod
+            )
         return events
 
     def tick(self, now: float) -> list[SvEvent]:

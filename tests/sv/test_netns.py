@@ -166,6 +166,31 @@ def test_batches_from_the_ring(veth: VethPair) -> None:
         assert batch.valid.all()
         counts += list(batch.smp_cnt.ravel())
     assert counts == list(range(400))
+    state = subscriber.receiver.streams[(0x4030, "G61R1")]
+    assert (state.received, state.gaps, state.duplicates) == (400, 0, 0)
+    subscriber.close()
+
+
+def test_batches_are_supervised(veth: VethPair) -> None:
+    from gen61850.runtime.net.packet import PacketSocket
+    from gen61850.runtime.sv.supervision import SmpCntGap
+
+    from .helpers import make_frames
+
+    config = StreamConfig("G61G1", appid=0x4070)
+    frames = make_frames(config, 50)
+    del frames[20]  # smpCnt 20 never sent
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config])
+    with inside(veth.ns_a):
+        sender = PacketSocket(veth.if_a, receive=False)
+    for frame in frames:
+        sender.send(frame)
+    sender.close()
+    rows = sum(len(batch) for _shape, batch in subscriber.batches(duration=0.3))
+    assert rows == 49
+    gaps = [e for e in subscriber.receiver.take_events() if isinstance(e, SmpCntGap)]
+    assert [(g.expected, g.received, g.missing) for g in gaps] == [(20, 21, 1)]
     subscriber.close()
 
 

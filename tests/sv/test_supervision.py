@@ -98,3 +98,33 @@ def test_streams_are_separate() -> None:
     sup.feed(0x4000, "B", 9, 1, 0, False, 0.0)
     assert sup.feed(0x4000, "A", 6, 1, 0, False, 0.1) == []
     assert sup.feed(0x4001, "A", 100, 1, 0, False, 0.1) == [NewStream((0x4001, "A"), 0.1, 100)]
+
+
+def test_feed_many_gives_the_same_events_and_counters_as_feed() -> None:
+    import random
+
+    import numpy as np
+
+    rng = random.Random(7)
+    for trial in range(40):
+        counts: list[int] = []
+        smp = rng.randrange(4000)
+        for _ in range(300):
+            r = rng.random()
+            smp = (smp + (1 if r < 0.9 else rng.choice([0, 2, 5, -3]))) % 4000
+            counts.append(smp)
+        times = [i * 0.00025 for i in range(len(counts))]
+        one = Supervisor(wraps={"MU01": 4000})
+        many = Supervisor(wraps={"MU01": 4000})
+        events_one: list[object] = []
+        events_many: list[object] = []
+        for start in range(0, len(counts), 50):
+            chunk = counts[start : start + 50]
+            when = times[start : start + 50]
+            for c, t in zip(chunk, when, strict=True):
+                events_one += one.feed(0x4000, "MU01", c, 1, 2, False, t)
+            events_many += many.feed_many(
+                0x4000, "MU01", np.array(chunk), 1, 2, False, np.array(when)
+            )
+        assert events_many == events_one, trial
+        assert many.streams[KEY] == one.streams[KEY]
