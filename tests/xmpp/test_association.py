@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.runtime.xmpp.association import (
     TRANSITIONS,
@@ -245,5 +247,32 @@ def test_peer_unavailable_aborts(xmpp_env: Env, own_scl: Path) -> None:
             assert await _until(lambda: not again.is_open, 5)
             with pytest.raises(AssociationError, match="unavailable"):
                 await again.get_server_directory()
+
+    run(body())
+
+
+def test_outstanding_bound_and_timeouts(xmpp_env: Env, own_scl: Path) -> None:
+    from gen61850.runtime.xmpp.errors import TimeoutError61850
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl, client_options={"max_outstanding": 2}) as t:
+            assert t.association.state.negotiated is not None
+            assert t.association.state.negotiated.max_outstanding_calling == 2
+            t.client.settings = type(t.client.settings)(
+                **{**t.client.settings.__dict__, "request_timeout": 0.5}
+            )
+            t.server.remove_handler("8-2 iq get")  # the server stops answering reads
+            t.server.register_handler(
+                Callback("silent", StanzaPath("iq@type=get/iec61850"), lambda _iq: None)
+            )
+            first = asyncio.ensure_future(t.association.get_server_directory())
+            second = asyncio.ensure_future(t.association.get_server_directory())
+            await asyncio.sleep(0.05)
+            with pytest.raises(TooManyOutstanding):
+                await t.association.get_server_directory()
+            for pending in (first, second):
+                with pytest.raises(TimeoutError61850, match="no answer"):
+                    await pending
+            assert t.association.state.outstanding == {}
 
     run(body())

@@ -283,3 +283,27 @@ def test_aa_specific_data_sets_end_with_the_association(xmpp_env: Env, own_scl: 
             t.check.assert_clean()
 
     run(body())
+
+
+def test_every_variable_of_complex_model_reads_and_describes(
+    xmpp_env: Env, complex_model: Path
+) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, complex_model, server_user="ied1") as t:
+            a = t.association
+            total = 0
+            for ld in await a.get_server_directory():
+                names = await a.name_list(0, ld)
+                assert names == t.server.model.names[ld]
+                for start in range(0, len(names), 40):
+                    batch = [(ld, n) for n in names[start : start + 40]]
+                    results = await a.read(batch)
+                    assert all(r.success is not None for r in results), batch
+                    total += len(results)
+                for ln in [n for n in names if "$" not in n]:
+                    definition = await a.get_data_definition(ld, ln)
+                    assert definition.structure is not None
+            assert total == sum(len(v) for v in t.server.model.names.values())
+            t.check.assert_clean()
+
+    run(body())
