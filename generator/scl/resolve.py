@@ -77,6 +77,7 @@ class TypeInstantiator:
         self._active: set[str] = set()
         self._with_fc: dict[tuple[str, FC], tuple[DataAttribute, ...]] = {}
         self._enum_memo: dict[tuple[str, str], dict[str, EnumType]] = {}
+        self._values: dict[tuple[object, ...], Value] = {}
 
     def enums_of(self, kind: str, type_id: str) -> dict[str, EnumType]:
         """Enum types used below an LNodeType / DOType / DAType (memoised per type id)."""
@@ -155,12 +156,17 @@ class TypeInstantiator:
     ) -> Value | None:
         if not vals or btype is BasicType.STRUCT:
             return None
+        key = (vals, btype, enum.id if enum is not None else None, bool(count))
+        if key in self._values:
+            return self._values[key]
         try:
             converted = tuple(convert(v, btype, enum) for v in vals)
         except ValueProblem as problem:
             self.diagnostics.warning(line, f"value of {name!r} ignored: {problem}")
             return None
-        return converted if count else converted[0]
+        result = converted if count else converted[0]
+        self._values[key] = result
+        return result
 
     def struct(self, type_id: str, line: int, owner: str) -> tuple[DataAttribute, ...] | None:
         """The BDAs of DAType ``type_id`` (FC filled in by the caller)."""
@@ -223,6 +229,9 @@ class IedResolver:
         self.types = types
         self.connected = connected
         self.diagnostics = diagnostics
+        self._ln_indexes: dict[int, dict[str, LogicalNode]] = {}
+        self._fcs_memo: dict[int, frozenset[FC]] = {}
+        self._keep: list[object] = []  # keeps the objects behind memo ids alive
 
     # -- initial values -------------------------------------------------------------------
     def _apply(self, node: Node, element: etree._Element, where: str) -> Node:
@@ -353,7 +362,7 @@ class IedResolver:
             )
             return None
         reference = f"{ld.name}/{member.path}"
-        ln = ld.child(member.ln_name)
+        ln = self._ln_index(ld).get(member.ln_name)
         if ln is None:
             warn(line, f"FCDA {reference} in {where} left out: no LN {member.ln_name!r}")
             return None
@@ -368,12 +377,26 @@ class IedResolver:
             if node is None:
                 warn(line, f"FCDA {reference} in {where} left out: resolves to nothing")
                 return None
-            fcs = node.fcs() if isinstance(node, DataObject) else {node.fc}
+            fcs = self._fcs(node) if isinstance(node, DataObject) else {node.fc}
             if fc not in fcs:
                 warn(line, f"FCDA {reference} in {where} left out: nothing with fc {fc.value}")
                 return None
         btype = node.btype if isinstance(node, DataAttribute) else None
         return DataSetMember(member, reference, node, btype)
+
+    def _ln_index(self, ld: LogicalDevice) -> dict[str, LogicalNode]:
+        index = self._ln_indexes.get(id(ld))
+        if index is None:
+            index = self._ln_indexes[id(ld)] = {ln.name: ln for ln in ld.logical_nodes}
+            self._keep.append(ld)
+        return index
+
+    def _fcs(self, node: DataObject) -> frozenset[FC]:
+        found = self._fcs_memo.get(id(node))
+        if found is None:
+            found = self._fcs_memo[id(node)] = node.fcs()
+            self._keep.append(node)
+        return found
 
     def data_sets(
         self, ln_element: etree._Element, ied_name: str, lds: dict[str, LogicalDevice], where: str
