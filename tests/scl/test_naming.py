@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import keyword
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gen61850.generator.scl.naming import (
     class_name,
@@ -45,3 +49,13 @@ def test_enum_members() -> None:
     assert enum_member("2nd", 2) == "V_2nd"
     assert enum_member("name", 0) == "name_"
     assert unique(["a_b", "a_b", "c", "a_b"]) == ["a_b", "a_b_2", "c", "a_b_3"]
+
+
+@given(st.text(max_size=20))
+def test_any_text_becomes_an_identifier(text: str) -> None:
+    assert py_identifier(text).isidentifier()
+    assert not keyword.iskeyword(py_identifier(text))
+    member = enum_member(text, 3)
+    assert member.isidentifier() and not keyword.iskeyword(member)
+    assert package_name(text).isidentifier()
+    assert class_name("DO", text).isidentifier()

@@ -273,3 +273,53 @@ def test_xsd_validation_of_the_files_version(corpus: Path) -> None:
     lenient = load_scl(corpus / "scl" / "simpleIO_direct_control_goose.cid")
     assert lenient.errors == ()
     assert any("MinTime" in str(d) for d in lenient.diagnostics)
+
+
+def test_private_and_foreign_elements_are_kept_out_of_the_way(write_scl: Writer) -> None:
+    ln0 = (
+        '<Private type="vendor"><v:Setting xmlns:v="urn:vendor" a="1"/></Private>'
+        '<v:Extra xmlns:v="urn:vendor"><DOI name="Mod"/></v:Extra>'
+        '<DOI name="Mod" xmlns:v="urn:vendor" v:flag="x"><DAI name="stVal"><Val>off</Val></DAI>'
+        "</DOI>"
+    )
+    path = write_scl('<Private type="top">anything</Private>' + ied(ln0) + TEMPLATES)
+    model = load_scl(path, validate=False)
+    assert model.diagnostics == ()
+    st_val = model.ieds[0].find("LD0/LLN0.Mod.stVal")
+    assert isinstance(st_val, DataAttribute) and st_val.value == 5
+
+
+def test_type_that_contains_itself_is_an_error(write_scl: Writer) -> None:
+    looped = TEMPLATES.replace(
+        '<DA name="q" fc="MX" bType="Quality"/>',
+        '<DA name="q" fc="MX" bType="Quality"/><SDO name="again" type="SavT"/>',
+    ).replace('<BDA name="i" bType="INT32"/>', '<BDA name="i" bType="Struct" type="AV"/>')
+    path = write_scl(ied() + looped)
+    found = errors(path)
+    assert any("DOType 'SavT' contains itself" in m for m in found)
+    assert any("DAType 'AV' contains itself" in m for m in found)
+
+
+def test_scl_without_namespace_is_read_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "plain.scd"
+    body = ied() + TEMPLATES
+    path.write_text('<?xml version="1.0"?>\n<SCL><Header id="x"/>' + body + "</SCL>\n")
+    model = load_scl(path, validate=False)
+    assert model.errors == ()
+    assert any("without the namespace" in str(d) for d in model.diagnostics)
+    assert model.ieds[0].find("LD0/TCTR1.Amp.q") is not None
+
+
+def test_pass_one_keeps_only_the_shared_sections(write_scl: Writer) -> None:
+    from gen61850.generator.scl.diagnostics import Diagnostics
+    from gen61850.generator.scl.xmlread import iter_ieds, scan
+
+    path = write_scl(ied() + ied(name="IED2") + TEMPLATES)
+    context = scan(path, Diagnostics(str(path)))
+    assert context is not None and context.ied_count == 2
+    assert context.templates is not None
+    root = context.templates.getparent()
+    assert root is not None
+    assert [child.tag.split("}")[1] for child in root] == ["Header", "DataTypeTemplates"]
+    names = [element.get("name") for element in iter_ieds(path)]
+    assert names == ["IED1", "IED2"]
