@@ -174,6 +174,8 @@ def _serve(args: argparse.Namespace) -> int:
         account = account.merged(type(account)(jid=address))
     settings = account.settings(f"IED {ied.name}", timeout=args.timeout)
     model = ServedModel.from_ied(ied)
+    stat = args.scl.stat()
+    model.add_file(args.scl.name, stat.st_size, stat.st_mtime)
     model.on_write(lambda d, i, v, p: print(f"write by {p}: {d}/{i} = {v!r}", flush=True))
 
     async def body() -> None:

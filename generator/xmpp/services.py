@@ -66,6 +66,7 @@ CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService("defineNamedVariableList", "set", ("CreateDataSet",)),
     ConfirmedService("getNamedVariableListAttributes", "get", ("GetDataSetDirectory",)),
     ConfirmedService("deleteNamedVariableList", "set", ("DeleteDataSet",)),
+    ConfirmedService("fileDirectory", "get", ("GetServerDirectory", "GetFileAttributeValues")),
 )
 
 # Types that hold the two sides of the confirmed services, named as in the schema.

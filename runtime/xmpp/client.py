@@ -31,6 +31,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest,
     DomainSpecificName,
+    FileDirectoryRequest,
+    FileName,
     GetNameListRequest,
     GetVariableAccessAttributesRequest,
     InformationReport,
@@ -390,6 +392,41 @@ class ClientAssociation:
             if parts[0] == ln and len(parts) == 3:
                 seen.setdefault(parts[2], None)
         return list(seen)
+
+    async def get_server_files(self) -> list[tuple[str, int, str | None]]:
+        """GetServerDirectory(FILE): (name, size, last modified) of every file, paged."""
+        files: list[tuple[str, int, str | None]] = []
+        continue_after: FileName | None = None
+        while True:
+            response = await self._call(
+                services.file_directory_request,
+                services.file_directory_response,
+                FileDirectoryRequest(continue_after=continue_after),
+            )
+            entries = response.list_of_directory_entry.directory_entry
+            for entry in entries:
+                files.append(
+                    (
+                        "/".join(entry.file_name.graphic_string),
+                        entry.file_attributes.size_of_file,
+                        entry.file_attributes.last_modified,
+                    )
+                )
+            if not entries or not is_true(response.more_follows):
+                return files
+            continue_after = entries[-1].file_name
+
+    async def get_file_attribute_values(self, name: str) -> tuple[int, str | None]:
+        """GetFileAttributeValues of one file: (size, last modified)."""
+        response = await self._call(
+            services.file_directory_request,
+            services.file_directory_response,
+            FileDirectoryRequest(file_specification=FileName(graphic_string=[name])),
+        )
+        entries = response.list_of_directory_entry.directory_entry
+        if len(entries) != 1:
+            raise PayloadError("listOfDirectoryEntry", f"{len(entries)} entries for one file")
+        return entries[0].file_attributes.size_of_file, entries[0].file_attributes.last_modified
 
     async def get_data_set_names(self, ld: str) -> list[str]:
         """GetLogicalNodeDirectory(DATA-SET) over the whole LD: ``LN$name`` of each data set."""

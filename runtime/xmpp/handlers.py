@@ -16,13 +16,19 @@ from gen61850.generated.scsm_8_2.bindings import (
     DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest,
     DeleteNamedVariableListResponse,
+    DirectoryEntry,
     DomainSpecificName,
+    FileAttributes,
+    FileDirectoryRequest,
+    FileDirectoryResponse,
+    FileName,
     GetNamedVariableListAttributesResponse,
     GetNameListRequest,
     GetNameListResponse,
     GetVariableAccessAttributesRequest,
     GetVariableAccessAttributesResponse,
     ListOfAccessResult,
+    ListOfDirectoryEntry,
     ListOfIdentifier,
     ListOfVariable,
     Null,
@@ -48,6 +54,15 @@ OBJECT_CLASS_DOMAIN = 9
 MAX_DATA_SET_MEMBERS = 256
 NAME_OVERHEAD = 26  # <Identifier>…</Identifier> around each name
 PAGE_RESERVE = 600  # stanza, association context and response envelope
+FILE_ENTRY_OVERHEAD = 200  # the elements of one DirectoryEntry around its name
+
+
+def generalized_time(seconds: float) -> str:
+    """GeneralizedTime string form (UTC) of a POSIX time."""
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    return moment.strftime("%Y%m%d%H%M%SZ")
 
 
 class ServiceFailure(Exception):
@@ -305,6 +320,44 @@ class ModelHandlers:
                 del self._aa_lists()[name.aa_specific]
             deleted += 1
         return DeleteNamedVariableListResponse(number_matched=matched, number_deleted=deleted)
+
+    # ------------------------------------------------------------ files
+
+    def file_directory(self, peer: str, request: FileDirectoryRequest) -> FileDirectoryResponse:
+        """GetServerDirectory(FILE) without a specification; GetFileAttributeValues with one."""
+        names = sorted(self.model.files)
+        if request.file_specification is not None:
+            wanted = "/".join(request.file_specification.graphic_string)
+            if wanted not in self.model.files:
+                raise ServiceFailure(mapping.FILE_NON_EXISTENT, f"no file {wanted[:80]!r}")
+            names = [wanted]
+        start = 0
+        if request.continue_after is not None:
+            after = "/".join(request.continue_after.graphic_string)
+            if after not in names:
+                raise ServiceFailure(mapping.SERVICE_CONTINUATION_INVALID, "continueAfter unknown")
+            start = names.index(after) + 1
+        budget = max(self.call.max_pdu_size - PAGE_RESERVE, 300)
+        entries: list[DirectoryEntry] = []
+        for name in names[start:]:
+            cost = len(name.encode()) + FILE_ENTRY_OVERHEAD
+            if cost > budget and entries:
+                break
+            budget -= cost
+            info = self.model.files[name]
+            entries.append(
+                DirectoryEntry(
+                    file_name=FileName(graphic_string=[name]),
+                    file_attributes=FileAttributes(
+                        size_of_file=info.size, last_modified=generalized_time(info.modified)
+                    ),
+                )
+            )
+        more = start + len(entries) < len(names)
+        return FileDirectoryResponse(
+            list_of_directory_entry=ListOfDirectoryEntry(directory_entry=entries),
+            more_follows=boolean(more),
+        )
 
     def _find_list(self, name: ObjectName) -> NamedList:
         found: NamedList | None = None

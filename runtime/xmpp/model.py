@@ -78,6 +78,14 @@ class NamedList:
     owner: str | None = None  # association for aa-specific lists
 
 
+@dataclass(frozen=True)
+class FileInfo:
+    """A file the server lists in its file directory: size in octets, modification time."""
+
+    size: int
+    modified: float
+
+
 @dataclass
 class ServedModel:
     """Domains, variables, values and data sets of one IED."""
@@ -88,6 +96,7 @@ class ServedModel:
     values: dict[tuple[str, str], StoredValue] = field(default_factory=dict)
     lists: dict[tuple[str, str], NamedList] = field(default_factory=dict)
     listeners: list[WriteListener] = field(default_factory=list)
+    files: dict[str, FileInfo] = field(default_factory=dict)
 
     @classmethod
     def from_ied(cls, ied: Ied) -> ServedModel:
@@ -290,6 +299,12 @@ class ServedModel:
             raise ModelError(f"{reference}: not a basic attribute")
         return self.values[(domain, item)]
 
+    def add_file(self, name: str, size: int, modified: float = 0.0) -> None:
+        """List a file in the server's file directory (GetServerDirectory FILE)."""
+        if not name or len(name) > 255:
+            raise ModelError(f"file name {name[:80]!r}: 1 to 255 characters")
+        self.files[name] = FileInfo(size, modified)
+
     def on_write(self, listener: WriteListener) -> None:
         """Call ``listener(domain, item, value, peer)`` after each leaf a client writes."""
         self.listeners.append(listener)
@@ -422,6 +437,7 @@ def _attribute_type(attribute: DataAttribute) -> TypeDescription:
 __all__ = [
     "WRITABLE_FCS",
     "AccessFailure",
+    "FileInfo",
     "ModelError",
     "NamedList",
     "ServedModel",

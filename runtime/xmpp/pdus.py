@@ -30,8 +30,9 @@ DEFAULT_MAX_PDU_SIZE = 65_000
 DEFAULT_MAX_OUTSTANDING = 64
 # ServiceSupportOptions bits (ISO 9506-2): getNameList 1, read 4, write 5,
 # getVariableAccessAttributes 6, defineNamedVariableList 11,
-# getNamedVariableListAttributes 12, deleteNamedVariableList 13, informationReport 79.
-SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 79)
+# getNamedVariableListAttributes 12, deleteNamedVariableList 13, fileDirectory 77,
+# informationReport 79.
+SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 77, 79)
 SERVICES_SUPPORTED = "".join("1" if i in SERVICE_BITS else "0" for i in range(93))
 # ParameterSupportOptions: str1 (arrays, bit 0), str2 (structures, 1), vnam (5), valt (6), vlis (9).
 PARAMETER_CBB = "".join("1" if i in (0, 1, 5, 6, 9) else "0" for i in range(11))
@@ -46,6 +47,7 @@ _ERROR_FIELDS = {
     "initiate": "initiate",
     "conclude": "conclude",
     "cancel": "cancel",
+    "file": "file",
     "others": "others",
 }
 _REJECT_FIELDS = {

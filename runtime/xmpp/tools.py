@@ -76,6 +76,10 @@ async def browse(association: ClientAssociation) -> list[str]:
             for ds in data_sets:
                 if ds.split("$", 1)[0] == ln:
                     lines.append(f"    data set {ds.split('$', 1)[1]}")
+    files = await association.get_server_files()
+    if files:
+        lines.append("files")
+        lines.extend(f"  {name} ({size} octets)" for name, size, _ in files)
     return lines
 
 

@@ -307,3 +307,24 @@ def test_every_variable_of_complex_model_reads_and_describes(
             t.check.assert_clean()
 
     run(body())
+
+
+def test_server_directory_of_files(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl, server_options={"max_pdu_size": 2000}) as t:
+            assert await t.association.get_server_files() == []
+            for number in range(40):
+                t.server.model.add_file(f"COMTRADE/rec{number:03}.cfg", 100 + number, 1.7e9)
+            t.server.model.add_file("station.icd", 5, 0.0)
+            files = await t.association.get_server_files()
+            assert len(files) == 41  # more than one page at 2,000 octets
+            assert files[0] == ("COMTRADE/rec000.cfg", 100, "20231114221320Z")
+            assert files[-1] == ("station.icd", 5, "19700101000000Z")
+            size, modified = await t.association.get_file_attribute_values("station.icd")
+            assert (size, modified) == (5, "19700101000000Z")
+            with pytest.raises(ServiceErrorResponse) as error:
+                await t.association.get_file_attribute_values("nope.txt")
+            assert (error.value.error_class, error.value.code) == ("file", 7)
+            t.check.assert_clean()
+
+    run(body())
