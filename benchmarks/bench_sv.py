@@ -202,6 +202,33 @@ def _count_ours(pair: VethPair, run: threading.Event, result: dict[str, int]) ->
     sub.close()
 
 
+def _count_ours_frames(pair: VethPair, run: threading.Event, result: dict[str, int]) -> None:
+    from gen61850.runtime.sv.subscriber import Subscriber
+
+    with inside(pair.ns_b):
+        sub = Subscriber(
+            pair.if_b,
+            layouts={"4001": layout_9_2le()},
+            block_size=1 << 20,
+            block_count=RING_BYTES >> 20,
+        )
+    result["ready"] = 1
+    received = 0
+    idle_since = None
+    while True:
+        got = sum(1 for _ in sub.frames(duration=0.05))
+        received += got
+        if got:
+            idle_since = None
+        elif not run.is_set():
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 0.3:
+                break
+    result["received"] = received
+    result["drops"] = sub.stats.kernel_drops
+    sub.close()
+
+
 def _count_open61850(pair: VethPair, run: threading.Event, result: dict[str, int]) -> None:
     from open61850.capture import PacketCapture
 
@@ -240,7 +267,8 @@ def bench_capture(frames: list[bytes]) -> None:
         best: dict[str, float] = {}
         for name, counter in (
             ("gen61850 Subscriber.batches (TPACKET_V3)", _count_ours),
-            ("open61850 PacketCapture", _count_open61850),
+            ("gen61850 Subscriber.frames (decoded one by one)", _count_ours_frames),
+            ("open61850 PacketCapture (frames, not decoded)", _count_open61850),
         ):
             best[name] = 0.0
             for pps in rates:
@@ -275,13 +303,12 @@ def bench_capture(frames: list[bytes]) -> None:
             ["capture", "asked pps", "sent pps", "sent", "received", "lost", "kernel drops"],
             rows,
         )
-        ours, peer = best.values()
+        ours = next(iter(best.values()))
         print_table(
             "SV live capture: highest zero-loss rate (target >= 500,000 frames/s)",
-            ["capture", "frames/s", "ours/peer"],
+            ["capture", "frames/s", "batches/this"],
             [[n, f"{v:,.0f}", (ours / v) if v else float("nan")] for n, v in best.items()],
         )
-        _ = peer
 
 
 # ---------------------------------------------------------------- publisher lateness

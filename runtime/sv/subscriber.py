@@ -167,6 +167,7 @@ class Subscriber:
         else:
             self._socket = PacketSocket(iface, program=program, promiscuous=promiscuous)
         self._decoders: dict[FrameShape, BatchDecoder] = {}
+        self._unbatchable: set[FrameShape] = set()
 
     @property
     def stats(self) -> ReceiverStats:
@@ -243,45 +244,55 @@ class Subscriber:
                     return
 
     def _block_batches(self, block: BlockBatch) -> Iterator[tuple[FrameShape, Batch]]:
+        """Decode a ring block shape by shape: the first undecoded frame names the shape,
+        one numpy pass takes every frame that matches it, and so on until none is left."""
         receiver = self.receiver
-        pending = list(range(block.count))
-        while pending:
-            first = pending[0]
+        remaining = np.ones(block.count, dtype=np.bool_)
+        while True:
+            left = np.flatnonzero(remaining)
+            if left.size == 0:
+                return
+            first = int(left[0])
             start = block.offset + first * block.stride
             frame = bytes(block.buffer[start : start + block.length])
-            receiver.stats.frames += 1
+            stamp = float(block.time_ns[first]) / 1e9
             try:
                 shape, base, _ = receiver.parser.unpack(frame)
-                decoder = self._decoders.get(shape)
-                if decoder is None or decoder.base != base:
-                    decoder = self._decoders[shape] = BatchDecoder(shape, base)
-            except DecodeError as error:
-                receiver.error(error)
-                pending.pop(0)
+            except DecodeError:
+                receiver.feed(frame, stamp)  # counts the error
+                remaining[first] = False
                 continue
-            except LayoutError:  # no single known layout for this stream: one by one
-                receiver.stats.frames -= 1
-                receiver.feed(frame, float(block.time_ns[first]) / 1e9)
-                pending.pop(0)
+            decoder = self._decoders.get(shape)
+            if decoder is None or decoder.base != base:
+                if shape in self._unbatchable:
+                    decoder = None
+                else:
+                    try:
+                        decoder = self._decoders[shape] = BatchDecoder(shape, base)
+                    except LayoutError:  # no single known layout: one by one
+                        self._unbatchable.add(shape)
+                        decoder = None
+            if decoder is None:
+                receiver.feed(frame, stamp)
+                remaining[first] = False
                 continue
             batch = decoder.decode(block.buffer, block.count, block.stride, block.offset)
-            chosen = [i for i in pending if batch.valid[i]]
-            if first not in chosen:
-                chosen.insert(0, first)
-            receiver.stats.frames += len(chosen) - 1
-            receiver.stats.asdus += len(chosen) * len(shape.asdus)
-            keep = sorted(chosen)
-            taken = set(keep)
-            pending = [i for i in pending if i not in taken]
+            chosen = batch.valid & remaining
+            chosen[first] = True
+            rows = np.flatnonzero(chosen)
+            remaining[rows] = False
+            n_asdu = len(shape.asdus)
+            receiver.stats.frames += rows.size
+            receiver.stats.asdus += rows.size * n_asdu
             wanted = (receiver.appids is None or shape.appid in receiver.appids) and (
                 receiver.sv_ids is None or set(shape.sv_ids) & receiver.sv_ids
             )
             if not wanted:
-                receiver.stats.filtered += len(keep)
+                receiver.stats.filtered += rows.size
                 continue
-            receiver.stats.delivered_asdus += len(keep) * len(shape.asdus)
-            selected = _select(batch, keep)
-            self._supervise(shape, selected, block.time_ns[keep])
+            receiver.stats.delivered_asdus += rows.size * n_asdu
+            selected = _select(batch, rows)
+            self._supervise(shape, selected, block.time_ns[rows])
             yield shape, selected
 
     def _supervise(self, shape: FrameShape, batch: Batch, time_ns: npt.NDArray[np.int64]) -> None:
@@ -337,8 +348,8 @@ class Subscriber:
         self.close()
 
 
-def _select(batch: Batch, rows: list[int]) -> Batch:
-    if len(rows) == len(batch):
+def _select(batch: Batch, rows: npt.NDArray[np.intp]) -> Batch:
+    if rows.size == len(batch):
         return batch
     return Batch(
         batch.smp_cnt[rows],

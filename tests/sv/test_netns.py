@@ -304,3 +304,27 @@ def test_kernel_appid_filter(veth: VethPair) -> None:
     # The other APPID never reached user space: the kernel filter dropped it.
     assert stats.frames == 30 and stats.filtered == 0 and stats.kernel_packets == 30
     subscriber.close()
+
+
+def test_batches_with_unknown_layouts_and_bad_frames(veth: VethPair) -> None:
+    from gen61850.runtime.net.packet import PacketSocket
+
+    from .helpers import make_frames
+
+    known = StreamConfig("G61M1", appid=0x4080)
+    unknown = StreamConfig("G61M2", appid=0x4081)
+    frames = [*make_frames(known, 10), *make_frames(unknown, 10)]
+    bad = frames[0][:26] + b"\x61" + frames[0][27:]  # same length, bad savPdu tag
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[known])
+    with inside(veth.ns_a):
+        sender = PacketSocket(veth.if_a, receive=False)
+    for frame in [*frames, bad]:
+        sender.send(frame)
+    sender.close()
+    rows = [list(b.smp_cnt.ravel()) for _s, b in subscriber.batches(duration=0.3)]
+    assert rows == [list(range(10))]
+    stats = subscriber.stats
+    assert (stats.frames, stats.decode_errors, stats.delivered_asdus) == (21, 1, 20)
+    assert subscriber.receiver.streams[(0x4081, "G61M2")].received == 10
+    subscriber.close()
