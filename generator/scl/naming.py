@@ -19,14 +19,17 @@ _RESERVED = frozenset({"self", "cls", "field", "dataclass", "ClassVar"})
 def _identifier_chars(name: str) -> str:
     """NFKC-normalised ``name`` with every character Python refuses in names made ``_``."""
     text = unicodedata.normalize("NFKC", name.strip())
-    return "".join(c if c == "_" or ("a" + c).isidentifier() else "_" for c in text)
+    text = "".join(c if c == "_" or ("a" + c).isidentifier() else "_" for c in text)
+    if not ("a" + text).isidentifier():  # a combination Python still refuses: ASCII only
+        text = "".join(c if c.isascii() and (c == "_" or c.isalnum()) else "_" for c in text)
+    return text
 
 
 @register_filter("py_identifier")
 def py_identifier(name: str, prefix: str = "f_") -> str:
     """A valid, non-keyword identifier for ``name`` (``from`` → ``from_``, ``1a`` → ``f_1a``)."""
     text = _identifier_chars(name) or "_"
-    if text[0].isdigit():
+    if not text[0].isidentifier():  # a digit, or a character that may only follow
         text = prefix + text
     if keyword.iskeyword(text) or keyword.issoftkeyword(text) or text in _RESERVED:
         text += "_"
@@ -43,7 +46,7 @@ def class_name(kind: str, type_id: str) -> str:
 def package_name(ied_name: str) -> str:
     """The Python package of an IED: lower case identifier (``TEMPLATE`` → ``template``)."""
     text = _identifier_chars(ied_name).lower() or "ied"
-    if text[0].isdigit() or text.startswith("_"):
+    if not text[0].isidentifier() or text.startswith("_"):
         text = "ied_" + text.lstrip("_")
     if keyword.iskeyword(text):
         text += "_"
