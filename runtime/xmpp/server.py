@@ -38,7 +38,12 @@ Inspector = Callable[[str, Element], None]
 
 
 class AcsiServer(Endpoint):
-    """Serves one IED (``model``) to any number of associated clients."""
+    """Serves one IED (``model``) to any number of associated clients.
+
+    A peer keeps at most ``max_associations_per_peer`` associations: a client that lost its
+    link aborts its side, but the XMPP session may resume without the server noticing, so
+    the oldest association of that peer gives way to a new one.
+    """
 
     def __init__(
         self,
@@ -48,8 +53,10 @@ class AcsiServer(Endpoint):
         max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         inspect: Inspector | None = None,
+        max_associations_per_peer: int = 16,
     ) -> None:
         super().__init__(settings)
+        self.max_associations_per_peer = max_associations_per_peer
         self.model = model
         self.handlers = ModelHandlers(model)
         self.max_pdu_size = max_pdu_size
@@ -308,6 +315,10 @@ class AcsiServer(Endpoint):
         association = Association(context.association_id, str(self.boundjid), peer)
         association.negotiated = Negotiated(max_pdu, calling, called, pdus.SERVICES_SUPPORTED)
         association.handle(Event.ACCEPT_INITIATE)
+        mine = [a for a in self.associations.values() if a.peer == peer]
+        for old in mine[: max(0, len(mine) + 1 - self.max_associations_per_peer)]:
+            old.abort("superseded by newer associations of the same peer")
+            self._forget(old, "aborted: superseded")
         self.associations[key] = association
         self.send_presence(pto=peer)
         self._answer(iq, context.association_id, pdus.initiate_response(max_pdu, calling, called))

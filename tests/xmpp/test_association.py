@@ -276,3 +276,43 @@ def test_outstanding_bound_and_timeouts(xmpp_env: Env, own_scl: Path) -> None:
             assert t.association.state.outstanding == {}
 
     run(body())
+
+
+def test_oldest_association_of_a_peer_gives_way(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        async with live(xmpp_env, own_scl, server_options={"max_associations_per_peer": 2}) as t:
+            second = await t.client.associate(xmpp_env.jid("xied"))
+            third = await t.client.associate(xmpp_env.jid("xied"))
+            assert t.server.closed[-1][2] == "aborted: superseded"
+            with pytest.raises(ServiceErrorResponse) as error:
+                await t.association.get_server_directory()
+            assert error.value.error_class == "application-reference"
+            assert await second.get_server_directory() == await third.get_server_directory()
+
+    run(body())
+
+
+def test_the_servers_link_loss_aborts_its_associations(xmpp_env: Env, own_scl: Path) -> None:
+    async def body() -> None:
+        proxy = Proxy(xmpp_env.server.port)
+        await proxy.start()
+        server = AcsiServer(
+            xmpp_env.settings("xied", port=proxy.port, reconnect=False), served_model(own_scl)
+        )
+        client = AcsiClient(xmpp_env.settings("client2"))
+        await server.start()
+        await client.start()
+        try:
+            association = await client.associate(xmpp_env.jid("xied"))
+            assert await association.get_server_directory() == [LD]
+            proxy.cut()
+            assert await _until(lambda: not server.associations, 5)
+            assert server.closed[-1][2] == "aborted: link lost"
+            # and the client hears the IED go unavailable once Prosody ends its session
+            assert await _until(lambda: not association.is_open, 15)
+        finally:
+            await client.stop()
+            await server.stop()
+            await proxy.stop()
+
+    run(body())
