@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -28,6 +30,9 @@ from gen61850.generator.render import format_python, header
 from gen61850.runtime.errors import Gen61850Error
 
 _FORMAT_NAME = "gen61850-dataclasses"
+_XSDATA_RUFF_CONFIG = Path(sys.modules[DataclassGenerator.__module__].__file__ or "").with_name(
+    "ruff.toml"
+)
 _CWD_LOCK = threading.Lock()
 
 
@@ -45,6 +50,36 @@ class _QuietDataclassGenerator(DataclassGenerator):
 
     def validate_imports(self) -> None:
         return None
+
+    def ruff_code(self, file_paths: list[str]) -> None:
+        """xsdata's lint-fix and format pass, with the project's pinned ruff binary.
+
+        xsdata would run whatever ``ruff`` is on PATH (or fail without one); the output must
+        not depend on that.
+        """
+        import ruff
+
+        config = str(_XSDATA_RUFF_CONFIG)
+        length = f"line-length={self.config.output.max_line_length}"
+        binary = ruff.find_ruff_bin()
+        for command in (
+            [
+                binary,
+                "check",
+                "--config",
+                config,
+                "--config",
+                length,
+                "--fix",
+                "--unsafe-fixes",
+                "--exit-zero",
+                *file_paths,
+            ],
+            [binary, "format", "--config", config, "--config", length, *file_paths],
+        ):
+            completed = subprocess.run(command, capture_output=True, check=False)
+            if completed.returncode != 0:
+                raise CodegenError(f"ruff failed: {completed.stderr.decode().strip()}")
 
 
 def _register_generator() -> None:
