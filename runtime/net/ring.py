@@ -44,6 +44,7 @@ _BLOCK = struct.Struct("IIIIII")  # version, priv, block_status, num_pkts, first
 # tpacket3_hdr: next_offset, sec, nsec, snaplen, len, status, mac, net, rxhash, vlan_tci,
 # vlan_tpid.
 _PKT = struct.Struct("IIIIIIHHIIH")
+_TAG = struct.Struct(">HH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +144,18 @@ class PacketRing:
                 if count == 0:
                     self._release(block)
                     continue
+            pos = self._pos
             nxt, sec, nsec, snap, _wire, status, mac, _net, _h, tci, tpid = _PKT.unpack_from(
-                view, self._pos
+                view, pos
             )
-            data = bytes(view[self._pos + mac : self._pos + mac + snap])
+            start = pos + mac
             if status & TP_STATUS_VLAN_VALID:
-                data = insert_vlan_tag(
-                    data, tci & 0xFFFF, tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
-                )
-            self._pos += nxt
+                tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
+                tag = _TAG.pack(tpid, tci & 0xFFFF)
+                data = b"".join((view[start : start + 12], tag, view[start + 12 : start + snap]))
+            else:
+                data = bytes(view[start : start + snap])
+            self._pos = pos + nxt
             self._left -= 1
             if self._left == 0:
                 self._release(self._block)
