@@ -88,10 +88,14 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 class _Bar:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr: reading IEDs, then writing files."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+
+    @staticmethod
+    def stage(label: str) -> str:
+        return "reading" if label.startswith("IED ") else "writing"
 
     def __call__(self, done: int, total: int, label: str) -> None:
         if not self.enabled:
@@ -99,19 +103,19 @@ class _Bar:
         width = 30
         filled = width * done // max(total, 1)
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+        sys.stderr.write(f"\r{self.stage(label)} [{bar}] {done}/{total} {label[:40]:<40}")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    model = _load(args)
+    bar = _Bar(args.progress or sys.stderr.isatty())
+    model = load_scl(args.file, validate=not args.no_xsd, progress=bar)
     if model.errors:
         _print_diagnostics(model, sys.stderr, errors_only=True)
         print(f"{args.file}: {len(model.errors)} error(s); nothing generated", file=sys.stderr)
         return 1
-    bar = _Bar(args.progress or sys.stderr.isatty())
     files = device_packages(model, ieds=args.ied, progress=bar)
     written = output.write(files, args.output)
     packages = sorted({path.split("/")[0] for path in files})

@@ -7,6 +7,7 @@ returns an ``SclModel`` even when there are errors (so ``check`` can list them a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,17 @@ class SclModel:
         return found
 
 
-def load_scl(path: Path, *, display_name: str | None = None, validate: bool = True) -> SclModel:
+def load_scl(
+    path: Path,
+    *,
+    display_name: str | None = None,
+    validate: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> SclModel:
     """Read and resolve ``path``; all problems are in ``SclModel.diagnostics``.
 
-    ``validate`` also checks against the official XSD of the file's version when present.
+    ``validate`` also checks against the official XSD of the file's version when present;
+    ``progress`` is called after each IED with (done, total, label).
     """
     diagnostics = Diagnostics(display_name or str(path))
     context = scan(Path(path), diagnostics)
@@ -77,6 +85,8 @@ def load_scl(path: Path, *, display_name: str | None = None, validate: bool = Tr
                 diagnostics.error(element.sourceline, f"duplicate IED name {ied.name!r}")
                 continue
             ieds.append(ied)
+            if progress is not None:
+                progress(len(ieds), context.ied_count, f"IED {ied.name}")
     except (etree.XMLSyntaxError, OSError) as error:  # the file changed between the passes
         diagnostics.error(0, f"cannot read the IED sections again: {error}")
     known = {i.name for i in ieds}
