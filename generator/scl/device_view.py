@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from gen61850.generator.scl.diagnostics import Diagnostics, SclError
 from gen61850.generator.scl.emit import Emitter
 from gen61850.generator.scl.model import SclModel
-from gen61850.generator.scl.naming import class_name, enum_member, py_identifier, unique
+from gen61850.generator.scl.naming import (
+    class_name,
+    enum_member,
+    package_name,
+    py_identifier,
+    unique,
+)
 from gen61850.generator.scl.resolve import TypeInstantiator
 from gen61850.generator.scl.sv_bridge import layout_of, stream_config_of
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
@@ -165,6 +171,10 @@ class _Types:
             names = unique(enum_member(lit, o) for o, lit in enum.values)
             self.members[type_id] = {o: n for (o, _), n in zip(enum.values, names, strict=True)}
         return self.enum_names[type_id]
+
+    def has_class(self, kind: str, type_id: str | None) -> bool:
+        """Whether a class is generated for this type (it exists and is in use)."""
+        return (kind, type_id or "") in self._seen
 
     def usable(self, child: SubObjectDef | AttrDef) -> bool:
         if isinstance(child, SubObjectDef):
@@ -347,8 +357,6 @@ def _reference_name(ld: LogicalDevice, ln_name: str, name: str) -> str:
 
 def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
     """The template context of IED ``ied`` (from ``model``)."""
-    from gen61850.generator.scl.naming import package_name
-
     types = _Types(model.typedefs)
     base = TypeInstantiator(model.typedefs, Diagnostics("(defaults)"))
     initial = _Initial(types, base)
@@ -483,13 +491,13 @@ def _data_set_view(
     fields: list[FieldView] = []
     for member, name in zip(ds.members, names, strict=True):
         node = member.node
-        if isinstance(node, DataObject) and ("DO", node.type_id) in types._seen:
+        if isinstance(node, DataObject) and types.has_class("DO", node.type_id):
             cls_name = types.cls("DO", node.type_id)
             fields.append(
                 FieldView(name, cls_name, f"field(default_factory={cls_name})", member.reference)
             )
         elif isinstance(node, DataAttribute) and (
-            node.btype is not BasicType.STRUCT or ("DA", node.type_id or "") in types._seen
+            node.btype is not BasicType.STRUCT or types.has_class("DA", node.type_id)
         ):
             value = node.value if not isinstance(node.value, tuple) or node.count else None
             fields.append(
