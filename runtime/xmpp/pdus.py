@@ -183,15 +183,19 @@ def is_unknown_service(element: Element) -> bool:
     return not (tag.startswith(_NS) and tag[len(_NS) :] in SERVICES)
 
 
+_TAG_OVERHEAD = 2 * len(_NS) - 5  # Clark tag "{ns}local" twice → "<local></local>"
+
+
 def payload_size(element: Element) -> int:
-    """An upper estimate of the serialized size of ``element`` in octets (tags twice, text)."""
+    """An estimate of the serialized size of ``element`` in octets (tags twice, text).
+
+    Characters are counted, not UTF-8 octets, and attributes are ignored: the payload
+    elements carry none; it is a bound for the negotiated PDU size, cheap enough to run on
+    every stanza.
+    """
     size = 0
     for node in element.iter():
-        tag = node.tag if isinstance(node.tag, str) else ""
-        local = tag.rpartition("}")[2]
-        size += 2 * len(local) + 5 + len((node.text or "").encode()) + len(node.tail or "")
-        for key, value in node.attrib.items():
-            size += len(key) + len(value) + 4
+        size += 2 * len(node.tag) - _TAG_OVERHEAD + len(node.text or "")
     return size
 
 

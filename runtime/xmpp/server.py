@@ -79,9 +79,13 @@ class AcsiServer(Endpoint):
         element = codec.encode(pdus.context(association_id, pdu))
         if self.inspect is not None:
             self.inspect("sent", element)
-        reply = iq.reply(clear=True)
+        reply = self._result_for(iq)
         reply.xml.append(element)
         reply.send()
+
+    def _result_for(self, iq: Any) -> Any:
+        """An empty ``iq result`` for ``iq`` (slixmpp's ``reply`` deep-copies the request)."""
+        return self.make_iq_result(id=iq["id"], ito=iq["from"])
 
     def _reject(
         self,
@@ -278,7 +282,7 @@ class AcsiServer(Endpoint):
             element = codec.encode(pdus.context(context.association_id, pdu))
         if self.inspect is not None:
             self.inspect("sent", element)
-        reply = iq.reply(clear=True)
+        reply = self._result_for(iq)
         reply.xml.append(element)
         reply.send()
 
