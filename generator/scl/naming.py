@@ -13,7 +13,32 @@ from collections.abc import Iterable
 
 from gen61850.generator.render import register_filter
 
-_RESERVED = frozenset({"self", "cls", "field", "dataclass", "ClassVar"})
+# Names the generated modules use in class bodies (annotations, defaults): a field with one
+# of these names would shadow it for the fields after it.
+_RESERVED = frozenset(
+    {
+        "self",
+        "cls",
+        "field",
+        "dataclass",
+        "ClassVar",
+        "Quality",
+        "Channel",
+        "ChannelType",
+        "DataSetLayout",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "bytes",
+        "list",
+        "enum",
+        "LAYOUT",
+        "REFERENCE",
+        "encode",
+        "decode",
+    }
+)
 
 
 def _identifier_chars(name: str) -> str:

@@ -59,3 +59,8 @@ def test_any_text_becomes_an_identifier(text: str) -> None:
     assert member.isidentifier() and not keyword.iskeyword(member)
     assert package_name(text).isidentifier()
     assert class_name("DO", text).isidentifier()
+
+
+@pytest.mark.parametrize("name", ["Quality", "int", "list", "LAYOUT", "encode"])
+def test_names_the_generated_code_uses_are_not_shadowed(name: str) -> None:
+    assert py_identifier(name) == name + "_"
