@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +21,14 @@ from gen61850.generated.scsm_8_2.bindings import (
     ConfirmedServiceResponse,
     Data,
     DataList,
+    GetNameListRequest,
+    GetNameListResponse,
     ListOfAccessResult,
+    ListOfIdentifier,
     Mmspdu,
     Null,
+    ObjectClass,
+    ObjectScope,
     ReadRequest,
     ReadResponse,
 )
@@ -241,3 +247,99 @@ def test_generated_files_are_up_to_date() -> None:
     generated = resource_path("generated")
     for relative, content in target.build().items():
         assert (generated / relative).read_text(encoding="utf-8") == content, relative
+
+
+# ---------------------------------------------------------------- asn1tools as a reference
+
+MMS_SUBSET = Path(__file__).with_name("mms_subset.asn")
+
+
+def _as_asn1tools_xml(element: ET.Element, type_name: str) -> bytes:
+    """Our element without namespace, renamed to the ASN.1 type (a top-level XER value)."""
+    copy = ET.fromstring(ET.tostring(element))
+    for node in copy.iter():
+        node.tag = node.tag.split("}", 1)[1]
+    copy.tag = type_name
+    return ET.tostring(copy)
+
+
+def _service_element(pdu: Mmspdu, path: str) -> ET.Element:
+    found = codec.encode(pdus.context("r", pdu)).find(
+        "/".join(f"{{{NS}}}{p}" for p in path.split("/"))
+    )
+    assert found is not None
+    return found
+
+
+def test_asn1tools_decodes_our_requests_and_answers() -> None:
+    asn1tools = pytest.importorskip("asn1tools")
+    mms = asn1tools.compile_files(str(MMS_SUBSET), "xer")
+    read = services.read_request(
+        1,
+        ReadRequest(
+            variable_access_specification=variables(
+                [("LD0", "MMXU1$MX$TotW$mag$f"), ("LD0", "LLN0")]
+            )
+        ),
+    )
+    element = _service_element(read, "pdu/confirmed-RequestPDU/service/read")
+    assert mms.decode("Read-Request", _as_asn1tools_xml(element, "Read-Request")) == {
+        "specificationWithResult": False,
+        "variableAccessSpecification": (
+            "listOfVariable",
+            [
+                {
+                    "variableSpecification": (
+                        "name",
+                        ("domain-specific", {"domainID": "LD0", "itemID": "MMXU1$MX$TotW$mag$f"}),
+                    )
+                },
+                {
+                    "variableSpecification": (
+                        "name",
+                        ("domain-specific", {"domainID": "LD0", "itemID": "LLN0"}),
+                    )
+                },
+            ],
+        ),
+    }
+    names = services.get_name_list_request(
+        2,
+        GetNameListRequest(
+            object_class=ObjectClass(basic_object_class=0),
+            object_scope=ObjectScope(domain_specific="LD0"),
+            continue_after="LLN0$ST",
+        ),
+    )
+    element = _service_element(names, "pdu/confirmed-RequestPDU/service/getNameList")
+    assert mms.decode("GetNameList-Request", _as_asn1tools_xml(element, "GetNameList-Request")) == {
+        "objectClass": ("basicObjectClass", 0),
+        "objectScope": ("domainSpecific", "LD0"),
+        "continueAfter": "LLN0$ST",
+    }
+    answer = Mmspdu(
+        confirmed_response_pdu=ConfirmedResponsePdu(
+            invoke_id=2,
+            service=ConfirmedServiceResponse(
+                get_name_list=GetNameListResponse(
+                    list_of_identifier=ListOfIdentifier(identifier=["LLN0", "LLN0$ST"]),
+                    more_follows=Boolean(false=Null()),
+                )
+            ),
+        )
+    )
+    element = _service_element(answer, "pdu/confirmed-ResponsePDU/service/getNameList")
+    assert mms.decode(
+        "GetNameList-Response", _as_asn1tools_xml(element, "GetNameList-Response")
+    ) == {"listOfIdentifier": ["LLN0", "LLN0$ST"], "moreFollows": False}
+    initiate = pdus.initiate_request(65000, 64)
+    element = _service_element(initiate, "pdu/initiate-RequestPDU")
+    decoded = mms.decode("Initiate-RequestPDU", _as_asn1tools_xml(element, "Initiate-RequestPDU"))
+    assert decoded["localDetailCalling"] == 65000
+    assert decoded["initRequestDetail"]["servicesSupportedCalling"][1] == 93
+    error = pdus.confirmed_error(3, ("access", 2), "no such thing")
+    element = _service_element(error, "pdu/confirmed-ErrorPDU/serviceError")
+    assert mms.decode("ServiceError", _as_asn1tools_xml(element, "ServiceError")) == {
+        "errorClass": ("access", 2),
+        "additionalDescription": "no such thing",
+    }
