@@ -74,7 +74,7 @@ class TypeInstantiator:
         self.diagnostics = diagnostics
         self._objects: dict[tuple[str, str, int], DataObject | None] = {}
         self._structs: dict[str, tuple[DataAttribute, ...] | None] = {}
-        self._active: set[str] = set()
+        self._active: set[tuple[str, str]] = set()  # (kind, id) being built
         self._with_fc: dict[tuple[str, FC], tuple[DataAttribute, ...]] = {}
         self._enum_memo: dict[tuple[str, str], dict[str, EnumType]] = {}
         self._values: dict[tuple[object, ...], Value] = {}
@@ -176,12 +176,12 @@ class TypeInstantiator:
         if definition is None:
             self.diagnostics.error(line, f"{owner!r}: DAType {type_id!r} not found")
             return None
-        if type_id in self._active:
+        if ("DA", type_id) in self._active:
             self.diagnostics.error(line, f"DAType {type_id!r} contains itself")
             return None
-        self._active.add(type_id)
+        self._active.add(("DA", type_id))
         made = [self.attribute(b, FC.ST) for b in definition.bdas]
-        self._active.discard(type_id)
+        self._active.discard(("DA", type_id))
         result = tuple(m for m in made if m is not None)
         self._structs[type_id] = result
         return result
@@ -197,10 +197,10 @@ class TypeInstantiator:
             )
             self._objects[key] = None
             return None
-        if sub.type_id in self._active:
+        if ("DO", sub.type_id) in self._active:
             self.diagnostics.error(sub.line, f"DOType {sub.type_id!r} contains itself")
             return None
-        self._active.add(sub.type_id)
+        self._active.add(("DO", sub.type_id))
         children: list[Node] = []
         for child in definition.children:
             if isinstance(child, SubObjectDef):
@@ -211,7 +211,7 @@ class TypeInstantiator:
                 made_da = self.attribute(child, child.fc or FC.ST)
                 if made_da is not None:
                     children.append(made_da)
-        self._active.discard(sub.type_id)
+        self._active.discard(("DO", sub.type_id))
         result = DataObject(sub.name, sub.type_id, definition.cdc, sub.count, tuple(children))
         self._objects[key] = result
         return result

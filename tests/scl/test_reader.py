@@ -323,3 +323,12 @@ def test_pass_one_keeps_only_the_shared_sections(write_scl: Writer) -> None:
     assert [child.tag.split("}")[1] for child in root] == ["Header", "DataTypeTemplates"]
     names = [element.get("name") for element in iter_ieds(path)]
     assert names == ["IED1", "IED2"]
+
+
+def test_a_dotype_and_a_datype_may_share_an_id(write_scl: Writer) -> None:
+    shared = TEMPLATES.replace('id="SavT"', 'id="AV"').replace('type="SavT"', 'type="AV"')
+    path = write_scl(ied() + shared)
+    model = load_scl(path, validate=False)
+    assert model.errors == ()
+    leaf = model.ieds[0].find("LD0/TCTR1.Amp.instMag.i")
+    assert isinstance(leaf, DataAttribute)
