@@ -23,7 +23,13 @@ DEBIAN_PACKAGES = {
     "iproute2": "ip",
     "openssl": "openssl",
 }
-TYPED_PACKAGES = ["gen61850/generator", "gen61850/runtime", "gen61850/generated", "gen61850/cli"]
+TYPED_PACKAGES = [
+    "gen61850/generator",
+    "gen61850/runtime",
+    "gen61850/generated",
+    "gen61850/cli",
+    "gen61850/demo.py",
+]
 
 
 def ensure_debian_packages(session: nox.Session) -> None:
