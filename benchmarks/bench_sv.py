@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +253,27 @@ def _count_open61850(pair: VethPair, run: threading.Event, result: dict[str, int
     cap.close()
 
 
+def _capture_once(
+    counter: Callable[[VethPair, threading.Event, dict[str, int]], None],
+    pair: VethPair,
+    path: Path,
+    pps: int | None,
+    loops: int,
+) -> tuple[int, int, int, float]:
+    """One tcpreplay run read by ``counter``: received, kernel drops, sent, sent rate."""
+    run = threading.Event()
+    run.set()
+    result: dict[str, int] = {}
+    thread = threading.Thread(target=counter, args=(pair, run, result))
+    thread.start()
+    while "ready" not in result and thread.is_alive():
+        time.sleep(0.01)
+    sent, achieved = _tcpreplay(pair.ns_a, pair.if_a, path, pps, loops)
+    run.clear()
+    thread.join(60)
+    return result.get("received", 0), result.get("drops", 0), sent, achieved
+
+
 def bench_capture(frames: list[bytes]) -> None:
     """Highest tcpreplay rate each capture receives with zero loss (one core)."""
     note = _live_ready()
@@ -272,34 +294,22 @@ def bench_capture(frames: list[bytes]) -> None:
         ):
             best[name] = 0.0
             for pps in rates:
-                run = threading.Event()
-                run.set()
-                result: dict[str, int] = {}
-                thread = threading.Thread(target=counter, args=(pair, run, result))
-                thread.start()
-                while "ready" not in result and thread.is_alive():
-                    time.sleep(0.01)
-                sent, achieved = _tcpreplay(pair.ns_a, pair.if_a, path, pps, loops)
-                run.clear()
-                thread.join(60)
-                lost = sent - result.get("received", 0)
-                rows.append(
-                    [
-                        name,
-                        "top speed" if pps is None else f"{pps:,}",
-                        f"{achieved:,.0f}",
-                        sent,
-                        result.get("received", 0),
-                        lost,
-                        result.get("drops", 0),
-                    ]
-                )
+                # Two attempts per rate for everyone: the machine is shared, and one
+                # scheduling hiccup longer than the ring can hold is not the reader's rate.
+                for _attempt in range(2):
+                    received, drops, sent, achieved = _capture_once(counter, pair, path, pps, loops)
+                    lost = sent - received
+                    if lost == 0:
+                        break
+                asked = "top speed" if pps is None else f"{pps:,}"
+                rows.append([name, asked, f"{achieved:,.0f}", sent, received, lost, drops])
                 if lost == 0:
                     best[name] = max(best[name], achieved)
                 else:
                     break
         print_table(
-            f"SV live capture from a veth, tcpreplay of the corpus x{loops}, ring {RING_BYTES >> 20} MB",
+            f"SV live capture from a veth, tcpreplay of the corpus x{loops}, ring "
+            f"{RING_BYTES >> 20} MB (best of 2 attempts per rate)",
             ["capture", "asked pps", "sent pps", "sent", "received", "lost", "kernel drops"],
             rows,
         )

@@ -78,9 +78,13 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     )
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--iface", help="network interface (root or CAP_NET_RAW)")
-    out.add_argument("--write", type=Path, help="write the frames to a .pcap/.pcapng file")
+    out.add_argument(
+        "--write", type=Path, metavar="FILE", help="write the frames to a .pcap/.pcapng file"
+    )
     scl = p.add_argument_group("from SCL")
-    scl.add_argument("--scl", type=Path, help="SCL file with the SampledValueControl")
+    scl.add_argument(
+        "--scl", type=Path, metavar="FILE", help="SCL file with the SampledValueControl"
+    )
     scl.add_argument("--ied", help="IED name (with --scl)")
     scl.add_argument("--msvcb", help="control block LD/LLN0.NAME (with --scl)")
     s = p.add_argument_group("stream")
@@ -305,7 +309,9 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
     p.add_argument("--quiet", action="store_true", help="statistics only")
-    p.add_argument("--write", type=Path, help="also save the frames to a .pcap/.pcapng file")
+    p.add_argument(
+        "--write", type=Path, metavar="FILE", help="also save the frames to a .pcap/.pcapng file"
+    )
     p.add_argument("--no-ring", action="store_true", help="plain socket, no TPACKET_V3 ring")
     p.add_argument("--promiscuous", action="store_true")
     p.set_defaults(func=_pipe_safe(run_subscribe))
