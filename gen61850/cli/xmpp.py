@@ -30,6 +30,7 @@ def _connection_options(parser: argparse.ArgumentParser, who: str) -> None:
     group.add_argument("--password", help=f"password of {who} (or GEN61850_XMPP_PASSWORD)")
     group.add_argument("--server", help="XMPP server HOST[:PORT] (default: the JID's domain, 5222)")
     group.add_argument("--ca", help="CA certificate file to verify the server with")
+    group.add_argument("--sasl", metavar="MECH", help="SASL mechanism (default: best offered)")
     group.add_argument("--config", type=Path, help="TOML file with jid, password, server, ca")
     group.add_argument("--timeout", type=float, default=10.0, help="seconds per step (10)")
     group.add_argument("-v", "--verbose", action="store_true", help="log the XMPP traffic")
@@ -78,7 +79,7 @@ def _quiet(verbose: bool) -> None:
 def _account(args: argparse.Namespace) -> Any:
     from gen61850.runtime.xmpp.tools import Account, read_account_file
 
-    given = Account(getattr(args, "jid", None), args.password, args.server, args.ca)
+    given = Account(getattr(args, "jid", None), args.password, args.server, args.ca, args.sasl)
     env = Account(
         os.environ.get("GEN61850_XMPP_JID"),
         os.environ.get("GEN61850_XMPP_PASSWORD"),

@@ -151,6 +151,7 @@ class Account:
     password: str | None = None
     server: str | None = None
     ca_file: str | None = None
+    sasl: str | None = None
 
     def merged(self, other: Account) -> Account:
         return Account(
@@ -158,6 +159,7 @@ class Account:
             self.password or other.password,
             self.server or other.server,
             self.ca_file or other.ca_file,
+            self.sasl or other.sasl,
         )
 
     def settings(self, what: str, *, timeout: float = 10.0) -> XmppSettings:
@@ -185,18 +187,23 @@ class Account:
             ca_file=self.ca_file,
             connect_timeout=timeout,
             request_timeout=timeout,
+            sasl_mechanism=self.sasl,
         )
 
 
 def read_account_file(path: Path) -> Account:
-    """A TOML file with ``jid``, ``password``, ``server`` and ``ca`` (top level or [xmpp])."""
+    """A TOML file with ``jid``, ``password``, ``server``, ``ca``, ``sasl`` (top level or [xmpp])."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise LocalError(f"{path}: {error}") from None
     section = data.get("xmpp", data)
     return Account(
-        section.get("jid"), section.get("password"), section.get("server"), section.get("ca")
+        section.get("jid"),
+        section.get("password"),
+        section.get("server"),
+        section.get("ca"),
+        section.get("sasl"),
     )
 
 
@@ -207,6 +214,7 @@ def write_account_file(path: Path, account: Account) -> None:
         ("password", account.password),
         ("server", account.server),
         ("ca", account.ca_file),
+        ("sasl", account.sasl),
     ):
         if value is not None:
             lines.append(f'{key} = "{value}"')

@@ -40,6 +40,7 @@ class XmppSettings:
     request_timeout: float = 10.0
     keepalive_interval: float = 30.0
     reconnect: bool = True
+    sasl_mechanism: str | None = None  # None: the best the server offers (SCRAM before PLAIN)
 
 
 def full_jid(jid: str) -> str:
@@ -52,7 +53,9 @@ class Endpoint(slixmpp.ClientXMPP):
     """A slixmpp client with the 8-2 profile; ``start()``/``stop()`` bound every wait."""
 
     def __init__(self, settings: XmppSettings) -> None:
-        super().__init__(full_jid(settings.jid), settings.password)
+        super().__init__(
+            full_jid(settings.jid), settings.password, sasl_mech=settings.sasl_mechanism
+        )
         self.settings = settings
         self.enable_direct_tls = False
         self.enable_starttls = True

@@ -77,3 +77,20 @@ def test_an_untrusted_server_certificate_is_refused(xmpp_env: Env, tmp_path: Pat
     message = run(body())
     assert "client1@iec61850.test" in message
     assert "certificate" in message or "TLS" in message
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-1"])
+def test_sasl_mechanisms_over_tls_and_keepalive(xmpp_env: Env, mechanism: str) -> None:
+    async def body() -> tuple[str, bool, float]:
+        client = AcsiClient(xmpp_env.settings("client1", sasl_mechanism=mechanism))
+        await client.start()
+        try:
+            used = client.plugin["feature_mechanisms"].mech.name
+            secure = client.transport.get_extra_info("ssl_object") is not None
+            rtt = await client.plugin["xep_0199"].ping(jid=xmpp_env.server.domain, timeout=5)
+            return used, secure and client.plugin["xep_0199"].keepalive, rtt
+        finally:
+            await client.stop()
+
+    used, secure, rtt = run(body())
+    assert used == mechanism and secure and rtt >= 0
