@@ -27,6 +27,7 @@ from gen61850.runtime.sv.shape import (
 
 _APPID_LENGTH = struct.Struct(">HH")
 MAX_SHAPES_PER_KEY = 8
+MAX_LINK_HEADERS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class QuickParser:
         self._shapes: dict[tuple[int, int], list[FrameShape]] = {}
         self._by_stream: dict[tuple[int, tuple[str, ...]], FrameShape] = {}
         self.events: list[LayoutChanged] = []
+        self._links: dict[bytes, LinkHeader] = {}
         self.fast = 0
         self.slow = 0
 
@@ -117,7 +119,17 @@ class QuickParser:
     def decode(self, frame: bytes, time: float | None = None) -> DecodedFrame:
         """The frame as records (through the fast path when its shape is known)."""
         shape, base, items = self.unpack(frame)
-        return records(frame, shape, base, items, time)
+        # Link headers repeat frame after frame: reuse the (frozen) object.
+        key = bytes(frame[: base + 8])
+        link = self._links.get(key)
+        if link is None:
+            reserved1 = items[0]
+            assert isinstance(reserved1, int)
+            link = link_header(frame, base, shape, reserved1)
+            if len(self._links) >= MAX_LINK_HEADERS:
+                self._links.clear()
+            self._links[key] = link
+        return records(frame, shape, base, items, time, link)
 
 
 def link_header(frame: bytes, base: int, shape: FrameShape, reserved1: int) -> LinkHeader:
@@ -142,11 +154,18 @@ def link_header(frame: bytes, base: int, shape: FrameShape, reserved1: int) -> L
 
 
 def records(
-    frame: bytes, shape: FrameShape, base: int, items: tuple[object, ...], time: float | None
+    frame: bytes,
+    shape: FrameShape,
+    base: int,
+    items: tuple[object, ...],
+    time: float | None,
+    link: LinkHeader | None = None,
 ) -> DecodedFrame:
-    """Turn a shape and its struct items back into an ``DecodedFrame``."""
-    reserved1 = items[0]
-    assert isinstance(reserved1, int)
+    """Turn a shape and its struct items back into a ``DecodedFrame``."""
+    if link is None:
+        reserved1 = items[0]
+        assert isinstance(reserved1, int)
+        link = link_header(frame, base, shape, reserved1)
     asdus: list[SvAsdu] = []
     pos = 1
     for asdu_shape, count in zip(shape.asdus, shape.items_per_asdu, strict=True):
@@ -173,7 +192,7 @@ def records(
             )
         )
         pos += count
-    return DecodedFrame(link_header(frame, base, shape, reserved1), asdus, time, None, bytes(frame))
+    return DecodedFrame(link, asdus, time, None, bytes(frame))
 
 
 __all__ = ["DecodeError", "LayoutChanged", "QuickParser", "link_header", "records"]
