@@ -68,6 +68,7 @@ OCTET_SIZES = {
     BasicType.OCTET16: 16,
     BasicType.ENTRYID: 8,
 }
+EPOCH_1984 = 441_763_200  # 1984-01-01T00:00:00Z, the origin of MMS BinaryTime days
 TIME_QUALITY = 0x0A  # 10 bits of accuracy, clock not failed, synchronised
 Scalar = bool | int | float | str | bytes
 PyValue = Scalar | tuple["PyValue", ...] | dict[str, "PyValue"]
@@ -124,7 +125,7 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
     if btype is BasicType.TIMESTAMP:
         return Data(utc_time=utc_time(float(value)))
     if btype is BasicType.ENTRYTIME:
-        return Data(binary_time=bytes(6) if not value else struct.pack(">IH", 0, 0))
+        return Data(binary_time=binary_time(float(value)))
     if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
         return Data(octet_string=bytes(value) if isinstance(value, bytes) else b"")
     if btype is BasicType.UNICODE255:
@@ -139,6 +140,13 @@ def utc_time(seconds: float) -> bytes:
     return (
         struct.pack(">I", whole & 0xFFFFFFFF) + fraction.to_bytes(3, "big") + bytes((TIME_QUALITY,))
     )
+
+
+def binary_time(seconds: float) -> bytes:
+    """BinaryTime (6 octets): milliseconds since midnight, days since 1984-01-01 (UTC)."""
+    since = max(0.0, seconds - EPOCH_1984)
+    days, rest = divmod(round(since * 1000), 86_400_000)
+    return struct.pack(">IH", rest, min(days, 0xFFFF))
 
 
 def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
@@ -180,9 +188,13 @@ def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
             raise ValueMismatch("expected utc-time of 8 octets")
         return int.from_bytes(raw[:4], "big") + int.from_bytes(raw[4:7], "big") / (1 << 24)
     if btype is BasicType.ENTRYTIME:
-        if data.binary_time is None:
-            raise ValueMismatch("expected binary-time")
-        return 0.0
+        raw = data.binary_time
+        if raw is None or len(raw) != 6:
+            raise ValueMismatch("expected binary-time of 6 octets")
+        milliseconds, days = int.from_bytes(raw[:4], "big"), int.from_bytes(raw[4:], "big")
+        if milliseconds >= 86_400_000:
+            raise ValueMismatch("binary-time: more milliseconds than a day has")
+        return (days * 86_400 + EPOCH_1984) + milliseconds / 1000
     if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
         if data.octet_string is None:
             raise ValueMismatch("expected octet-string")
@@ -328,6 +340,7 @@ __all__ = [
     "ValueMismatch",
     "array",
     "array_description",
+    "binary_time",
     "boolean",
     "data_to_python",
     "data_to_scalar",

@@ -160,6 +160,11 @@ def test_decode_refuses_another_root() -> None:
         (BasicType.VISSTRING64, "abc", Data(visible_string="abc")),
         (BasicType.UNICODE255, "Ωμ", Data(m_msstring="Ωμ")),
         (BasicType.OCTET64, b"\x01\xff", Data(octet_string=b"\x01\xff")),
+        (
+            BasicType.ENTRYTIME,
+            441_763_200 + 86_400 * 2 + 1.5,
+            Data(binary_time=bytes.fromhex("000005DC0002")),
+        ),
     ],
 )
 def test_value_table(btype: BasicType, value: object, data: Data) -> None:
@@ -177,6 +182,7 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
         (BasicType.TIMESTAMP, Data(utc_time=b"\x00")),
         (BasicType.VISSTRING32, Data(visible_string="x" * 33)),
         (BasicType.BOOLEAN, Data(integer=1)),
+        (BasicType.ENTRYTIME, Data(binary_time=bytes.fromhex("FFFFFFFF0000"))),
     ],
 )
 def test_values_that_do_not_fit(btype: BasicType, data: Data) -> None:
