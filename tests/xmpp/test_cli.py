@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -108,7 +107,6 @@ def test_cli_errors_are_one_clear_line(xmpp_env: Env, tmp_path: Path) -> None:
 
 
 def test_local_ied_for_the_demo(own_scl: Path) -> None:
-    started = time.monotonic()
     with local_ied(own_scl) as ied:
         lines = ied.browse()
         assert lines[0] == "XIEDLD0" and "    Setg [SP]" in lines
@@ -125,4 +123,3 @@ def test_local_ied_for_the_demo(own_scl: Path) -> None:
         ).returncode
         != 0
     )
-    assert time.monotonic() - started < 30
