@@ -349,3 +349,20 @@ def test_asn1tools_decodes_our_requests_and_answers() -> None:
         "errorClass": ("access", 2),
         "additionalDescription": "no such thing",
     }
+
+
+def test_stanza_plugin_carries_the_payload() -> None:
+    from slixmpp import Iq, Message
+
+    from gen61850.generated.scsm_8_2 import stanza
+
+    stanza.register()
+    value = pdus.context("a9", pdus.conclude_request())
+    iq = Iq()
+    iq[stanza.PLUGIN_ATTRIB].set_context(value)
+    assert iq[stanza.PLUGIN_ATTRIB].context() == value
+    assert f'<AssociationContext xmlns="{NS}"><associationID>a9</associationID>' in str(iq)
+    message = Message()
+    message[stanza.PLUGIN_ATTRIB].set_context(value)
+    parsed = Message(xml=ET.fromstring(str(message)))
+    assert parsed[stanza.PLUGIN_ATTRIB].context() == value
