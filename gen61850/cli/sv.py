@@ -430,7 +430,7 @@ def decode_file(
     """Feed every frame of a capture to an ``SvReceiver``; returns it and the number of
     non-SV frames skipped."""
     from gen61850.runtime.pcap import read_capture
-    from gen61850.runtime.sv.subscriber import SvReceiver
+    from gen61850.runtime.sv.receiver import SvReceiver
 
     if not path.is_file():
         raise CliError(f"{path}: no such file")
