@@ -264,6 +264,8 @@ def _enter_realtime(priority: int | None, cpu: int | None) -> Callable[[], None]
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except (OSError, ValueError) as error:
         os.sched_setaffinity(0, old_affinity)
+        if old_slack is not None and old_slack > 0:
+            _timer_slack(old_slack)
         raise PublisherError(f"cannot apply SCHED_FIFO {priority} / CPU {cpu}: {error}") from error
 
     def restore() -> None:

@@ -123,3 +123,24 @@ def test_bpf_program(
         + frame[(18 if tagged else 14) :]
     )
     assert run_program(sv_program(appids), goose) == 0
+
+
+def test_realtime_priority_and_pinning_are_applied_then_restored() -> None:
+    import os
+
+    from ..conftest import require_root
+
+    require_root()
+    seen: list[tuple[int, set[int]]] = []
+
+    def sender(frame: bytearray, due: int) -> None:
+        seen.append((os.sched_getscheduler(0), os.sched_getaffinity(0)))
+
+    before = (os.sched_getscheduler(0), os.sched_getaffinity(0))
+    publisher = Publisher([StreamConfig("T1")], sender=sender)
+    publisher.run(count=3, realtime_priority=10, cpu=0)
+    assert seen == [(os.SCHED_FIFO, {0})] * 3
+    assert (os.sched_getscheduler(0), os.sched_getaffinity(0)) == before
+    with pytest.raises(PublisherError, match="CPU 4096"):
+        publisher.run(count=1, cpu=4096)
+    assert (os.sched_getscheduler(0), os.sched_getaffinity(0)) == before
