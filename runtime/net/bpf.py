@@ -16,6 +16,9 @@ SO_ATTACH_FILTER = 26
 
 # Opcodes (linux/filter.h).
 LD_H_ABS = 0x28  # BPF_LD | BPF_H | BPF_ABS
+LD_B_ABS = 0x30  # BPF_LD | BPF_B | BPF_ABS
+SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE: the packet type, not data
+PACKET_OUTGOING = 4
 JEQ_K = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
 RET_K = 0x06  # BPF_RET | BPF_K
 
@@ -23,12 +26,20 @@ ACCEPT = 0x40000  # snap length: the whole frame
 Instruction = tuple[int, int, int, int]
 
 
-def sv_program(appids: list[int] | None = None) -> list[Instruction]:
-    """Accept SV frames (tagged or not), optionally only the given APPIDs."""
+def sv_program(appids: list[int] | None = None, *, outgoing: bool = True) -> list[Instruction]:
+    """Accept SV frames (tagged or not), optionally only the given APPIDs.
+
+    ``outgoing=False`` drops the frames this host sends (on ``lo`` each frame would
+    otherwise arrive twice: once outgoing, once incoming).
+    """
     wanted = sorted(set(appids or []))
     if len(wanted) > 200:
         raise ValueError("at most 200 APPIDs in one kernel filter")
     program: list[Instruction] = []
+    if not outgoing:
+        # ldb [pkttype]; jeq OUTGOING -> ret 0; else go on.
+        program += [(LD_B_ABS, 0, 0, SKF_AD_PKTTYPE), (JEQ_K, 0, 1, PACKET_OUTGOING)]
+        program.append((RET_K, 0, 0, 0))
 
     def appid_block(offset: int) -> list[Instruction]:
         # ld [offset]; jeq a1 -> accept; jeq a2 -> accept; ...; ret 0; ret ACCEPT
@@ -41,6 +52,7 @@ def sv_program(appids: list[int] | None = None) -> list[Instruction]:
 
     untagged = appid_block(14) if wanted else [(RET_K, 0, 0, ACCEPT)]
     tagged = appid_block(18) if wanted else [(RET_K, 0, 0, ACCEPT)]
+    # Indices from here on (after the optional outgoing check):
     # 0: ld [12]
     # 1: jeq 0x88ba -> untagged block (at 6), else 2
     # 2: jeq 0x8100 -> 3, else drop (5)
@@ -58,13 +70,16 @@ def sv_program(appids: list[int] | None = None) -> list[Instruction]:
     return program
 
 
-def run_program(program: list[Instruction], frame: bytes) -> int:
+def run_program(program: list[Instruction], frame: bytes, pkttype: int = 0) -> int:
     """Interpret the subset of classic BPF used here (for tests): the accepted length."""
     accumulator = 0
     pc = 0
     while True:
         code, jt, jf, k = program[pc]
-        if code == LD_H_ABS:
+        if code == LD_B_ABS and k == SKF_AD_PKTTYPE:
+            accumulator = pkttype
+            pc += 1
+        elif code == LD_H_ABS:
             if k + 2 > len(frame):
                 return 0
             accumulator = frame[k] << 8 | frame[k + 1]

@@ -26,6 +26,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 class Subscriber:
     """Receive SV on ``iface`` (root or CAP_NET_RAW).
 
+    ``outgoing`` (default: all but ``lo``) keeps frames sent by this host.
     ``for frame in sub.frames(duration=1.0)``, ``sub.run(callback, count=100)`` or
     ``for key, batch in sub.batches(duration=1.0)``; ``sub.stats`` has the counters and
     ``sub.receiver.streams`` the per-stream supervision state.
@@ -44,12 +45,15 @@ class Subscriber:
         block_size: int = 1 << 20,
         block_count: int = 32,
         promiscuous: bool = False,
+        outgoing: bool | None = None,
     ) -> None:
         appid_list = None if appids is None else list(appids)
         self.receiver = SvReceiver(
             appids=appid_list, sv_ids=sv_ids, layouts=layouts, streams=streams, timeout=timeout
         )
-        program = sv_program(appid_list)
+        # Frames this host sends show up twice on lo (outgoing and incoming): keep one.
+        keep_outgoing = iface != "lo" if outgoing is None else outgoing
+        program = sv_program(appid_list, outgoing=keep_outgoing)
         self._ring: PacketRing | None = None
         self._socket: PacketSocket | None = None
         if ring:

@@ -328,3 +328,29 @@ def test_batches_with_unknown_layouts_and_bad_frames(veth: VethPair) -> None:
     assert (stats.frames, stats.decode_errors, stats.delivered_asdus) == (21, 1, 20)
     assert subscriber.receiver.streams[(0x4081, "G61M2")].received == 10
     subscriber.close()
+
+
+def test_on_lo_each_frame_arrives_once(veth: VethPair) -> None:
+    import subprocess
+
+    from gen61850.runtime.net.packet import PacketSocket
+
+    from .helpers import make_frames
+
+    # The namespace's own loopback (never the host's): up, then a sender that goes
+    # through the qdisc, so that taps see each frame outgoing and incoming.
+    subprocess.run(["ip", "-n", veth.ns_a, "link", "set", "lo", "up"], check=True)
+    config = StreamConfig("G61L1", appid=0x4090)
+    with inside(veth.ns_a):
+        subscriber = Subscriber("lo", streams=[config])
+        both = Subscriber("lo", streams=[config], outgoing=True)
+        sender = PacketSocket("lo")
+    for frame in make_frames(config, 5):
+        sender.send(frame)
+    sender.close()
+    once = [f.asdus[0].smp_cnt for f in subscriber.frames(duration=0.3)]
+    twice = [f.asdus[0].smp_cnt for f in both.frames(duration=0.3)]
+    assert once == [0, 1, 2, 3, 4]
+    assert sorted(twice) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    subscriber.close()
+    both.close()

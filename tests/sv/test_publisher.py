@@ -123,6 +123,9 @@ def test_bpf_program(
         + frame[(18 if tagged else 14) :]
     )
     assert run_program(sv_program(appids), goose) == 0
+    home = sv_program(appids, outgoing=False)
+    assert (run_program(home, frame, pkttype=0) == len(frame)) == accepted
+    assert run_program(home, frame, pkttype=4) == 0  # PACKET_OUTGOING
 
 
 def test_realtime_priority_and_pinning_are_applied_then_restored() -> None:
