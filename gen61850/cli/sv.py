@@ -127,6 +127,11 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     r.add_argument("--rt-priority", type=_int, help="SCHED_FIFO priority (1..99)")
     r.add_argument("--cpu", type=_int, help="pin to this CPU")
     r.add_argument("--spin-us", type=float, default=0.0, help="busy-wait the last µs")
+    r.add_argument(
+        "--bypass-qdisc",
+        action="store_true",
+        help="send straight to the driver (lower latency; local captures miss the frames)",
+    )
     p.set_defaults(func=run_publish)
 
 
@@ -246,7 +251,9 @@ def run_publish(args: argparse.Namespace) -> int:
         write_capture(args.write, captured)
         print(f"wrote {len(captured)} frames of {len(configs)} stream(s) to {args.write}")
         return 0
-    with Publisher(configs, iface=args.iface, sources=sources) as publisher:
+    with Publisher(
+        configs, iface=args.iface, sources=sources, qdisc_bypass=args.bypass_qdisc
+    ) as publisher:
         for config in configs:
             tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
             print(

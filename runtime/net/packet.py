@@ -52,19 +52,26 @@ def require_linux() -> None:
 
 
 def open_packet_socket(
-    iface: str, *, program: list[Instruction] | None = None, promiscuous: bool = False
+    iface: str,
+    *,
+    program: list[Instruction] | None = None,
+    promiscuous: bool = False,
+    protocol: int = ETH_P_ALL,
 ) -> tuple[socket.socket, AttachedFilter | None]:
-    """A raw socket bound to ``iface``, with an optional BPF program attached first."""
+    """A raw socket bound to ``iface``, with an optional BPF program attached first.
+
+    ``protocol=0`` gives a send-only socket: the kernel queues no received frame to it.
+    """
     require_linux()
     try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(protocol))
     except PermissionError as error:
         raise NetError(f"{iface}: raw sockets need root or CAP_NET_RAW ({error})") from error
     attached = None
     try:
         if program is not None:
             attached = AttachedFilter(sock, program)
-        sock.bind((iface, ETH_P_ALL))
+        sock.bind((iface, protocol))
         if promiscuous:
             index = socket.if_nametoindex(iface)
             mreq = struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b"")
@@ -97,17 +104,21 @@ class PacketSocket:
         program: list[Instruction] | None = None,
         promiscuous: bool = False,
         receive: bool = True,
+        qdisc_bypass: bool = False,
     ) -> None:
+        """``receive=False``: send only. ``qdisc_bypass``: hand frames straight to the
+        driver (lower latency, but local captures such as tcpdump no longer see them)."""
         self.iface = iface
         self.sock, self._filter = open_packet_socket(
-            iface, program=program, promiscuous=promiscuous
+            iface,
+            program=program,
+            promiscuous=promiscuous,
+            protocol=ETH_P_ALL if receive else 0,
         )
         if receive:
             self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        else:
-            # A send-only socket: no receive queue to fill, and skip the qdisc.
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        if qdisc_bypass:
             with contextlib.suppress(OSError):
                 self.sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
 

@@ -90,7 +90,11 @@ class _Lane:
 
 
 class Publisher:
-    """Publish ``streams`` on ``iface`` (or through ``sender``, for tests and files)."""
+    """Publish ``streams`` on ``iface`` (or through ``sender``, for tests and files).
+
+    ``qdisc_bypass`` sends straight to the driver: a little less latency, but local
+    captures (tcpdump, tshark, subscribers on this host) no longer see the frames.
+    """
 
     def __init__(
         self,
@@ -99,6 +103,7 @@ class Publisher:
         iface: str | None = None,
         sources: Sequence[SineWave | None] | None = None,
         sender: Sender | None = None,
+        qdisc_bypass: bool = False,
     ) -> None:
         if not streams:
             raise PublisherError("no stream to publish")
@@ -110,7 +115,7 @@ class Publisher:
         self.streams = list(streams)
         self._socket: PacketSocket | None = None
         if iface is not None:
-            sock = self._socket = PacketSocket(iface, receive=False)
+            sock = self._socket = PacketSocket(iface, receive=False, qdisc_bypass=qdisc_bypass)
 
             def sender(frame: bytearray, _due: int) -> None:
                 sock.send(frame)
