@@ -354,3 +354,81 @@ def test_on_lo_each_frame_arrives_once(veth: VethPair) -> None:
     assert sorted(twice) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     subscriber.close()
     both.close()
+
+
+@pytest.mark.tshark
+def test_tshark_captures_and_decodes_our_live_frames(veth: VethPair, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from ..conftest import require_program
+    from .tshark import tshark_frames
+
+    tshark = require_program("tshark")
+    path = tmp_path / "live.pcapng"
+    capture = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_a,
+            tshark,
+            "-q",
+            "-i",
+            veth.if_a,
+            "-f",
+            "ether proto 0x88ba or vlan",
+            "-c",
+            "40",
+            "-a",
+            "duration:20",
+            "-w",
+            str(path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    publisher = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_a,
+            sys.executable,
+            "-m",
+            "gen61850",
+            "sv",
+            "publish",
+            "--iface",
+            veth.if_a,
+            "--svid",
+            "G61W1",
+            "--appid",
+            "0x40a0",
+            "--vlan-id",
+            "7",
+            "--smpsynch",
+            "2",
+            "--confrev",
+            "9",
+            "--duration",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    capture.wait(timeout=60)
+    assert publisher.returncode == 0, publisher.stderr
+    frames = tshark_frames(path)
+    assert len(frames) == 40
+    counts = [int(f["sv.smpCnt"][0]) for f in frames]
+    assert all((b - a) % 4000 == 1 for a, b in itertools.pairwise(counts))
+    config = StreamConfig("G61W1")
+    table = SineWave.default(config).table(config)
+    for frame, smp in zip(frames, counts, strict=True):
+        assert frame["sv.svID"] == ["G61W1"] and frame["sv.appid"] == ["0x40a0"]
+        assert frame["vlan.id"] == ["7"] and frame["vlan.priority"] == ["4"]
+        assert frame["sv.confRev"] == ["9"] and frame["sv.smpSynch"] == ["2"]
+        assert [int(v) for v in frame["sv.meas_value"]] == table[smp][0::2]
+        assert [int(q, 16) for q in frame["sv.meas_quality"]] == table[smp][1::2]
