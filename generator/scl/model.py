@@ -8,16 +8,23 @@ returns an ``SclModel`` even when there are errors (so ``check`` can list them a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
 
 from gen61850.generator.scl.communication import read_communication
 from gen61850.generator.scl.diagnostics import Diagnostic, Diagnostics, SclError, Severity
+from gen61850.generator.scl.prefetch import SharedSections, fetch_shared
 from gen61850.generator.scl.resolve import IedResolver, TypeInstantiator
 from gen61850.generator.scl.typedefs import TypeDefs, read_typedefs
-from gen61850.generator.scl.xmlread import iter_ieds, scan
+from gen61850.generator.scl.xmlread import (
+    SclContext,
+    iter_sections,
+    read_root,
+    scan,
+    syntax_error_line,
+)
 from gen61850.generator.scl.xsdcheck import validate_xsd
 from gen61850.runtime.device import Ied
 
@@ -64,20 +71,62 @@ def load_scl(
 
     ``validate`` also checks against the official XSD of the file's version when present;
     ``progress`` is called after each IED with (done, total, label).
+
+    One streaming pass when the shared sections can be fetched ahead (``prefetch``); two
+    (sections first, then IEDs) when they cannot or the streamed file disagrees.
     """
+    path = Path(path)
     diagnostics = Diagnostics(display_name or str(path))
-    context = scan(Path(path), diagnostics)
-    if context is None:
-        return SclModel(Path(path), "", "", "", (), TypeDefs(), diagnostics.sorted())
+    root = read_root(path, diagnostics)
+    if root is None:
+        return SclModel(path, "", "", "", (), TypeDefs(), diagnostics.sorted())
     if validate:
-        validate_xsd(Path(path), context.version, context.release, diagnostics)
+        validate_xsd(path, root.version, root.release, diagnostics)
+    mark = len(diagnostics.items)
+    shared = fetch_shared(path, count_ieds=progress is not None)
+    if shared is not None:
+        context = replace(
+            root,
+            communication=shared.communication,
+            templates=shared.templates,
+            ied_count=shared.ied_count,
+        )
+        try:
+            return _load(path, context, diagnostics, progress, shared)
+        except _SectionsMoved:
+            del diagnostics.items[mark:]  # read again the safe way; report each problem once
+    scanned = scan(path, diagnostics)
+    if scanned is None:
+        return SclModel(path, "", "", "", (), TypeDefs(), diagnostics.sorted())
+    return _load(path, scanned, diagnostics, progress, None)
+
+
+class _SectionsMoved(Exception):
+    """The streamed file's shared sections are not the ones fetched ahead."""
+
+
+def _load(
+    path: Path,
+    context: SclContext,
+    diagnostics: Diagnostics,
+    progress: Callable[[int, int, str], None] | None,
+    shared: SharedSections | None,
+) -> SclModel:
+    """Resolve every IED while streaming; ``shared`` set: check the sections on the way."""
     typedefs = read_typedefs(context.templates, diagnostics)
     connected = read_communication(context.communication, diagnostics)
     types = TypeInstantiator(typedefs, diagnostics)
     resolver = IedResolver(types, connected, diagnostics)
     ieds: list[Ied] = []
+    names = _SECTIONS if shared is not None else ("IED",)
+    seen: set[str] = set()
     try:
-        for element in iter_ieds(Path(path)):
+        for name, element in iter_sections(path, names):
+            if name != "IED":
+                if shared is not None and not shared.matches(name, element):
+                    raise _SectionsMoved
+                seen.add(name)
+                continue
             ied = resolver.ied(element)
             if ied is None:
                 continue
@@ -86,9 +135,20 @@ def load_scl(
                 continue
             ieds.append(ied)
             if progress is not None:
-                progress(len(ieds), context.ied_count, f"IED {ied.name}")
-    except (etree.XMLSyntaxError, OSError) as error:  # the file changed between the passes
-        diagnostics.error(0, f"cannot read the IED sections again: {error}")
+                total = max(context.ied_count, len(ieds))
+                progress(len(ieds), total, f"IED {ied.name}")
+    except etree.XMLSyntaxError as error:
+        if shared is None:  # the file changed between the passes
+            diagnostics.error(0, f"cannot read the IED sections again: {error}")
+        else:
+            diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+            return SclModel(path, "", "", "", (), TypeDefs(), diagnostics.sorted())
+    except OSError as error:
+        diagnostics.error(0, f"cannot read the IED sections: {error}")
+    if shared is not None:
+        fetched = {"Communication": shared.communication, "DataTypeTemplates": shared.templates}
+        if any((fetched[n] is not None) != (n in seen) for n in fetched):
+            raise _SectionsMoved
     known = {i.name for i in ieds}
     for ied_name, ap_name in connected:
         if ied_name not in known:
@@ -96,7 +156,7 @@ def load_scl(
                 connected[(ied_name, ap_name)].line, f"ConnectedAP for unknown IED {ied_name!r}"
             )
     return SclModel(
-        Path(path),
+        path,
         context.edition,
         context.version,
         context.release,
@@ -104,6 +164,9 @@ def load_scl(
         typedefs,
         diagnostics.sorted(),
     )
+
+
+_SECTIONS = ("Communication", "IED", "DataTypeTemplates")
 
 
 __all__ = ["SclModel", "load_scl"]

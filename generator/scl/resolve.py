@@ -7,6 +7,7 @@ their Communication addresses are joined per IED. Problems are located diagnosti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from lxml import etree
@@ -15,7 +16,13 @@ from gen61850.generator.scl.communication import ConnectedAp
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
 from gen61850.generator.scl.values import ValueProblem, convert
-from gen61850.generator.scl.xmlread import line_of, local_name, scl_child, scl_children
+from gen61850.generator.scl.xmlread import (
+    line_of,
+    local_name,
+    scl_child,
+    scl_children,
+    scl_children_named,
+)
 from gen61850.runtime.device import (
     FC,
     AccessPoint,
@@ -44,6 +51,16 @@ from gen61850.runtime.device.types import Value
 
 _TRUE = ("true", "1")
 _FCS = {f.value: f for f in FC}
+# What an LN holds besides its DOIs, read once per LN (by local name).
+_LN_PARTS = (
+    "DataSet",
+    "ReportControl",
+    "LogControl",
+    "GSEControl",
+    "SampledValueControl",
+    "SettingControl",
+)
+LnParts = Mapping[str, list[etree._Element]]
 
 
 def _flag(element: etree._Element | None, name: str, default: bool) -> bool:
@@ -232,6 +249,12 @@ class IedResolver:
         self._ln_indexes: dict[int, dict[str, LogicalNode]] = {}
         self._fcs_memo: dict[int, frozenset[FC]] = {}
         self._keep: list[object] = []  # keeps the objects behind memo ids alive
+        # LNs of one type with the same DOI/SDI/DAI markup share one data-object tuple, and
+        # an FCDA below a shared tuple resolves once: instances differ only by their names.
+        self._objects_memo: dict[tuple[str, bytes], tuple[DataObject, ...]] = {}
+        self._fcda_memo: dict[tuple[object, ...], tuple[Fcda, str, str]] = {}
+        self._node_memo: dict[tuple[int, str, str, FC], Node] = {}
+        self._doi_memo: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = {}
 
     # -- initial values -------------------------------------------------------------------
     def _apply(self, node: Node, element: etree._Element, where: str) -> Node:
@@ -273,6 +296,8 @@ class IedResolver:
                     updated[index] = _with_value(target, value)
             else:
                 self.diagnostics.warning(instance.sourceline, f"DAI {name!r} names a data object")
+        if all(a is b for a, b in zip(updated, children, strict=True)):
+            return node  # only descriptions or ignored values: the shared subtree stays
         if isinstance(node, DataObject):
             return DataObject(node.name, node.type_id, node.cdc, node.count, tuple(updated))
         components = tuple(a for a in updated if isinstance(a, DataAttribute))
@@ -294,57 +319,77 @@ class IedResolver:
                 f"LN {where}: lnClass {ln_class} but LNodeType {ln_type!r} is for "
                 f"{definition.ln_class}",
             )
-        objects: dict[str, DataObject] = {}
-        for sub in definition.dos:
-            made = self.types.data_object(sub, "DO")
-            if made is not None:
-                objects[sub.name] = made
-        for doi in scl_children(element, "DOI"):
-            name = doi.get("name", "")
-            if name not in objects:
-                self.diagnostics.warning(
-                    doi.sourceline, f"DOI {name!r}: LNodeType {ln_type!r} has no such DO"
-                )
-                continue
-            applied = self._apply(objects[name], doi, f"{where}.{name}")
-            assert isinstance(applied, DataObject)
-            objects[name] = applied
+        dois = scl_children(element, "DOI")
+        markup = [etree.tostring(doi, with_tail=False) for doi in dois]
+        key = (ln_type, b"".join(markup))
+        data_objects = self._objects_memo.get(key)
+        if data_objects is None:
+            before = len(self.diagnostics.items)
+            data_objects = self._data_objects(definition.dos, dois, markup, ln_type, where)
+            if len(self.diagnostics.items) == before:  # problems are reported every time
+                self._objects_memo[key] = data_objects
         return LogicalNode(
             ln_class=ln_class,
             ln_type=ln_type,
             prefix=element.get("prefix", ""),
             inst=element.get("inst", ""),
             desc=element.get("desc", ""),
-            data_objects=tuple(objects[d.name] for d in definition.dos if d.name in objects),
+            data_objects=data_objects,
         )
+
+    def _data_objects(
+        self,
+        dos: tuple[SubObjectDef, ...],
+        dois: list[etree._Element],
+        markup: list[bytes],
+        ln_type: str,
+        where: str,
+    ) -> tuple[DataObject, ...]:
+        """The LN's data objects: the type's shared subtrees with the DOI values applied
+        (a DOI with the same markup on the same subtree is applied once)."""
+        objects: dict[str, DataObject] = {}
+        for sub in dos:
+            made = self.types.data_object(sub, "DO")
+            if made is not None:
+                objects[sub.name] = made
+        for doi, text in zip(dois, markup, strict=True):
+            name = doi.get("name", "")
+            base = objects.get(name)
+            if base is None:
+                self.diagnostics.warning(
+                    doi.sourceline, f"DOI {name!r}: LNodeType {ln_type!r} has no such DO"
+                )
+                continue
+            key = (id(base), text)
+            memo = self._doi_memo.get(key)
+            if memo is not None:
+                objects[name] = memo[1]
+                continue
+            before = len(self.diagnostics.items)
+            applied = self._apply(base, doi, f"{where}.{name}")
+            assert isinstance(applied, DataObject)
+            objects[name] = applied
+            if len(self.diagnostics.items) == before:
+                self._doi_memo[key] = (base, applied)  # base kept alive: its id stays unique
+        return tuple(objects[d.name] for d in dos if d.name in objects)
 
     # -- data sets and controls -------------------------------------------------------------
     def _member(
         self, fcda: etree._Element, ied_name: str, lds: dict[str, LogicalDevice], where: str
     ) -> DataSetMember | None:
         """Resolve one FCDA; members that name nothing are left out with a warning."""
-        line = line_of(fcda)
+        line = fcda.sourceline
         warn = self.diagnostics.warning
-        fc = _FCS.get(fcda.get("fc", ""))
-        if fc is None or not fcda.get("lnClass") or not fcda.get("ldInst"):
-            warn(line, f"FCDA in {where} left out: needs ldInst, lnClass and a valid fc")
-            return None
-        ix_text = fcda.get("ix")
-        ln_class = fcda.get("lnClass", "")
-        ln_inst = fcda.get("lnInst", "")
-        if ln_class == "LLN0" and ln_inst:
-            warn(line, f"FCDA in {where}: lnInst {ln_inst!r} ignored for LLN0")
-            ln_inst = ""
-        member = Fcda(
-            ld_inst=fcda.get("ldInst", ""),
-            ln_class=ln_class,
-            fc=fc,
-            prefix=fcda.get("prefix", ""),
-            ln_inst=ln_inst,
-            do_name=fcda.get("doName", ""),
-            da_name=fcda.get("daName", ""),
-            ix=int(ix_text) if ix_text and ix_text.isdigit() else None,
-        )
+        attributes = tuple(fcda.items())
+        entry = self._fcda_memo.get(attributes)
+        if entry is None:
+            made = self._fcda(fcda, line_of(fcda), where)
+            if made is None:
+                return None
+            entry = (made, made.path, made.ln_name)
+            if made.ln_inst or made.ln_class != "LLN0" or not fcda.get("lnInst"):
+                self._fcda_memo[attributes] = entry  # no warning to repeat
+        member, path, ln_name = entry
         ld = lds.get(member.ld_inst)
         if ld is None:
             ld = next((x for x in lds.values() if x.name == member.ld_inst), None)
@@ -357,16 +402,21 @@ class IedResolver:
         if ld is None:
             warn(
                 line,
-                f"FCDA {member.ld_inst}/{member.path} in {where} left out: "
+                f"FCDA {member.ld_inst}/{path} in {where} left out: "
                 f"no LDevice {member.ld_inst!r} in IED {ied_name}",
             )
             return None
-        reference = f"{ld.name}/{member.path}"
-        ln = self._ln_index(ld).get(member.ln_name)
+        reference = f"{ld.name}/{path}"
+        ln = self._ln_index(ld).get(ln_name)
         if ln is None:
-            warn(line, f"FCDA {reference} in {where} left out: no LN {member.ln_name!r}")
+            warn(line, f"FCDA {reference} in {where} left out: no LN {ln_name!r}")
             return None
-        node: Node | None = None
+        fc = member.fc
+        node_key = (id(ln.data_objects), member.do_name, member.da_name, fc)
+        node: Node | None = self._node_memo.get(node_key)
+        if node is not None:
+            btype = node.btype if isinstance(node, DataAttribute) else None
+            return DataSetMember(member, reference, node, btype)
         parts = [p for p in (*member.do_name.split("."), *member.da_name.split(".")) if p]
         if parts:
             node = ln.child(parts[0])
@@ -381,8 +431,34 @@ class IedResolver:
             if fc not in fcs:
                 warn(line, f"FCDA {reference} in {where} left out: nothing with fc {fc.value}")
                 return None
+            self._node_memo[node_key] = node
+            self._keep.append(ln.data_objects)
         btype = node.btype if isinstance(node, DataAttribute) else None
         return DataSetMember(member, reference, node, btype)
+
+    def _fcda(self, fcda: etree._Element, line: int, where: str) -> Fcda | None:
+        """The FCDA's attributes, checked (None, with a warning, when unusable)."""
+        warn = self.diagnostics.warning
+        fc = _FCS.get(fcda.get("fc", ""))
+        if fc is None or not fcda.get("lnClass") or not fcda.get("ldInst"):
+            warn(line, f"FCDA in {where} left out: needs ldInst, lnClass and a valid fc")
+            return None
+        ix_text = fcda.get("ix")
+        ln_class = fcda.get("lnClass", "")
+        ln_inst = fcda.get("lnInst", "")
+        if ln_class == "LLN0" and ln_inst:
+            warn(line, f"FCDA in {where}: lnInst {ln_inst!r} ignored for LLN0")
+            ln_inst = ""
+        return Fcda(
+            ld_inst=fcda.get("ldInst", ""),
+            ln_class=ln_class,
+            fc=fc,
+            prefix=fcda.get("prefix", ""),
+            ln_inst=ln_inst,
+            do_name=fcda.get("doName", ""),
+            da_name=fcda.get("daName", ""),
+            ix=int(ix_text) if ix_text and ix_text.isdigit() else None,
+        )
 
     def _ln_index(self, ld: LogicalDevice) -> dict[str, LogicalNode]:
         index = self._ln_indexes.get(id(ld))
@@ -399,10 +475,10 @@ class IedResolver:
         return found
 
     def data_sets(
-        self, ln_element: etree._Element, ied_name: str, lds: dict[str, LogicalDevice], where: str
+        self, parts: LnParts, ied_name: str, lds: dict[str, LogicalDevice], where: str
     ) -> tuple[DataSet, ...]:
         result: list[DataSet] = []
-        for element in scl_children(ln_element, "DataSet"):
+        for element in parts.get("DataSet", ()):
             name = element.get("name", "")
             if any(d.name == name for d in result):
                 self.diagnostics.error(element.sourceline, f"duplicate DataSet {name!r} in {where}")
@@ -427,7 +503,7 @@ class IedResolver:
     def controls(
         self,
         ln: LogicalNode,
-        element: etree._Element,
+        parts: LnParts,
         ied_name: str,
         ap_name: str,
         ld_inst: str,
@@ -449,7 +525,7 @@ class IedResolver:
             return what
 
         svcs: list[SampledValueControl] = []
-        for svc in scl_children(element, "SampledValueControl"):
+        for svc in parts.get("SampledValueControl", ()):
             what = named(svc, "SampledValueControl")
             smp_rate = _int(svc, "smpRate", 0, what, d)
             nof_asdu = _int(svc, "nofASDU", 0, what, d)
@@ -497,7 +573,7 @@ class IedResolver:
                 )
             )
         gses: list[GseControl] = []
-        for gse in scl_children(element, "GSEControl"):
+        for gse in parts.get("GSEControl", ()):
             what = named(gse, "GSEControl")
             address = cap.gse.get((ld_inst, gse.get("name", ""))) if cap else None
             if address is None:
@@ -516,7 +592,7 @@ class IedResolver:
                 )
             )
         rcbs: list[ReportControl] = []
-        for rcb in scl_children(element, "ReportControl"):
+        for rcb in parts.get("ReportControl", ()):
             what = named(rcb, "ReportControl")
             trg = scl_child(rcb, "TrgOps")
             opt = scl_child(rcb, "OptFields")
@@ -548,7 +624,7 @@ class IedResolver:
                 )
             )
         lcbs: list[LogControl] = []
-        for lcb in scl_children(element, "LogControl"):
+        for lcb in parts.get("LogControl", ()):
             what = named(lcb, "LogControl")
             lcbs.append(
                 LogControl(
@@ -567,7 +643,7 @@ class IedResolver:
                     desc=lcb.get("desc", ""),
                 )
             )
-        sgcb = scl_child(element, "SettingControl")
+        sgcb = next(iter(parts.get("SettingControl", ())), None)
         setting = None
         if sgcb is not None:
             what = f"SettingControl {where}"
@@ -635,11 +711,13 @@ class IedResolver:
             ld = lds[inst]
             finished = []
             for ln_element, ln in lns:
+                parts = scl_children_named(ln_element, _LN_PARTS)
+                if not parts:
+                    finished.append(ln)
+                    continue
                 where = f"{ld.name}/{ln.name}"
-                data_sets = self.data_sets(ln_element, name, lds, where)
-                finished.append(
-                    self.controls(ln, ln_element, name, ap_name, inst, where, data_sets)
-                )
+                data_sets = self.data_sets(parts, name, lds, where)
+                finished.append(self.controls(ln, parts, name, ap_name, inst, where, data_sets))
             by_ap.setdefault(ap_name, []).append(replace(ld, logical_nodes=tuple(finished)))
         for ap in scl_children(element, "AccessPoint"):
             ap_name = ap.get("name", "")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -75,6 +75,17 @@ def line_of(element: etree._Element) -> int:
 def scl_children(element: etree._Element, name: str) -> list[etree._Element]:
     """Direct children called ``name`` in the SCL namespace (or in none, leniently)."""
     return list(element.iterchildren(_NS_PREFIX + name, name))
+
+
+def scl_children_named(
+    element: etree._Element, names: tuple[str, ...]
+) -> dict[str, list[etree._Element]]:
+    """Direct children called one of ``names``, by local name (one filtered walk in C)."""
+    found: dict[str, list[etree._Element]] = {}
+    tags = [t for name in names for t in (_NS_PREFIX + name, name)]
+    for child in element.iterchildren(*tags):
+        found.setdefault(local_name(child) or "", []).append(child)
+    return found
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:
@@ -140,25 +151,10 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
 
     Returns None (with located errors) when ``path`` is not a readable SCL document.
     """
+    root = read_root(path, diagnostics)
+    if root is None:
+        return None
     try:
-        if _refuse_doctype(path, diagnostics):
-            return None
-        first = _first_element(path)
-        if first is None:
-            diagnostics.error(1, "empty document")
-            return None
-        if first.getroottree().docinfo.internalDTD is not None:
-            diagnostics.error(1, "document type declaration refused")
-            return None
-        if local_name(first) != "SCL":
-            diagnostics.error(line_of(first), f"root element is {first.tag!r}, expected SCL")
-            return None
-        root_line = line_of(first)
-        version = first.get("version", "")
-        revision = first.get("revision", "")
-        release = first.get("release", "")
-        if not str(first.tag).startswith("{"):
-            diagnostics.warning(root_line, f"SCL element without the namespace {SCL_NS}")
         kept: dict[str, etree._Element] = {}
         ied_count = 0
         for _, element in _iterparse(path, _TOP_LEVEL):
@@ -172,41 +168,91 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
             ied_count += name == "IED"
             _drop(element)
     except etree.XMLSyntaxError as error:
-        line = error.lineno or (error.position[0] if error.position else 0)
-        diagnostics.error(line, f"malformed XML: {error.msg}")
+        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
         return None
     except OSError as error:
         diagnostics.error(0, f"cannot read: {error.strerror or error}")
         return None
-    return SclContext(
-        root_line,
-        version,
-        revision,
-        release,
-        kept.get("Header"),
-        kept.get("Communication"),
-        kept.get("DataTypeTemplates"),
-        ied_count,
+    return replace(
+        root,
+        header=kept.get("Header"),
+        communication=kept.get("Communication"),
+        templates=kept.get("DataTypeTemplates"),
+        ied_count=ied_count,
     )
+
+
+def syntax_error_line(error: etree.XMLSyntaxError) -> int:
+    """The line lxml gives for a syntax error (0 when it gives none)."""
+    line = error.lineno or (error.position[0] if error.position else 0)
+    return line if isinstance(line, int) else 0
 
 
 def iter_ieds(path: Path) -> Iterator[etree._Element]:
     """Pass 2: each top-level IED element in turn, freed once the caller has moved on."""
-    for _, element in _iterparse(path, ("IED",)):
+    for _, element in iter_sections(path, ("IED",)):
+        yield element
+
+
+def iter_sections(
+    path: Path, names: tuple[str, ...] = _TOP_LEVEL
+) -> Iterator[tuple[str, etree._Element]]:
+    """The top-level sections called ``names`` in turn (others are not reported), each
+    freed once the caller has moved on: memory holds one section at a time."""
+    for _, element in _iterparse(path, names):
         parent = element.getparent()
         if parent is None or parent.getparent() is not None:
             continue
-        yield element
+        yield local_name(element) or "", element
         _drop(element)
+
+
+def read_root(path: Path, diagnostics: Diagnostics) -> SclContext | None:
+    """The root element's attributes only (no section is read); None with located errors
+    when ``path`` is not an SCL document that may be read safely."""
+    try:
+        if _refuse_doctype(path, diagnostics):
+            return None
+        first = _first_element(path)
+    except etree.XMLSyntaxError as error:
+        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+        return None
+    except OSError as error:
+        diagnostics.error(0, f"cannot read: {error.strerror or error}")
+        return None
+    if first is None:
+        diagnostics.error(1, "empty document")
+        return None
+    if first.getroottree().docinfo.internalDTD is not None:
+        diagnostics.error(1, "document type declaration refused")
+        return None
+    if local_name(first) != "SCL":
+        diagnostics.error(line_of(first), f"root element is {first.tag!r}, expected SCL")
+        return None
+    if not str(first.tag).startswith("{"):
+        diagnostics.warning(line_of(first), f"SCL element without the namespace {SCL_NS}")
+    return SclContext(
+        line_of(first),
+        first.get("version", ""),
+        first.get("revision", ""),
+        first.get("release", ""),
+        None,
+        None,
+        None,
+        0,
+    )
 
 
 __all__ = [
     "SCL_NS",
     "SclContext",
     "iter_ieds",
+    "iter_sections",
     "line_of",
     "local_name",
+    "read_root",
     "scan",
     "scl_child",
     "scl_children",
+    "syntax_error_line",
 ]
