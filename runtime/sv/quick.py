@@ -17,6 +17,7 @@ from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.shape import (
+    ETHERTYPE_SV,
     MAX_FRAME,
     DecodedFrame,
     FrameShape,
@@ -25,7 +26,8 @@ from gen61850.runtime.sv.shape import (
     learn_shape,
 )
 
-_APPID_LENGTH = struct.Struct(">HH")
+_SV_KEY = struct.Struct(">HHH")  # Ethertype, APPID, Length: what a shape is filed under
+_VLAN_TPID = b"\x81\x00"
 MAX_SHAPES_PER_KEY = 8
 MAX_LINK_HEADERS = 4096
 
@@ -38,6 +40,10 @@ class LayoutChanged:
     sv_ids: tuple[str, ...]
     previous: FrameShape
     current: FrameShape
+
+
+def _key(shape: FrameShape) -> bytes:
+    return _SV_KEY.pack(ETHERTYPE_SV, shape.appid, shape.length)
 
 
 def _structure(shape: FrameShape) -> tuple[object, ...]:
@@ -58,12 +64,12 @@ class QuickParser:
 
     def __init__(self, layouts: dict[str, DataSetLayout] | None = None) -> None:
         self.layouts = dict(layouts or {})
-        self._shapes: dict[tuple[int, int], list[FrameShape]] = {}
+        self._shapes: dict[bytes, tuple[int, list[FrameShape]]] = {}
         self._by_stream: dict[tuple[int, tuple[str, ...]], FrameShape] = {}
         self.events: list[LayoutChanged] = []
         self._links: dict[bytes, LinkHeader] = {}
-        self.fast = 0
         self.slow = 0
+        """Frames that took the full walk (first of a stream, or a changed one)."""
 
     def take_events(self) -> list[LayoutChanged]:
         events, self.events = self.events, []
@@ -75,23 +81,18 @@ class QuickParser:
 
         Raises DecodeError for frames that are not well-formed SV.
         """
-        if 26 <= len(frame) <= MAX_FRAME:
-            if frame[12] == 0x88 and frame[13] == 0xBA:
-                base = 14
-            elif (
-                frame[12] == 0x81 and frame[13] == 0x00 and frame[16] == 0x88 and frame[17] == 0xBA
-            ):
-                base = 18
-            else:
-                base = 0
-            if base:
-                shapes = self._shapes.get(_APPID_LENGTH.unpack_from(frame, base))
-                if shapes is not None and len(frame) >= base + shapes[0].length:
-                    region = int.from_bytes(frame[base : base + shapes[0].length], "big")
-                    for shape in shapes:
-                        if region & shape.mask == shape.constant:
-                            self.fast += 1
-                            return shape, base, shape.unpacker.unpack_from(frame, base)
+        if type(frame) is not bytes:
+            frame = bytes(frame)  # slices of bytes are hashable keys
+        size = len(frame)
+        if 26 <= size <= MAX_FRAME:
+            base = 18 if frame[12:14] == _VLAN_TPID else 14
+            # One lookup checks the Ethertype and finds the shapes for (APPID, Length).
+            entry = self._shapes.get(frame[base - 2 : base + 4])
+            if entry is not None and size >= base + entry[0]:
+                region = int.from_bytes(frame[base : base + entry[0]], "big")
+                for shape in entry[1]:
+                    if region & shape.mask == shape.constant:
+                        return shape, base, shape.unpacker.unpack_from(frame, base)
         return self._learn(frame)
 
     def _learn(self, frame: bytes) -> tuple[FrameShape, int, tuple[object, ...]]:
@@ -100,17 +101,16 @@ class QuickParser:
         decode_frame(bytes(frame))
         shape, decoded = learn_shape(frame, self.layouts)
         self.slow += 1
-        key = (shape.appid, shape.length)
         stream = (shape.appid, shape.sv_ids)
         previous = self._by_stream.get(stream)
         if previous is not None:
             if _structure(previous) != _structure(shape):
                 self.events.append(LayoutChanged(shape.appid, shape.sv_ids, previous, shape))
-            old = self._shapes.get((previous.appid, previous.length), [])
-            if previous in old:
-                old.remove(previous)
+            old = self._shapes.get(_key(previous))
+            if old is not None and previous in old[1]:
+                old[1].remove(previous)
         self._by_stream[stream] = shape
-        bucket = self._shapes.setdefault(key, [])
+        bucket = self._shapes.setdefault(_key(shape), (shape.length, []))[1]
         bucket.insert(0, shape)
         del bucket[MAX_SHAPES_PER_KEY:]
         base = decoded.link.base
