@@ -8,7 +8,7 @@ Type classes come out in dependency order (a DAType before the types that contai
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gen61850.generator.scl.diagnostics import Diagnostics, SclError
 from gen61850.generator.scl.emit import Emitter
@@ -320,15 +320,42 @@ class _Initial:
         names = self.types.names("DO", runtime.type_id)
         args = []
         for child in runtime.children:
-            if child.name not in names or child.count:
+            if child.name not in names:
                 continue
             base_child = base.child(child.name) if base is not None else None
-            text = self.node_expr(child, base_child)
+            text = self.node_or_array_expr(child, base_child)
             if text is not None:
                 args.append(f"{names[child.name]}={text}")
         if not args:
             return None
         return f"{self.types.cls('DO', runtime.type_id)}({', '.join(args)})"
+
+    def node_or_array_expr(self, node: Node, base: Node | None) -> str | None:
+        return self.array_expr(node, base) if node.count else self.node_expr(node, base)
+
+    def array_expr(self, node: Node, base: Node | None) -> str | None:
+        """A list literal for an array with DOI/SDI/DAI values (whole or per element)."""
+        if base is not None and node == base:
+            return None
+        if isinstance(node, DataAttribute) and node.btype is not BasicType.STRUCT:
+            value = node.value
+            if node.btype is BasicType.QUALITY or not isinstance(value, tuple):
+                return None
+            if len(value) != node.count:
+                return None
+            items = [self.types.value_expr(v, node.btype, node.type_id) for v in value]
+            return f"[{', '.join(items)}]"
+        if not node.elements:
+            return None
+        single: Node | None = None
+        if isinstance(base, DataObject):  # noqa: SIM114 (replace() needs one concrete type)
+            single = replace(base, count=0, elements=())
+        elif isinstance(base, DataAttribute):
+            single = replace(base, count=0, elements=())
+        kind = "DO" if isinstance(node, DataObject) else "DA"
+        cls = self.types.cls(kind, node.type_id or "")
+        texts = [self.node_expr(e, single) or f"{cls}()" for e in node.elements]
+        return f"[{', '.join(texts)}]"
 
     def node_expr(self, node: Node, base: Node | None) -> str | None:
         if isinstance(node, DataObject):
@@ -339,10 +366,10 @@ class _Initial:
             names = self.types.names("DA", node.type_id or "")
             args = []
             for comp in node.components:
-                if comp.name not in names or comp.count:
+                if comp.name not in names:
                     continue
                 base_comp = base.child(comp.name) if isinstance(base, DataAttribute) else None
-                text = self.node_expr(comp, base_comp)
+                text = self.node_or_array_expr(comp, base_comp)
                 if text is not None:
                     args.append(f"{names[comp.name]}={text}")
             return f"{self.types.cls('DA', node.type_id)}({', '.join(args)})" if args else None
@@ -380,9 +407,9 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
             args = []
             for sub in definition.dos:
                 runtime = ln.child(sub.name)
-                if runtime is None or sub.name not in names or sub.count:
+                if runtime is None or sub.name not in names:
                     continue
-                text = initial.do_expr(runtime, base.data_object(sub, "DO"))
+                text = initial.node_or_array_expr(runtime, base.data_object(sub, "DO"))
                 if text is not None:
                     args.append(f"{names[sub.name]}={text}")
             default = (

@@ -45,6 +45,10 @@ class SclModel:
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
 
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+
     def raise_on_errors(self) -> None:
         if self.errors:
             raise SclError(self.diagnostics)

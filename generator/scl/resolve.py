@@ -273,9 +273,13 @@ class IedResolver:
                     instance.sourceline, f"{kind} {name!r}: {where} has no {name!r} in its type"
                 )
                 continue
-            if instance.get("ix") is not None:
-                continue  # values of single array elements are not kept
             target = updated[index]
+            ix_text = instance.get("ix")
+            if ix_text is not None:
+                with_element = self._apply_element(target, instance, ix_text, f"{where}.{name}")
+                if with_element is not None:
+                    updated[index] = with_element
+                continue
             if kind == "SDI":
                 updated[index] = self._apply(target, instance, f"{where}.{name}")
             elif isinstance(target, DataAttribute):
@@ -299,9 +303,65 @@ class IedResolver:
         if all(a is b for a, b in zip(updated, children, strict=True)):
             return node  # only descriptions or ignored values: the shared subtree stays
         if isinstance(node, DataObject):
-            return DataObject(node.name, node.type_id, node.cdc, node.count, tuple(updated))
+            return DataObject(
+                node.name, node.type_id, node.cdc, node.count, tuple(updated), node.elements
+            )
         components = tuple(a for a in updated if isinstance(a, DataAttribute))
         return _with_components(node, components)
+
+    def _apply_element(
+        self, target: Node, instance: etree._Element, ix_text: str, where: str
+    ) -> Node | None:
+        """``target`` (an array) with the values of its element ``ix`` from a DAI or SDI."""
+        kind = local_name(instance)
+        line = instance.sourceline
+        if not target.count:
+            self.diagnostics.warning(line, f"{kind} {where} ix={ix_text}: not an array")
+            return None
+        if not ix_text.isdigit() or int(ix_text) >= target.count:
+            self.diagnostics.warning(
+                line, f"{kind} {where}: ix {ix_text!r} is not within 0..{target.count - 1}"
+            )
+            return None
+        ix = int(ix_text)
+        plain = isinstance(target, DataAttribute) and target.btype is not BasicType.STRUCT
+        if kind == "DAI" and isinstance(target, DataAttribute) and plain:
+            vals = tuple(
+                v.text or ""
+                for v in scl_children(instance, "Val")
+                if v.get("sGroup") in (None, "1")
+            )
+            value = self.types.value(
+                vals, target.btype, target.enum, 0, line_of(instance), f"{where}[{ix}]"
+            )
+            if value is None or isinstance(value, tuple):
+                return None
+            old = target.value
+            items = list(old) if isinstance(old, tuple) and len(old) == target.count else None
+            if items is None:
+                items = [target.btype.python_type() for _ in range(target.count)]
+            items[ix] = value
+            return _with_value(target, tuple(items))
+        if kind == "DAI" or plain:
+            self.diagnostics.warning(
+                line,
+                f"{kind} {where}[{ix}]: {'a DAI' if kind == 'SDI' else 'an SDI'} is needed here",
+            )
+            return None
+        at = f"{where}[{ix}]"
+        if isinstance(target, DataObject):
+            objects = list(target.elements) or [replace(target, count=0)] * target.count
+            made_do = self._apply(objects[ix], instance, at)
+            if made_do is objects[ix] or not isinstance(made_do, DataObject):
+                return None
+            objects[ix] = made_do
+            return replace(target, elements=tuple(objects))
+        attributes = list(target.elements) or [replace(target, count=0)] * target.count
+        made_da = self._apply(attributes[ix], instance, at)
+        if made_da is attributes[ix] or not isinstance(made_da, DataAttribute):
+            return None
+        attributes[ix] = made_da
+        return replace(target, elements=tuple(attributes))
 
     # -- logical nodes ----------------------------------------------------------------------
     def logical_node(self, element: etree._Element, ld_name: str) -> LogicalNode | None:
@@ -767,6 +827,7 @@ def _with_value(a: DataAttribute, value: Value) -> DataAttribute:
         a.qchg,
         a.dupd,
         a.value_kind,
+        a.elements,
     )
 
 
@@ -784,6 +845,7 @@ def _with_components(a: DataAttribute, components: tuple[DataAttribute, ...]) ->
         a.qchg,
         a.dupd,
         a.value_kind,
+        a.elements,
     )
 
 

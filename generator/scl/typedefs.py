@@ -7,7 +7,8 @@ basic types, FCs); following references between types is the resolver's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from lxml import etree
 
@@ -31,6 +32,7 @@ class AttrDef:
     qchg: bool = False
     dupd: bool = False
     value_kind: str = "Set"
+    count_ref: str = ""  # array size by reference, until resolved (Ed. 2.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class SubObjectDef:
     type_id: str
     count: int
     line: int
+    count_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +85,50 @@ _FCS = {f.value: f for f in FC}
 _TRUE = ("true", "1")
 
 
-def _count(element: etree._Element, diagnostics: Diagnostics) -> int:
+def _count(element: etree._Element, diagnostics: Diagnostics) -> int | str:
+    """The array size: a number, or (Ed. 2.1) the name of a sibling attribute holding it."""
     text = element.get("count", "0").strip()
     if text.isdigit():
         return int(text)
-    diagnostics.warning(
-        element.sourceline,
-        f"count {text!r} is not a number (array sizes by reference are read as 0)",
-    )
+    if text.isidentifier():
+        return text  # resolved by _resolve_counts once the siblings are known
+    diagnostics.warning(element.sourceline, f"count {text!r} is neither a number nor a name")
     return 0
+
+
+_Child = TypeVar("_Child", bound="AttrDef | SubObjectDef")
+
+
+def _resolve_counts(children: list[_Child], owner: str, diagnostics: Diagnostics) -> list[_Child]:
+    """Replace sizes given by reference (``count="numPts"``) by the sibling's value."""
+    values: dict[str, str] = {}
+    for sibling in children:
+        if isinstance(sibling, AttrDef) and sibling.vals and not sibling.count:
+            values[sibling.name] = sibling.vals[0].strip()
+    resolved: list[_Child] = []
+    for child in children:
+        reference = child.count_ref
+        if reference:
+            text = values.get(reference, "")
+            if text.isdigit():
+                child = replace(child, count=int(text), count_ref="")
+            else:
+                problem = (
+                    f"has no value in {owner}"
+                    if any(c.name == reference for c in children)
+                    else f"is not an attribute of {owner}"
+                )
+                diagnostics.warning(
+                    child.line,
+                    f"{child.name!r}: array size {reference!r} {problem} (read as 0)",
+                )
+                child = replace(child, count=0, count_ref="")
+        resolved.append(child)
+    return resolved
+
+
+def _split_count(count: int | str) -> tuple[int, str]:
+    return (count, "") if isinstance(count, int) else (0, count)
 
 
 def _vals(element: etree._Element) -> tuple[str, ...]:
@@ -122,12 +160,14 @@ def _attr(element: etree._Element, is_da: bool, diagnostics: Diagnostics) -> Att
     if btype in (BasicType.STRUCT, BasicType.ENUM) and not type_id:
         diagnostics.warning(line, f"{kind} {name!r} left out: bType {btext} without type")
         return None
+    count, count_ref = _split_count(_count(element, diagnostics))
     return AttrDef(
         name=name,
         btype=btype,
         fc=fc,
         type_id=type_id if btype in (BasicType.STRUCT, BasicType.ENUM) else None,
-        count=_count(element, diagnostics),
+        count=count,
+        count_ref=count_ref,
         vals=_vals(element),
         line=line,
         dchg=element.get("dchg", "false").lower() in _TRUE,
@@ -143,7 +183,8 @@ def _sub(element: etree._Element, kind: str, diagnostics: Diagnostics) -> SubObj
         missing = "name" if not name else "type"
         diagnostics.error(element.sourceline, f"{kind} {name or ''!r} without {missing}")
         return None
-    return SubObjectDef(name, type_id, _count(element, diagnostics), line_of(element))
+    count, count_ref = _split_count(_count(element, diagnostics))
+    return SubObjectDef(name, type_id, count, line_of(element), count_ref)
 
 
 def _unique(items: list[tuple[str, int]], kind: str, owner: str, diagnostics: Diagnostics) -> None:
@@ -183,7 +224,11 @@ def read_typedefs(templates: etree._Element | None, diagnostics: Diagnostics) ->
             continue
         if kind == "LNodeType":
             dos = [_sub(e, "DO", diagnostics) for e in scl_children(element, "DO")]
-            kept = tuple(d for d in dos if d is not None)
+            kept = tuple(
+                _resolve_counts(
+                    [d for d in dos if d is not None], f"LNodeType {type_id!r}", diagnostics
+                )
+            )
             _unique([(d.name, d.line) for d in kept], "DO", f"LNodeType {type_id!r}", diagnostics)
             lnode[type_id] = LNodeTypeDef(type_id, element.get("lnClass", ""), kept, line)
         elif kind == "DOType":
@@ -200,10 +245,15 @@ def read_typedefs(templates: etree._Element | None, diagnostics: Diagnostics) ->
             _unique(
                 [(c.name, c.line) for c in children], "DA/SDO", f"DOType {type_id!r}", diagnostics
             )
+            children = _resolve_counts(children, f"DOType {type_id!r}", diagnostics)
             do[type_id] = DOTypeDef(type_id, element.get("cdc", ""), tuple(children), line)
         elif kind == "DAType":
             bdas = [_attr(e, False, diagnostics) for e in scl_children(element, "BDA")]
-            kept_bdas = tuple(b for b in bdas if b is not None)
+            kept_bdas = tuple(
+                _resolve_counts(
+                    [b for b in bdas if b is not None], f"DAType {type_id!r}", diagnostics
+                )
+            )
             _unique(
                 [(b.name, b.line) for b in kept_bdas], "BDA", f"DAType {type_id!r}", diagnostics
             )

@@ -48,7 +48,10 @@ class DataAttribute:
 
     ``count`` is 0 for a scalar and the array size otherwise. ``type_id`` names the DAType
     (for ``Struct``) or EnumType (for ``Enum``); ``components`` are the BDAs of a struct,
-    which share the attribute's FC. ``value`` is the initial value (DAI over DA default).
+    which share the attribute's FC. ``value`` is the initial value (DAI over DA default);
+    for an array of a basic type it is a tuple of ``count`` element values. ``elements``:
+    for an array of structs given per-element values (``SDI ix=``), one scalar copy per
+    element with its values; empty when every element is like ``components``.
     """
 
     name: str
@@ -63,6 +66,7 @@ class DataAttribute:
     qchg: bool = False
     dupd: bool = False
     value_kind: str = "Set"
+    elements: tuple[DataAttribute, ...] = ()
 
     @property
     def is_struct(self) -> bool:
@@ -74,13 +78,18 @@ class DataAttribute:
 
 @dataclass(frozen=True, slots=True)
 class DataObject:
-    """A DO or SDO: its DOType id, CDC, array size, and children (SDOs and DAs) in order."""
+    """A DO or SDO: its DOType id, CDC, array size, and children (SDOs and DAs) in order.
+
+    ``elements``: for an array given per-element values (``SDI ix=``), one scalar copy per
+    element with its values; empty when every element is like ``children``.
+    """
 
     name: str
     type_id: str
     cdc: str
     count: int = 0
     children: tuple[DataObject | DataAttribute, ...] = ()
+    elements: tuple[DataObject, ...] = ()
 
     @property
     def attributes(self) -> tuple[DataAttribute, ...]:
