@@ -499,28 +499,29 @@ def run_plot(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CliError("sv plot needs matplotlib (pip install 'gen61850[plot]')") from error
     choice = _layout_choice(args.layout, scaled=args.layout not in ("auto", "raw"))
-    series: dict[str, tuple[list[float], list[list[Any]], list[str] | None]] = {}
+    # Per stream: frame time and smpCnt of each sample, its values, channel names.
+    series: dict[str, tuple[list[float], list[int], list[list[Any]], list[str] | None]] = {}
 
     def collect(_index: int, frame: Any) -> None:
         from gen61850.runtime.sv.report import asdu_values
 
-        for number, asdu in enumerate(frame.asdus):
+        for asdu in frame.asdus:
             layout = choice.layout_for(asdu)
             values, _ = asdu_values(asdu, layout, choice.scaled)
             if values is None:
                 continue
-            times, rows, _names = series.setdefault(
-                asdu.sv_id, ([], [], choice.names_for(asdu.sv_id))
+            times, counts, rows, _names = series.setdefault(
+                asdu.sv_id, ([], [], [], choice.names_for(asdu.sv_id))
             )
-            # ASDUs of one frame are consecutive samples: spread them by smpCnt order.
-            times.append((frame.time or 0.0) + number * 1e-9)
+            times.append(frame.time or 0.0)
+            counts.append(asdu.smp_cnt)
             rows.append(values)
 
     decode_file(args.file, choice, collect, None, args.svid)
     if not series:
         raise CliError(f"{args.file}: no SV stream with a usable layout to plot")
     panels: list[tuple[str, str, list[int]]] = []
-    for sv_id, (_times, rows, _names) in sorted(series.items()):
+    for sv_id, (_times, _counts, rows, _names) in sorted(series.items()):
         layout = (choice.layouts or {}).get(sv_id, choice.default)
         kinds = [c.kind for c in layout.channels] if layout is not None else []
         if len(kinds) != len(rows[0]):
@@ -532,9 +533,11 @@ def run_plot(args: argparse.Namespace) -> int:
     figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), squeeze=False)
     units = {"current": "current (A)", "voltage": "voltage (V)", "other": "value"}
     for axis, (sv_id, kind, chosen) in zip(axes[:, 0], panels, strict=True):
-        times, rows, names = series[sv_id]
-        t0 = times[0]
-        rel = [t - t0 for t in times]
+        from gen61850.runtime.sv.report import sample_times
+
+        frame_times, counts, rows, names = series[sv_id]
+        times = sample_times(frame_times, counts)
+        rel = [t - times[0] for t in times]
         keep = len(rel)
         if args.seconds is not None:
             keep = sum(1 for t in rel if t <= args.seconds)

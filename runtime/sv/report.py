@@ -9,6 +9,8 @@ One record per ASDU with the keys ``frame`` (1-based), ``time``, ``dst``, ``src`
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,3 +141,25 @@ def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> 
     else:
         parts.append(f"sample={record['sample']}")
     return " ".join(parts)
+
+
+def sample_times(frame_times: Sequence[float], smp_cnts: Sequence[int]) -> list[float]:
+    """A time for each sample of one stream, for plotting: smpCnt unwrapped into a running
+    sample index, spread evenly between the first and the last frame time (the ASDUs of
+    one frame share that frame's capture time, but are consecutive samples)."""
+    if len(frame_times) != len(smp_cnts):
+        raise ValueError("one frame time per sample is needed")
+    if not smp_cnts:
+        return []
+    wrap = max(smp_cnts) + 1
+    index = [0]
+    for previous, current in itertools.pairwise(smp_cnts):
+        index.append(index[-1] + (current - previous) % wrap)
+    # From the first sample of the first frame to the first sample of the last frame.
+    last = list(frame_times).index(frame_times[-1])
+    span_samples = index[last]
+    span_time = frame_times[-1] - frame_times[0]
+    if span_samples <= 0 or span_time <= 0:
+        return list(frame_times)
+    period = span_time / span_samples
+    return [frame_times[0] + i * period for i in index]
