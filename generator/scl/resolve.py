@@ -601,6 +601,13 @@ class IedResolver:
             except ValueError:
                 d.error(svc.sourceline, f"{what}: smpMod {mod_text!r} unknown")
                 smp_mod = SmpMod.SMP_PER_PERIOD
+            if smp_mod is SmpMod.SEC_PER_SMP:
+                d.warning(
+                    svc.sourceline,
+                    f"{what}: smpMod SecPerSmp (one sample every {smp_rate} s) is described "
+                    "(SV_CONTROLS) but gets no StreamConfig: the SV publisher needs at least "
+                    "1 sample/s, a whole number per signal period",
+                )
             smv_id = svc.get("smvID", "")
             if not smv_id:
                 d.error(svc.sourceline, f"{what}: smvID missing")

@@ -177,7 +177,11 @@ def stream_config_of(
             )
         per_period = int(ratio)
     else:
-        raise _fail(model, f"{ref}: smpMod SecPerSmp is not supported by the publisher")
+        raise _fail(
+            model,
+            f"{ref}: smpMod SecPerSmp (one sample every {svc.smp_rate} s) cannot be published: "
+            "the SV runtime sends at least 1 sample/s, a whole number per signal period",
+        )
     opts = svc.opts
     return StreamConfig(
         sv_id=svc.smv_id,

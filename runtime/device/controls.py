@@ -106,6 +106,20 @@ class SampledValueControl:
     desc: str = ""
     address: EthernetAddress | None = None
 
+    def sample_period(self, signal_frequency: float = 50.0) -> float:
+        """Seconds between two samples, whatever ``smp_mod`` says ``smp_rate`` counts.
+
+        ``SmpPerPeriod``: samples per period of ``signal_frequency``; ``SmpPerSec``: samples
+        per second; ``SecPerSmp``: seconds per sample. 0 when ``smp_rate`` is 0 (invalid).
+        """
+        if self.smp_rate <= 0:
+            return 0.0
+        if self.smp_mod is SmpMod.SEC_PER_SMP:
+            return float(self.smp_rate)
+        if self.smp_mod is SmpMod.SMP_PER_SEC:
+            return 1.0 / self.smp_rate
+        return 1.0 / (self.smp_rate * signal_frequency)
+
 
 @dataclass(frozen=True, slots=True)
 class GseControl:

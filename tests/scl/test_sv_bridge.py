@@ -60,3 +60,43 @@ def test_stream_without_address_is_refused(corpus: Path) -> None:
     path = corpus / "scl" / "scd_create_controlblock_network_configuration.xml"
     with pytest.raises(SclError, match="no SMV address"):
         stream_config_for(path, "IED_NAME2", "LD_INST21/LLN0.CB_LD_INST21_SVI")
+
+
+def test_sec_per_smp_stream_is_described_but_not_published(tmp_path: Path) -> None:
+    from gen61850.generator.scl.device import device_packages
+    from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.device import SampledValueControl, SmpMod
+
+    text = (SPECS / "sv.scd").read_text(encoding="utf-8")
+    assert 'smpMod="SmpPerSec"' in text
+    path = tmp_path / "slow.scd"
+    path.write_text(
+        text.replace('smpRate="4800"', 'smpRate="10"').replace("SmpPerSec", "SecPerSmp")
+    )
+    # lxml locates a start tag written over several lines at its last line
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "smpMod=" in t)
+    model = load_scl(path, validate=False)
+    assert model.errors == ()
+    warned = [d for d in model.warnings if "SecPerSmp" in d.message]
+    assert [d.line for d in warned] == [line]
+    assert "one sample every 10 s" in warned[0].message
+    svc = model.ied("MU01").find("MU/LLN0.MSVCB01")
+    assert isinstance(svc, SampledValueControl) and svc.smp_mod is SmpMod.SEC_PER_SMP
+    assert svc.sample_period() == 10.0
+    with pytest.raises(SclError, match=r"SecPerSmp \(one sample every 10 s\) cannot be published"):
+        stream_config_for(path, "MU01", "MU/LLN0.MSVCB01")
+    streams = device_packages(model)["mu01/streams.py"]
+    assert "STREAMS: dict[str, StreamConfig] = {}" in streams
+    assert "smp_mod=SmpMod.SEC_PER_SMP" in streams and "smp_rate=10" in streams
+
+
+def test_sample_period_follows_smp_mod() -> None:
+    from gen61850.runtime.device import SampledValueControl, SmpMod
+
+    def period(rate: int, mod: SmpMod) -> float:
+        return SampledValueControl("c", "id", None, 1, rate, 1, mod).sample_period(50.0)
+
+    assert period(80, SmpMod.SMP_PER_PERIOD) == pytest.approx(1 / 4000)
+    assert period(4800, SmpMod.SMP_PER_SEC) == pytest.approx(1 / 4800)
+    assert period(2, SmpMod.SEC_PER_SMP) == 2.0
+    assert period(0, SmpMod.SEC_PER_SMP) == 0.0
