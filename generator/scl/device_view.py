@@ -98,6 +98,7 @@ class PackageView:
     controls: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     control_imports: tuple[str, ...] = ()
     mms: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    inputs: tuple[tuple[str, str], ...] = ()  # (LD/LN, expression of its ExtRef tuple)
 
 
 def _float(value: float) -> str:
@@ -477,6 +478,9 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
                 controls[key].append(
                     (_reference_name(ld, ln.name, block.name), control_emitter.expr(block))
                 )
+    inputs = tuple(
+        (f"{ld.name}/{ln.name}", control_emitter.expr(ln.inputs)) for ld, ln in lns if ln.inputs
+    )
     mms = tuple(
         (
             ld.name,
@@ -501,6 +505,7 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
         controls={k: tuple(v) for k, v in controls.items()},
         control_imports=tuple(sorted(control_emitter.classes | stream_emitter.classes)),
         mms=mms,
+        inputs=inputs,
     )
 
 

@@ -15,6 +15,7 @@ from lxml import etree
 
 from gen61850.generator.scl.communication import read_communication
 from gen61850.generator.scl.diagnostics import Diagnostic, Diagnostics, SclError, Severity
+from gen61850.generator.scl.inputs import check_inputs
 from gen61850.generator.scl.prefetch import SharedSections, fetch_shared
 from gen61850.generator.scl.resolve import IedResolver, TypeInstantiator
 from gen61850.generator.scl.typedefs import TypeDefs, read_typedefs
@@ -153,6 +154,7 @@ def _load(
         fetched = {"Communication": shared.communication, "DataTypeTemplates": shared.templates}
         if any((fetched[n] is not None) != (n in seen) for n in fetched):
             raise _SectionsMoved
+    check_inputs(ieds, resolver.pending_inputs, diagnostics)
     known = {i.name for i in ieds}
     for ied_name, ap_name in connected:
         if ied_name not in known:

@@ -14,6 +14,7 @@ from lxml import etree
 
 from gen61850.generator.scl.communication import ConnectedAp
 from gen61850.generator.scl.diagnostics import Diagnostics
+from gen61850.generator.scl.inputs import PendingExtRef, read_inputs
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
 from gen61850.generator.scl.values import ValueProblem, convert
 from gen61850.generator.scl.xmlread import (
@@ -59,6 +60,7 @@ _LN_PARTS = (
     "GSEControl",
     "SampledValueControl",
     "SettingControl",
+    "Inputs",
 )
 LnParts = Mapping[str, list[etree._Element]]
 
@@ -255,6 +257,7 @@ class IedResolver:
         self._fcda_memo: dict[tuple[object, ...], tuple[Fcda, str, str]] = {}
         self._node_memo: dict[tuple[int, str, str, FC], Node] = {}
         self._doi_memo: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = {}
+        self.pending_inputs: list[PendingExtRef] = []  # checked once every IED is read
 
     # -- initial values -------------------------------------------------------------------
     def _apply(self, node: Node, element: etree._Element, where: str) -> Node:
@@ -784,7 +787,12 @@ class IedResolver:
                     continue
                 where = f"{ld.name}/{ln.name}"
                 data_sets = self.data_sets(parts, name, lds, where)
-                finished.append(self.controls(ln, parts, name, ap_name, inst, where, data_sets))
+                done = self.controls(ln, parts, name, ap_name, inst, where, data_sets)
+                if "Inputs" in parts:
+                    ext_refs, waiting = read_inputs(parts["Inputs"], f"{name} {where}", d)
+                    self.pending_inputs.extend(waiting)
+                    done = replace(done, inputs=tuple(ext_refs))
+                finished.append(done)
             by_ap.setdefault(ap_name, []).append(replace(ld, logical_nodes=tuple(finished)))
         for ap in scl_children(element, "AccessPoint"):
             ap_name = ap.get("name", "")

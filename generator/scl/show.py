@@ -12,6 +12,7 @@ from gen61850.generator.scl.model import SclModel
 from gen61850.runtime.device import (
     DataObject,
     EthernetAddress,
+    ExtRef,
     Ied,
     LogicalNode,
     Node,
@@ -88,6 +89,35 @@ def _ln(ln: LogicalNode, data: bool) -> Iterator[str]:
     if ln.setting_control is not None:
         sg = ln.setting_control
         yield f"        SettingControl: {sg.num_of_sgs} groups, active {sg.act_sg}"
+    for ext_ref in ln.inputs:
+        yield f"        ExtRef {_ext_ref(ext_ref)}"
+
+
+def _ext_ref(ext_ref: ExtRef) -> str:
+    """``IED LD/LN.DO.DA via GOOSE LD/LLN0.CB -> intAddr`` (what SCL gives of it)."""
+    source = f"{ext_ref.ied_name} {ext_ref.data_path}" if ext_ref.is_bound else "(unbound)"
+    if not ext_ref.is_bound and ext_ref.ied_name:
+        source = f"{ext_ref.ied_name} (no data named)"
+    parts = [source]
+    if ext_ref.service_type:
+        parts.append(f"via {ext_ref.service_type}")
+    if ext_ref.control_block_path:
+        parts.append(f"from {ext_ref.control_block_path}")
+    if ext_ref.int_addr:
+        parts.append(f"-> {ext_ref.int_addr!r}")
+    restrictions = [
+        f"{k}={v}"
+        for k, v in (
+            ("pServT", ext_ref.p_serv_t),
+            ("pLN", ext_ref.p_ln),
+            ("pDO", ext_ref.p_do),
+            ("pDA", ext_ref.p_da),
+        )
+        if v
+    ]
+    if restrictions:
+        parts.append(f"[{' '.join(restrictions)}]")
+    return " ".join(parts)
 
 
 def ied_lines(ied: Ied, *, data: bool = False) -> Iterator[str]:

@@ -19,6 +19,7 @@ from gen61850.runtime.device.controls import (
     SmvOpts,
     TrgOps,
 )
+from gen61850.runtime.device.inputs import SERVICE_TYPES, ExtRef
 from gen61850.runtime.device.mms import MAX_NAME_LENGTH, MmsItem, mms_items, mms_name
 from gen61850.runtime.device.model import (
     AccessPoint,
@@ -38,6 +39,7 @@ __all__ = [
     "FC",
     "MAX_NAME_LENGTH",
     "MMS_FC_ORDER",
+    "SERVICE_TYPES",
     "AccessPoint",
     "Address",
     "BasicType",
@@ -47,6 +49,7 @@ __all__ = [
     "DataSetMember",
     "EnumType",
     "EthernetAddress",
+    "ExtRef",
     "Fcda",
     "GseControl",
     "Ied",

@@ -20,6 +20,7 @@ from gen61850.runtime.device.controls import (
     SampledValueControl,
     SettingControl,
 )
+from gen61850.runtime.device.inputs import ExtRef
 from gen61850.runtime.device.types import FC, BasicType, Value
 from gen61850.runtime.errors import Gen61850Error
 
@@ -118,7 +119,8 @@ Node = DataObject | DataAttribute
 
 @dataclass(frozen=True, slots=True)
 class LogicalNode:
-    """An LN or LN0: class, prefix, instance, resolved data objects and its control blocks."""
+    """An LN or LN0: class, prefix, instance, resolved data objects, its control blocks and
+    its external references (``inputs``: the Inputs/ExtRef it subscribes to)."""
 
     ln_class: str
     ln_type: str
@@ -132,6 +134,7 @@ class LogicalNode:
     gse_controls: tuple[GseControl, ...] = ()
     sv_controls: tuple[SampledValueControl, ...] = ()
     setting_control: SettingControl | None = None
+    inputs: tuple[ExtRef, ...] = ()
 
     @property
     def name(self) -> str:

@@ -66,6 +66,7 @@ def test_each_example_covers_its_feature() -> None:
     assert "list[DA_A_Range]" in outputs("arrays.icd")["arrays/types.py"]
     assert "phsA: DO_S_CMV" in outputs("sdos.icd")["sdos/types.py"]
     assert "ed1ied/__init__.py" in outputs("ed1.icd")
+    assert 'src_cb_name="gcbPos"' in outputs("inputs.scd")["bay2/streams.py"]
 
 
 @pytest.fixture(scope="module")
