@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout, LayoutError
-from gen61850.runtime.sv.shape import SIMULATION_BIT, FrameShape
+from gen61850.runtime.sv.frame import SIMULATION_BIT
+from gen61850.runtime.sv.shape import FrameShape
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ and wraps it. Header problems raise ``DecodeError`` with the field and the frame
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -60,9 +61,24 @@ class SvHeader:
         return bool(self.reserved1 & SIMULATION_BIT)
 
     @property
+    def base(self) -> int:
+        """Where the APPID starts in the frame (18 tagged, 14 untagged)."""
+        return 18 if self.vlan is not None else 14
+
+    @property
     def apdu_offset(self) -> int:
         """Where the APDU starts in the frame."""
         return 26 if self.vlan is not None else 22
+
+    @property
+    def vlan_id(self) -> int | None:
+        """The VLAN id, None when the frame is untagged."""
+        return None if self.vlan is None else self.vlan.vid
+
+    @property
+    def vlan_priority(self) -> int | None:
+        """The 802.1Q user priority, None when the frame is untagged."""
+        return None if self.vlan is None else self.vlan.priority
 
 
 @dataclass(slots=True)
@@ -159,12 +175,21 @@ def encode_frame(
     )
 
 
-def parse_mac(text: str) -> bytes:
-    """``01-0C-CD-04-00-01`` or ``01:0c:cd:04:00:01`` → 6 octets; ValueError otherwise."""
-    parts = text.replace(":", "-").split("-")
-    if len(parts) != 6 or not all(len(p) == 2 for p in parts):
+_MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}([-:]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
+
+
+def parse_mac(text: str | bytes) -> bytes:
+    """``01-0C-CD-04-00-01``, ``01:0c:cd:04:00:01``, ``010ccd040001`` or 6 raw octets.
+
+    ValueError for anything else.
+    """
+    if isinstance(text, bytes | bytearray):
+        if len(text) != 6:
+            raise ValueError(f"{len(text)} octets is not a MAC address (6)")
+        return bytes(text)
+    if not _MAC_PATTERN.match(text.strip()):
         raise ValueError(f"{text!r} is not a MAC address (six hex pairs)")
-    return bytes(int(p, 16) for p in parts)
+    return bytes.fromhex(re.sub(r"[-:]", "", text.strip()))
 
 
 def format_mac(mac: bytes) -> str:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
-from gen61850.runtime.sv.frame import decode_frame
+from gen61850.runtime.sv.frame import ETHERTYPE_SV, VlanTag, decode_frame
 from gen61850.runtime.sv.shape import (
-    ETHERTYPE_SV,
     MAX_FRAME,
     DecodedFrame,
     FrameShape,
@@ -134,22 +133,13 @@ class QuickParser:
 
 def link_header(frame: bytes, base: int, shape: FrameShape, reserved1: int) -> LinkHeader:
     """The link header of a frame that already matched ``shape``."""
-    vlan_id: int | None = None
-    priority: int | None = None
+    vlan: VlanTag | None = None
     if base == 18:
         tci = frame[14] << 8 | frame[15]
-        vlan_id, priority = tci & 0x0FFF, tci >> 13
+        vlan = VlanTag(tci >> 13, tci & 0x0FFF, bool(tci & 0x1000))
     reserved2 = frame[base + 6] << 8 | frame[base + 7]
     return LinkHeader(
-        bytes(frame[0:6]),
-        bytes(frame[6:12]),
-        vlan_id,
-        priority,
-        base,
-        shape.appid,
-        shape.length,
-        reserved1,
-        reserved2,
+        bytes(frame[0:6]), bytes(frame[6:12]), vlan, shape.appid, shape.length, reserved1, reserved2
     )
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gen61850.runtime.sv.dataset import DataSetLayout, auto_layout
+from gen61850.runtime.sv.frame import format_mac
 from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.sv.shape import DecodedFrame, SvAsdu
-from gen61850.runtime.sv.stream import format_mac
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Packet, bind_layers
 
 from gen61850.runtime.sv.ber import read_header, tlv
-from gen61850.runtime.sv.shape import ETHERTYPE_SV, SIMULATION_BIT
+from gen61850.runtime.sv.frame import ETHERTYPE_SV, SIMULATION_BIT
 
 _OPTIONAL = ("datSet", "refrTm", "smpRate", "smpMod", "gmIdentity")
 

@@ -17,15 +17,11 @@ from dataclasses import dataclass, field
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.ber import read_header
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
+from gen61850.runtime.sv.frame import SvHeader, decode_header
 
-ETHERTYPE_SV = 0x88BA
-ETHERTYPE_VLAN = 0x8100
-SIMULATION_BIT = 0x8000
 MAX_FRAME = 1522
 """Largest frame accepted (802.1Q-tagged Ethernet without FCS is 1518; a little slack)."""
 
-_U16 = struct.Struct(">H")
-_LINK = struct.Struct(">HHHH")
 
 TAG_SAVPDU = 0x60
 TAG_NOASDU = 0x80
@@ -34,64 +30,15 @@ TAG_SEQ_ASDU = 0xA2
 TAG_ASDU = 0x30
 
 
-@dataclass(frozen=True, slots=True)
-class LinkHeader:
-    """Ethernet, optional 802.1Q tag and the SV header (APPID, Length, reserved1/2)."""
-
-    dst: bytes
-    src: bytes
-    vlan_id: int | None
-    vlan_priority: int | None
-    base: int
-    """Offset of the APPID in the frame (14 untagged, 18 tagged)."""
-    appid: int
-    length: int
-    reserved1: int
-    reserved2: int
-
-    @property
-    def simulated(self) -> bool:
-        return bool(self.reserved1 & SIMULATION_BIT)
+LinkHeader = SvHeader
+"""The link and SV header of a frame (``gen61850.runtime.sv.frame.SvHeader``)."""
 
 
-def parse_link(frame: bytes) -> LinkHeader:
+def parse_link(frame: bytes) -> SvHeader:
     """The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
-    size = len(frame)
-    if size > MAX_FRAME:
-        raise DecodeError("frame", MAX_FRAME, f"oversized: {size} octets (max {MAX_FRAME})")
-    if size < 14:
-        raise DecodeError("ethernet", size, f"truncated: {size} octets, header needs 14")
-    ethertype = _U16.unpack_from(frame, 12)[0]
-    vlan_id: int | None = None
-    priority: int | None = None
-    base = 14
-    if ethertype == ETHERTYPE_VLAN:
-        if size < 18:
-            raise DecodeError("ethernet.vlan", size, "truncated 802.1Q tag")
-        tci = _U16.unpack_from(frame, 14)[0]
-        vlan_id, priority = tci & 0x0FFF, tci >> 13
-        ethertype = _U16.unpack_from(frame, 16)[0]
-        base = 18
-    if ethertype != ETHERTYPE_SV:
-        raise DecodeError("ethernet.type", base - 2, f"Ethertype 0x{ethertype:04x} is not SV")
-    if size < base + 8:
-        raise DecodeError("sv.header", size, f"truncated: SV header needs {base + 8} octets")
-    appid, length, reserved1, reserved2 = _LINK.unpack_from(frame, base)
-    if length < 8 or base + length > size:
-        raise DecodeError(
-            "sv.length", base + 2, f"Length {length} does not fit the {size - base} octets left"
-        )
-    return LinkHeader(
-        bytes(frame[0:6]),
-        bytes(frame[6:12]),
-        vlan_id,
-        priority,
-        base,
-        appid,
-        length,
-        reserved1,
-        reserved2,
-    )
+    if len(frame) > MAX_FRAME:
+        raise DecodeError("frame", MAX_FRAME, f"oversized: {len(frame)} octets (max {MAX_FRAME})")
+    return decode_header(frame)
 
 
 @dataclass(slots=True)

@@ -10,17 +10,15 @@ Construct it directly with keywords; every field but ``sv_id`` has the 9-2LE def
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, replace
 
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.sv import frame
 from gen61850.runtime.sv.dataset import DataSetLayout, layout_9_2le, profile_61869_9
+from gen61850.runtime.sv.frame import format_mac
 
-ETHERTYPE_SV = 0x88BA
 SIGNAL_FREQUENCIES = (16.7, 25.0, 50.0, 60.0)
 """The usual ones; any positive frequency is accepted."""
-
-_MAC_PATTERN = re.compile(r"^[0-9a-fA-F]{2}([-:]?)[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
 
 
 class StreamConfigError(Gen61850Error, ValueError):
@@ -44,19 +42,11 @@ class SmpMod:
 
 
 def parse_mac(text: str | bytes, what: str = "MAC") -> bytes:
-    """``01:0C:CD:04:00:01``, ``01-0c-cd-04-00-01``, ``010ccd040001`` or 6 raw octets."""
-    if isinstance(text, bytes | bytearray):
-        if len(text) != 6:
-            raise StreamConfigError(f"{what}: {len(text)} octets, expected 6")
-        return bytes(text)
-    if not _MAC_PATTERN.match(text.strip()):
-        raise StreamConfigError(f"{what}: {text!r} is not a MAC address")
-    return bytes.fromhex(re.sub(r"[-:]", "", text.strip()))
-
-
-def format_mac(mac: bytes) -> str:
-    """Lower-case, colon-separated."""
-    return ":".join(f"{b:02x}" for b in mac)
+    """A MAC address in any usual form (see ``frame.parse_mac``); StreamConfigError if not."""
+    try:
+        return frame.parse_mac(text)
+    except ValueError as error:
+        raise StreamConfigError(f"{what}: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
+from gen61850.generated.sv.iec61850_9_2 import ASDU, SavPdu
 from gen61850.runtime.errors import EncodeError
-from gen61850.runtime.sv.ber import tlv
-from gen61850.runtime.sv.shape import (
-    ETHERTYPE_SV,
-    ETHERTYPE_VLAN,
-    SIMULATION_BIT,
-    FrameShape,
-    learn_shape,
-)
+from gen61850.runtime.sv.frame import SIMULATION_BIT, VlanTag, encode_frame
+from gen61850.runtime.sv.shape import FrameShape, learn_shape
 from gen61850.runtime.sv.stream import StreamConfig
 
 _U16 = struct.Struct(">H")
@@ -31,51 +26,37 @@ def build_frame(
     refr_tm: bytes | None = None,
     security: bytes | None = None,
 ) -> bytes:
-    """One complete frame (the slow, general way; the template uses it once)."""
+    """One complete frame through the generated codec (the template uses it once)."""
     if len(smp_cnts) != len(samples) or not samples:
-        raise EncodeError("savPdu.asdu", f"{len(smp_cnts)} smpCnt for {len(samples)} samples")
-    asdus = b"".join(
-        _asdu(config, smp_cnt, sample, refr_tm)
+        raise EncodeError("SavPdu.asdu", f"{len(smp_cnts)} smpCnt for {len(samples)} samples")
+    stamp = (refr_tm if refr_tm is not None else bytes(8)) if config.refr_tm else None
+    asdus = [
+        ASDU(
+            config.sv_id,
+            smp_cnt,
+            config.conf_rev,
+            config.smp_synch,
+            sample,
+            datSet=config.dat_set,
+            refrTm=stamp,
+            smpRate=config.smp_rate,
+            smpMod=config.smp_mod,
+            gmIdentity=config.gm_identity,
+        )
         for smp_cnt, sample in zip(smp_cnts, samples, strict=True)
+    ]
+    vlan = None if config.vlan_id is None else VlanTag(config.vlan_priority, config.vlan_id)
+    frame = encode_frame(
+        SavPdu(len(asdus), asdus, security=security),
+        dst=config.dst_mac_bytes,
+        src=config.src_mac_bytes,
+        appid=config.appid,
+        vlan=vlan,
+        simulated=config.simulation,
     )
-    count = len(samples)
-    pdu_body = tlv(0x80, count.to_bytes(1 if count < 128 else 2, "big"))
-    if security is not None:
-        pdu_body += tlv(0xA1, security)
-    pdu = tlv(0x60, pdu_body + tlv(0xA2, asdus))
-    reserved1 = SIMULATION_BIT if config.simulation else 0
-    header = _U16.pack(config.appid) + _U16.pack(8 + len(pdu)) + _U16.pack(reserved1) + b"\0\0"
-    link = config.dst_mac_bytes + config.src_mac_bytes
-    if config.vlan_id is not None:
-        link += _U16.pack(ETHERTYPE_VLAN) + _U16.pack(config.vlan_priority << 13 | config.vlan_id)
-    frame = link + _U16.pack(ETHERTYPE_SV) + header + pdu
     if len(frame) > 1518:
         raise EncodeError("frame", f"{len(frame)} octets exceed the Ethernet maximum of 1518")
     return frame
-
-
-def _asdu(config: StreamConfig, smp_cnt: int, sample: bytes, refr_tm: bytes | None) -> bytes:
-    if not 0 <= smp_cnt <= 0xFFFF:
-        raise EncodeError("asdu.smpCnt", f"{smp_cnt} is not 0..65535")
-    body = tlv(0x80, config.sv_id.encode("ascii"))
-    if config.dat_set is not None:
-        body += tlv(0x81, config.dat_set.encode("ascii"))
-    body += tlv(0x82, smp_cnt.to_bytes(2, "big"))
-    body += tlv(0x83, config.conf_rev.to_bytes(4, "big"))
-    if config.refr_tm:
-        stamp = refr_tm if refr_tm is not None else bytes(8)
-        if len(stamp) != 8:
-            raise EncodeError("asdu.refrTm", f"{len(stamp)} octets, expected 8")
-        body += tlv(0x84, stamp)
-    body += tlv(0x85, bytes((config.smp_synch,)))
-    if config.smp_rate is not None:
-        body += tlv(0x86, config.smp_rate.to_bytes(2, "big"))
-    body += tlv(0x87, sample)
-    if config.smp_mod is not None:
-        body += tlv(0x88, config.smp_mod.to_bytes(2, "big"))
-    if config.gm_identity is not None:
-        body += tlv(0x89, config.gm_identity)
-    return tlv(0x30, body)
 
 
 class FrameTemplate:
