@@ -111,7 +111,7 @@ def _sampled_values(package: ModuleType, options: DemoOptions, say: Callable[[st
     listener.start()
     try:
         with Publisher(streams, iface=options.iface) as publisher:
-            sent = publisher.run(duration=options.duration)
+            sent = publisher.run(duration=options.duration, spin_us=100)
     finally:
         listener.join()
         stats = subscriber.stats
