@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gen61850.generator import output
-from gen61850.generator.scl.checks import mms_name_problems
 from gen61850.generator.scl.device import device_packages
 from gen61850.generator.scl.diagnostics import Severity
 from gen61850.generator.scl.model import SclModel, load_scl
@@ -63,10 +62,7 @@ def _print_diagnostics(model: SclModel, stream: TextIO, *, errors_only: bool = F
 def run_check(args: argparse.Namespace) -> int:
     model = _load(args)
     _print_diagnostics(model, sys.stdout, errors_only=args.quiet)
-    extra = mms_name_problems(model)
-    for diagnostic in extra:
-        print(diagnostic)
-    errors = len(model.errors) + len(extra)
+    errors = len(model.errors)
     warnings = len(model.diagnostics) - len(model.errors)
     print(
         f"{args.file}: {errors} error(s), {warnings} warning(s), {len(model.ieds)} IED(s)",

@@ -15,6 +15,7 @@ from lxml import etree
 from gen61850.generator.scl.communication import ConnectedAp
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.inputs import PendingExtRef, read_inputs
+from gen61850.generator.scl.mmslength import MmsLengthCheck
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
 from gen61850.generator.scl.values import ValueProblem, convert
 from gen61850.generator.scl.xmlread import (
@@ -258,6 +259,7 @@ class IedResolver:
         self._node_memo: dict[tuple[int, str, str, FC], Node] = {}
         self._doi_memo: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = {}
         self.pending_inputs: list[PendingExtRef] = []  # checked once every IED is read
+        self.mms_lengths = MmsLengthCheck(diagnostics)
 
     # -- initial values -------------------------------------------------------------------
     def _apply(self, node: Node, element: etree._Element, where: str) -> Node:
@@ -770,6 +772,9 @@ class IedResolver:
                         continue
                     seen.add(ln.name)
                     lns.append((ln_element, ln))
+                for ln_element, ln in lns:
+                    definition = self.types.typedefs.lnode_types.get(ln.ln_type)
+                    self.mms_lengths.check(ln, ln_element, definition, ld_name)
                 if len(ld_name) > 64:
                     d.error(ld_element.sourceline, f"LD name {ld_name!r} is longer than 64")
                 lds[inst] = LogicalDevice(

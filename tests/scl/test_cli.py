@@ -79,5 +79,6 @@ def test_check_reports_mms_names_over_64_characters(
     path.write_text(text)
     assert main(["scl", "check", "--no-xsd", str(path)]) == 1
     out = capsys.readouterr().out
-    assert f"{path}: error: PROT1P1: MMS name 'MMXU1$MX$T" in out
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if '<DO name="Too' in t)
+    assert f"{path}:{line}: error: PROT1P1: MMS name 'MMXU1$MX$T" in out
     assert "(at most 64)" in out
