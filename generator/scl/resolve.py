@@ -7,6 +7,7 @@ their Communication addresses are joined per IED. Problems are located diagnosti
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -249,11 +250,12 @@ class IedResolver:
         self.types = types
         self.connected = connected
         self.diagnostics = diagnostics
-        self._ln_indexes: dict[int, dict[str, LogicalNode]] = {}
+        self._ln_indexes: dict[int, tuple[LogicalDevice, dict[str, LogicalNode]]] = {}
         self._fcs_memo: dict[int, frozenset[FC]] = {}
         self._keep: list[object] = []  # keeps the objects behind memo ids alive
         # LNs of one type with the same DOI/SDI/DAI markup share one data-object tuple, and
         # an FCDA below a shared tuple resolves once: instances differ only by their names.
+        # Memo keys are digests of the markup, so memory stays proportional to the model.
         self._objects_memo: dict[tuple[str, bytes], tuple[DataObject, ...]] = {}
         self._fcda_memo: dict[tuple[object, ...], tuple[Fcda, str, str]] = {}
         self._node_memo: dict[tuple[int, str, str, FC], Node] = {}
@@ -386,7 +388,7 @@ class IedResolver:
             )
         dois = scl_children(element, "DOI")
         markup = [etree.tostring(doi, with_tail=False) for doi in dois]
-        key = (ln_type, b"".join(markup))
+        key = (ln_type, _digest(b"".join(markup)) if markup else b"")
         data_objects = self._objects_memo.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)
@@ -425,7 +427,7 @@ class IedResolver:
                     doi.sourceline, f"DOI {name!r}: LNodeType {ln_type!r} has no such DO"
                 )
                 continue
-            key = (id(base), text)
+            key = (id(base), _digest(text))
             memo = self._doi_memo.get(key)
             if memo is not None:
                 objects[name] = memo[1]
@@ -526,11 +528,11 @@ class IedResolver:
         )
 
     def _ln_index(self, ld: LogicalDevice) -> dict[str, LogicalNode]:
-        index = self._ln_indexes.get(id(ld))
-        if index is None:
-            index = self._ln_indexes[id(ld)] = {ln.name: ln for ln in ld.logical_nodes}
-            self._keep.append(ld)
-        return index
+        """LNs of ``ld`` by name (for the IED being resolved; emptied after each IED)."""
+        found = self._ln_indexes.get(id(ld))
+        if found is None:
+            found = self._ln_indexes[id(ld)] = (ld, {ln.name: ln for ln in ld.logical_nodes})
+        return found[1]
 
     def _fcs(self, node: DataObject) -> frozenset[FC]:
         found = self._fcs_memo.get(id(node))
@@ -816,6 +818,7 @@ class IedResolver:
                     else (),
                 )
             )
+        self._ln_indexes.clear()
         enum_ids: dict[str, EnumType] = {}
         for ld_list in by_ap.values():
             for ld in ld_list:
@@ -830,6 +833,11 @@ class IedResolver:
             access_points=tuple(access_points),
             enum_types=tuple(enum_ids[k] for k in sorted(enum_ids)),
         )
+
+
+def _digest(markup: bytes) -> bytes:
+    """A 128-bit digest of serialized markup, the memo key for "the same DOIs"."""
+    return hashlib.blake2b(markup, digest_size=16).digest()
 
 
 def _with_value(a: DataAttribute, value: Value) -> DataAttribute:
