@@ -99,6 +99,7 @@ PCAPNG_SPB = 0x00000003
 PCAPNG_EPB = 0x00000006
 PCAPNG_BYTE_ORDER = 0x1A2B3C4D
 _OPT_IF_TSRESOL = 9
+_MIN_BODY = {PCAPNG_IDB: 8, PCAPNG_SPB: 4, PCAPNG_EPB: 20}  # fixed fields of each block
 
 
 def read_capture(path: Path) -> Iterator[CapturedFrame]:
@@ -139,8 +140,10 @@ def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
             return
         if len(head) < 8:
             raise CaptureFileError(f"{name}: offset {offset}: truncated block header")
-        block_type = struct.unpack_from("<I", head)[0]
-        if block_type == PCAPNG_SHB:
+        # The SHB type reads the same in both byte orders; every other block type is
+        # in the byte order of its section (a big-endian EPB is 00 00 00 06).
+        if head[:4] == b"\x0a\x0d\x0d\x0a":
+            block_type = PCAPNG_SHB
             magic = stream.read(4)
             if len(magic) < 4:
                 raise CaptureFileError(f"{name}: offset {offset}: truncated section header")
@@ -151,12 +154,15 @@ def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
             else:
                 raise CaptureFileError(f"{name}: offset {offset + 8}: bad byte-order magic")
             length = struct.unpack_from(order + "I", head, 4)[0]
-            body = magic + stream.read(length - 16)
+            # A negative read size would read the whole rest of the file.
+            body = magic + stream.read(length - 16) if length >= 28 else b""
             interfaces = []
+            minimum = 28
         else:
-            length = struct.unpack_from(order + "I", head, 4)[0]
+            block_type, length = struct.unpack_from(order + "II", head)
             body = stream.read(length - 12) if length >= 12 else b""
-        if length < 12 or length % 4 or len(body) < length - 12:
+            minimum = 12 + _MIN_BODY.get(block_type, 0)
+        if length < minimum or length % 4 or len(body) < length - 12:
             raise CaptureFileError(f"{name}: offset {offset}: bad or truncated block")
         trailer = stream.read(4)
         if len(trailer) < 4 or struct.unpack(order + "I", trailer)[0] != length:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,4 +82,49 @@ def test_truncated_pcapng_packet(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[:-10])
     with pytest.raises(CaptureFileError, match="offset"):
+        list(read_capture(path))
+
+
+def _big_endian_pcapng(frames: list[CapturedFrame]) -> bytes:
+    """A pcapng section written big-endian (as on a SPARC or PowerPC host), ns stamps."""
+
+    def block(kind: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack(">II", kind, 12 + len(body)) + body + struct.pack(">I", 12 + len(body))
+
+    out = block(0x0A0D0D0A, struct.pack(">IHHq", 0x1A2B3C4D, 1, 0, -1))
+    tsresol = struct.pack(">HHB3x", 9, 1, 9) + struct.pack(">HH", 0, 0)
+    out += block(1, struct.pack(">HHI", 1, 0, 0) + tsresol)
+    for frame in frames:
+        stamp = frame.time_ns
+        size = len(frame.data)
+        head = struct.pack(">IIIII", 0, stamp >> 32, stamp & 0xFFFFFFFF, size, size)
+        out += block(6, head + frame.data)
+    return out
+
+
+def test_big_endian_pcapng_section(tmp_path: Path) -> None:
+    path = tmp_path / "big.pcapng"
+    expected = [CapturedFrame(f.time_ns, f.data, len(f.data)) for f in FRAMES]
+    path.write_bytes(_big_endian_pcapng(expected))
+    assert list(read_capture(path)) == expected
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        # Section header whose length is below the SHB minimum (28): no read to the end.
+        (lambda d: d[:4] + struct.pack("<I", 12) + d[8:], "offset 0: bad or truncated"),
+        # EPB too short for its fixed fields: a located error, not a struct error.
+        (lambda d: d + struct.pack("<IIII", 6, 16, 0, 16), "bad or truncated"),
+    ],
+)
+def test_bad_pcapng_block_lengths(
+    tmp_path: Path, patch: Callable[[bytes], bytes], message: str
+) -> None:
+    path = tmp_path / "bad.pcapng"
+    write_capture(path, FRAMES[:1])
+    data = path.read_bytes()
+    path.write_bytes(patch(data))
+    with pytest.raises(CaptureFileError, match=message):
         list(read_capture(path))
