@@ -91,26 +91,35 @@ class Endpoint(slixmpp.ClientXMPP):
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self.settings.connect_timeout)
         except TimeoutError:
-            self._stopping = True
-            self.abort()
-            self._release_loop()
+            self._give_up()
             reason = self._failure or "no session (TLS, authentication or server unreachable)"
             raise ConnectError(
                 f"{self.boundjid.bare}: no XMPP session with {host}:{self.settings.port} "
                 f"within {self.settings.connect_timeout:g} s: {reason}"
             ) from None
         except ConnectError:
-            self._stopping = True
-            self.abort()
-            self._release_loop()
+            self._give_up()
             raise
         self._started = True
 
     async def stop(self) -> None:
-        """Close the stream gracefully (ends the XEP-0198 session too)."""
+        """Close the stream gracefully (ends the XEP-0198 session too); no reconnection after."""
         self._stopping = True
+        self.cancel_connection_attempt()
         if self.transport is not None:
             await self.disconnect(wait=2.0)
+        self._release_loop()
+
+    def _give_up(self) -> None:
+        """After a failed start: close the socket and end slixmpp's retry loop.
+
+        slixmpp reschedules a failed connection attempt forever (with back-off) and its
+        ``abort()`` cancels nothing while no socket is open, so an endpoint whose server was
+        unreachable would otherwise log in later, unseen, once the server comes up.
+        """
+        self._stopping = True
+        self.cancel_connection_attempt()
+        self.abort()
         self._release_loop()
 
     def _release_loop(self) -> None:

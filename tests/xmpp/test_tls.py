@@ -94,3 +94,24 @@ def test_sasl_mechanisms_over_tls_and_keepalive(xmpp_env: Env, mechanism: str) -
 
     used, secure, rtt = run(body())
     assert used == mechanism and secure and rtt >= 0
+
+
+def test_a_failed_start_leaves_nothing_trying_to_connect(xmpp_env: Env) -> None:
+    """slixmpp retries a refused connection forever; a failed start must end that loop."""
+    from gen61850.runtime.xmpp.devserver import free_port
+
+    async def body() -> tuple[str, list[str]]:
+        before = asyncio.all_tasks()
+        client = AcsiClient(xmpp_env.settings("client1", port=free_port(), connect_timeout=5))
+        with pytest.raises(ConnectError) as error:
+            await client.start()
+        await asyncio.sleep(0.05)  # let cancelled tasks finish
+        left = [
+            t.get_coro().__qualname__  # type: ignore[union-attr]
+            for t in asyncio.all_tasks() - before
+        ]
+        return str(error.value), left
+
+    message, left = run(body())
+    assert "cannot connect" in message
+    assert left == []
