@@ -34,8 +34,10 @@ DEFAULT_MAX_OUTSTANDING = 64
 # informationReport 79.
 SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 77, 79)
 SERVICES_SUPPORTED = "".join("1" if i in SERVICE_BITS else "0" for i in range(93))
-# ParameterSupportOptions: str1 (arrays, bit 0), str2 (structures, 1), vnam (5), valt (6), vlis (9).
-PARAMETER_CBB = "".join("1" if i in (0, 1, 5, 6, 9) else "0" for i in range(11))
+# ParameterSupportOptions (ISO 9506-2): str1 (arrays) 0, str2 (structures) 1, vnam 2, valt 3,
+# vadr 4, vsca 5, tpy 6, vlis 7, real 8, (spare) 9, cei 10. IEC 61850-8-1 asks for str1, str2,
+# vnam, valt and vlis: octets F1 00 in BER.
+PARAMETER_CBB = "".join("1" if i in (0, 1, 2, 3, 7) else "0" for i in range(11))
 
 _ERROR_FIELDS = {
     "vmd-state": "vmd_state",

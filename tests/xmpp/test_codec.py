@@ -343,6 +343,8 @@ def test_asn1tools_decodes_our_requests_and_answers() -> None:
     decoded = mms.decode("Initiate-RequestPDU", _as_asn1tools_xml(element, "Initiate-RequestPDU"))
     assert decoded["localDetailCalling"] == 65000
     assert decoded["initRequestDetail"]["servicesSupportedCalling"][1] == 93
+    # str1, str2, vnam, valt, vlis: the octets IEC 61850-8-1 peers send (F1 00, 11 bits)
+    assert decoded["initRequestDetail"]["proposedParameterCBB"] == (b"\xf1\x00", 11)
     error = pdus.confirmed_error(3, ("access", 2), "no such thing")
     element = _service_element(error, "pdu/confirmed-ErrorPDU/serviceError")
     assert mms.decode("ServiceError", _as_asn1tools_xml(element, "ServiceError")) == {
