@@ -10,7 +10,9 @@ or learned when smpCnt returns to 0), and classifies the step ``d = (got - last)
     d > wrap/2        OutOfOrder (an older sample arrived late); the stream stays put
 
 While the wrap is unknown, a step back of more than 64 counts is taken as a wrap with
-at least ``got`` samples lost (a gap), not as 60,000 samples out of order.
+at least ``got`` samples lost (a gap), not as 60,000 samples out of order. A learned wrap
+is only a lower bound (the last samples before the wrap may have been lost): a later
+smpCnt at or above it raises it to smpCnt + 1.
 
 confRev, the simulation bit and smpSynch are compared with the last ASDU and reported
 when they change. ``tick(now)`` reports StreamTimeout once for a stream silent longer
@@ -100,6 +102,8 @@ class StreamState:
     last_time: float
     wrap: int
     wrap_known: bool
+    wrap_learned: bool = False
+    """The wrap was learned from smpCnt returning to 0 (a lower bound), not given."""
     received: int = 1
     missing: int = 0
     gaps: int = 0
@@ -156,7 +160,10 @@ class Supervisor:
         if not state.wrap_known and smp_cnt == 0 and last > 0 and last + 1 < state.wrap:
             # smpCnt went back to 0: it wraps at last + 1 (samples per second).
             state.wrap = last + 1
-            state.wrap_known = True
+            state.wrap_known = state.wrap_learned = True
+        elif state.wrap_learned and smp_cnt >= state.wrap:
+            # Samples just before the wrap were lost when it was learned: it is larger.
+            state.wrap = smp_cnt + 1
         step = (smp_cnt - last) % state.wrap
         expected = (last + 1) % state.wrap
         if not state.wrap_known and smp_cnt < last and last - smp_cnt > 64:
@@ -211,6 +218,7 @@ class Supervisor:
             state is not None
             and state.wrap_known
             and not state.timed_out
+            and not (state.wrap_learned and int(smp_cnts.max()) >= state.wrap)
             and (state.conf_rev, state.smp_synch, state.simulated)
             == (conf_rev, smp_synch, simulated)
         ):

@@ -128,3 +128,45 @@ def test_feed_many_gives_the_same_events_and_counters_as_feed() -> None:
             )
         assert events_many == events_one, trial
         assert many.streams[KEY] == one.streams[KEY]
+
+
+def test_wrap_learned_after_a_loss_before_the_wrap_is_corrected() -> None:
+    # smpCnt 3998 and 3999 are lost just before the first wrap: the wrap seems to be
+    # 3998. When 3998 and 3999 do come a second later, the learned wrap must grow to
+    # 4000 instead of turning the next second's counts into duplicates/out of order.
+    sup = Supervisor()
+    for smp in range(3990, 3998):
+        feed(sup, smp, 0.0)
+    assert feed(sup, 0, 0.1) == []
+    assert sup.streams[KEY].wrap == 3998
+    events = []
+    for smp in [*range(1, 4000), 0, 1, 2]:
+        events += feed(sup, smp, 0.2)
+    assert events == []
+    state = sup.streams[KEY]
+    assert (state.wrap, state.last_smp_cnt, state.out_of_order, state.duplicates) == (
+        4000,
+        2,
+        0,
+        0,
+    )
+
+
+def test_feed_many_with_a_learned_wrap_that_grows() -> None:
+    import numpy as np
+
+    counts = [*range(3990, 3998), *range(0, 4000), 0, 1]
+    one = Supervisor()
+    many = Supervisor()
+    events_one: list[object] = []
+    events_many: list[object] = []
+    for start in range(0, len(counts), 500):
+        chunk = counts[start : start + 500]
+        for c in chunk:
+            events_one += one.feed(0x4000, "MU01", c, 1, 2, False, 0.0)
+        events_many += many.feed_many(
+            0x4000, "MU01", np.array(chunk), 1, 2, False, np.zeros(len(chunk))
+        )
+    assert events_many == events_one == [NewStream(KEY, 0.0, 3990)]
+    assert many.streams[KEY] == one.streams[KEY]
+    assert one.streams[KEY].wrap == 4000
