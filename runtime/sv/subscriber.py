@@ -88,13 +88,24 @@ class Subscriber:
             if item is not None:
                 yield item
 
+    @property
+    def _tick_interval(self) -> float:
+        """How often stream timeouts are checked: a quarter of the timeout, at most 0.1 s."""
+        return min(0.1, self.receiver.supervisor.timeout / 4)
+
     def frames(
         self, *, count: int | None = None, duration: float | None = None, poll: float = 0.05
     ) -> Iterator[DecodedFrame]:
-        """Decoded frames (after filters) until ``count`` frames or ``duration`` seconds."""
+        """Decoded frames (after filters) until ``count`` frames or ``duration`` seconds.
+
+        Stream timeouts are checked while frames flow too: a stream that goes silent is
+        reported even when other streams keep the ring busy.
+        """
         deadline = None if duration is None else clock.monotonic() + duration
         delivered = 0
         receiver = self.receiver
+        interval = self._tick_interval
+        next_tick = clock.monotonic() + interval
         while count is None or delivered < count:
             now = clock.monotonic()
             if deadline is not None and now >= deadline:
@@ -106,9 +117,14 @@ class Subscriber:
                     yield decoded
                     if count is not None and delivered >= count:
                         return
-                if deadline is not None and clock.monotonic() >= deadline:
+                now = clock.monotonic()
+                if deadline is not None and now >= deadline:
                     return
+                if now >= next_tick:
+                    receiver.tick(clock.time())
+                    next_tick = now + interval
             receiver.tick(clock.time())
+            next_tick = clock.monotonic() + interval
 
     def run(
         self,
@@ -133,6 +149,8 @@ class Subscriber:
         if self._ring is None:
             raise ValueError("batches() needs the TPACKET_V3 ring (ring=True)")
         deadline = None if duration is None else clock.monotonic() + duration
+        interval = self._tick_interval
+        next_tick = clock.monotonic() + interval
         while deadline is None or clock.monotonic() < deadline:
             for block in self._ring.blocks(poll):
                 if isinstance(block, BlockBatch):
@@ -140,8 +158,14 @@ class Subscriber:
                 else:
                     for data, stamp in block:
                         self.receiver.feed(data, stamp / 1e9)
-                if deadline is not None and clock.monotonic() >= deadline:
+                now = clock.monotonic()
+                if deadline is not None and now >= deadline:
                     return
+                if now >= next_tick:
+                    self.receiver.tick(clock.time())
+                    next_tick = now + interval
+            self.receiver.tick(clock.time())
+            next_tick = clock.monotonic() + interval
 
     def _block_batches(self, block: BlockBatch) -> Iterator[tuple[FrameShape, Batch]]:
         """Decode a ring block shape by shape: the first undecoded frame names the shape,
@@ -162,6 +186,10 @@ class Subscriber:
                 receiver.feed(frame, stamp)  # counts the error
                 remaining[first] = False
                 continue
+            if receiver.parser.events:  # a layout change found on the batch path
+                changes = receiver.parser.take_events()
+                receiver.stats.layout_changes += len(changes)
+                receiver.events += changes
             decoder = self._decoders.get(shape)
             if decoder is None or decoder.base != base:
                 if shape in self._unbatchable:

@@ -432,3 +432,53 @@ def test_tshark_captures_and_decodes_our_live_frames(veth: VethPair, tmp_path: P
         assert frame["sv.confRev"] == ["9"] and frame["sv.smpSynch"] == ["2"]
         assert [int(v) for v in frame["sv.meas_value"]] == table[smp][0::2]
         assert [int(q, 16) for q in frame["sv.meas_quality"]] == table[smp][1::2]
+
+
+@pytest.mark.parametrize("api", ["frames", "batches"])
+def test_silent_stream_times_out_while_another_keeps_the_ring_busy(
+    veth: VethPair, api: str
+) -> None:
+    from gen61850.runtime.sv.supervision import StreamTimeout
+
+    quiet = StreamConfig("G61Q1", appid=0x40B0)
+    busy = StreamConfig("G61Q2", appid=0x40B1)
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[quiet, busy], timeout=0.1)
+    with inside(veth.ns_a):
+        first = Publisher([quiet], iface=veth.if_a)
+        second = Publisher([busy], iface=veth.if_a)
+    busy_frames = 0
+    events: list[object] = []
+
+    def collect() -> None:
+        nonlocal busy_frames
+        if api == "frames":
+            for frame in subscriber.frames(duration=10.0):
+                busy_frames += frame.asdus[0].sv_id == busy.sv_id
+                events.extend(subscriber.receiver.take_events())
+                if busy_frames >= 2000:
+                    return
+        else:
+            for shape, batch in subscriber.batches(duration=10.0):
+                busy_frames += len(batch) if shape.sv_ids == (busy.sv_id,) else 0
+                events.extend(subscriber.receiver.take_events())
+                if busy_frames >= 2000:
+                    return
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    try:
+        first.run(count=20)
+        # The busy stream flows for 0.5 s after the quiet one stopped: the ring is never
+        # idle, yet the quiet stream's timeout (0.1 s) must be reported meanwhile, i.e.
+        # among the events collected before the busy stream's last frame.
+        second.run(count=2000)
+    finally:
+        thread.join(15)
+        first.close()
+        second.close()
+    assert busy_frames == 2000
+    timed_out = [e.stream for e in events if isinstance(e, StreamTimeout)]
+    assert (0x40B0, "G61Q1") in timed_out
+    assert subscriber.receiver.streams[(0x40B0, "G61Q1")].received == 20
+    subscriber.close()
