@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 from pathlib import Path
 
 from gen61850.runtime.pcap import read_pcap
@@ -34,3 +35,11 @@ def make_frames(config: StreamConfig, count: int, first: int = 0) -> list[bytes]
         smp = first + k * n
         frames.append(bytes(template.frame(smp, [sine_items(config, smp + i) for i in range(n)])))
     return frames
+
+
+def reap(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """End a test's child process if it still runs (a failed assertion or a timeout must
+    not leave it behind, holding its network namespace alive)."""
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)

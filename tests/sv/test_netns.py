@@ -16,6 +16,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.subscriber import Subscriber
 
 from ..conftest import require_root
+from .helpers import reap
 
 pytestmark = pytest.mark.netns
 
@@ -225,33 +226,36 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    publisher = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            veth.ns_a,
-            *cli,
-            "publish",
-            "--iface",
-            veth.if_a,
-            "--svid",
-            "G61C1",
-            "--svid",
-            "G61C2",
-            "--appid",
-            "0x4040",
-            "--duration",
-            "4",
-            "--vlan-id",
-            "9",
-            "--simulate",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    out, err = subscriber.communicate(timeout=60)
+    try:
+        publisher = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                veth.ns_a,
+                *cli,
+                "publish",
+                "--iface",
+                veth.if_a,
+                "--svid",
+                "G61C1",
+                "--svid",
+                "G61C2",
+                "--appid",
+                "0x4040",
+                "--duration",
+                "4",
+                "--vlan-id",
+                "9",
+                "--simulate",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        out, err = subscriber.communicate(timeout=60)
+    finally:
+        reap(subscriber)
     assert publisher.returncode == 0, publisher.stderr
     assert "G61C1: " in publisher.stdout and "lateness p50" in publisher.stdout
     records = [json.loads(line) for line in out.splitlines()]
@@ -388,37 +392,40 @@ def test_tshark_captures_and_decodes_our_live_frames(veth: VethPair, tmp_path: P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    publisher = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            veth.ns_a,
-            sys.executable,
-            "-m",
-            "gen61850",
-            "sv",
-            "publish",
-            "--iface",
-            veth.if_a,
-            "--svid",
-            "G61W1",
-            "--appid",
-            "0x40a0",
-            "--vlan-id",
-            "7",
-            "--smpsynch",
-            "2",
-            "--confrev",
-            "9",
-            "--duration",
-            "4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    capture.wait(timeout=60)
+    try:
+        publisher = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                veth.ns_a,
+                sys.executable,
+                "-m",
+                "gen61850",
+                "sv",
+                "publish",
+                "--iface",
+                veth.if_a,
+                "--svid",
+                "G61W1",
+                "--appid",
+                "0x40a0",
+                "--vlan-id",
+                "7",
+                "--smpsynch",
+                "2",
+                "--confrev",
+                "9",
+                "--duration",
+                "4",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        capture.wait(timeout=60)
+    finally:
+        reap(capture)
     assert publisher.returncode == 0, publisher.stderr
     frames = tshark_frames(path)
     assert len(frames) == 40
