@@ -207,9 +207,16 @@ def _dev_server(args: argparse.Namespace) -> int:
     users = [u.strip() for u in args.users.split(",") if u.strip()]
     if not users:
         raise Gen61850Error("--users: no account names")
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="gen61850-xmpp-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    with DevServer(folder=folder / "prosody") as dev:
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # before Prosody starts
+    with contextlib.ExitStack() as cleanup:
+        if args.folder is None:  # configs hold passwords: gone with the server
+            temporary = tempfile.TemporaryDirectory(prefix="gen61850-xmpp-")
+            folder = Path(cleanup.enter_context(temporary))
+        else:
+            folder = args.folder
+            folder.mkdir(parents=True, exist_ok=True)
+        dev = cleanup.enter_context(DevServer(folder=folder / "prosody"))
         print(f"Prosody with TLS on {dev.host}:{dev.port}, domain {dev.domain}")
         print(f"test CA: {dev.ca_file}")
         for user in users:
@@ -226,9 +233,8 @@ def _dev_server(args: argparse.Namespace) -> int:
             f"  gen61850 xmpp serve SCLFILE --jid {first}@{dev.domain} --config {folder / first}.toml"
         )
         print(f"  gen61850 xmpp browse {first}@{dev.domain} --config {folder / last}.toml")
-        print("Ctrl-C stops the server", flush=True)
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        kept = "" if args.folder else f" and removes {folder}"
+        print(f"Ctrl-C stops the server{kept}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
     return 0

@@ -192,7 +192,14 @@ class DevServer:
         if self.folder is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="gen61850-prosody-")
             self.folder = Path(self._tmp.name)
-        folder = self.folder
+        try:
+            self._start_in(self.folder)
+        except BaseException:  # a context manager whose __enter__ fails gets no __exit__
+            self.stop()
+            raise
+        return self
+
+    def _start_in(self, folder: Path) -> None:
         (folder / "data").mkdir(parents=True, exist_ok=True)
         cert = key = None
         if self.require_tls:
@@ -220,7 +227,6 @@ class DevServer:
             start_new_session=True,
         )
         self._wait_ready(log)
-        return self
 
     def _wait_ready(self, log: Path) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -260,6 +266,7 @@ class DevServer:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+            self.folder = None
 
     def __enter__(self) -> DevServer:
         return self.start()
@@ -271,6 +278,11 @@ class DevServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        """Prosody's process id while it runs."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def log_text(self) -> str:

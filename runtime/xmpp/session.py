@@ -55,10 +55,22 @@ class ServerThread:
             self.loop.run_until_complete(start())
         except BaseException as error:  # reported to the starting thread
             self._error = error
-            self._started.set()
-            return
         self._started.set()
-        self.loop.run_forever()
+        try:
+            if self._error is None:
+                self.loop.run_forever()
+        finally:
+            self._close_loop()
+
+    def _close_loop(self) -> None:
+        """End what slixmpp left scheduled, then close the loop (its selector and sockets)."""
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
 
     def start(self, timeout: float = 20.0) -> None:
         self._thread.start()
@@ -133,8 +145,8 @@ def local_ied(scl: Path | Ied, ied: str | None = None) -> Iterator[LocalIed]:
             )
 
         server = ServerThread(settings(ied_jid, ied_password), ServedModel.from_ied(device))
-        server.start()
         try:
+            server.start()
             yield LocalIed(dev, ied_jid, settings(client_jid, client_password), server)
         finally:
             server.stop()

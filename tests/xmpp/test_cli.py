@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from gen61850.runtime.xmpp import devserver
+from gen61850.runtime.xmpp.client import AcsiClient
 from gen61850.runtime.xmpp.session import local_ied
-from gen61850.runtime.xmpp.tools import Account, write_account_file
-from tests.xmpp.conftest import Env, password
+from gen61850.runtime.xmpp.tools import Account, read_account_file, write_account_file
+from tests.xmpp.conftest import Env, password, run
 
 pytestmark = pytest.mark.prosody
 CLI = [sys.executable, "-m", "gen61850", "xmpp"]
@@ -32,8 +37,15 @@ def config(env: Env, folder: Path, user: str, secret: str | None = None) -> Path
     return path
 
 
+# The caller's GEN61850_XMPP_* settings would take precedence over the test's config files
+# (and could point anywhere): the CLI runs with only what the test gives it.
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("GEN61850_XMPP_")}
+
+
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=60, check=False, env=ENV
+    )
 
 
 def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> None:
@@ -43,6 +55,7 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=ENV,
     )
     try:
         assert serve.stdout is not None
@@ -91,19 +104,19 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
 
 def test_cli_errors_are_one_clear_line(xmpp_env: Env, tmp_path: Path) -> None:
     wrong = config(xmpp_env, tmp_path, "client1", secret="not-the-password")
-    result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(wrong))
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
+    results = [cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(wrong))]
+    assert results[-1].stderr.strip() == (
         "gen61850: error: client1@iec61850.test: authentication failed (wrong JID or password)"
     )
-    result = cli("get", "ied1@iec61850.test", "nonsense", "--config", str(wrong))
-    assert result.returncode == 1 and "expected LD/LN$FC$DO$DA" in result.stderr
-    result = cli("browse", "ied1@iec61850.test")
-    assert result.returncode == 1 and "no JID" in result.stderr
-    result = cli("serve", str(tmp_path / "none.icd"), "--jid", "x@y", "--password", "p")
-    assert result.returncode == 1 and "no such SCL file" in result.stderr
-    for run in (result,):
-        assert "Traceback" not in run.stderr
+    results.append(cli("get", "ied1@iec61850.test", "nonsense", "--config", str(wrong)))
+    assert "expected LD/LN$FC$DO$DA" in results[-1].stderr
+    results.append(cli("browse", "ied1@iec61850.test"))
+    assert "no JID" in results[-1].stderr
+    results.append(cli("serve", str(tmp_path / "none.icd"), "--jid", "x@y", "--password", "p"))
+    assert "no such SCL file" in results[-1].stderr
+    for result in results:
+        assert result.returncode == 1
+        assert result.stderr.startswith("gen61850: error: ") and result.stderr.count("\n") == 1
 
 
 def test_local_ied_for_the_demo(own_scl: Path) -> None:
@@ -115,7 +128,7 @@ def test_local_ied_for_the_demo(own_scl: Path) -> None:
             ied.set("XIEDLD0/GGIO1.Setg.setVal[SP]", "4") == "XIEDLD0/GGIO1.Setg.setVal[SP] := 4.0"
         )
         assert ied.server.model.get_value("XIEDLD0/GGIO1$SP$Setg$setVal") == 4.0
-        prosody_pid = ied.dev._process.pid if ied.dev._process else 0
+        prosody_pid = ied.dev.pid or 0
     assert (
         prosody_pid
         and subprocess.run(
@@ -123,3 +136,69 @@ def test_local_ied_for_the_demo(own_scl: Path) -> None:
         ).returncode
         != 0
     )
+
+
+def test_dev_server_command_serves_its_accounts_and_removes_its_folder() -> None:
+    process = subprocess.Popen(
+        [*CLI, "dev-server", "--users", "alpha,beta"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Ctrl-C stops"):
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line)
+        configs = [Path(line.split(" config ")[1].strip()) for line in lines if " config " in line]
+        assert [c.name for c in configs] == ["alpha.toml", "beta.toml"]
+        settings = read_account_file(configs[1]).settings("beta")
+        assert settings.host == "127.0.0.1" and settings.ca_file is not None
+
+        async def log_in() -> str:
+            client = AcsiClient(settings)
+            await client.start()
+            await client.stop()
+            return str(client.boundjid)
+
+        assert run(log_in()) == "beta@iec61850.test/IEC"
+        folder = configs[0].parent
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    assert not folder.exists()
+
+
+def test_a_dev_server_interrupted_while_starting_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C while Prosody starts: Prosody (in its own session, so Ctrl-C misses it) is
+    stopped and the temporary folder removed, although ``__exit__`` never runs."""
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        process = real_popen(args, **kwargs)
+        if args[0] == "prosody":
+            started.append(process)
+        return process
+
+    def interrupted() -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(devserver.subprocess, "Popen", popen)
+    monkeypatch.setattr(devserver, "time", SimpleNamespace(monotonic=interrupted))
+    monkeypatch.setattr(devserver.tempfile, "tempdir", str(tmp_path))
+    try:
+        with pytest.raises(KeyboardInterrupt), devserver.DevServer():
+            pass
+        assert len(started) == 1 and started[0].poll() is not None
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        for process in started:  # even when the assertions fail, leave no Prosody behind
+            if process.poll() is None:
+                process.kill()
+                process.wait()
