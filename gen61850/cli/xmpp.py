@@ -100,23 +100,11 @@ def _run(coroutine: Awaitable[T]) -> T:
 
 
 def _with_association(args: argparse.Namespace, action: Callable[[Any], Awaitable[T]]) -> T:
-    from gen61850.runtime.xmpp.client import AcsiClient
+    from gen61850.runtime.xmpp.tools import with_association
 
     _quiet(args.verbose)
     settings = _account(args).settings("client", timeout=args.timeout)
-
-    async def body() -> T:
-        client = AcsiClient(settings)
-        await client.start()
-        try:
-            association = await client.associate(args.target)
-            result = await action(association)
-            await association.release()
-            return result
-        finally:
-            await client.stop()
-
-    return _run(body())
+    return _run(with_association(settings, args.target, action))
 
 
 def _browse(args: argparse.Namespace) -> int:

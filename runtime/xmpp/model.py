@@ -9,7 +9,6 @@ writable FCs only); the application is told of client writes (``on_write``). No 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -24,9 +23,12 @@ from gen61850.runtime.device import (
     Ied,
     LogicalNode,
     Node,
+    mms_items,
+    mms_name,
 )
 from gen61850.runtime.xmpp.errors import LocalError
 from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.values import (
     Scalar,
     ValueMismatch,
@@ -43,7 +45,6 @@ from gen61850.runtime.xmpp.values import (
 WRITABLE_FCS = frozenset({FC.CF, FC.DC, FC.SP, FC.SV, FC.BL, FC.SE, FC.EX})
 StoredValue = Scalar | list["StoredValue"] | dict[str, "StoredValue"]
 WriteListener = Callable[[str, str, StoredValue, str], None]
-_ACSI_REFERENCE = re.compile(r"^(?P<ld>[^/]+)/(?P<path>[^\[\]$]+)\[(?P<fc>[A-Z]{2})\]$")
 
 
 class ModelError(LocalError):
@@ -111,45 +112,31 @@ class ServedModel:
                     members = []
                     for member in ds.members:
                         ld_name, _, _path = member.reference.partition("/")
-                        domain = _domain_of(ied, ld_name)
                         fcda = member.fcda
-                        parts = [
-                            fcda.ln_name,
-                            member.fc.value,
-                            *fcda.do_name.split("."),
-                            *fcda.da_name.split("."),
-                        ]
-                        members.append((domain, "$".join(p for p in parts if p)))
+                        path = ".".join(p for p in (fcda.do_name, fcda.da_name) if p)
+                        item = (
+                            mms_name(fcda.ln_name, member.fc, path)
+                            if path
+                            else f"{fcda.ln_name}${member.fc.value}"
+                        )
+                        members.append((_domain_of(ied, ld_name), item))
                     model.lists[(ld.name, f"{ln.name}${ds.name}")] = NamedList(members, False)
         return model
 
     def _add_ln(self, domain: str, ln: LogicalNode) -> None:
+        """The LN, then its MMS items in MMS order; elements of arrays are reached by index."""
         self._add(Variable(domain, ln.name, ln, None, None))
-        for fc in MMS_FC_ORDER:
-            objects = [do for do in ln.data_objects if _has_fc(do, fc)]
-            if not objects:
+        arrays: list[str] = []
+        for item in mms_items(ln):
+            if arrays and any(item.name.startswith(f"{a}$") for a in arrays):
                 continue
-            group = f"{ln.name}${fc.value}"
-            self._add(Variable(domain, group, ln, fc, None))
-            for do in objects:
-                self._add_node(domain, group, ln, fc, do)
-
-    def _add_node(self, domain: str, prefix: str, ln: LogicalNode, fc: FC, node: Node) -> None:
-        name = f"{prefix}${node.name}"
-        self._add(Variable(domain, name, ln, fc, node))
-        if isinstance(node, DataAttribute):
-            if node.count:
-                self.values[(domain, name)] = [_initial(node, i) for i in range(node.count)]
-                return
-            if not node.components:
-                self.values[(domain, name)] = _initial_scalar(node, node.value)
-                return
-        children: tuple[Node, ...] = (
-            node.children if isinstance(node, DataObject) else node.components
-        )
-        for child in children:
-            if _has_fc(child, fc):
-                self._add_node(domain, name, ln, fc, child)
+            self._add(Variable(domain, item.name, ln, item.fc, item.node))
+            node = item.node
+            if isinstance(node, DataAttribute) and node.count:
+                self.values[(domain, item.name)] = [_initial(node, i) for i in range(node.count)]
+                arrays.append(item.name)
+            elif isinstance(node, DataAttribute) and not node.components:
+                self.values[(domain, item.name)] = _initial_scalar(node, node.value)
 
     def _add(self, variable: Variable) -> None:
         self.variables[(variable.domain, variable.name)] = variable
@@ -171,13 +158,7 @@ class ServedModel:
 
     def resolve(self, reference: str) -> tuple[str, str]:
         """``LD/LN$FC$DO$DA`` or ``LD/LN.DO.DA[FC]`` → (domain, item); ModelError if unknown."""
-        match = _ACSI_REFERENCE.match(reference)
-        if match:
-            ld, path, fc = match.group("ld", "path", "fc")
-            ln, *rest = path.split(".")
-            item = "$".join([ln, fc, *rest])
-        else:
-            ld, _, item = reference.partition("/")
+        ld, item = parse_reference(reference)
         domain = _domain_of(self.ied, ld)
         if (domain, item) not in self.variables:
             raise ModelError(f"{reference}: no such variable in {self.ied.name}")
@@ -198,34 +179,11 @@ class ServedModel:
         return data.array.data[index]
 
     def _data(self, variable: Variable) -> Data:
-        if variable.node is None and variable.fc is None:
-            return structure(
-                [
-                    self._data(self.variables[(variable.domain, f"{variable.name}${fc.value}")])
-                    for fc in MMS_FC_ORDER
-                    if (variable.domain, f"{variable.name}${fc.value}") in self.variables
-                ]
-            )
-        if variable.node is None:
-            return structure(
-                [
-                    self._data(self.variables[(variable.domain, f"{variable.name}${do.name}")])
-                    for do in variable.ln.data_objects
-                    if (variable.domain, f"{variable.name}${do.name}") in self.variables
-                ]
-            )
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _value_data(node, self.values[(variable.domain, variable.name)])
-        children: tuple[Node, ...] = (
-            node.children if isinstance(node, DataObject) else node.components
-        )
         return structure(
-            [
-                self._data(self.variables[(variable.domain, f"{variable.name}${child.name}")])
-                for child in children
-                if (variable.domain, f"{variable.name}${child.name}") in self.variables
-            ]
+            [self._data(self.variables[(variable.domain, c)]) for c in self._children(variable)]
         )
 
     def write(
@@ -266,16 +224,7 @@ class ServedModel:
             return
         if data.structure is None:
             raise ValueMismatch("expected structure")
-        if node is None:
-            raise ValueMismatch("cannot write a whole logical node")
-        children: tuple[Node, ...] = (
-            node.children if isinstance(node, DataObject) else node.components
-        )
-        names = [
-            f"{variable.name}${c.name}"
-            for c in children
-            if (variable.domain, f"{variable.name}${c.name}") in self.variables
-        ]
+        names = list(self._children(variable))
         if len(names) != len(data.structure.data):
             raise ValueMismatch("structure has the wrong number of components")
         for child_name, child_data in zip(names, data.structure.data, strict=True):
@@ -315,14 +264,15 @@ class ServedModel:
         return self._type(self.variable(domain, name))
 
     def _type(self, variable: Variable) -> TypeDescription:
-        children = [
-            (name.rsplit("$", 1)[1], self.variables[(variable.domain, name)])
-            for name in self._children(variable)
-        ]
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _attribute_type(node)
-        return structure_description([(short, self._type(v)) for short, v in children])
+        return structure_description(
+            [
+                (name.rsplit("$", 1)[1], self._type(self.variables[(variable.domain, name)]))
+                for name in self._children(variable)
+            ]
+        )
 
     def _children(self, variable: Variable) -> Iterator[str]:
         if variable.node is None and variable.fc is None:
@@ -341,12 +291,6 @@ def _domain_of(ied: Ied, ld_name: str) -> str:
     if ld is None:
         raise ModelError(f"no logical device {ld_name!r} in {ied.name}")
     return ld.name
-
-
-def _has_fc(node: Node, fc: FC) -> bool:
-    if isinstance(node, DataAttribute):
-        return node.fc is fc
-    return any(_has_fc(child, fc) for child in node.children)
 
 
 def _initial_scalar(attribute: DataAttribute, value: object) -> Scalar:

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from gen61850.runtime.device import Ied
 from gen61850.runtime.xmpp import tools
-from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
+from gen61850.runtime.xmpp.client import ClientAssociation
 from gen61850.runtime.xmpp.devserver import DevServer
 from gen61850.runtime.xmpp.errors import LocalError
 from gen61850.runtime.xmpp.model import ServedModel
@@ -99,18 +99,7 @@ class LocalIed:
     server: ServerThread
 
     def _with_association(self, action: Callable[[ClientAssociation], Awaitable[T]]) -> T:
-        async def body() -> T:
-            client = AcsiClient(self.client)
-            await client.start()
-            try:
-                association = await client.associate(self.ied_jid)
-                result = await action(association)
-                await association.release()
-                return result
-            finally:
-                await client.stop()
-
-        return asyncio.run(body())
+        return asyncio.run(tools.with_association(self.client, self.ied_jid, action))
 
     def browse(self) -> list[str]:
         return self._with_association(tools.browse)

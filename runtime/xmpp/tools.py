@@ -7,38 +7,21 @@ first (GetDataDefinition) and converts the text to it.
 
 from __future__ import annotations
 
-import re
 import tomllib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
 from gen61850.runtime.device import BasicType
-from gen61850.runtime.xmpp.client import ClientAssociation
+from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
 from gen61850.runtime.xmpp.errors import DataAccessFailure, LocalError
+from gen61850.runtime.xmpp.references import ReferenceSyntaxError, parse_reference
 from gen61850.runtime.xmpp.transport import XmppSettings
 from gen61850.runtime.xmpp.values import ValueMismatch, data_to_python, parse_text, scalar_to_data
 
-_ACSI = re.compile(r"^(?P<ld>[^/]+)/(?P<path>[^\[\]$]+)\[(?P<fc>[A-Z]{2})\]$")
-_MMS = re.compile(r"^(?P<ld>[^/]+)/(?P<item>[^/\[\]]+)$")
-
-
-class ReferenceSyntaxError(LocalError):
-    """A reference that is neither ``LD/LN$FC$DO$DA`` nor ``LD/LN.DO.DA[FC]``."""
-
-
-def parse_reference(reference: str) -> tuple[str, str]:
-    """(domain, item) of a reference in either form."""
-    acsi = _ACSI.match(reference)
-    if acsi:
-        ln, *rest = acsi.group("path").split(".")
-        return acsi.group("ld"), "$".join([ln, acsi.group("fc"), *rest])
-    mms = _MMS.match(reference)
-    if mms:
-        return mms.group("ld"), mms.group("item")
-    raise ReferenceSyntaxError(
-        f"{reference!r}: expected LD/LN$FC$DO$DA or LD/LN.DO.DA[FC] (e.g. LD0/MMXU1.TotW.mag.f[MX])"
-    )
+T = TypeVar("T")
 
 
 def show(data: Data) -> str:
@@ -55,6 +38,21 @@ def _show(value: object) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+async def with_association(
+    settings: XmppSettings, server: str, action: Callable[[ClientAssociation], Awaitable[T]]
+) -> T:
+    """Connect as ``settings``, associate with ``server``, run ``action``, release, stop."""
+    client = AcsiClient(settings)
+    await client.start()
+    try:
+        association = await client.associate(server)
+        result = await action(association)
+        await association.release()
+        return result
+    finally:
+        await client.stop()
 
 
 async def browse(association: ClientAssociation) -> list[str]:
@@ -231,5 +229,6 @@ __all__ = [
     "read_account_file",
     "set_value",
     "show",
+    "with_association",
     "write_account_file",
 ]

@@ -155,6 +155,13 @@ def test_set_data_values(xmpp_env: Env, own_scl: Path) -> None:
             setg.structure.data[1] = Data(integer=42)
             await a.set_data_values(LD, "GGIO1$SP$Setg", setg)
             assert t.server.model.get_value(f"{LD}/GGIO1$SP$Setg$limit") == 42
+            # a whole functional-constraint group of a logical node
+            group = await a.get_data_values(LD, "GGIO1$SP")
+            assert group.structure is not None and group.structure.data[0] == setg
+            heard.clear()
+            await a.set_data_values(LD, "GGIO1$SP", group)
+            leaves = [i for d, i in t.server.model.values if d == LD and i.startswith("GGIO1$SP$")]
+            assert [i for _, i, _, _ in heard] == leaves and len(leaves) >= 4
             # an array element, and a struct array
             await a.set_data_values(LD, "GGIO1$CF$Hist$maxPts", Data(unsigned=9))
             ranges = await a.get_data_values(LD, "GGIO1$CF$Hist$hstRangeC")
