@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
 from gen61850.runtime.sv.frame import ETHERTYPE_SV, VlanTag, decode_frame
@@ -21,7 +22,6 @@ from gen61850.runtime.sv.shape import (
     DecodedFrame,
     FrameShape,
     LinkHeader,
-    SvAsdu,
     learn_shape,
 )
 
@@ -156,31 +156,34 @@ def records(
         reserved1 = items[0]
         assert isinstance(reserved1, int)
         link = link_header(frame, base, shape, reserved1)
-    asdus: list[SvAsdu] = []
+    asdus: list[ASDU] = []
     pos = 1
     for asdu_shape, count in zip(shape.asdus, shape.items_per_asdu, strict=True):
         smp_cnt = items[pos]
         assert isinstance(smp_cnt, int)
-        refr_tm: bytes | None = None
+        start = base + asdu_shape.sample_offset
+        # Optional fields are set only when present: keyword arguments to the generated
+        # dataclass cost twice as much as positional ones on this per-frame path.
+        asdu = ASDU(
+            asdu_shape.sv_id,
+            smp_cnt,
+            asdu_shape.conf_rev,
+            asdu_shape.smp_synch,
+            bytes(frame[start : start + asdu_shape.sample_length]),
+        )
         if asdu_shape.refr_tm_offset is not None:
             refr = items[pos + 1]
             assert isinstance(refr, bytes)
-            refr_tm = refr
-        start = base + asdu_shape.sample_offset
-        asdus.append(
-            SvAsdu(
-                asdu_shape.sv_id,
-                smp_cnt,
-                asdu_shape.conf_rev,
-                asdu_shape.smp_synch,
-                bytes(frame[start : start + asdu_shape.sample_length]),
-                asdu_shape.dat_set,
-                refr_tm,
-                asdu_shape.smp_rate,
-                asdu_shape.smp_mod,
-                asdu_shape.gm_identity,
-            )
-        )
+            asdu.refrTm = refr
+        if asdu_shape.dat_set is not None:
+            asdu.datSet = asdu_shape.dat_set
+        if asdu_shape.smp_rate is not None:
+            asdu.smpRate = asdu_shape.smp_rate
+        if asdu_shape.smp_mod is not None:
+            asdu.smpMod = asdu_shape.smp_mod
+        if asdu_shape.gm_identity is not None:
+            asdu.gmIdentity = asdu_shape.gm_identity
+        asdus.append(asdu)
         pos += count
     return DecodedFrame(link, asdus, time, None, bytes(frame))
 

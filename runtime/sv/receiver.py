@@ -90,7 +90,7 @@ class SvReceiver:
             stats.filtered += 1
             return None
         if self.sv_ids is not None:
-            decoded.asdus = [a for a in decoded.asdus if a.sv_id in self.sv_ids]
+            decoded.asdus = [a for a in decoded.asdus if a.svID in self.sv_ids]
             if not decoded.asdus:
                 stats.filtered += 1
                 return None
@@ -99,14 +99,14 @@ class SvReceiver:
         for asdu in decoded.asdus:
             events = feed(
                 link.appid,
-                asdu.sv_id,
-                asdu.smp_cnt,
-                asdu.conf_rev,
-                asdu.smp_synch,
+                asdu.svID,
+                asdu.smpCnt,
+                asdu.confRev,
+                asdu.smpSynch,
                 simulated,
                 time,
-                asdu.smp_rate,
-                asdu.smp_mod,
+                asdu.smpRate,
+                asdu.smpMod,
             )
             if events:
                 self.events += events

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.sv.dataset import DataSetLayout, auto_layout
 from gen61850.runtime.sv.frame import format_mac
 from gen61850.runtime.sv.quality import Quality
-from gen61850.runtime.sv.shape import DecodedFrame, SvAsdu
+from gen61850.runtime.sv.shape import DecodedFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,10 @@ class LayoutChoice:
     default: DataSetLayout | None = None
     """A layout for every svID not in ``layouts`` (e.g. 9-2LE), when its size fits."""
 
-    def layout_for(self, asdu: SvAsdu) -> DataSetLayout | None:
+    def layout_for(self, asdu: ASDU) -> DataSetLayout | None:
         if self.mode == "raw":
             return None
-        layout = (self.layouts or {}).get(asdu.sv_id, self.default)
+        layout = (self.layouts or {}).get(asdu.svID, self.default)
         if layout is not None and layout.size == len(asdu.sample):
             return layout
         return auto_layout(len(asdu.sample))
@@ -45,7 +46,7 @@ class LayoutChoice:
 
 
 def asdu_values(
-    asdu: SvAsdu, layout: DataSetLayout | None, scaled: bool = False
+    asdu: ASDU, layout: DataSetLayout | None, scaled: bool = False
 ) -> tuple[list[Any] | None, list[int | None] | None]:
     """Values (wire, or physical when ``scaled``) and quality words; (None, None) when
     no layout applies."""
@@ -88,15 +89,15 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
         record.update(
             {
                 "asdu": number,
-                "svID": asdu.sv_id,
-                "datSet": asdu.dat_set,
-                "smpCnt": asdu.smp_cnt,
-                "confRev": asdu.conf_rev,
-                "smpSynch": asdu.smp_synch,
-                "smpRate": asdu.smp_rate,
-                "smpMod": asdu.smp_mod,
-                "refrTm": asdu.refr_tm.hex() if asdu.refr_tm is not None else None,
-                "gmIdentity": asdu.gm_identity.hex() if asdu.gm_identity is not None else None,
+                "svID": asdu.svID,
+                "datSet": asdu.datSet,
+                "smpCnt": asdu.smpCnt,
+                "confRev": asdu.confRev,
+                "smpSynch": asdu.smpSynch,
+                "smpRate": asdu.smpRate,
+                "smpMod": asdu.smpMod,
+                "refrTm": asdu.refrTm.hex() if asdu.refrTm is not None else None,
+                "gmIdentity": asdu.gmIdentity.hex() if asdu.gmIdentity is not None else None,
                 "values": values,
                 "quality": qualities,
             }

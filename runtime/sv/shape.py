@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.ber import read_header
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
@@ -42,27 +43,12 @@ def parse_link(frame: bytes) -> SvHeader:
 
 
 @dataclass(slots=True)
-class SvAsdu:
-    """One ASDU's fields; optional ones are None when absent."""
-
-    sv_id: str
-    smp_cnt: int
-    conf_rev: int
-    smp_synch: int
-    sample: bytes
-    dat_set: str | None = None
-    refr_tm: bytes | None = None
-    smp_rate: int | None = None
-    smp_mod: int | None = None
-    gm_identity: bytes | None = None
-
-
-@dataclass(slots=True)
 class DecodedFrame:
-    """One decoded frame: link header, ASDUs, capture time (seconds) when known."""
+    """One decoded frame: link header, ASDUs (the generated codec's ``ASDU`` values),
+    capture time (seconds) when known."""
 
     link: LinkHeader
-    asdus: list[SvAsdu]
+    asdus: list[ASDU]
     time: float | None = None
     security: bytes | None = None
     raw: bytes | None = None
@@ -135,7 +121,7 @@ def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, li
     tag, pos, pdu_end = read_header(frame, base + 8, end, "savPdu")
     if tag != TAG_SAVPDU:
         raise DecodeError("savPdu", base + 8, f"tag 0x{tag:02x}, expected 0x60")
-    asdus: list[SvAsdu] = []
+    asdus: list[ASDU] = []
     offsets: list[int] = []
     no_asdu: int | None = None
     security: bytes | None = None
@@ -174,7 +160,7 @@ def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, li
 
 def _decode_asdu(
     frame: bytes, start: int, stop: int, base: int, index: int
-) -> tuple[SvAsdu, list[int]]:
+) -> tuple[ASDU, list[int]]:
     path = f"savPdu.asdu[{index}]"
     found: dict[int, tuple[int, int]] = {}
     pos = start
@@ -209,17 +195,17 @@ def _decode_asdu(
     smp_synch = fixed(0x85, 1, "smpSynch")[0]
     gm = fixed(0x89, 8, "gmIdentity") if 0x89 in found else None
     sample_start, sample_end = found[0x87]
-    asdu = SvAsdu(
+    asdu = ASDU(
         sv_id,
         smp_cnt,
         conf_rev,
         smp_synch,
         bytes(frame[sample_start:sample_end]),
-        dat_set,
-        refr_tm,
-        optional_u16(0x86, "smpRate"),
-        optional_u16(0x88, "smpMod"),
-        gm,
+        datSet=dat_set,
+        refrTm=refr_tm,
+        smpRate=optional_u16(0x86, "smpRate"),
+        smpMod=optional_u16(0x88, "smpMod"),
+        gmIdentity=gm,
     )
     refr_offset = found[0x84][0] - base if 0x84 in found else -1
     return asdu, [found[0x82][0] - base, refr_offset, sample_start - base]
@@ -254,7 +240,7 @@ def learn_shape(
     for i, asdu in enumerate(decoded.asdus):
         smp_off, refr_off, sample_off = offsets[3 * i : 3 * i + 3]
         size = len(asdu.sample)
-        layout = (layouts or {}).get(asdu.sv_id)
+        layout = (layouts or {}).get(asdu.svID)
         if layout is not None and layout.size != size:
             layout = None
         chosen.append(layout)
@@ -276,13 +262,13 @@ def learn_shape(
         items.append(count)
         asdu_shapes.append(
             AsduShape(
-                asdu.sv_id,
-                asdu.dat_set,
-                asdu.conf_rev,
-                asdu.smp_synch,
-                asdu.smp_rate,
-                asdu.smp_mod,
-                asdu.gm_identity,
+                asdu.svID,
+                asdu.datSet,
+                asdu.confRev,
+                asdu.smpSynch,
+                asdu.smpRate,
+                asdu.smpMod,
+                asdu.gmIdentity,
                 smp_off,
                 refr_off if refr_off >= 0 else None,
                 sample_off,

@@ -79,8 +79,9 @@ def test_template_frames_decode_with_generated_codec(name: str) -> None:
             assert asdu.sample == config.layout.sample_struct.pack(*sine_items(config, smp))
         # Our own walk reads the same as the generated codec.
         walked, _ = decode_sv(frame)
-        assert [a.smp_cnt for a in walked.asdus] == [a.smpCnt for a in codec.pdu.asdu]
+        assert [a.smpCnt for a in walked.asdus] == [a.smpCnt for a in codec.pdu.asdu]
         assert [a.sample for a in walked.asdus] == [a.sample for a in codec.pdu.asdu]
+        assert walked.asdus == codec.pdu.asdu
 
 
 def test_template_matches_general_encoder_and_patches_refr_tm() -> None:
@@ -100,8 +101,9 @@ def test_quick_parse_agrees_with_codec_on_corpus(sv_capture: Path) -> None:
     for frame in frames[:500]:
         decoded = parser.decode(frame)
         codec = decode_frame(frame)
-        assert decoded.asdus[0].smp_cnt == codec.pdu.asdu[0].smpCnt
+        assert decoded.asdus[0].smpCnt == codec.pdu.asdu[0].smpCnt
         assert decoded.asdus[0].sample == codec.pdu.asdu[0].sample
+        assert decoded.asdus == codec.pdu.asdu
         assert decoded.link.vlan_id == 1 and decoded.link.vlan_priority == 4
         items = parser.unpack(frame)[2]
         assert items[2:] == struct.unpack(">" + "iI" * 8, codec.pdu.asdu[0].sample)

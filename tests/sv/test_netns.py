@@ -43,8 +43,8 @@ def publish_and_receive(
         got = 0
         for frame in subscriber.frames(duration=10.0):
             for asdu in frame.asdus:
-                received[asdu.sv_id].append(
-                    (asdu.smp_cnt, asdu.sample, frame.link.simulated, frame.link.vlan_id)
+                received[asdu.svID].append(
+                    (asdu.smpCnt, asdu.sample, frame.link.simulated, frame.link.vlan_id)
                 )
                 got += 1
             if got >= total:
@@ -109,8 +109,8 @@ def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
     publisher.run(count=20)
     publisher.close()
     frames = list(subscriber.frames(count=20, duration=2.0))
-    assert [f.asdus[0].smp_cnt for f in frames] == list(range(20))
-    assert {f.asdus[0].sv_id for f in frames} == {"G61P2"}
+    assert [f.asdus[0].smpCnt for f in frames] == list(range(20))
+    assert {f.asdus[0].svID for f in frames} == {"G61P2"}
     assert subscriber.stats.filtered == 20
     subscriber.close()
 
@@ -141,7 +141,7 @@ def test_bad_frames_on_the_wire_are_counted_not_fatal(veth: VethPair) -> None:
         for frame in [good[0], *bad, wrong_type, good[1], good[2]]:
             sender.send(frame)
         frames = list(subscriber.frames(count=3, duration=2.0))
-        assert [f.asdus[0].smp_cnt for f in frames] == [0, 1, 2]
+        assert [f.asdus[0].smpCnt for f in frames] == [0, 1, 2]
         stats = subscriber.stats
         assert stats.decode_errors == 4
         assert stats.frames == 7
@@ -303,7 +303,7 @@ def test_kernel_appid_filter(veth: VethPair) -> None:
     publisher.run(count=30)
     publisher.close()
     frames = list(subscriber.frames(count=30, duration=2.0))
-    assert [f.asdus[0].smp_cnt for f in frames] == list(range(30))
+    assert [f.asdus[0].smpCnt for f in frames] == list(range(30))
     stats = subscriber.stats
     # The other APPID never reached user space: the kernel filter dropped it.
     assert stats.frames == 30 and stats.filtered == 0 and stats.kernel_packets == 30
@@ -352,8 +352,8 @@ def test_on_lo_each_frame_arrives_once(veth: VethPair) -> None:
     for frame in make_frames(config, 5):
         sender.send(frame)
     sender.close()
-    once = [f.asdus[0].smp_cnt for f in subscriber.frames(duration=0.3)]
-    twice = [f.asdus[0].smp_cnt for f in both.frames(duration=0.3)]
+    once = [f.asdus[0].smpCnt for f in subscriber.frames(duration=0.3)]
+    twice = [f.asdus[0].smpCnt for f in both.frames(duration=0.3)]
     assert once == [0, 1, 2, 3, 4]
     assert sorted(twice) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     subscriber.close()
@@ -461,7 +461,7 @@ def test_silent_stream_times_out_while_another_keeps_the_ring_busy(
         nonlocal busy_frames
         if api == "frames":
             for frame in subscriber.frames(duration=10.0):
-                busy_frames += frame.asdus[0].sv_id == busy.sv_id
+                busy_frames += frame.asdus[0].svID == busy.sv_id
                 events.extend(subscriber.receiver.take_events())
                 if busy_frames >= 2000:
                     return

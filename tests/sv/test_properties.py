@@ -91,6 +91,8 @@ def test_random_streams_agree_with_the_codec(config: StreamConfig, smp_cnt: int,
     assert parser.slow == 1  # the second decode took the fast path
     assert [a.sample for a in fast.asdus] == [a.sample for a in slow.asdus]
     assert [a.sample for a in fast.asdus] == [a.sample for a in codec.pdu.asdu]
+    # One value type: both paths give the generated codec's own ASDU values.
+    assert fast.asdus == slow.asdus == codec.pdu.asdu
     assert (fast.link.vlan_id, fast.link.vlan_priority) == (
         (config.vlan_id, config.vlan_priority) if config.tagged else (None, None)
     )
