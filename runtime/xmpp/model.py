@@ -169,7 +169,10 @@ class ServedModel:
     def read(self, domain: str, name: str, index: int | None = None) -> Data:
         """The Data of a variable (or of one array element); AccessFailure when impossible."""
         variable = self.variable(domain, name)
-        data = self._data(variable)
+        try:
+            data = self._data(variable)
+        except ValueMismatch:  # an initial value from SCL that its type cannot carry
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
         if index is None:
             return data
         if data.array is None:
@@ -236,10 +239,12 @@ class ServedModel:
         node = self.variables[(domain, item)].node
         if not isinstance(node, DataAttribute) or (node.components and not node.count):
             raise ModelError(f"{reference}: not a basic attribute")
-        try:
-            _value_data(node, value)
+        try:  # to Data and back: the checks of a client write (kinds, ranges, lengths)
+            _stored_from_data(node, _value_data(node, value))
         except (ValueMismatch, TypeError, ValueError, OverflowError) as error:
-            raise ModelError(f"{reference}: {value!r} does not fit {node.btype.value}") from error
+            raise ModelError(
+                f"{reference}: {value!r} does not fit {node.btype.value}: {error}"
+            ) from None
         self.values[(domain, item)] = value
 
     def get_value(self, reference: str) -> StoredValue:

@@ -108,12 +108,23 @@ def default_value(btype: BasicType) -> Scalar:
 
 
 def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
-    """One basic value as MMS Data."""
+    """One basic value as MMS Data; ValueMismatch for a value of another kind.
+
+    Numbers and booleans must be numbers (a string such as ``"false"`` is refused, not
+    converted by truth value); ranges and lengths are ``data_to_scalar``'s business.
+    """
+    if isinstance(value, str | bytes) and (
+        btype is BasicType.BOOLEAN or btype in BIT_SIZES or btype.is_integer or btype.is_float
+    ):
+        raise ValueMismatch(f"{value!r} is not a {btype.value} value")
     if btype is BasicType.BOOLEAN:
         return Data(boolean=boolean(bool(value)))
     if btype in BIT_SIZES:
         size = BIT_SIZES[btype]
-        return Data(bit_string=format(int(value), f"0{size}b")[-size:])
+        bits = int(value)
+        if not 0 <= bits < 1 << size:
+            raise ValueMismatch(f"{value!r} does not fit the {size} bits of {btype.value}")
+        return Data(bit_string=format(bits, f"0{size}b"))
     if btype in SIGNED_BITS:
         return Data(integer=int(value))
     if btype in UNSIGNED_BITS:
@@ -127,7 +138,9 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
     if btype is BasicType.ENTRYTIME:
         return Data(binary_time=binary_time(float(value)))
     if btype in OCTET_SIZES or btype is BasicType.PHYCOMADDR:
-        return Data(octet_string=bytes(value) if isinstance(value, bytes) else b"")
+        if not isinstance(value, bytes):
+            raise ValueMismatch(f"{value!r} is not octets (bytes) for {btype.value}")
+        return Data(octet_string=value)
     if btype is BasicType.UNICODE255:
         return Data(m_msstring=str(value))
     return Data(visible_string=str(value))
@@ -135,6 +148,8 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
 
 def utc_time(seconds: float) -> bytes:
     """UtcTime octets: seconds (4), fraction of a second (3), TimeQuality (1)."""
+    if not 0 <= seconds < 1 << 32:
+        raise ValueMismatch(f"{seconds!r} s is outside UtcTime (1970 to 2106)")
     whole = int(seconds)
     fraction = int((seconds - whole) * (1 << 24)) & 0xFFFFFF
     return (
@@ -157,7 +172,7 @@ def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
         return is_true(data.boolean)
     if btype in BIT_SIZES:
         bits = data.bit_string
-        if bits is None or len(bits) != BIT_SIZES[btype]:
+        if bits is None or len(bits) != BIT_SIZES[btype] or bits.strip("01"):
             raise ValueMismatch(f"expected bit-string of {BIT_SIZES[btype]} bits")
         return int(bits, 2)
     if btype in SIGNED_BITS:

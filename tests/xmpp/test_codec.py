@@ -179,6 +179,7 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
         (BasicType.INT8, Data(integer=128)),
         (BasicType.INT16U, Data(unsigned=-1)),
         (BasicType.QUALITY, Data(bit_string="01")),
+        (BasicType.QUALITY, Data(bit_string="000000000000x")),
         (BasicType.TIMESTAMP, Data(utc_time=b"\x00")),
         (BasicType.VISSTRING32, Data(visible_string="x" * 33)),
         (BasicType.BOOLEAN, Data(integer=1)),
@@ -188,6 +189,24 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
 def test_values_that_do_not_fit(btype: BasicType, data: Data) -> None:
     with pytest.raises(ValueMismatch):
         data_to_scalar(btype, data)
+
+
+@pytest.mark.parametrize(
+    ("btype", "value"),
+    [
+        (BasicType.BOOLEAN, "false"),  # not True by truth value
+        (BasicType.DBPOS, 4),  # 2 bits
+        (BasicType.QUALITY, -1),
+        (BasicType.INT32, "12"),
+        (BasicType.FLOAT32, b"\x00"),
+        (BasicType.OCTET64, "0102"),  # not silently empty
+        (BasicType.TIMESTAMP, -1.0),
+        (BasicType.TIMESTAMP, float(1 << 32)),
+    ],
+)
+def test_values_of_another_kind_are_refused(btype: BasicType, value: object) -> None:
+    with pytest.raises(ValueMismatch):
+        scalar_to_data(btype, value)  # type: ignore[arg-type]
 
 
 def test_parse_text() -> None:
