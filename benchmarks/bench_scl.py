@@ -1,13 +1,18 @@
 """SCL: reading and generating, beside the plain lxml parse (the floor) and open61850.scl.
 
 Files: the corpus's BCU_402T.scd (865 KB, 4 IEDs) and synthetic SCDs of about 10 and 50 MB
-built here by copying BCU_402T's IEDs under new names (with their Communication entries).
-Each measurement runs in a fresh Python process, so its peak RSS (VmHWM) is its own; times are taken inside the process around the work only (best of a few runs for the
-small file). Rows:
+built here by copying BCU_402T's IEDs under new names (with their Communication entries);
+one 10 MB variant gives every copied DOI its own ``desc`` so that no LN instance repeats
+another (the reader shares the resolution of identical instances; this row shows the cost
+without that help).
+Each measurement runs in a fresh Python process, so its peak RSS (VmHWM) is its own; times
+are taken inside the process around the work only, best of 5 / 3 / 2 runs (BCU, 10 MB,
+50 MB): the team machine is shared and single runs vary by ±30 %. Rows:
 
 - ``lxml parse``: ``etree.parse`` of the whole file (the floor);
 - ``open61850.scl``: ``load_ieds`` (its reader: addresses, LDs, data sets, control blocks);
-- ``gen61850 load``: ``load_scl(validate=False)``: read, resolve every type, check;
+- ``gen61850 load``: ``load_scl(validate=False)``: read (one streaming pass), resolve every
+  type, check;
 - ``gen61850 check``: the same plus the official XSD of the file's version;
 - ``gen61850 generate``: load + render every package (one IED, ``--ied``, for synthetic
   files: the whole file is still read and resolved).
@@ -32,8 +37,13 @@ NS = "{http://www.iec.ch/61850/2003/SCL}"
 TOOLS = ("lxml parse", "open61850.scl", "gen61850 load", "gen61850 check", "gen61850 generate")
 
 
-def synthetic_scd(target_mb: float, path: Path) -> tuple[int, str]:
-    """Write an SCD of about ``target_mb`` MB; returns (IED count, one IED's name)."""
+def synthetic_scd(target_mb: float, path: Path, *, distinct: bool = False) -> tuple[int, str]:
+    """Write an SCD of about ``target_mb`` MB; returns (IED count, one IED's name).
+
+    ``distinct``: every copied DOI gets its own ``desc``, so no two LN instances have the
+    same markup and the reader's sharing of identical instances never applies (the worst
+    case for it; the values are still those of BCU_402T).
+    """
     from lxml import etree
 
     tree = etree.parse(str(BCU))
@@ -55,6 +65,9 @@ def synthetic_scd(target_mb: float, path: Path) -> tuple[int, str]:
             name = f"{ied.get('name')}_{n:04d}"
             clone = copy.deepcopy(ied)
             clone.set("name", name)
+            if distinct:
+                for number, doi in enumerate(clone.iter(f"{NS}DOI")):
+                    doi.set("desc", f"{name} {number}")
             root.insert(insert_at, clone)
             insert_at += 1
             count += 1
@@ -134,12 +147,13 @@ def main() -> None:
         print(f"skipped: {BCU} not found")
         return
     with tempfile.TemporaryDirectory(prefix="gen61850-bench-scl-") as tmp:
-        files: list[tuple[str, Path, str, int]] = [(BCU.name, BCU, "", 3)]
-        for mb in (10, 50):
-            path = Path(tmp) / f"synthetic_{mb}MB.scd"
-            count, one = synthetic_scd(mb, path)
-            label = f"synthetic {path.stat().st_size / 1e6:.0f} MB ({count} IEDs)"
-            files.append((label, path, one, 1))
+        files: list[tuple[str, Path, str, int]] = [(BCU.name, BCU, "", 5)]
+        for mb, repeat, distinct in ((10, 3, False), (10, 3, True), (50, 2, False)):
+            path = Path(tmp) / f"synthetic_{mb}MB{'_distinct' if distinct else ''}.scd"
+            count, one = synthetic_scd(mb, path, distinct=distinct)
+            kind = ", distinct DOIs" if distinct else ""
+            label = f"synthetic {path.stat().st_size / 1e6:.0f} MB ({count} IEDs{kind})"
+            files.append((label, path, one, repeat))
         rows = []
         per_mb: dict[str, list[float]] = {}
         for label, path, ied, repeat in files:
@@ -161,7 +175,7 @@ def main() -> None:
         )
         print_table(
             "Growth: seconds per MB of input (flat = linear)",
-            ["tool", *[label.split(" (")[0] for label, *_ in files]],
+            ["tool", *[label.split(" IEDs")[0].replace(" (", ", ") for label, *_ in files]],
             [[tool, *values] for tool, values in per_mb.items()],
         )
 

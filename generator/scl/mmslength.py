@@ -1,8 +1,8 @@
 """MMS identifiers longer than 64 characters, found while resolving and located at their DOI/DO.
 
 An MMS name (``LLN0$ST$Mod$stVal``, IEC 61850-8-1) is at most 64 characters; a longer one
-cannot be served over MMS or named in 8-2. The longest name each shared data-object tuple
-can produce is computed once per FC (instances share their subtrees), so the common case
+cannot be served over MMS or named in 8-2. Names depend only on the types (DOI values never
+change them), so the longest name part is computed once per LNodeType and the common case
 costs one look-up per LN; only an LN over the limit is walked to name the culprits, each
 reported at the DOI of the instance that holds the data object, or at the DO of the
 LNodeType when the instance has no DOI for it.
@@ -27,30 +27,36 @@ from gen61850.runtime.device import (
 
 
 class MmsLengthCheck:
-    """Reports overlong MMS names per LN; remembers the longest suffix per subtree."""
+    """Reports overlong MMS names per LN; the longest name part is computed once per type."""
 
     def __init__(self, diagnostics: Diagnostics) -> None:
         self.diagnostics = diagnostics
-        self._nodes: dict[int, tuple[Node, dict[FC, int]]] = {}
-        self._lns: dict[int, tuple[tuple[DataObject, ...], int]] = {}
+        self._types: dict[tuple[str, str, str | None], dict[FC, int]] = {}
+        self._lns: dict[str, int] = {}
 
     def _longest(self, node: Node) -> dict[FC, int]:
-        """Per FC, the length of the longest ``$name$…`` suffix below and with ``node``."""
-        memo = self._nodes.get(id(node))
-        if memo is not None:
-            return memo[1]
+        """Per FC, the length of the longest ``$name$…`` suffix below and with ``node``.
+
+        Names and FCs below a node are fixed by its type (DOI values never change them),
+        so the result is kept per (name, FC, type id).
+        """
+        fc = node.fc.value if isinstance(node, DataAttribute) else ""
+        key = (node.name, fc, node.type_id)
+        found = self._types.get(key)
+        if found is not None:
+            return found
         own = len(node.name) + 1
-        found: dict[FC, int] = {}
+        found = {}
         if isinstance(node, DataAttribute):
             found[node.fc] = own
         children: tuple[Node, ...] = (
             node.children if isinstance(node, DataObject) else node.components
         )
         for child in children:
-            for fc, length in self._longest(child).items():
-                if own + length > found.get(fc, 0):
-                    found[fc] = own + length
-        self._nodes[id(node)] = (node, found)
+            for child_fc, length in self._longest(child).items():
+                if own + length > found.get(child_fc, 0):
+                    found[child_fc] = own + length
+        self._types[key] = found
         return found
 
     def check(
@@ -61,14 +67,14 @@ class MmsLengthCheck:
         ld_name: str,
     ) -> None:
         """Report each MMS name of ``ln`` over 64 characters, at its DOI or DO line."""
-        memo = self._lns.get(id(ln.data_objects))
-        if memo is None:
-            worst = 0  # the longest "$FC$DO$…" part of a name
+        worst = self._lns.get(ln.ln_type)
+        if worst is None:
+            worst = 0  # the longest "$FC$DO$…" part of a name of this LNodeType
             for do in ln.data_objects:
                 for fc, length in self._longest(do).items():
                     worst = max(worst, 1 + len(fc.value) + length)
-            memo = self._lns[id(ln.data_objects)] = (ln.data_objects, worst)
-        if len(ln.prefix) + len(ln.ln_class) + len(ln.inst) + memo[1] <= MAX_NAME_LENGTH:
+            self._lns[ln.ln_type] = worst
+        if len(ln.prefix) + len(ln.ln_class) + len(ln.inst) + worst <= MAX_NAME_LENGTH:
             return
         doi_lines = {doi.get("name", ""): line_of(doi) for doi in scl_children(element, "DOI")}
         do_lines = {d.name: d.line for d in definition.dos} if definition else {}

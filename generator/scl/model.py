@@ -7,7 +7,9 @@ returns an ``SclModel`` even when there are errors (so ``check`` can list them a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,7 +82,33 @@ def load_scl(
     One streaming pass when the shared sections can be fetched ahead (``prefetch``); two
     (sections first, then IEDs) when they cannot or the streamed file disagrees.
     """
-    path = Path(path)
+    with _cyclic_gc_paused():
+        return _load_scl(Path(path), display_name, validate, progress)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while loading (restored afterwards).
+
+    Loading allocates hundreds of thousands of small acyclic objects (frozen dataclasses,
+    tuples); each allocation burst would otherwise trigger collections that find nothing
+    (about 10 % of the load time). Reference counting still frees everything at once.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_scl(
+    path: Path,
+    display_name: str | None,
+    validate: bool,
+    progress: Callable[[int, int, str], None] | None,
+) -> SclModel:
     diagnostics = Diagnostics(display_name or str(path))
     root = read_root(path, diagnostics)
     if root is None:

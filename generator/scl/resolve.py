@@ -8,6 +8,7 @@ their Communication addresses are joined per IED. Problems are located diagnosti
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ from gen61850.generator.scl.mmslength import MmsLengthCheck
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
 from gen61850.generator.scl.values import ValueProblem, convert
 from gen61850.generator.scl.xmlread import (
+    SCL_NS,
     line_of,
     local_name,
     scl_child,
@@ -54,6 +56,12 @@ from gen61850.runtime.device.types import Value
 
 _TRUE = ("true", "1")
 _FCS = {f.value: f for f in FC}
+_INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{name}", name))
+_VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
+# Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
+# that differ only by them share their resolution (lxml writes attributes with "…").
+_UNUSED = re.compile(rb' (?:desc|valKind|valImport|sAddr)="[^"]*"')
+_DOI_MEMO_SIZE = 1 << 15
 # What an LN holds besides its DOIs, read once per LN (by local name).
 _LN_PARTS = (
     "DataSet",
@@ -260,6 +268,12 @@ class IedResolver:
         self._fcda_memo: dict[tuple[object, ...], tuple[Fcda, str, str]] = {}
         self._node_memo: dict[tuple[int, str, str, FC], Node] = {}
         self._doi_memo: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = {}
+        self._positions: dict[int, dict[str, int]] = {}  # child name → index, per tuple
+        self._structure = -1  # of the IED being resolved (see _structure_of)
+        self._structures: dict[tuple[object, ...], tuple[int, tuple[object, ...]]] = {}
+        self._data_set_memo: dict[
+            tuple[int, bytes], tuple[tuple[Fcda, str, Node | None, BasicType | None], ...]
+        ] = {}
         self.pending_inputs: list[PendingExtRef] = []  # checked once every IED is read
         self.mms_lengths = MmsLengthCheck(diagnostics)
 
@@ -268,13 +282,16 @@ class IedResolver:
         children: tuple[Node, ...] = (
             node.children if isinstance(node, DataObject) else node.components
         )
+        positions = self._positions.get(id(children))
+        if positions is None:
+            positions = {c.name: i for i, c in enumerate(children)}
+            self._positions[id(children)] = positions
+            self._keep.append(children)
         updated = list(children)
-        for instance in element:
+        for instance in element.iterchildren(*_INSTANCE_TAGS):
             kind = local_name(instance)
-            if kind not in ("SDI", "DAI"):
-                continue
             name = instance.get("name", "")
-            index = next((i for i, c in enumerate(updated) if c.name == name), None)
+            index = positions.get(name)
             if index is None:
                 self.diagnostics.warning(
                     instance.sourceline, f"{kind} {name!r}: {where} has no {name!r} in its type"
@@ -292,7 +309,7 @@ class IedResolver:
             elif isinstance(target, DataAttribute):
                 vals = tuple(
                     v.text or ""
-                    for v in scl_children(instance, "Val")
+                    for v in instance.iterchildren(*_VAL_TAGS)
                     if v.get("sGroup") in (None, "1")
                 )
                 value = self.types.value(
@@ -303,7 +320,7 @@ class IedResolver:
                     line_of(instance),
                     f"{where}.{name}",
                 )
-                if value is not None:
+                if value is not None and value != target.value:
                     updated[index] = _with_value(target, value)
             else:
                 self.diagnostics.warning(instance.sourceline, f"DAI {name!r} names a data object")
@@ -388,7 +405,7 @@ class IedResolver:
             )
         dois = scl_children(element, "DOI")
         markup = [etree.tostring(doi, with_tail=False) for doi in dois]
-        key = (ln_type, _digest(b"".join(markup)) if markup else b"")
+        key = (ln_type, _digest(_UNUSED.sub(b"", b"".join(markup))) if markup else b"")
         data_objects = self._objects_memo.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)
@@ -427,7 +444,7 @@ class IedResolver:
                     doi.sourceline, f"DOI {name!r}: LNodeType {ln_type!r} has no such DO"
                 )
                 continue
-            key = (id(base), _digest(text))
+            key = (id(base), _UNUSED.sub(b"", text))
             memo = self._doi_memo.get(key)
             if memo is not None:
                 objects[name] = memo[1]
@@ -437,6 +454,8 @@ class IedResolver:
             assert isinstance(applied, DataObject)
             objects[name] = applied
             if len(self.diagnostics.items) == before:
+                if len(self._doi_memo) >= _DOI_MEMO_SIZE:
+                    self._doi_memo.clear()  # keys hold markup: keep memory bounded
                 self._doi_memo[key] = (base, applied)  # base kept alive: its id stays unique
         return tuple(objects[d.name] for d in dos if d.name in objects)
 
@@ -503,6 +522,22 @@ class IedResolver:
         btype = node.btype if isinstance(node, DataAttribute) else None
         return DataSetMember(member, reference, node, btype)
 
+    def _structure_of(self, lds: dict[str, LogicalDevice]) -> int:
+        """A number for what FCDAs resolve against: LD insts, LN names, shared DO tuples.
+
+        IEDs with the same number resolve the same FCDA to the same nodes (only the LD
+        names in the references differ), so their data sets are resolved once.
+        """
+        signature = tuple(
+            (inst, tuple((ln.name, id(ln.data_objects)) for ln in ld.logical_nodes))
+            for inst, ld in lds.items()
+        )
+        known = self._structures.get(signature)
+        if known is None:
+            kept = tuple(ln.data_objects for ld in lds.values() for ln in ld.logical_nodes)
+            known = self._structures[signature] = (len(self._structures), kept)  # ids stay
+        return known[0]
+
     def _fcda(self, fcda: etree._Element, line: int, where: str) -> Fcda | None:
         """The FCDA's attributes, checked (None, with a warning, when unusable)."""
         warn = self.diagnostics.warning
@@ -550,13 +585,25 @@ class IedResolver:
             if any(d.name == name for d in result):
                 self.diagnostics.error(element.sourceline, f"duplicate DataSet {name!r} in {where}")
                 continue
-            members = [
-                self._member(f, ied_name, lds, f"{where}.{name}")
-                for f in scl_children(element, "FCDA")
-            ]
-            result.append(
-                DataSet(name, tuple(m for m in members if m is not None), element.get("desc", ""))
-            )
+            key = (self._structure, _digest(etree.tostring(element, with_tail=False)))
+            cached = self._data_set_memo.get(key)
+            if cached is not None:  # same data set in an IED of the same structure
+                members = tuple(
+                    DataSetMember(fcda, f"{lds[fcda.ld_inst].name}/{path}", node, btype)
+                    for fcda, path, node, btype in cached
+                )
+            else:
+                before = len(self.diagnostics.items)
+                found = [
+                    self._member(f, ied_name, lds, f"{where}.{name}")
+                    for f in scl_children(element, "FCDA")
+                ]
+                members = tuple(m for m in found if m is not None)
+                if len(self.diagnostics.items) == before:  # every ldInst named an LD inst
+                    self._data_set_memo[key] = tuple(
+                        (m.fcda, m.reference.partition("/")[2], m.node, m.btype) for m in members
+                    )
+            result.append(DataSet(name, members, element.get("desc", "")))
         return tuple(result)
 
     def _dat_set(
@@ -783,6 +830,7 @@ class IedResolver:
                     inst, ld_name, ld_element.get("desc", ""), tuple(ln for _, ln in lns)
                 )
                 pending.append((ap_name, inst, ld_element, lns))
+        self._structure = self._structure_of(lds)
         by_ap: dict[str, list[LogicalDevice]] = {}
         for ap_name, inst, _, lns in pending:
             ld = lds[inst]

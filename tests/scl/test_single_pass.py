@@ -124,3 +124,18 @@ def test_progress_counts_the_ieds(write_scl: Writer) -> None:
     seen: list[tuple[int, int]] = []
     load_scl(path, validate=False, progress=lambda done, total, _: seen.append((done, total)))
     assert seen == [(1, 2), (2, 2)]
+
+
+def test_garbage_collector_state_is_restored(write_scl: Writer) -> None:
+    import gc
+
+    path = write_scl(BODY)
+    assert gc.isenabled()
+    load_scl(path, validate=False)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_scl(path, validate=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
