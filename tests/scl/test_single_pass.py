@@ -139,3 +139,20 @@ def test_garbage_collector_state_is_restored(write_scl: Writer) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_instances_share_only_what_is_the_same(write_scl: Writer) -> None:
+    def bay(name: str, value: str, desc: str) -> str:
+        doi = f'<DOI name="Mod" desc="{desc}"><DAI name="stVal"><Val>{value}</Val></DAI></DOI>'
+        return ied(SVC.format(rate=80, asdu=1) + doi, name=name)
+
+    body = bay("IED1", "on", "a") + bay("IED2", "off", "a") + bay("IED3", "on", "b") + TEMPLATES
+    model = load_scl(write_scl(body), validate=False)
+    assert [d.message for d in model.errors] == []
+    mods = [model.ied(n).find("LD0/LLN0.Mod") for n in ("IED1", "IED2", "IED3")]
+    values = [m.child("stVal").value for m in mods]  # type: ignore[union-attr]
+    assert values == [1, 5, 1]
+    assert mods[0] is mods[2] and mods[0] is not mods[1]  # desc does not matter
+    members = [model.ied(n).find("LD0/LLN0.DS").members for n in ("IED1", "IED2", "IED3")]  # type: ignore[union-attr]
+    assert [m[0].reference for m in members] == [f"IED{n}LD0/TCTR1.Amp" for n in (1, 2, 3)]
+    assert members[0][0].node is members[2][0].node
