@@ -156,36 +156,19 @@ def records(
         reserved1 = items[0]
         assert isinstance(reserved1, int)
         link = link_header(frame, base, shape, reserved1)
+    if type(frame) is not bytes:
+        frame = bytes(frame)
     asdus: list[ASDU] = []
-    pos = 1
-    for asdu_shape, count in zip(shape.asdus, shape.items_per_asdu, strict=True):
-        smp_cnt = items[pos]
-        assert isinstance(smp_cnt, int)
-        start = base + asdu_shape.sample_offset
+    for sv_id, conf_rev, smp_synch, start, stop, smp_at, refr_at, optional in shape.plan:
         # Optional fields are set only when present: keyword arguments to the generated
         # dataclass cost twice as much as positional ones on this per-frame path.
-        asdu = ASDU(
-            asdu_shape.sv_id,
-            smp_cnt,
-            asdu_shape.conf_rev,
-            asdu_shape.smp_synch,
-            bytes(frame[start : start + asdu_shape.sample_length]),
-        )
-        if asdu_shape.refr_tm_offset is not None:
-            refr = items[pos + 1]
-            assert isinstance(refr, bytes)
-            asdu.refrTm = refr
-        if asdu_shape.dat_set is not None:
-            asdu.datSet = asdu_shape.dat_set
-        if asdu_shape.smp_rate is not None:
-            asdu.smpRate = asdu_shape.smp_rate
-        if asdu_shape.smp_mod is not None:
-            asdu.smpMod = asdu_shape.smp_mod
-        if asdu_shape.gm_identity is not None:
-            asdu.gmIdentity = asdu_shape.gm_identity
+        asdu = ASDU(sv_id, items[smp_at], conf_rev, smp_synch, frame[base + start : base + stop])  # type: ignore[arg-type]
+        if refr_at:
+            asdu.refrTm = items[refr_at]  # type: ignore[assignment]
+        for name, value in optional:
+            setattr(asdu, name, value)
         asdus.append(asdu)
-        pos += count
-    return DecodedFrame(link, asdus, time, None, bytes(frame))
+    return DecodedFrame(link, asdus, time, None, frame)
 
 
 __all__ = ["DecodeError", "LayoutChanged", "QuickParser", "link_header", "records"]

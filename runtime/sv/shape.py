@@ -72,6 +72,12 @@ class AsduShape:
     sample_length: int
 
 
+RecordPlan = tuple[str, int, int, int, int, int, int, tuple[tuple[str, object], ...]]
+"""Per ASDU, what the fast path needs to build its ``ASDU``: svID, confRev, smpSynch,
+sample start and end (from ``base``), the struct item index of smpCnt and of refrTm (0
+when absent), and the optional fields present (name, value)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FrameShape:
     """The learned shape of one stream's frames, with its mask and struct."""
@@ -84,6 +90,7 @@ class FrameShape:
     layouts: tuple[DataSetLayout | None, ...] = field(repr=False)
     unpacker: struct.Struct = field(compare=False, repr=False)
     items_per_asdu: tuple[int, ...] = field(repr=False)
+    plan: tuple[RecordPlan, ...] = field(compare=False, repr=False)
 
     @property
     def sv_ids(self) -> tuple[str, ...]:
@@ -237,6 +244,8 @@ def learn_shape(
     asdu_shapes: list[AsduShape] = []
     chosen: list[DataSetLayout | None] = []
     items: list[int] = []
+    plan: list[RecordPlan] = []
+    item = 1  # struct item 0 is reserved1
     for i, asdu in enumerate(decoded.asdus):
         smp_off, refr_off, sample_off = offsets[3 * i : 3 * i + 3]
         size = len(asdu.sample)
@@ -260,6 +269,29 @@ def learn_shape(
             cursor = offset + width
             count += 1 if code.endswith("s") else len(code)
         items.append(count)
+        optional = tuple(
+            (name, value)
+            for name, value in (
+                ("datSet", asdu.datSet),
+                ("smpRate", asdu.smpRate),
+                ("smpMod", asdu.smpMod),
+                ("gmIdentity", asdu.gmIdentity),
+            )
+            if value is not None
+        )
+        plan.append(
+            (
+                asdu.svID,
+                asdu.confRev,
+                asdu.smpSynch,
+                sample_off,
+                sample_off + size,
+                item,
+                item + 1 if refr_off >= 0 else 0,
+                optional,
+            )
+        )
+        item += count
         asdu_shapes.append(
             AsduShape(
                 asdu.svID,
@@ -285,5 +317,6 @@ def learn_shape(
         tuple(chosen),
         struct.Struct("".join(fmt)),
         tuple(items),
+        tuple(plan),
     )
     return shape, decoded
