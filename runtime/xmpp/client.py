@@ -9,6 +9,7 @@ losing the link or the server's presence aborts the association and fails what i
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings, full_jid
 from gen61850.runtime.xmpp.values import is_true
 
 ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
+log = logging.getLogger(__name__)
 Inspector = Callable[[str, Element], None]
 ReportListener = Callable[[str, InformationReport], None]
 R = TypeVar("R")
@@ -211,10 +213,22 @@ class AcsiClient(Endpoint):
             if invoke_id is not None:
                 handle.state.finish_request(invoke_id)
 
-    def _on_result(self, iq: Any) -> None:
+    def _pending_for(self, iq: Any) -> _Pending | None:
+        """The request ``iq`` answers: same id, not yet answered, and from the peer we asked."""
         pending = self._pending.get(iq["id"])
+        if pending is None or pending.future.done():
+            return None
+        if str(iq["from"]) != pending.association.state.peer:
+            log.warning(
+                "8-2: ignored an answer to %s from %s", pending.association.state.peer, iq["from"]
+            )
+            return None
+        return pending
+
+    def _on_result(self, iq: Any) -> None:
+        pending = self._pending_for(iq)
         element = iq.xml.find(ROOT_TAG)
-        if pending is None or element is None or pending.future.done():
+        if pending is None or element is None:
             return
         if self.inspect is not None:
             self.inspect("received", element)
@@ -231,8 +245,8 @@ class AcsiClient(Endpoint):
         pending.future.set_result(context)
 
     def _on_error(self, iq: Any) -> None:
-        pending = self._pending.get(iq["id"])
-        if pending is None or pending.future.done():
+        pending = self._pending_for(iq)
+        if pending is None:
             return
         condition = iq["error"]["condition"]
         text = iq["error"]["text"]
@@ -322,11 +336,14 @@ class ClientAssociation:
         except BaseException:
             self.state.finish_request(invoke_id)
             raise
-        if answer.pdu.confirmed_error_pdu is not None:
-            raise pdus.error_of(answer.pdu.confirmed_error_pdu.service_error)
+        error = answer.pdu.confirmed_error_pdu
         response = answer.pdu.confirmed_response_pdu
+        if error is not None:
+            if error.invoke_id != invoke_id:
+                raise PayloadError("invokeID", f"error for {error.invoke_id}, asked {invoke_id}")
+            raise pdus.error_of(error.service_error)
         if response is None:
-            raise PayloadError("pdu", "expected confirmed-ResponsePDU")
+            raise PayloadError("pdu", "expected confirmed-ResponsePDU or confirmed-ErrorPDU")
         if response.invoke_id != invoke_id:
             raise PayloadError("invokeID", f"answer to {response.invoke_id}, asked {invoke_id}")
         return parse(response)

@@ -8,6 +8,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slixmpp.xmlstream.handler import Callback
@@ -314,5 +315,71 @@ def test_the_servers_link_loss_aborts_its_associations(xmpp_env: Env, own_scl: P
             await client.stop()
             await server.stop()
             await proxy.stop()
+
+    run(body())
+
+
+def test_an_answer_from_another_jid_is_not_taken(xmpp_env: Env, own_scl: Path) -> None:
+    """A third account that learns an iq id cannot answer in the server's place."""
+    from gen61850.generated.scsm_8_2 import codec
+    from gen61850.generated.scsm_8_2.bindings import (
+        Boolean,
+        ConfirmedResponsePdu,
+        ConfirmedServiceResponse,
+        GetNameListResponse,
+        ListOfIdentifier,
+        Mmspdu,
+        Null,
+    )
+    from gen61850.runtime.xmpp import pdus
+    from gen61850.runtime.xmpp.errors import TimeoutError61850
+    from gen61850.runtime.xmpp.transport import Endpoint
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            sent: list[tuple[str, int]] = []
+
+            def spy(stanza: Any) -> Any:
+                context = stanza.xml.find(f"{{{codec.NAMESPACE}}}AssociationContext")
+                if context is not None:
+                    request = codec.decode(context).pdu.confirmed_request_pdu
+                    if request is not None:
+                        sent.append((stanza["id"], request.invoke_id))
+                return stanza
+
+            t.client.add_filter("out", spy)
+            t.client.settings = type(t.client.settings)(
+                **{**t.client.settings.__dict__, "request_timeout": 1.0}
+            )
+            t.server.remove_handler("8-2 iq get")  # the real server stays silent
+            t.server.register_handler(
+                Callback("silent", StanzaPath("iq@type=get/iec61850"), lambda _iq: None)
+            )
+            forger = Endpoint(xmpp_env.settings("raw"))
+            await forger.start()
+            try:
+                pending = asyncio.ensure_future(t.association.get_server_directory())
+                assert await _until(lambda: bool(sent), 5)
+                iq_id, invoke_id = sent[0]
+                answer = Mmspdu(
+                    confirmed_response_pdu=ConfirmedResponsePdu(
+                        invoke_id=invoke_id,
+                        service=ConfirmedServiceResponse(
+                            get_name_list=GetNameListResponse(
+                                list_of_identifier=ListOfIdentifier(identifier=["FORGED"]),
+                                more_follows=Boolean(false=Null()),
+                            )
+                        ),
+                    )
+                )
+                forged = forger.make_iq_result(id=iq_id, ito=str(t.client.boundjid))
+                forged.xml.append(
+                    codec.encode(pdus.context(t.association.state.association_id, answer))
+                )
+                forged.send()
+                with pytest.raises(TimeoutError61850):
+                    await pending
+            finally:
+                await forger.stop()
 
     run(body())
