@@ -19,6 +19,7 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.bindings import (
     AssociationContext,
+    CancelErrorPdu,
     ConfirmedResponsePdu,
     Mmspdu,
 )
@@ -130,6 +131,12 @@ class AcsiServer(Endpoint):
                     pdus.raw_association_id(element) or "-",
                     pdus.confirmed_error(invoke_id, ("others", 0), "internal error"),
                 )
+            else:  # initiate, conclude: no invokeID, but the iq still gets its answer
+                error = iq.reply(clear=True)
+                error["type"] = "error"
+                error["error"]["condition"] = "internal-server-error"
+                error["error"]["type"] = "wait"
+                error.send()
 
     def _handle(self, iq: Any, peer: str, element: Element) -> None:
         if self.inspect is not None:
@@ -198,8 +205,6 @@ class AcsiServer(Endpoint):
             self._release(iq, peer, context, association)
         elif kind == "cancel-RequestPDU":
             invoke_id = context.pdu.cancel_request_pdu or 0
-            from gen61850.generated.scsm_8_2.bindings import CancelErrorPdu
-
             self._answer(
                 iq,
                 association_id,

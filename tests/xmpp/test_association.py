@@ -383,3 +383,24 @@ def test_an_answer_from_another_jid_is_not_taken(xmpp_env: Env, own_scl: Path) -
                 await forger.stop()
 
     run(body())
+
+
+def test_a_failure_of_ours_during_associate_is_answered(xmpp_env: Env, own_scl: Path) -> None:
+    """initiate carries no invokeID: the iq still gets an error, the client no timeout."""
+    from gen61850.runtime.xmpp.errors import PeerError
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            t.client.settings = type(t.client.settings)(
+                **{**t.client.settings.__dict__, "request_timeout": 5.0}
+            )
+
+            def broken(**_: Any) -> None:
+                raise RuntimeError("a bug")
+
+            t.server.send_presence = broken  # type: ignore[method-assign]
+            with pytest.raises(PeerError, match="internal-server-error"):
+                await t.client.associate(xmpp_env.jid("xied"))
+            assert await t.association.get_server_directory() == [LD]
+
+    run(body())
