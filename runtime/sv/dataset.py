@@ -158,14 +158,17 @@ class DataSetLayout:
             )
         return self._struct.unpack_from(sample, offset)
 
-    def decode(self, sample: bytes, offset: int = 0) -> tuple[list[float], list[int | None]]:
-        """Physical values and quality words (None where a channel has no quality)."""
+    def decode(
+        self, sample: bytes, offset: int = 0, *, scaled: bool = True
+    ) -> tuple[list[float], list[int | None]]:
+        """Physical values (wire values when not ``scaled``) and quality words (None
+        where a channel has no quality)."""
         items = self.decode_raw(sample, offset)
         values: list[float] = []
         qualities: list[int | None] = []
         pos = 0
         for channel in self.channels:
-            values.append(items[pos] / channel.scale)
+            values.append(items[pos] / channel.scale if scaled else items[pos])
             pos += 1
             if channel.quality:
                 qualities.append(int(items[pos]))

@@ -52,20 +52,7 @@ def asdu_values(
     no layout applies."""
     if layout is None:
         return None, None
-    items = layout.decode_raw(asdu.sample)
-    values: list[Any] = []
-    qualities: list[int | None] = []
-    pos = 0
-    for channel in layout.channels:
-        raw = items[pos]
-        values.append(raw / channel.scale if scaled else raw)
-        pos += 1
-        if channel.quality:
-            qualities.append(int(items[pos]))
-            pos += 1
-        else:
-            qualities.append(None)
-    return values, qualities
+    return layout.decode(asdu.sample, scaled=scaled)
 
 
 def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[dict[str, Any]]:

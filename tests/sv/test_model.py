@@ -82,6 +82,7 @@ def test_custom_layout_float_and_no_quality() -> None:
     sample = layout.encode([0.25, 3.3], [0, 0x40])
     assert sample == struct.pack(">fiI", 0.5, 33, 0x40)
     assert layout.decode(sample) == ([0.25, 3.3], [None, 0x40])
+    assert layout.decode(sample, scaled=False) == ([0.5, 33], [None, 0x40])
     assert layout.numpy_dtype().names == ("f", "i", "i.q")
 
 
