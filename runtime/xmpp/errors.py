@@ -8,6 +8,7 @@ too many requests outstanding, a timeout). The CLI prints either as one line.
 from __future__ import annotations
 
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.xmpp.mapping import data_access_error_name
 
 
 class XmppError(Gen61850Error):
@@ -56,8 +57,6 @@ class DataAccessFailure(PeerError):
     """One member of a read or write failed: the DataAccessError code and its name."""
 
     def __init__(self, reference: str, code: int) -> None:
-        from gen61850.runtime.xmpp.mapping import data_access_error_name
-
         self.reference = reference
         self.code = code
         super().__init__(f"{reference}: {data_access_error_name(code)} ({code})")

@@ -8,6 +8,7 @@ maximum PDU size (``moreFollows`` and ``continueAfter``).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 from gen61850.generated.scsm_8_2.bindings import (
@@ -59,8 +60,6 @@ FILE_ENTRY_OVERHEAD = 200  # the elements of one DirectoryEntry around its name
 
 def generalized_time(seconds: float) -> str:
     """GeneralizedTime string form (UTC) of a POSIX time."""
-    import datetime
-
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
     return moment.strftime("%Y%m%d%H%M%SZ")
 

@@ -23,7 +23,9 @@ from gen61850.generated.scsm_8_2.bindings import (
     ServiceError,
 )
 from gen61850.generated.scsm_8_2.codec import NAMESPACE
+from gen61850.generated.scsm_8_2.services import SERVICES
 from gen61850.runtime.xmpp.errors import RejectedError, ServiceErrorResponse
+from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
 
 VERSION = 1
 DEFAULT_MAX_PDU_SIZE = 65_000
@@ -97,8 +99,6 @@ def reject(invoke_id: int | None, kind: str, code: int) -> Mmspdu:
 
 
 def rejected_of(pdu: RejectPdu) -> RejectedError:
-    from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
-
     for xml_name, attribute in _REJECT_FIELDS.items():
         code = getattr(pdu.reject_reason, attribute)
         if code is not None:
@@ -179,8 +179,6 @@ def is_unknown_service(element: Element) -> bool:
     service = element.find(f"{_NS}pdu/{_NS}confirmed-RequestPDU/{_NS}service")
     if service is None or len(service) != 1:
         return False
-    from gen61850.generated.scsm_8_2.services import SERVICES
-
     tag = service[0].tag
     return not (tag.startswith(_NS) and tag[len(_NS) :] in SERVICES)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,10 +192,4 @@ class Endpoint(slixmpp.ClientXMPP):
         """``jid`` went unavailable: the associations with it are aborted."""
 
 
-def client_ssl_context(ca_file: str | None) -> ssl.SSLContext:
-    """A verifying TLS context (for tools that talk TLS to the server outside slixmpp)."""
-    context = ssl.create_default_context(cafile=ca_file)
-    return context
-
-
-__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "client_ssl_context", "full_jid"]
+__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "full_jid"]

@@ -10,7 +10,6 @@ seconds, 3 octets fraction, 1 octet TimeQuality.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from gen61850.generated.scsm_8_2.bindings import (
     ArrayTypeDescription,
@@ -278,16 +277,6 @@ def parse_text(btype: BasicType, text: str) -> Scalar:
     except ValueError as error:
         raise ValueMismatch(f"{text!r} is not a {btype.value} value") from error
     return text
-
-
-@dataclass(frozen=True)
-class TypeShape:
-    """What a variable looks like: a leaf attribute, or named components, or an array."""
-
-    attribute: DataAttribute | None = None
-    components: tuple[tuple[str, TypeShape], ...] = ()
-    count: int = 0
-    element: TypeShape | None = None
 
 
 def leaf_type_description(attribute: DataAttribute) -> TypeDescription:
