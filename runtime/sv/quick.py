@@ -27,7 +27,9 @@ from gen61850.runtime.sv.shape import (
 
 _SV_KEY = struct.Struct(">HHH")  # Ethertype, APPID, Length: what a shape is filed under
 _VLAN_TPID = b"\x81\x00"
-MAX_SHAPES_PER_KEY = 8
+MAX_SHAPES_PER_KEY = 64
+"""Shapes kept per (APPID, Length): merging units often all use the default APPID 0x4000
+with svIDs of one length, so many streams share a key (each is one masked comparison)."""
 MAX_LINK_HEADERS = 4096
 
 

@@ -193,3 +193,17 @@ def test_batch_needs_a_known_layout() -> None:
     shape = QuickParser().unpack(make_frames(StreamConfig("MU06"), 1)[0])[0]
     with pytest.raises(LayoutError, match="layout"):
         BatchDecoder(shape)
+
+
+def test_many_streams_sharing_appid_and_length_stay_on_the_fast_path() -> None:
+    # Twelve merging units on the default APPID with svIDs of one length: every frame
+    # has the same (APPID, Length) key, and each stream must still be learned only once.
+    streams = [StreamConfig(f"MU{i:02d}") for i in range(1, 13)]
+    frames = [make_frames(config, 5) for config in streams]
+    parser = QuickParser({config.sv_id: config.layout for config in streams})
+    for k in range(5):
+        for config, stream_frames in zip(streams, frames, strict=True):
+            decoded = parser.decode(stream_frames[k])
+            assert (decoded.asdus[0].svID, decoded.asdus[0].smpCnt) == (config.sv_id, k)
+    assert parser.slow == len(streams)
+    assert parser.take_events() == []
