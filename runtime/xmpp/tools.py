@@ -7,6 +7,7 @@ first (GetDataDefinition) and converts the text to it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -206,6 +207,7 @@ def read_account_file(path: Path) -> Account:
 
 
 def write_account_file(path: Path, account: Account) -> None:
+    """The TOML file ``read_account_file`` reads, readable by its owner only from the start."""
     lines = ["[xmpp]"]
     for key, value in (
         ("jid", account.jid),
@@ -215,9 +217,20 @@ def write_account_file(path: Path, account: Account) -> None:
         ("sasl", account.sasl),
     ):
         if value is not None:
-            lines.append(f'{key} = "{value}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+            lines.append(f"{key} = {_toml_string(value)}")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file existed with wider permissions
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: quote, backslash and control characters escaped."""
+    escaped = "".join(
+        "\\" + c if c in '"\\' else f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in value
+    )
+    return f'"{escaped}"'
 
 
 __all__ = [
