@@ -125,50 +125,50 @@ def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, li
     link = parse_link(frame)
     base = link.base
     end = base + link.length
-    tag, pos, pdu_end = read_header(frame, base + 8, end, "savPdu")
+    tag, pos, pdu_end = read_header(frame, base + 8, end, "SavPdu")
     if tag != TAG_SAVPDU:
-        raise DecodeError("savPdu", base + 8, f"tag 0x{tag:02x}, expected 0x60")
+        raise DecodeError("SavPdu", base + 8, f"tag 0x{tag:02x}, expected 0x60")
     asdus: list[ASDU] = []
     offsets: list[int] = []
     no_asdu: int | None = None
+    no_asdu_at = base + 8
     security: bytes | None = None
     while pos < pdu_end:
-        tag, start, stop = read_header(frame, pos, pdu_end, "savPdu")
+        tag, start, stop = read_header(frame, pos, pdu_end, "SavPdu")
         if tag == TAG_NOASDU:
             if not 1 <= stop - start <= 3:
-                raise DecodeError("savPdu.noASDU", start, f"{stop - start} octets")
+                raise DecodeError("SavPdu.noASDU", start, f"{stop - start} octets")
             no_asdu = int.from_bytes(frame[start:stop], "big", signed=True)
+            no_asdu_at = pos
         elif tag == TAG_SECURITY:
             security = bytes(frame[start:stop])
         elif tag == TAG_SEQ_ASDU:
             apos = start
             while apos < stop:
                 index = len(asdus)
-                atag, astart, astop = read_header(frame, apos, stop, f"savPdu.asdu[{index}]")
+                atag, astart, astop = read_header(frame, apos, stop, f"ASDU[{index}]")
                 if atag != TAG_ASDU:
-                    raise DecodeError(
-                        f"savPdu.asdu[{index}]", apos, f"tag 0x{atag:02x}, expected 0x30"
-                    )
+                    raise DecodeError(f"ASDU[{index}]", apos, f"tag 0x{atag:02x}, expected 0x30")
                 asdu, asdu_offsets = _decode_asdu(frame, astart, astop, base, index)
                 asdus.append(asdu)
                 offsets += asdu_offsets
                 apos = astop
         else:
-            raise DecodeError("savPdu", pos, f"unexpected tag 0x{tag:02x}")
+            raise DecodeError("SavPdu", pos, f"unexpected tag 0x{tag:02x}")
         pos = stop
     if no_asdu is None:
-        raise DecodeError("savPdu.noASDU", base + 8, "missing")
+        raise DecodeError("SavPdu.noASDU", base + 8, "missing")
     if not asdus:
-        raise DecodeError("savPdu.asdu", base + 8, "no ASDU")
+        raise DecodeError("SavPdu.asdu", base + 8, "no ASDU")
     if no_asdu != len(asdus):
-        raise DecodeError("savPdu.noASDU", base + 8, f"says {no_asdu}, frame has {len(asdus)}")
+        raise DecodeError("SavPdu.noASDU", no_asdu_at, f"says {no_asdu}, frame has {len(asdus)}")
     return DecodedFrame(link, asdus, time, security), offsets
 
 
 def _decode_asdu(
     frame: bytes, start: int, stop: int, base: int, index: int
 ) -> tuple[ASDU, list[int]]:
-    path = f"savPdu.asdu[{index}]"
+    path = f"ASDU[{index}]"
     found: dict[int, tuple[int, int]] = {}
     pos = start
     last = -1

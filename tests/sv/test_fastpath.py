@@ -140,6 +140,17 @@ BAD_FRAMES = {
     "short": lambda f: f[:10],
     "noASDU mismatch": lambda f: f[:30] + b"\x02" + f[31:],
 }
+# Where each bad frame's error points (field path, frame offset) in the tagged 9-2LE
+# frame: APPID at 18, Length at 20, savPdu at 26, noASDU at 28.
+BAD_FRAME_ERRORS = {
+    "truncated": ("SV.length", 20),
+    "wrong Length": ("SV.length", 20),
+    "bad tag": ("SavPdu", 26),
+    "wrong Ethertype": ("Ethernet.ethertype", 16),
+    "oversized": ("frame", 1522),
+    "short": ("Ethernet", 0),
+    "noASDU mismatch": ("SavPdu.noASDU", 28),
+}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FRAMES))
@@ -151,8 +162,10 @@ def test_bad_frames_raise_located_errors(name: str) -> None:
     with pytest.raises(DecodeError) as error:
         parser.unpack(bad)
     assert error.value.offset >= 0 and error.value.path
-    with pytest.raises(DecodeError):
+    assert (error.value.path, error.value.offset) == BAD_FRAME_ERRORS[name]
+    with pytest.raises(DecodeError) as walked:
         decode_sv(bad)
+    assert (walked.value.path, walked.value.offset) == BAD_FRAME_ERRORS[name]
 
 
 def test_batch_decode_of_corpus_is_gapless_and_matches_quick_parse(sv_capture: Path) -> None:
