@@ -486,21 +486,28 @@ class ClientAssociation:
 
     async def write(self, references: list[Reference], values: list[Data]) -> list[int | None]:
         """Write; per variable None for success or the DataAccessError code."""
+        return await self._write(variables(references), values, len(references))
+
+    async def _write(
+        self, spec: VariableAccessSpecification, values: list[Data], expected: int | None
+    ) -> list[int | None]:
         response = await self._call(
             services.write_request,
             services.write_response,
-            WriteRequest(
-                variable_access_specification=variables(references),
-                list_of_data=DataList(data=values),
-            ),
+            WriteRequest(variable_access_specification=spec, list_of_data=DataList(data=values)),
         )
-        if len(response.choice) != len(references):
-            raise PayloadError("write", f"{len(response.choice)} results for {len(references)}")
+        if expected is not None and len(response.choice) != expected:
+            raise PayloadError("write", f"{len(response.choice)} results for {expected}")
         return [None if r.success is not None else r.failure for r in response.choice]
 
-    async def set_data_values(self, domain: str, item: str, value: Data) -> None:
-        """SetDataValues of one FCD/FCDA; DataAccessFailure when refused."""
-        (code,) = await self.write([(domain, item)], [value])
+    async def set_data_values(
+        self, domain: str, item: str, value: Data, index: int | None = None
+    ) -> None:
+        """SetDataValues of one FCD/FCDA (or one array element); DataAccessFailure when refused."""
+        spec = VariableAccessSpecification(
+            list_of_variable=ListOfVariable(sequence=[variable_def(domain, item, index)])
+        )
+        (code,) = await self._write(spec, [value], 1)
         if code is not None:
             raise DataAccessFailure(f"{domain}/{item}", code)
 
@@ -537,17 +544,9 @@ class ClientAssociation:
     async def set_data_set_values(
         self, domain: str | None, name: str, values: list[Data]
     ) -> list[int | None]:
-        response = await self._call(
-            services.write_request,
-            services.write_response,
-            WriteRequest(
-                variable_access_specification=VariableAccessSpecification(
-                    variable_list_name=object_name(domain, name)
-                ),
-                list_of_data=DataList(data=values),
-            ),
-        )
-        return [None if r.success is not None else r.failure for r in response.choice]
+        """SetDataSetValues; per member None for success or the DataAccessError code."""
+        spec = VariableAccessSpecification(variable_list_name=object_name(domain, name))
+        return await self._write(spec, values, len(values))
 
     async def create_data_set(
         self, domain: str | None, name: str, members: list[Reference]
