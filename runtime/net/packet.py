@@ -43,7 +43,10 @@ class KernelStats:
     """Counters since the last read (the kernel resets them on each read)."""
 
     packets: int
+    """Frames the socket's filter accepted, the dropped ones included (the kernel adds
+    tp_drops to tp_packets before reporting)."""
     drops: int
+    """Accepted frames lost because the receive queue or ring was full."""
 
 
 def require_linux() -> None:

@@ -32,7 +32,9 @@ class ReceiverStats:
     last_error: str | None = None
     layout_changes: int = 0
     kernel_packets: int = 0
+    """Frames the kernel filter passed, dropped ones included (PACKET_STATISTICS)."""
     kernel_drops: int = 0
+    """Of those, frames the kernel dropped because the ring or queue was full."""
 
 
 class SvReceiver:

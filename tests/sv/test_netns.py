@@ -489,3 +489,28 @@ def test_silent_stream_times_out_while_another_keeps_the_ring_busy(
     assert (0x40B0, "G61Q1") in timed_out
     assert subscriber.receiver.streams[(0x40B0, "G61Q1")].received == 20
     subscriber.close()
+
+
+def test_kernel_drops_are_counted_when_the_ring_is_full(veth: VethPair) -> None:
+    from gen61850.runtime.net.packet import PacketSocket
+
+    from .helpers import make_frames
+
+    config = StreamConfig("G61D1", appid=0x40C0)
+    sent = make_frames(config, 200)
+    with inside(veth.ns_b):
+        # One 4 KiB block: a few dozen frames fit, the rest must be dropped and counted.
+        subscriber = Subscriber(veth.if_b, streams=[config], block_size=4096, block_count=1)
+    with inside(veth.ns_a):
+        sender = PacketSocket(veth.if_a, receive=False)
+    for frame in sent:
+        sender.send(frame)
+    sender.close()
+    received = [f.asdus[0].smpCnt for f in subscriber.frames(duration=0.3)]
+    stats = subscriber.stats
+    assert 0 < len(received) < len(sent) and stats.kernel_drops > 0
+    # Every frame the filter passed is either delivered or counted as dropped.
+    assert stats.kernel_packets == len(sent)
+    assert len(received) + stats.kernel_drops == len(sent)
+    assert received == list(range(len(received)))  # the first ones, in order
+    subscriber.close()
