@@ -23,7 +23,13 @@ from gen61850.generated.scsm_8_2.bindings import (
     ConfirmedResponsePdu,
     Mmspdu,
 )
-from gen61850.generated.scsm_8_2.services import SERVICES, dispatch, pdu_kind, request_service
+from gen61850.generated.scsm_8_2.services import (
+    PDU_STANZAS,
+    SERVICES,
+    dispatch,
+    pdu_kind,
+    request_service,
+)
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.xmpp import mapping, pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
@@ -35,6 +41,7 @@ from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 
 log = logging.getLogger(__name__)
 ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
+_ASSOCIATION_REQUESTS = ("initiate-RequestPDU", "conclude-RequestPDU", "cancel-RequestPDU")
 Inspector = Callable[[str, Element], None]
 
 
@@ -197,7 +204,12 @@ class AcsiServer(Endpoint):
             log.info("8-2 server: rejected payload from %s: %s", peer, error)
             return
         kind = pdu_kind(context.pdu)
-        if kind == "confirmed-RequestPDU":
+        if kind in _ASSOCIATION_REQUESTS and iq["type"] != PDU_STANZAS[kind][1]:
+            # 8-2 table D.1: initiate and conclude travel in iq set, cancel in iq get
+            self._reject(
+                iq, association_id, None, "pdu-error", PduErrorReject.INVALID_PDU, "bad-request"
+            )
+        elif kind == "confirmed-RequestPDU":
             self._confirmed(iq, peer, context, association)
         elif kind == "initiate-RequestPDU":
             self._associate(iq, peer, context)

@@ -15,6 +15,7 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.bindings import Data
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.errors import DataAccessFailure, ServiceErrorResponse
 from gen61850.runtime.xmpp.transport import Endpoint
 from tests.xmpp.conftest import Env, SchemaCheck, live, run
@@ -157,6 +158,11 @@ def test_hostile_payloads_are_answered_per_the_mapping(xmpp_env: Env, own_scl: P
                 assert answer["type"] == "error"
                 assert answer["error"]["condition"] == "bad-request"
                 assert await raw.reject_after(3) == ("confirmed-requestPDU", "4", "11")
+                # an initiate carried in iq get (table D.1 says set): pdu-error invalid-pdu
+                initiate = codec.encode(pdus.context("y", pdus.initiate_request(65000, 5)))
+                answer = await raw.ask(ied, ET.tostring(initiate, "unicode"), "get")
+                assert answer["error"]["condition"] == "bad-request"
+                assert await raw.reject_after(4) == ("pdu-error", "1", None)
                 for message in raw.messages:
                     check("received", message)
                 assert check.errors == []
