@@ -82,11 +82,23 @@ class PublisherStats:
 
 @dataclass
 class _Lane:
+    """One stream's send state, with what ``frame()`` needs per frame looked up once."""
+
     config: StreamConfig
     template: FrameTemplate
     table: list[tuple[int | float, ...]]
     period_ns: float
     k: int = 0
+    asdus: int = field(init=False)
+    wrap: int = field(init=False)
+    refr_tm: bool = field(init=False)
+    synchronized: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.asdus = self.config.asdus_per_frame
+        self.wrap = self.config.smp_cnt_wrap
+        self.refr_tm = self.config.refr_tm
+        self.synchronized = self.config.smp_synch != 0
 
 
 class Publisher:
@@ -135,12 +147,12 @@ class Publisher:
     def frame(self, lane_index: int, k: int, due_ns: int) -> bytearray:
         """Frame ``k`` of a stream (smpCnt counted from the top of the start second)."""
         lane = self._lanes[lane_index]
-        config = lane.config
-        n = config.asdus_per_frame
-        wrap = config.smp_cnt_wrap
+        n = lane.asdus
+        wrap = lane.wrap
+        table = lane.table
         smp = (k * n) % wrap
-        rows = [lane.table[(smp + i) % wrap] for i in range(n)]
-        refr = utc_time(due_ns, config.smp_synch != 0) if config.refr_tm else None
+        rows = [table[smp]] if n == 1 else [table[(smp + i) % wrap] for i in range(n)]
+        refr = utc_time(due_ns, lane.synchronized) if lane.refr_tm else None
         return lane.template.frame(smp, rows, refr)
 
     def run(

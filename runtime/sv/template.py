@@ -77,6 +77,7 @@ class FrameTemplate:
         ]
         self._sample = layout.sample_struct
         self._reserved1 = self._base + 4
+        self._wrap = config.smp_cnt_wrap  # a computed property: not looked up per frame
 
     @property
     def size(self) -> int:
@@ -93,7 +94,7 @@ class FrameTemplate:
         ``samples[i]`` (scaled values and quality words, as ``DataSetLayout.wire_items``).
         """
         buf = bytearray(self._template)
-        wrap = self.config.smp_cnt_wrap
+        wrap = self._wrap
         pack = self._sample.pack_into
         for i, offset in enumerate(self._smp_offsets):
             _U16.pack_into(buf, offset, (smp_cnt + i) % wrap)
