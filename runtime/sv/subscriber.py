@@ -123,8 +123,11 @@ class Subscriber:
                 if now >= next_tick:
                     receiver.tick(clock.time())
                     next_tick = now + interval
-            receiver.tick(clock.time())
-            next_tick = clock.monotonic() + interval
+            # Idle (or, on the plain socket, after each frame): tick at the same pace.
+            now = clock.monotonic()
+            if now >= next_tick:
+                receiver.tick(clock.time())
+                next_tick = now + interval
 
     def run(
         self,
@@ -164,8 +167,10 @@ class Subscriber:
                 if now >= next_tick:
                     self.receiver.tick(clock.time())
                     next_tick = now + interval
-            self.receiver.tick(clock.time())
-            next_tick = clock.monotonic() + interval
+            now = clock.monotonic()
+            if now >= next_tick:
+                self.receiver.tick(clock.time())
+                next_tick = now + interval
 
     def _block_batches(self, block: BlockBatch) -> Iterator[tuple[FrameShape, Batch]]:
         """Decode a ring block shape by shape: the first undecoded frame names the shape,
