@@ -48,6 +48,22 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def stop(process: subprocess.Popen[str]) -> int | None:
+    """SIGTERM (what Ctrl-C or a service manager sends); the exit code, None if it had to be
+    killed. Pipes closed either way."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        code: int | None = process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        code = None
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+    return code
+
+
 def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> None:
     ied, client = config(xmpp_env, tmp_path, "ied1"), config(xmpp_env, tmp_path, "client2")
     serve = subprocess.Popen(
@@ -98,8 +114,8 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
         missing = cli("get", target, "XIEDLD0/XCBR1$ST$Nope", "--config", str(client))
         assert missing.returncode == 1 and "object-non-existent (10)" in missing.stdout
     finally:
-        serve.send_signal(signal.SIGTERM)
-        assert serve.wait(timeout=10) == 0
+        code = stop(serve)
+    assert code == 0
 
 
 def test_cli_errors_are_one_clear_line(xmpp_env: Env, tmp_path: Path) -> None:
@@ -167,8 +183,8 @@ def test_dev_server_command_serves_its_accounts_and_removes_its_folder() -> None
         assert run(log_in()) == "beta@iec61850.test/IEC"
         folder = configs[0].parent
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        code = stop(process)
+    assert code == 0
     assert not folder.exists()
 
 
