@@ -220,3 +220,19 @@ def test_many_streams_sharing_appid_and_length_stay_on_the_fast_path() -> None:
             assert (decoded.asdus[0].svID, decoded.asdus[0].smpCnt) == (config.sv_id, k)
     assert parser.slow == len(streams)
     assert parser.take_events() == []
+
+
+@pytest.mark.parametrize(("priority", "dei", "vid"), [(7, True, 4095), (0, False, 0), (4, True, 1)])
+def test_received_tag_fields_on_the_slow_and_fast_paths(priority: int, dei: bool, vid: int) -> None:
+    from gen61850.runtime.sv.frame import VlanTag, decode_header
+
+    tci = (priority << 13) | (0x1000 if dei else 0) | vid
+    frames = [
+        f[:14] + tci.to_bytes(2, "big") + f[16:] for f in make_frames(STREAMS["9-2LE tagged"], 2)
+    ]
+    parser = QuickParser()
+    links = [parser.decode(frame).link for frame in frames]
+    assert parser.slow == 1  # the second frame took the fast path
+    for link in [decode_header(frames[0]), *links]:
+        assert link.vlan == VlanTag(priority, vid, dei)
+        assert (link.vlan_priority, link.vlan_id) == (priority, vid)
