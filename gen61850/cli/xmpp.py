@@ -123,7 +123,8 @@ def _get(args: argparse.Namespace) -> int:
     lines = _with_association(args, lambda a: get_values(a, args.references))
     for line in lines:
         print(line)
-    return 0 if all(" = " in line for line in lines) else 1
+    answered = zip(args.references, lines, strict=True)
+    return 0 if all(line.startswith(f"{ref} = ") for ref, line in answered) else 1
 
 
 def _set(args: argparse.Namespace) -> int:

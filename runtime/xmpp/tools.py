@@ -91,7 +91,8 @@ async def get_values(association: ClientAssociation, references: list[str]) -> l
         if result.success is not None:
             lines.append(f"{reference} = {show(result.success)}")
         else:
-            lines.append(f"{reference}: {DataAccessFailure(reference, result.failure or -1)}")
+            code = result.failure if result.failure is not None else -1  # 0 is a code too
+            lines.append(str(DataAccessFailure(reference, code)))
     return lines
 
 

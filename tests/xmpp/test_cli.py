@@ -112,7 +112,11 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
             "gen61850: error: XIEDLD0/XCBR1$ST$Pos$stVal: object-access-denied (3)"
         )
         missing = cli("get", target, "XIEDLD0/XCBR1$ST$Nope", "--config", str(client))
-        assert missing.returncode == 1 and "object-non-existent (10)" in missing.stdout
+        assert missing.returncode == 1
+        assert missing.stdout.strip() == "XIEDLD0/XCBR1$ST$Nope: object-non-existent (10)"
+        odd = cli("get", target, "XIEDLD0/A = B", "--config", str(client))
+        assert odd.stdout.strip() == "XIEDLD0/A = B: object-non-existent (10)"
+        assert odd.returncode == 1
     finally:
         code = stop(serve)
     assert code == 0

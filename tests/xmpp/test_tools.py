@@ -75,3 +75,18 @@ def test_account_settings_and_files(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("jid = ", encoding="utf-8")
     with pytest.raises(LocalError, match=r"bad\.toml"):
         read_account_file(tmp_path / "bad.toml")
+
+
+def test_get_values_lines_name_each_failure_once() -> None:
+    import asyncio
+
+    from gen61850.generated.scsm_8_2.bindings import AccessResult
+    from gen61850.runtime.xmpp.tools import get_values
+
+    class Answers:
+        async def read(self, references: list[tuple[str, str]]) -> list[AccessResult]:
+            assert references == [("LD0", "A$ST$x"), ("LD0", "B$MX$y")]
+            return [AccessResult(failure=0), AccessResult(success=Data(integer=1))]
+
+    lines = asyncio.run(get_values(Answers(), ["LD0/A$ST$x", "LD0/B.y[MX]"]))  # type: ignore[arg-type]
+    assert lines == ["LD0/A$ST$x: object-invalidated (0)", "LD0/B.y[MX] = 1"]
