@@ -22,6 +22,7 @@ ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
+PACKET_MR_ALLMULTI = 2
 PACKET_RX_RING = 5
 PACKET_STATISTICS = 6
 PACKET_AUXDATA = 8
@@ -59,11 +60,15 @@ def open_packet_socket(
     *,
     program: list[Instruction] | None = None,
     promiscuous: bool = False,
+    all_multicast: bool = False,
     protocol: int = ETH_P_ALL,
 ) -> tuple[socket.socket, AttachedFilter | None]:
     """A raw socket bound to ``iface``, with an optional BPF program attached first.
 
     ``protocol=0`` gives a send-only socket: the kernel queues no received frame to it.
+    ``all_multicast`` asks the interface for every multicast frame (SV and GOOSE go to
+    multicast MACs, which a NIC otherwise passes up only for joined groups); like
+    ``promiscuous`` it is a socket membership that ends when the socket is closed.
     """
     require_linux()
     try:
@@ -75,9 +80,10 @@ def open_packet_socket(
         if program is not None:
             attached = AttachedFilter(sock, program)
         sock.bind((iface, protocol))
-        if promiscuous:
+        if promiscuous or all_multicast:
             index = socket.if_nametoindex(iface)
-            mreq = struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b"")
+            mode = PACKET_MR_PROMISC if promiscuous else PACKET_MR_ALLMULTI
+            mreq = struct.pack("iHH8s", index, mode, 0, b"")
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
     except OSError as error:
         sock.close()
@@ -106,6 +112,7 @@ class PacketSocket:
         *,
         program: list[Instruction] | None = None,
         promiscuous: bool = False,
+        all_multicast: bool = False,
         receive: bool = True,
         qdisc_bypass: bool = False,
     ) -> None:
@@ -116,6 +123,7 @@ class PacketSocket:
             iface,
             program=program,
             promiscuous=promiscuous,
+            all_multicast=all_multicast,
             protocol=ETH_P_ALL if receive else 0,
         )
         if receive:

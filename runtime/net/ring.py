@@ -75,6 +75,7 @@ class PacketRing:
         frame_size: int = 2048,
         retire_ms: int = 10,
         promiscuous: bool = False,
+        all_multicast: bool = False,
     ) -> None:
         if block_size % mmap.PAGESIZE or block_size % frame_size:
             raise NetError(f"{iface}: ring block size must be a multiple of page and frame size")
@@ -82,7 +83,7 @@ class PacketRing:
         self.sock: socket.socket
         self._filter: AttachedFilter | None
         self.sock, self._filter = open_packet_socket(
-            iface, program=program, promiscuous=promiscuous
+            iface, program=program, promiscuous=promiscuous, all_multicast=all_multicast
         )
         try:
             self.sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)

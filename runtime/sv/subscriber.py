@@ -27,6 +27,8 @@ class Subscriber:
     """Receive SV on ``iface`` (root or CAP_NET_RAW).
 
     ``outgoing`` (default: all but ``lo``) keeps frames sent by this host.
+    ``all_multicast`` (default on) asks the interface for every multicast frame: SV goes
+    to multicast MACs, which a real NIC drops in hardware unless asked.
     ``for frame in sub.frames(duration=1.0)``, ``sub.run(callback, count=100)`` or
     ``for key, batch in sub.batches(duration=1.0)``; ``sub.stats`` has the counters and
     ``sub.receiver.streams`` the per-stream supervision state.
@@ -45,6 +47,7 @@ class Subscriber:
         block_size: int = 1 << 20,
         block_count: int = 32,
         promiscuous: bool = False,
+        all_multicast: bool = True,
         outgoing: bool | None = None,
     ) -> None:
         appid_list = None if appids is None else list(appids)
@@ -63,9 +66,12 @@ class Subscriber:
                 block_size=block_size,
                 block_count=block_count,
                 promiscuous=promiscuous,
+                all_multicast=all_multicast,
             )
         else:
-            self._socket = PacketSocket(iface, program=program, promiscuous=promiscuous)
+            self._socket = PacketSocket(
+                iface, program=program, promiscuous=promiscuous, all_multicast=all_multicast
+            )
         self._decoders: dict[FrameShape, BatchDecoder] = {}
         self._unbatchable: set[FrameShape] = set()
 

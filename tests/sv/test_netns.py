@@ -516,3 +516,27 @@ def test_kernel_drops_are_counted_when_the_ring_is_full(veth: VethPair) -> None:
     assert len(received) + stats.kernel_drops == len(sent)
     assert received == list(range(len(received)))  # the first ones, in order
     subscriber.close()
+
+
+@pytest.mark.parametrize("ring", [True, False])
+def test_subscriber_asks_for_all_multicast_while_open(veth: VethPair, ring: bool) -> None:
+    import subprocess
+
+    def allmulti() -> int:
+        """The interface's all-multicast reference count (``ip -d link``)."""
+        out = subprocess.run(
+            ["ip", "-d", "-n", veth.ns_b, "link", "show", veth.if_b],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return int(out.split(" allmulti ", 1)[1].split()[0])
+
+    before = allmulti()
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, ring=ring)
+    try:
+        assert allmulti() == before + 1
+    finally:
+        subscriber.close()
+    assert allmulti() == before
