@@ -361,7 +361,9 @@ class ClientAssociation:
             raise
         if answer.pdu.conclude_response_pdu is None:
             self.state.handle(Event.RECV_CONCLUDE_ERROR)
-            raise PayloadError("pdu", "release refused")
+            if answer.pdu.conclude_error_pdu is not None:
+                raise pdus.error_of(answer.pdu.conclude_error_pdu)
+            raise PayloadError("pdu", "expected conclude-ResponsePDU or conclude-ErrorPDU")
         self.state.handle(Event.RECV_CONCLUDE_RESPONSE)
         self.client.associations.pop(self.state.association_id, None)
 

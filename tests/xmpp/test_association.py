@@ -86,6 +86,11 @@ def test_requests_need_an_association_the_server_knows(xmpp_env: Env, own_scl: P
             with pytest.raises(ServiceErrorResponse) as error:
                 await ClientAssociation(t.client, forged).get_server_directory()
             assert (error.value.error_class, error.value.code) == ("application-reference", 3)
+            # nor can it be released: conclude-ErrorPDU, and the client keeps its side
+            with pytest.raises(ServiceErrorResponse) as error:
+                await ClientAssociation(t.client, forged).release()
+            assert (error.value.error_class, error.value.code) == ("application-reference", 3)
+            assert forged.state is State.ASSOCIATED
             # the same AssociationID twice with the same peer is refused at Associate
             twice = t.association.state.association_id + "x"
             await t.client.associate(xmpp_env.jid("xied"), association_id=twice)
