@@ -80,6 +80,10 @@ def test_paging_follows_more_follows_with_a_small_pdu(xmpp_env: Env, complex_mod
                     ),
                 )
             assert (error.value.error_class, error.value.code) == ("service", 4)
+            # an answer that would exceed the negotiated size: service pdu-size
+            with pytest.raises(ServiceErrorResponse) as error:
+                await t.association.get_all_data_values("ied1Inverter", "ZINV1")
+            assert (error.value.error_class, error.value.code) == ("service", 3)
             t.check.assert_clean()
 
     run(body())
