@@ -95,10 +95,12 @@ class ModelHandlers:
     def get_name_list(self, peer: str, request: GetNameListRequest) -> GetNameListResponse:
         object_class = request.object_class.basic_object_class
         scope = request.object_scope
+        variables_of: str | None = None  # the domain whose named variables are listed
         if object_class == OBJECT_CLASS_DOMAIN and scope.vmd_specific is not None:
             names = self.model.domains
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE and scope.domain_specific is not None:
             names = self._domain_names(scope.domain_specific)
+            variables_of = scope.domain_specific
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE_LIST and scope.domain_specific is not None:
             self._domain_names(scope.domain_specific)
             names = [item for (dom, item) in self.model.lists if dom == scope.domain_specific]
@@ -111,14 +113,18 @@ class ModelHandlers:
                 mapping.ACCESS_OBJECT_NON_EXISTENT, f"object class {object_class} in this scope"
             )
         start = 0
-        if request.continue_after is not None:
-            try:
-                start = names.index(request.continue_after) + 1
-            except ValueError:
+        after = request.continue_after
+        if after is not None:
+            if variables_of is not None:  # up to ~10^5 names: a look-up, not a scan per page
+                known = self.model.variables.get((variables_of, after))
+                start = known.position + 1 if known else 0
+            elif after in names:
+                start = names.index(after) + 1
+            if start == 0:
                 raise ServiceFailure(
                     mapping.SERVICE_CONTINUATION_INVALID,
-                    f"continueAfter {request.continue_after[:80]!r} is not a name here",
-                ) from None
+                    f"continueAfter {after[:80]!r} is not a name here",
+                )
         budget = max(self.call.max_pdu_size - PAGE_RESERVE, 200)
         page: list[str] = []
         for name in names[start:]:

@@ -61,13 +61,17 @@ class AccessFailure(Exception):
 
 @dataclass(frozen=True)
 class Variable:
-    """One named variable: the LN, an ``LN$FC`` group, or a DO/DA below it."""
+    """One named variable: the LN, an ``LN$FC`` group, or a DO/DA below it.
+
+    ``position`` is its index in the domain's name list (where getNameList continues).
+    """
 
     domain: str
     name: str
     ln: LogicalNode
     fc: FC | None
     node: Node | None
+    position: int
 
 
 @dataclass
@@ -125,12 +129,12 @@ class ServedModel:
 
     def _add_ln(self, domain: str, ln: LogicalNode) -> None:
         """The LN, then its MMS items in MMS order; elements of arrays are reached by index."""
-        self._add(Variable(domain, ln.name, ln, None, None))
+        self._add(domain, ln.name, ln, None, None)
         arrays: list[str] = []
         for item in mms_items(ln):
             if arrays and any(item.name.startswith(f"{a}$") for a in arrays):
                 continue
-            self._add(Variable(domain, item.name, ln, item.fc, item.node))
+            self._add(domain, item.name, ln, item.fc, item.node)
             node = item.node
             if isinstance(node, DataAttribute) and node.count:
                 self.values[(domain, item.name)] = [_initial(node, i) for i in range(node.count)]
@@ -138,9 +142,12 @@ class ServedModel:
             elif isinstance(node, DataAttribute) and not node.components:
                 self.values[(domain, item.name)] = _initial_scalar(node, node.value)
 
-    def _add(self, variable: Variable) -> None:
-        self.variables[(variable.domain, variable.name)] = variable
-        self.names[variable.domain].append(variable.name)
+    def _add(
+        self, domain: str, name: str, ln: LogicalNode, fc: FC | None, node: Node | None
+    ) -> None:
+        names = self.names[domain]
+        self.variables[(domain, name)] = Variable(domain, name, ln, fc, node, len(names))
+        names.append(name)
 
     # ------------------------------------------------------------ look-ups
 
