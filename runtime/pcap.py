@@ -114,7 +114,11 @@ def read_capture(path: Path) -> Iterator[CapturedFrame]:
 
 
 def _tsresol(options: bytes, order: str) -> int:
-    """Nanoseconds per timestamp unit from an IDB's options (default: microseconds)."""
+    """Timestamp units per second from an IDB's options (default: microseconds).
+
+    ``if_tsresol`` is 10^-n, or 2^-n when its top bit is set; units finer than a
+    nanosecond are kept exact by converting with integers (ticks x 10^9 // units).
+    """
     pos = 0
     while pos + 4 <= len(options):
         code, length = struct.unpack_from(order + "HH", options, pos)
@@ -123,16 +127,14 @@ def _tsresol(options: bytes, order: str) -> int:
         if code == _OPT_IF_TSRESOL and length >= 1:
             value: int = options[pos + 4]
             exponent = value & 0x7F
-            if value & 0x80:
-                return max(1, round(1e9 / float(1 << exponent)))
-            return max(1, round(1e9 / 10**exponent)) if exponent <= 9 else 1
+            return 1 << exponent if value & 0x80 else 10**exponent
         pos += 4 + (length + 3) // 4 * 4
-    return 1000
+    return 1_000_000
 
 
 def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
     order = "<"
-    interfaces: list[tuple[int, int]] = []  # (linktype, ns per unit)
+    interfaces: list[tuple[int, int]] = []  # (linktype, timestamp units per second)
     offset = 0
     while True:
         head = stream.read(8)
@@ -174,11 +176,11 @@ def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
             iface, high, low, captured, original = struct.unpack_from(order + "IIIII", body)
             if iface >= len(interfaces):
                 raise CaptureFileError(f"{name}: offset {offset}: unknown interface {iface}")
-            linktype, unit = interfaces[iface]
+            linktype, per_second = interfaces[iface]
             if linktype == LINKTYPE_ETHERNET:
                 if 20 + captured > len(body):
                     raise CaptureFileError(f"{name}: offset {offset}: truncated packet")
-                stamp = (high << 32 | low) * unit
+                stamp = (high << 32 | low) * 1_000_000_000 // per_second
                 yield CapturedFrame(stamp, body[20 : 20 + captured], original)
         elif block_type == PCAPNG_SPB and interfaces and interfaces[0][0] == LINKTYPE_ETHERNET:
             original = struct.unpack_from(order + "I", body)[0]

@@ -128,3 +128,30 @@ def test_bad_pcapng_block_lengths(
     path.write_bytes(patch(data))
     with pytest.raises(CaptureFileError, match=message):
         list(read_capture(path))
+
+
+@pytest.mark.parametrize(
+    ("tsresol", "ticks", "expected_ns"),
+    [
+        (6, 1_700_000_000_123_456, 1_700_000_000_123_456_000),  # microseconds
+        (9, 1_700_000_000_123_456_789, 1_700_000_000_123_456_789),  # nanoseconds
+        (12, 10_000_000_123_456_789_012, 10_000_000_123_456_789),  # picoseconds
+        (0x80 | 20, 5 << 20 | 1 << 19, 5_500_000_000),  # 2^-20 s: 5.5 s
+    ],
+)
+def test_pcapng_timestamp_resolutions(
+    tmp_path: Path, tsresol: int, ticks: int, expected_ns: int
+) -> None:
+    def block(kind: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    data = bytes(range(60))
+    options = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+    content = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    content += block(1, struct.pack("<HHI", 1, 0, 0) + options)
+    head = struct.pack("<IIIII", 0, ticks >> 32, ticks & 0xFFFFFFFF, len(data), len(data))
+    content += block(6, head + data)
+    path = tmp_path / "res.pcapng"
+    path.write_bytes(content)
+    assert list(read_capture(path)) == [CapturedFrame(expected_ns, data, len(data))]
