@@ -114,6 +114,16 @@ def variables(references: list[Reference]) -> VariableAccessSpecification:
     )
 
 
+def data_objects(names: list[str]) -> dict[str, dict[str, list[str]]]:
+    """LN → data object → its FCs, from a domain's names (``LN$FC$DO``), in one pass."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for name in names:
+        parts = name.split("$")
+        if len(parts) == 3:
+            found.setdefault(parts[0], {}).setdefault(parts[2], []).append(parts[1])
+    return found
+
+
 def result_value(reference: str, result: AccessResult) -> Data:
     """The Data of a successful AccessResult; DataAccessFailure otherwise."""
     if result.success is not None:
@@ -405,12 +415,8 @@ class ClientAssociation:
 
     async def get_logical_node_directory(self, ld: str, ln: str) -> list[str]:
         """GetLogicalNodeDirectory(DATA): the data objects of ``ln`` (each once, MMS order)."""
-        seen: dict[str, None] = {}
-        for name in await self.name_list(OBJECT_CLASS_NAMED_VARIABLE, ld):
-            parts = name.split("$")
-            if parts[0] == ln and len(parts) == 3:
-                seen.setdefault(parts[2], None)
-        return list(seen)
+        names = await self.name_list(OBJECT_CLASS_NAMED_VARIABLE, ld)
+        return list(data_objects(names).get(ln, {}))
 
     async def get_server_files(self) -> list[tuple[str, int, str | None]]:
         """GetServerDirectory(FILE): (name, size, last modified) of every file, paged."""
@@ -601,6 +607,7 @@ __all__ = [
     "AcsiClient",
     "ClientAssociation",
     "Reference",
+    "data_objects",
     "object_name",
     "result_value",
     "variable_def",

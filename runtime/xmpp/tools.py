@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
 from gen61850.runtime.device import BasicType
-from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
+from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation, data_objects
 from gen61850.runtime.xmpp.errors import DataAccessFailure, LocalError
 from gen61850.runtime.xmpp.references import ReferenceSyntaxError, parse_reference
 from gen61850.runtime.xmpp.transport import XmppSettings
@@ -62,19 +62,15 @@ async def browse(association: ClientAssociation) -> list[str]:
     for ld in await association.get_server_directory():
         lines.append(ld)
         names = await association.name_list(0, ld)
-        data_sets = await association.get_data_set_names(ld)
+        objects = data_objects(names)
+        data_sets: dict[str, list[str]] = {}
+        for data_set in await association.get_data_set_names(ld):
+            ln, _, name = data_set.partition("$")
+            data_sets.setdefault(ln, []).append(name)
         for ln in [n for n in names if "$" not in n]:
             lines.append(f"  {ln}")
-            fcs_by_do: dict[str, list[str]] = {}
-            for name in names:
-                parts = name.split("$")
-                if parts[0] == ln and len(parts) == 3:
-                    fcs_by_do.setdefault(parts[2], []).append(parts[1])
-            for do, fcs in fcs_by_do.items():
-                lines.append(f"    {do} [{', '.join(fcs)}]")
-            for ds in data_sets:
-                if ds.split("$", 1)[0] == ln:
-                    lines.append(f"    data set {ds.split('$', 1)[1]}")
+            lines.extend(f"    {do} [{', '.join(fcs)}]" for do, fcs in objects.get(ln, {}).items())
+            lines.extend(f"    data set {name}" for name in data_sets.get(ln, []))
     files = await association.get_server_files()
     if files:
         lines.append("files")
