@@ -433,9 +433,10 @@ def decode_file(
     on_frame: Callable[[int, Any], None],
     appids: list[int] | None = None,
     sv_ids: list[str] | None = None,
+    on_event: Callable[[Any], None] | None = None,
 ) -> tuple[Any, int]:
     """Feed every frame of a capture to an ``SvReceiver``; returns it and the number of
-    non-SV frames skipped."""
+    non-SV frames skipped. ``on_event`` gets the supervision and layout events."""
     from gen61850.runtime.pcap import read_capture
     from gen61850.runtime.sv.receiver import SvReceiver
 
@@ -457,6 +458,9 @@ def decode_file(
             print(f"{path}: frame {index}: {receiver.stats.last_error}", file=sys.stderr)
         if frame is not None:
             on_frame(index, frame)
+        if on_event is not None and receiver.events:
+            for event in receiver.take_events():
+                on_event(event)
     return receiver, skipped
 
 
@@ -468,9 +472,16 @@ def run_decode(args: argparse.Namespace) -> int:
     def emit(index: int, frame: Any) -> None:
         _write_records(index, frame, choice, jsonl, out)
 
-    receiver, skipped = decode_file(args.file, choice, emit, args.appid, args.svid)
-    stats = receiver.stats
     summary = sys.stderr if jsonl else sys.stdout
+    receiver, skipped = decode_file(
+        args.file,
+        choice,
+        emit,
+        args.appid,
+        args.svid,
+        on_event=lambda event: _print_event(event, summary),
+    )
+    stats = receiver.stats
     if skipped:
         print(f"skipped {skipped} frames that are not SV", file=summary)
     _print_statistics(receiver, stats, summary)

@@ -230,3 +230,16 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     result = run_cli("plot", str(path), "-o", str(image), "--layout", "9-2le")
     assert "2 stream(s), 4 panel(s)" in result.stdout
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_decode_reports_supervision_events(tmp_path: Path) -> None:
+    path = tmp_path / "gap.pcap"
+    run_cli("publish", "--write", str(path), "--count", "5", "--svid", "MU10")
+    frames = list(read_capture(path))
+    del frames[2]  # smpCnt 2 never arrives
+    write_capture(path, frames)
+    result = run_cli("decode", str(path), "--format", "jsonl")
+    assert [r["smpCnt"] for r in jsonl(result.stdout)] == [0, 1, 3, 4]
+    events = [line for line in result.stderr.splitlines() if line.startswith("event ")]
+    assert [e.split()[1] for e in events] == ["NewStream", "SmpCntGap"]
+    assert "svID=MU10" in events[1] and "expected=2 received=3 missing=1" in events[1]
