@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -70,10 +71,26 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     dev.set_defaults(func=_dev_server)
 
 
+# SASL payloads in slixmpp's traffic log: PLAIN carries the password (base64), SCRAM proofs.
+_SASL = re.compile(r"(<(auth|response|challenge|success)\b[^>]*xmpp-sasl[^>]*>)[^<]+(</\2>)")
+
+
+class _HideCredentials(logging.Filter):
+    """``-v`` shows the XMPP traffic, but not the SASL exchange's contents."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "xmpp-sasl" in text:
+            record.msg, record.args = _SASL.sub(r"\1(hidden)\3", text), None
+        return True
+
+
 def _quiet(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.CRITICAL, format="%(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_HideCredentials())
 
 
 def _account(args: argparse.Namespace) -> Any:

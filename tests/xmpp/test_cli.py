@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.prosody
 CLI = [sys.executable, "-m", "gen61850", "xmpp"]
 
 
-def config(env: Env, folder: Path, user: str, secret: str | None = None) -> Path:
+def config(
+    env: Env, folder: Path, user: str, secret: str | None = None, sasl: str | None = None
+) -> Path:
     path = folder / f"{user}.toml"
     write_account_file(
         path,
@@ -32,6 +35,7 @@ def config(env: Env, folder: Path, user: str, secret: str | None = None) -> Path
             secret or password(user),
             f"127.0.0.1:{env.server.port}",
             str(env.server.ca_file),
+            sasl,
         ),
     )
     return path
@@ -137,6 +141,15 @@ def test_cli_errors_are_one_clear_line(xmpp_env: Env, tmp_path: Path) -> None:
     for result in results:
         assert result.returncode == 1
         assert result.stderr.startswith("gen61850: error: ") and result.stderr.count("\n") == 1
+
+
+def test_verbose_shows_the_traffic_but_not_the_password(xmpp_env: Env, tmp_path: Path) -> None:
+    plain = config(xmpp_env, tmp_path, "client1", sasl="PLAIN")
+    result = cli("browse", "nobody@iec61850.test", "--config", str(plain), "-v")
+    assert result.returncode == 1 and "SEND: <presence" in result.stderr
+    assert 'mechanism="PLAIN">(hidden)</auth>' in result.stderr
+    credentials = base64.b64encode(f"\0client1\0{password('client1')}".encode()).decode()
+    assert credentials not in result.stderr and password("client1") not in result.stderr
 
 
 def test_local_ied_for_the_demo(own_scl: Path) -> None:
