@@ -366,6 +366,8 @@ def run_subscribe(args: argparse.Namespace) -> int:
     finally:
         stats = subscriber.stats
         subscriber.close()
+    for event in subscriber.receiver.take_events():  # e.g. timeouts found after the last frame
+        _print_event(event, events_out)
     out = sys.stderr if jsonl else sys.stdout
     if args.write is not None:
         write_capture(args.write, saved)
