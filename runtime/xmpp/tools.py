@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -144,7 +144,7 @@ class Account:
     """Connection options as read from command line, environment and config file."""
 
     jid: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     server: str | None = None
     ca_file: str | None = None
     sasl: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class XmppSettings:
     """Where and how to connect: JID, password, server address, CA, timeouts."""
 
     jid: str
-    password: str
+    password: str = field(repr=False)  # reprs end up in logs and tracebacks
     host: str = ""
     port: int = 5222
     ca_file: str | None = None

@@ -54,6 +54,7 @@ def test_show() -> None:
 def test_account_settings_and_files(tmp_path: Path) -> None:
     account = Account("a@b", "pw", "127.0.0.1:5999", "/ca.crt", "PLAIN")
     settings = account.settings("client")
+    assert "pw" not in repr(account) and "pw" not in repr(settings)
     assert (settings.host, settings.port, settings.sasl_mechanism) == ("127.0.0.1", 5999, "PLAIN")
     assert Account("a@b", "pw", "example.org").settings("x").port == 5222
     path = tmp_path / "a.toml"
