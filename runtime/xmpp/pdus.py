@@ -6,6 +6,7 @@ and the size measure used for the negotiated maximum PDU size.
 
 from __future__ import annotations
 
+import re
 from xml.etree.ElementTree import Element
 
 from gen61850.generated.scsm_8_2.bindings import (
@@ -169,6 +170,21 @@ def raw_invoke_id(element: Element) -> int | None:
     return value if value <= 0xFFFFFFFF else None
 
 
+NO_ASSOCIATION = "-"  # the associationID of answers to payloads without a usable one
+_ASSOCIATION_ID = re.compile(r"[ -~]{1,64}")  # the schema's AssociationID
+
+
+def answerable_association_id(raw: str | None) -> str:
+    """``raw`` if it is an AssociationID the schema allows, else ``NO_ASSOCIATION``.
+
+    The server answers with the payload's associationID; one of 10 MB, or with control
+    characters, would be echoed (amplified) and would break the schema on the way back.
+    """
+    if raw is not None and raw != NO_ASSOCIATION and _ASSOCIATION_ID.fullmatch(raw):
+        return raw
+    return NO_ASSOCIATION
+
+
 def raw_association_id(element: Element) -> str | None:
     found = element.find(f"{_NS}associationID")
     return None if found is None else (found.text or "")
@@ -202,8 +218,10 @@ def payload_size(element: Element) -> int:
 __all__ = [
     "DEFAULT_MAX_OUTSTANDING",
     "DEFAULT_MAX_PDU_SIZE",
+    "NO_ASSOCIATION",
     "SERVICES_SUPPORTED",
     "VERSION",
+    "answerable_association_id",
     "conclude_request",
     "conclude_response",
     "confirmed_error",

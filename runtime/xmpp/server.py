@@ -105,9 +105,7 @@ class AcsiServer(Endpoint):
         condition: str,
     ) -> None:
         """rejectPDU in a normal message, and an iq error so the iq is answered too."""
-        element = codec.encode(
-            pdus.context(association_id or "-", pdus.reject(invoke_id, kind, code))
-        )
+        element = codec.encode(pdus.context(association_id, pdus.reject(invoke_id, kind, code)))
         if self.inspect is not None:
             self.inspect("sent", element)
         message = self.make_message(mto=iq["from"], mtype="normal")
@@ -135,7 +133,7 @@ class AcsiServer(Endpoint):
             if invoke_id is not None:
                 self._answer(
                     iq,
-                    pdus.raw_association_id(element) or "-",
+                    pdus.answerable_association_id(pdus.raw_association_id(element)),
                     pdus.confirmed_error(invoke_id, ("others", 0), "internal error"),
                 )
             else:  # initiate, conclude: no invokeID, but the iq still gets its answer
@@ -148,7 +146,7 @@ class AcsiServer(Endpoint):
     def _handle(self, iq: Any, peer: str, element: Element) -> None:
         if self.inspect is not None:
             self.inspect("received", element)
-        association_id = pdus.raw_association_id(element) or ""
+        association_id = pdus.answerable_association_id(pdus.raw_association_id(element))
         association = self.associations.get((peer, association_id))
         limit = (
             association.negotiated.max_pdu_size
@@ -203,6 +201,7 @@ class AcsiServer(Endpoint):
                 )
             log.info("8-2 server: rejected payload from %s: %s", peer, error)
             return
+        context.association_id = association_id  # never echo what the schema does not allow
         kind = pdu_kind(context.pdu)
         if kind in _ASSOCIATION_REQUESTS and iq["type"] != PDU_STANZAS[kind][1]:
             # 8-2 table D.1: initiate and conclude travel in iq set, cancel in iq get
@@ -308,6 +307,19 @@ class AcsiServer(Endpoint):
         assert request is not None
         key = (peer, context.association_id)
         existing = self.associations.get(key)
+        if context.association_id == pdus.NO_ASSOCIATION:
+            self._answer(
+                iq,
+                context.association_id,
+                Mmspdu(
+                    initiate_error_pdu=pdus.service_error(
+                        mapping.INITIATE_OTHER,
+                        f"AssociationID: 1 to 64 printable ASCII characters, "
+                        f"not {pdus.NO_ASSOCIATION!r}",
+                    )
+                ),
+            )
+            return
         if existing is not None and existing.state is not State.CLOSED:
             self._answer(
                 iq,

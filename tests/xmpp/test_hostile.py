@@ -131,6 +131,23 @@ def test_hostile_payloads_are_answered_per_the_mapping(xmpp_env: Env, own_scl: P
                     )
                     == "3"
                 )
+                # an associationID the schema does not allow is not echoed back
+                for bad_id in ("A" * 100, "tab\there"):
+                    answer = await raw.ask(ied, ctx(bad_id, request("12", READ_DOMAINS)))
+                    element = answer.xml.find(f"{{{NS}}}AssociationContext")
+                    check("received", element)
+                    assert element.findtext(f"{{{NS}}}associationID") == "-"
+                    assert element.find(f"{{{NS}}}pdu/{{{NS}}}confirmed-ErrorPDU") is not None
+                # nor accepted at Associate (65 characters, or the reserved "-")
+                for bad_id in ("B" * 65, "-"):
+                    initiate = pdus.context(bad_id, pdus.initiate_request(65000, 5))
+                    answer = await raw.ask(
+                        ied, ET.tostring(codec.encode(initiate), "unicode"), "set"
+                    )
+                    element = answer.xml.find(f"{{{NS}}}AssociationContext")
+                    check("received", element)
+                    assert element.find(f"{{{NS}}}pdu/{{{NS}}}initiate-ErrorPDU") is not None
+                assert all(key[1] != "-" for key in t.server.associations)
                 # 10 MB: answered with service pdu-size, without decoding it
                 big = ctx(
                     "x",
