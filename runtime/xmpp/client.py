@@ -290,9 +290,15 @@ class AcsiClient(Endpoint):
                     break
         elif context.pdu.unconfirmed_pdu is not None:
             report = context.pdu.unconfirmed_pdu.unconfirmed_service.information_report
-            if report is not None:
-                for listener in self.report_listeners:
-                    listener(str(message["from"]), report)
+            handle = self.associations.get(context.association_id)
+            sender = str(message["from"])
+            if report is None or handle is None or not handle.is_open:
+                return
+            if handle.state.peer != sender:  # only the associated peer reports in it
+                log.warning("8-2: ignored a report in %s from %s", context.association_id, sender)
+                return
+            for listener in self.report_listeners:
+                listener(sender, report)
 
     # ------------------------------------------------------------ aborts
 

@@ -409,3 +409,74 @@ def test_a_failure_of_ours_during_associate_is_answered(xmpp_env: Env, own_scl: 
             assert await t.association.get_server_directory() == [LD]
 
     run(body())
+
+
+def test_reports_only_from_the_associated_peer_in_an_open_association(
+    xmpp_env: Env, own_scl: Path
+) -> None:
+    from gen61850.generated.scsm_8_2 import codec
+    from gen61850.generated.scsm_8_2.bindings import (
+        AccessResult,
+        Data,
+        InformationReport,
+        ListOfAccessResult,
+        Mmspdu,
+        ObjectName,
+        UnconfirmedPdu,
+        UnconfirmedService,
+        VariableAccessSpecification,
+    )
+    from gen61850.runtime.xmpp import pdus
+    from gen61850.runtime.xmpp.transport import Endpoint
+
+    def report(association_id: str, rpt_id: str) -> Any:
+        pdu = Mmspdu(
+            unconfirmed_pdu=UnconfirmedPdu(
+                unconfirmed_service=UnconfirmedService(
+                    information_report=InformationReport(
+                        variable_access_specification=VariableAccessSpecification(
+                            variable_list_name=ObjectName(vmd_specific="RPT")
+                        ),
+                        list_of_access_result=ListOfAccessResult(
+                            access_result=[AccessResult(success=Data(visible_string=rpt_id))]
+                        ),
+                    )
+                )
+            )
+        )
+        return codec.encode(pdus.context(association_id, pdu))
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            heard: list[tuple[str, str | None]] = []
+            t.client.report_listeners.append(
+                lambda sender, r: heard.append(
+                    (sender, r.list_of_access_result.access_result[0].success.visible_string)  # type: ignore[union-attr]
+                )
+            )
+            seen = 0
+
+            def counting(direction: str, element: Any) -> None:
+                nonlocal seen
+                t.check(direction, element)
+                seen += direction == "received"
+
+            t.client.inspect = counting
+            ours = t.association.state.association_id
+            forger = Endpoint(xmpp_env.settings("raw"))
+            await forger.start()
+            try:
+                for sender, association_id, rpt_id in (
+                    (forger, ours, "forged"),
+                    (t.server, "not-ours", "unknown association"),
+                    (t.server, ours, "genuine"),
+                ):
+                    message = sender.make_message(mto=str(t.client.boundjid), mtype="normal")
+                    message.xml.append(report(association_id, rpt_id))
+                    message.send()
+                assert await _until(lambda: seen >= 3, 5)
+            finally:
+                await forger.stop()
+            assert heard == [(xmpp_env.jid("xied"), "genuine")]
+
+    run(body())
