@@ -8,6 +8,7 @@ frames as they were on the wire. PACKET_STATISTICS gives the kernel's drop count
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import struct
 import sys
@@ -149,6 +150,10 @@ class PacketSocket:
             data, ancillary, _flags, _addr = self.sock.recvmsg(65536, 256)
         except TimeoutError:
             return None
+        except OSError as error:
+            if error.errno == errno.ENETDOWN:
+                return None  # the interface went down; reported once, then we wait again
+            raise NetError(f"{self.iface}: receive failed: {error.strerror or error}") from error
         stamp = time.time_ns()
         for level, kind, payload in ancillary:
             if level == SOL_PACKET and kind == PACKET_AUXDATA and len(payload) >= _AUXDATA.size:

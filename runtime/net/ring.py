@@ -118,7 +118,11 @@ class PacketRing:
         status = _BLOCK.unpack_from(self._map, offset)[2]
         if not status & TP_STATUS_USER:
             wait = -1 if timeout is None else max(0, int(timeout * 1000))
-            self._poll.poll(wait)
+            for _fd, events in self._poll.poll(wait):
+                if events & select.POLLERR:
+                    # The interface went down (ENETDOWN). Reading SO_ERROR clears it;
+                    # otherwise every later poll returns at once and the caller spins.
+                    self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             status = _BLOCK.unpack_from(self._map, offset)[2]
             if not status & TP_STATUS_USER:
                 return None

@@ -540,3 +540,31 @@ def test_subscriber_asks_for_all_multicast_while_open(veth: VethPair, ring: bool
     finally:
         subscriber.close()
     assert allmulti() == before
+
+
+@pytest.mark.parametrize("ring", [True, False])
+def test_subscriber_survives_its_interface_going_down_and_up(veth: VethPair, ring: bool) -> None:
+    import socket
+    import subprocess
+
+    def link(state: str) -> None:
+        subprocess.run(["ip", "-n", veth.ns_b, "link", "set", veth.if_b, state], check=True)
+
+    config = StreamConfig("G61F1", appid=0x40D0)
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config], ring=ring)
+    with inside(veth.ns_a):
+        publisher = Publisher([config], iface=veth.if_a)
+    try:
+        link("down")
+        assert list(subscriber.frames(duration=0.2)) == []  # no exception
+        sock = subscriber._ring.sock if subscriber._ring else subscriber._socket.sock  # type: ignore[union-attr]
+        # The ENETDOWN the kernel reported was consumed: poll would otherwise return at
+        # once forever and the receive loop would spin.
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+    finally:
+        link("up")
+    publisher.run(count=10)
+    publisher.close()
+    assert [f.asdus[0].smpCnt for f in subscriber.frames(count=10, duration=2.0)] == list(range(10))
+    subscriber.close()
