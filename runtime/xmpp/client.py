@@ -124,6 +124,15 @@ def data_objects(names: list[str]) -> dict[str, dict[str, list[str]]]:
     return found
 
 
+def _check_new(page: list[str], seen: set[str], path: str) -> None:
+    """Note a page of a paged answer; a name seen before means the server is not paging on
+    (it ignored continueAfter), which would otherwise make the client ask forever."""
+    for name in page:
+        if name in seen:
+            raise PayloadError(path, f"{name[:80]!r} again: the server does not page on")
+        seen.add(name)
+
+
 def result_value(reference: str, result: AccessResult) -> Data:
     """The Data of a successful AccessResult; DataAccessFailure otherwise."""
     if result.success is not None:
@@ -394,6 +403,7 @@ class ClientAssociation:
             else ObjectScope(domain_specific=domain)
         )
         continue_after: str | None = None
+        seen: set[str] = set()
         while True:
             response = await self._call(
                 services.get_name_list_request,
@@ -405,6 +415,7 @@ class ClientAssociation:
                 ),
             )
             page = response.list_of_identifier.identifier
+            _check_new(page, seen, "listOfIdentifier")
             names.extend(page)
             more = response.more_follows is None or is_true(response.more_follows)
             if not more or not page:
@@ -427,6 +438,7 @@ class ClientAssociation:
     async def get_server_files(self) -> list[tuple[str, int, str | None]]:
         """GetServerDirectory(FILE): (name, size, last modified) of every file, paged."""
         files: list[tuple[str, int, str | None]] = []
+        seen: set[str] = set()
         continue_after: FileName | None = None
         while True:
             response = await self._call(
@@ -435,14 +447,11 @@ class ClientAssociation:
                 FileDirectoryRequest(continue_after=continue_after),
             )
             entries = response.list_of_directory_entry.directory_entry
-            for entry in entries:
-                files.append(
-                    (
-                        "/".join(entry.file_name.graphic_string),
-                        entry.file_attributes.size_of_file,
-                        entry.file_attributes.last_modified,
-                    )
-                )
+            page = ["/".join(entry.file_name.graphic_string) for entry in entries]
+            _check_new(page, seen, "listOfDirectoryEntry")
+            for name, entry in zip(page, entries, strict=True):
+                attributes = entry.file_attributes
+                files.append((name, attributes.size_of_file, attributes.last_modified))
             if not entries or not is_true(response.more_follows):
                 return files
             continue_after = entries[-1].file_name

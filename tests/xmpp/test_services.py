@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -378,5 +379,28 @@ def test_server_directory_of_files(xmpp_env: Env, own_scl: Path) -> None:
                 await t.association.get_file_attribute_values("nope.txt")
             assert (error.value.error_class, error.value.code) == ("file", 7)
             t.check.assert_clean()
+
+    run(body())
+
+
+def test_a_server_that_does_not_page_on_is_not_asked_forever(xmpp_env: Env, own_scl: Path) -> None:
+    from gen61850.generated.scsm_8_2.bindings import (
+        GetNameListRequest,
+        GetNameListResponse,
+        ListOfIdentifier,
+    )
+    from gen61850.runtime.xmpp.errors import PayloadError
+
+    def same_page(peer: str, request: GetNameListRequest) -> GetNameListResponse:
+        return GetNameListResponse(
+            list_of_identifier=ListOfIdentifier(identifier=["A", "B"]),
+            more_follows=Boolean(true=Null()),
+        )
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            t.server.handlers.get_name_list = same_page  # type: ignore[method-assign]
+            with pytest.raises(PayloadError, match="'A' again"):
+                await asyncio.wait_for(t.association.get_server_directory(), 10)
 
     run(body())
