@@ -172,7 +172,11 @@ def _tcpreplay(ns: str, iface: str, path: Path, pps: int | None, loops: int) -> 
     return sent, pps_done
 
 
-def _count_ours(pair: VethPair, run: threading.Event, result: dict[str, int]) -> None:
+def _count_ours(
+    pair: VethPair, run: threading.Event, result: dict[str, int], *, batches: bool = True
+) -> None:
+    """Receive with numpy batches (or frame by frame) until the sender is done and the
+    ring stayed idle for 0.3 s."""
     from gen61850.runtime.sv.subscriber import Subscriber
 
     with inside(pair.ns_b):
@@ -186,9 +190,10 @@ def _count_ours(pair: VethPair, run: threading.Event, result: dict[str, int]) ->
     result["ready"] = 1
     idle_since = None
     while True:
-        got = 0
-        for _shape, batch in sub.batches(duration=0.05):
-            got += len(batch)
+        if batches:
+            got = sum(len(batch) for _shape, batch in sub.batches(duration=0.05))
+        else:
+            got = sum(1 for _ in sub.frames(duration=0.05))
         received += got
         if got:
             idle_since = None
@@ -205,30 +210,7 @@ def _count_ours(pair: VethPair, run: threading.Event, result: dict[str, int]) ->
 
 
 def _count_ours_frames(pair: VethPair, run: threading.Event, result: dict[str, int]) -> None:
-    from gen61850.runtime.sv.subscriber import Subscriber
-
-    with inside(pair.ns_b):
-        sub = Subscriber(
-            pair.if_b,
-            layouts={"4001": layout_9_2le()},
-            block_size=1 << 20,
-            block_count=RING_BYTES >> 20,
-        )
-    result["ready"] = 1
-    received = 0
-    idle_since = None
-    while True:
-        got = sum(1 for _ in sub.frames(duration=0.05))
-        received += got
-        if got:
-            idle_since = None
-        elif not run.is_set():
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > 0.3:
-                break
-    result["received"] = received
-    result["drops"] = sub.stats.kernel_drops
-    sub.close()
+    _count_ours(pair, run, result, batches=False)
 
 
 def _count_open61850(pair: VethPair, run: threading.Event, result: dict[str, int]) -> None:
