@@ -114,17 +114,18 @@ def _refuse_doctype(path: Path, diagnostics: Diagnostics) -> bool:
 def _iterparse(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
     """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C)."""
     names = tuple(t for name in tags for t in (_NS_PREFIX + name, name))
-    return etree.iterparse(  # type: ignore[no-any-return]
-        str(path),
-        events=("end",),
-        tag=names,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    with path.open("rb") as stream:  # closed even when the caller stops early
+        yield from etree.iterparse(
+            stream,
+            events=("end",),
+            tag=names,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
 
 
 def _drop(element: etree._Element) -> None:
@@ -137,12 +138,13 @@ def _drop(element: etree._Element) -> None:
 
 def _first_element(path: Path) -> etree._Element | None:
     """The root element, read from the start of the file only."""
-    events = etree.iterparse(
-        str(path), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
-    )
-    for _, element in events:
-        found: etree._Element = element
-        return found
+    with path.open("rb") as stream:
+        events = etree.iterparse(
+            stream, events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+        )
+        for _, element in events:
+            found: etree._Element = element
+            return found
     return None
 
 

@@ -61,20 +61,21 @@ def _streams_valid(path: Path, schema: etree.XMLSchema) -> bool:
     """
     tags = [f"{{{SCL_NS}}}{name}" for name in _TOP_LEVEL]
     try:
-        for _, element in etree.iterparse(
-            str(path),
-            events=("end",),
-            tag=tags,
-            schema=schema,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-        ):
-            parent = element.getparent()
-            if parent is not None and parent.getparent() is None:
-                element.clear()
-                parent.remove(element)
+        with path.open("rb") as stream:  # closed when validation stops early
+            for _, element in etree.iterparse(
+                stream,
+                events=("end",),
+                tag=tags,
+                schema=schema,
+                resolve_entities=False,
+                no_network=True,
+                load_dtd=False,
+                huge_tree=False,
+            ):
+                parent = element.getparent()
+                if parent is not None and parent.getparent() is None:
+                    element.clear()
+                    parent.remove(element)
     except etree.XMLSyntaxError:
         return False
     return True

@@ -130,6 +130,7 @@ def test_generated_publisher_and_subscriber_over_veth(package: ModuleType, tmp_p
         stats = publisher.run(count=FRAMES)
         thread.join(15)
         publisher.close()
+        subscriber.close()
         time.sleep(0.3)
         sniffer.send_signal(signal.SIGINT)
         sniffer.wait(20)
