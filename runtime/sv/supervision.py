@@ -10,9 +10,12 @@ or learned when smpCnt returns to 0), and classifies the step ``d = (got - last)
     d > wrap/2        OutOfOrder (an older sample arrived late); the stream stays put
 
 While the wrap is unknown, a step back of more than 64 counts is taken as a wrap with
-at least ``got`` samples lost (a gap), not as 60,000 samples out of order. A learned wrap
-is only a lower bound (the last samples before the wrap may have been lost): a later
-smpCnt at or above it raises it to smpCnt + 1.
+at least ``got`` samples lost (a gap), not as 60,000 samples out of order. A wrap is a
+lower bound that the stream itself can correct: a learned one may miss the last samples
+before the wrap, a configured one may be for another frequency (4000 for a 60 Hz stream
+that counts to 4799). A smpCnt that continues in order past the wrap (last + 1) raises it
+to smpCnt + 1, rather than making every sample between the two wraps out of order; a
+lone jump past it is reported as usual and does not move the wrap.
 
 confRev, the simulation bit and smpSynch are compared with the last ASDU and reported
 when they change. ``tick(now)`` reports StreamTimeout once for a stream silent longer
@@ -161,8 +164,8 @@ class Supervisor:
             # smpCnt went back to 0: it wraps at last + 1 (samples per second).
             state.wrap = last + 1
             state.wrap_known = state.wrap_learned = True
-        elif state.wrap_learned and smp_cnt >= state.wrap:
-            # Samples just before the wrap were lost when it was learned: it is larger.
+        elif smp_cnt >= state.wrap and smp_cnt == last + 1:
+            # The wrap is larger than learned (samples lost just before it) or configured.
             state.wrap = smp_cnt + 1
         step = (smp_cnt - last) % state.wrap
         expected = (last + 1) % state.wrap
@@ -218,7 +221,7 @@ class Supervisor:
             state is not None
             and state.wrap_known
             and not state.timed_out
-            and not (state.wrap_learned and int(smp_cnts.max()) >= state.wrap)
+            and int(smp_cnts.max()) < state.wrap
             and (state.conf_rev, state.smp_synch, state.simulated)
             == (conf_rev, smp_synch, simulated)
         ):

@@ -170,3 +170,22 @@ def test_feed_many_with_a_learned_wrap_that_grows() -> None:
     assert events_many == events_one == [NewStream(KEY, 0.0, 3990)]
     assert many.streams[KEY] == one.streams[KEY]
     assert one.streams[KEY].wrap == 4000
+
+
+def test_configured_wrap_smaller_than_the_stream_grows() -> None:
+    # Configured for 50 Hz x 80 (4000) but the stream is 60 Hz x 80 (wraps at 4800).
+    sup = Supervisor(wraps={"MU01": 4000})
+    events: list[object] = []
+    for smp in [*range(3990, 4800), *range(0, 4800), 0, 1]:
+        events += feed(sup, smp, 0.0)
+    assert events == [NewStream(KEY, 0.0, 3990)]
+    state = sup.streams[KEY]
+    assert (state.wrap, state.out_of_order, state.gaps) == (4800, 0, 0)
+
+
+def test_a_lone_jump_past_the_wrap_does_not_move_it() -> None:
+    sup = Supervisor(wraps={"MU01": 4000})
+    feed(sup, 10, 0.0)
+    assert feed(sup, 60000, 0.1) == [OutOfOrder(KEY, 0.1, 11, 60000)]
+    assert feed(sup, 11, 0.2) == []
+    assert sup.streams[KEY].wrap == 4000
