@@ -45,10 +45,12 @@ class Batch:
 
 
 def _layout_of(shape: FrameShape) -> DataSetLayout:
-    layouts = {id(layout): layout for layout in shape.layouts if layout is not None}
-    if len(layouts) != 1 or any(layout is None for layout in shape.layouts):
+    # Equal layouts, not one object: each svID of a frame usually has its own copy.
+    distinct = set(shape.layouts)
+    first = shape.layouts[0]
+    if len(distinct) != 1 or first is None:
         raise LayoutError(f"stream {shape.sv_ids} needs one known data set layout for all ASDUs")
-    return next(iter(layouts.values()))
+    return first
 
 
 class BatchDecoder:

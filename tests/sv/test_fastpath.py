@@ -236,3 +236,16 @@ def test_received_tag_fields_on_the_slow_and_fast_paths(priority: int, dei: bool
     for link in [decode_header(frames[0]), *links]:
         assert link.vlan == VlanTag(priority, vid, dei)
         assert (link.vlan_priority, link.vlan_id) == (priority, vid)
+
+
+def test_batch_accepts_equal_layouts_of_different_svids() -> None:
+    from gen61850.generated.sv.iec61850_9_2 import ASDU, SavPdu
+    from gen61850.runtime.sv.frame import encode_frame
+
+    sample = layout_9_2le().encode([1, 2, 3, 0, 230, 231, 232, 0])
+    pdu = SavPdu(2, [ASDU("A", 7, 1, 0, sample), ASDU("B", 7, 1, 0, sample)])
+    frame = encode_frame(pdu, dst=bytes(6), src=bytes(6), appid=0x4000)
+    # Two equal layout objects, one per svID (as SCL gives them): still one batch layout.
+    parser = QuickParser({"A": layout_9_2le(), "B": layout_9_2le()})
+    batch = decode_frames(parser.unpack(frame)[0], [frame, frame])
+    assert batch.valid.all() and batch.values[1, 1, 4] == 23000
