@@ -229,7 +229,11 @@ class Subscriber:
             if not wanted:
                 receiver.stats.filtered += rows.size
                 continue
-            receiver.stats.delivered_asdus += rows.size * n_asdu
+            # As on the per-frame path, only the ASDUs of wanted svIDs count as delivered
+            # and are supervised (the batch keeps every column, in shape.asdus order).
+            ids = receiver.sv_ids
+            kept = n_asdu if ids is None else sum(1 for s in shape.sv_ids if s in ids)
+            receiver.stats.delivered_asdus += rows.size * kept
             selected = _select(batch, rows)
             self._supervise(shape, selected, block.time_ns[rows])
             yield shape, selected
@@ -240,6 +244,8 @@ class Subscriber:
         times = time_ns.astype(np.float64) / 1e9
         appid = shape.appid
         for sv_id in dict.fromkeys(shape.sv_ids):
+            if receiver.sv_ids is not None and sv_id not in receiver.sv_ids:
+                continue
             columns = [i for i, s in enumerate(shape.sv_ids) if s == sv_id]
             counts = batch.smp_cnt[:, columns].ravel()
             stamps = np.repeat(times, len(columns))

@@ -568,3 +568,42 @@ def test_subscriber_survives_its_interface_going_down_and_up(veth: VethPair, rin
     publisher.close()
     assert [f.asdus[0].smpCnt for f in subscriber.frames(count=10, duration=2.0)] == list(range(10))
     subscriber.close()
+
+
+@pytest.mark.parametrize("api", ["frames", "batches"])
+def test_svid_filter_on_frames_with_two_streams_per_frame(veth: VethPair, api: str) -> None:
+    from gen61850.generated.sv.iec61850_9_2 import ASDU, SavPdu
+    from gen61850.runtime.net.packet import PacketSocket
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.frame import encode_frame
+
+    # Each frame carries one ASDU of G61A1 and one of G61A2; only G61A1 is wanted.
+    sample = bytes(64)
+    frames = [
+        encode_frame(
+            SavPdu(2, [ASDU("G61A1", k, 1, 0, sample), ASDU("G61A2", k, 1, 0, sample)]),
+            dst=bytes.fromhex("010ccd040000"),
+            src=bytes.fromhex("020000000001"),
+            appid=0x40E0,
+        )
+        for k in range(20)
+    ]
+    layouts = {"G61A1": layout_9_2le(), "G61A2": layout_9_2le()}
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, sv_ids=["G61A1"], layouts=layouts)
+    with inside(veth.ns_a):
+        sender = PacketSocket(veth.if_a, receive=False)
+    for frame in frames:
+        sender.send(frame)
+    sender.close()
+    if api == "frames":
+        got = [[a.svID for a in f.asdus] for f in subscriber.frames(count=20, duration=2.0)]
+        assert got == [["G61A1"]] * 20
+    else:
+        rows = sum(len(batch) for _shape, batch in subscriber.batches(duration=0.3))
+        assert rows == 20
+    stats = subscriber.stats
+    assert (stats.frames, stats.asdus, stats.delivered_asdus) == (20, 40, 20)
+    assert sorted(subscriber.receiver.streams) == [(0x40E0, "G61A1")]
+    assert subscriber.receiver.streams[(0x40E0, "G61A1")].received == 20
+    subscriber.close()
