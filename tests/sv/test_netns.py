@@ -60,6 +60,20 @@ def publish_and_receive(
     return stats, subscriber, received
 
 
+def publish_into_subscriber(
+    veth: VethPair, published: list[StreamConfig], count: int, **options: object
+) -> Subscriber:
+    """A subscriber on side b (``options`` as for ``Subscriber``), then ``count`` frames
+    of each ``published`` stream sent on side a; they wait in the subscriber's ring."""
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, **options)  # type: ignore[arg-type]
+    with inside(veth.ns_a):
+        publisher = Publisher(published, iface=veth.if_a)
+    publisher.run(count=count)
+    publisher.close()
+    return subscriber
+
+
 def expected_samples(config: StreamConfig, count: int) -> list[tuple[int, bytes]]:
     table = SineWave.default(config).table(config)
     wrap = config.smp_cnt_wrap
@@ -102,12 +116,9 @@ def test_every_value_and_smpcnt_arrives(veth: VethPair, name: str) -> None:
 
 def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
     streams = [StreamConfig("G61P1", appid=0x4010), StreamConfig("G61P2", appid=0x4010)]
-    with inside(veth.ns_b):
-        subscriber = Subscriber(veth.if_b, sv_ids=["G61P2"], ring=False, streams=streams)
-    with inside(veth.ns_a):
-        publisher = Publisher(streams, iface=veth.if_a)
-    publisher.run(count=20)
-    publisher.close()
+    subscriber = publish_into_subscriber(
+        veth, streams, 20, sv_ids=["G61P2"], ring=False, streams=streams
+    )
     frames = list(subscriber.frames(count=20, duration=2.0))
     assert [f.asdus[0].smpCnt for f in frames] == list(range(20))
     assert {f.asdus[0].svID for f in frames} == {"G61P2"}
@@ -155,12 +166,7 @@ def test_bad_frames_on_the_wire_are_counted_not_fatal(veth: VethPair) -> None:
 
 def test_batches_from_the_ring(veth: VethPair) -> None:
     config = StreamConfig("G61R1", appid=0x4030, asdus_per_frame=2)
-    with inside(veth.ns_b):
-        subscriber = Subscriber(veth.if_b, streams=[config])
-    with inside(veth.ns_a):
-        publisher = Publisher([config], iface=veth.if_a)
-    publisher.run(count=200)
-    publisher.close()
+    subscriber = publish_into_subscriber(veth, [config], 200, streams=[config])
     counts = []
     for shape, batch in subscriber.batches(duration=0.5):
         assert shape.sv_ids == ("G61R1", "G61R1")
@@ -279,12 +285,7 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair, tmp_path: Path) -> None:
 
 def test_a_block_with_one_frame_decodes_as_a_batch(veth: VethPair) -> None:
     config = StreamConfig("G61O1", appid=0x4050, asdus_per_frame=2)
-    with inside(veth.ns_b):
-        subscriber = Subscriber(veth.if_b, streams=[config])
-    with inside(veth.ns_a):
-        publisher = Publisher([config], iface=veth.if_a)
-    publisher.run(count=1)
-    publisher.close()
+    subscriber = publish_into_subscriber(veth, [config], 1, streams=[config])
     got = [
         (shape.sv_ids, list(batch.smp_cnt.ravel()))
         for shape, batch in subscriber.batches(duration=0.3)
@@ -296,12 +297,9 @@ def test_a_block_with_one_frame_decodes_as_a_batch(veth: VethPair) -> None:
 def test_kernel_appid_filter(veth: VethPair) -> None:
     wanted = StreamConfig("G61K1", appid=0x4061)
     other = StreamConfig("G61K2", appid=0x4062)
-    with inside(veth.ns_b):
-        subscriber = Subscriber(veth.if_b, appids=[0x4061], streams=[wanted])
-    with inside(veth.ns_a):
-        publisher = Publisher([wanted, other], iface=veth.if_a)
-    publisher.run(count=30)
-    publisher.close()
+    subscriber = publish_into_subscriber(
+        veth, [wanted, other], 30, appids=[0x4061], streams=[wanted]
+    )
     frames = list(subscriber.frames(count=30, duration=2.0))
     assert [f.asdus[0].smpCnt for f in frames] == list(range(30))
     stats = subscriber.stats
