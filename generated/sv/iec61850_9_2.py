@@ -25,13 +25,19 @@ from gen61850.runtime.version import require_runtime_api
 
 require_runtime_api(1, __name__)
 
+Span = tuple[str, int, int]
+"""(field path, first contents octet, octet after the contents), as ``locate_*`` reports."""
+
 __all__ = [
     "ASDU",
     "decode_asdu",
     "encode_asdu",
+    "locate_asdu",
     "SavPdu",
     "decode_sav_pdu",
     "encode_sav_pdu",
+    "locate_sav_pdu",
+    "Span",
 ]
 
 
@@ -466,6 +472,421 @@ def decode_sav_pdu(data: bytes, offset: int = 0, end: int | None = None) -> SavP
     if stop > end:
         raise DecodeError(where, at, f"length {length} runs past the end ({end - pos} octets left)")
     return _decode_sav_pdu_contents(data, pos, stop, where)
+
+
+def _locate_asdu_contents(data: bytes, pos: int, end: int, where: str, spans: list[Span]) -> ASDU:
+    """The fields of one ASDU from its contents octets ``data[pos:end]``, with their spans."""
+    # svID [0] IMPLICIT VisibleString
+    if pos >= end or data[pos] != 0x80:
+        raise unexpected_tag(data, pos, end, where + ".svID", 0x80)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".svID", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".svID", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".svID", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    if not 1 <= length <= 129:
+        raise wrong_size(where + ".svID", at, "1..129", length)
+    try:
+        v_sv_id = data[pos:stop].decode("ascii")
+    except UnicodeDecodeError:
+        raise not_visible_string(data, pos, stop, where + ".svID", at) from None
+    spans.append((where + ".svID", pos, stop))
+    pos = stop
+
+    # datSet [1] IMPLICIT VisibleString OPTIONAL
+    v_dat_set: str | None = None
+    if pos < end and data[pos] == 0x81:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".datSet", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".datSet", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".datSet",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if not 1 <= length <= 129:
+            raise wrong_size(where + ".datSet", at, "1..129", length)
+        try:
+            v_dat_set = data[pos:stop].decode("ascii")
+        except UnicodeDecodeError:
+            raise not_visible_string(data, pos, stop, where + ".datSet", at) from None
+        spans.append((where + ".datSet", pos, stop))
+        pos = stop
+
+    # smpCnt [2] IMPLICIT INT16U
+    if pos >= end or data[pos] != 0x82:
+        raise unexpected_tag(data, pos, end, where + ".smpCnt", 0x82)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".smpCnt", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".smpCnt", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".smpCnt", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    if length != 2:
+        raise wrong_size(where + ".smpCnt", at, "2", length)
+    v_smp_cnt = (data[pos] << 8) | data[pos + 1]
+    spans.append((where + ".smpCnt", pos, stop))
+    pos = stop
+
+    # confRev [3] IMPLICIT INT32U
+    if pos >= end or data[pos] != 0x83:
+        raise unexpected_tag(data, pos, end, where + ".confRev", 0x83)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".confRev", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".confRev", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".confRev", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    if length != 4:
+        raise wrong_size(where + ".confRev", at, "4", length)
+    v_conf_rev = int.from_bytes(data[pos:stop], "big")
+    spans.append((where + ".confRev", pos, stop))
+    pos = stop
+
+    # refrTm [4] IMPLICIT UtcTime OPTIONAL
+    v_refr_tm: bytes | None = None
+    if pos < end and data[pos] == 0x84:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".refrTm", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".refrTm", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".refrTm",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if length != 8:
+            raise wrong_size(where + ".refrTm", at, "8", length)
+        v_refr_tm = data[pos:stop]
+        spans.append((where + ".refrTm", pos, stop))
+        pos = stop
+
+    # smpSynch [5] IMPLICIT INT8U
+    if pos >= end or data[pos] != 0x85:
+        raise unexpected_tag(data, pos, end, where + ".smpSynch", 0x85)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".smpSynch", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".smpSynch", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".smpSynch", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    if length != 1:
+        raise wrong_size(where + ".smpSynch", at, "1", length)
+    v_smp_synch = data[pos]
+    spans.append((where + ".smpSynch", pos, stop))
+    pos = stop
+
+    # smpRate [6] IMPLICIT INT16U OPTIONAL
+    v_smp_rate: int | None = None
+    if pos < end and data[pos] == 0x86:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".smpRate", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".smpRate", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".smpRate",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if length != 2:
+            raise wrong_size(where + ".smpRate", at, "2", length)
+        v_smp_rate = (data[pos] << 8) | data[pos + 1]
+        spans.append((where + ".smpRate", pos, stop))
+        pos = stop
+
+    # sample [7] IMPLICIT OCTET STRING
+    if pos >= end or data[pos] != 0x87:
+        raise unexpected_tag(data, pos, end, where + ".sample", 0x87)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".sample", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".sample", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".sample", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    v_sample = data[pos:stop]
+    spans.append((where + ".sample", pos, stop))
+    pos = stop
+
+    # smpMod [8] IMPLICIT INT16U OPTIONAL
+    v_smp_mod: int | None = None
+    if pos < end and data[pos] == 0x88:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".smpMod", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".smpMod", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".smpMod",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if length != 2:
+            raise wrong_size(where + ".smpMod", at, "2", length)
+        v_smp_mod = (data[pos] << 8) | data[pos + 1]
+        spans.append((where + ".smpMod", pos, stop))
+        pos = stop
+
+    # gmIdentity [9] IMPLICIT EntityIdentifier OPTIONAL
+    v_gm_identity: bytes | None = None
+    if pos < end and data[pos] == 0x89:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".gmIdentity", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".gmIdentity", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".gmIdentity",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if length != 8:
+            raise wrong_size(where + ".gmIdentity", at, "8", length)
+        v_gm_identity = data[pos:stop]
+        spans.append((where + ".gmIdentity", pos, stop))
+        pos = stop
+
+    while pos < end:  # extension elements after the last known field are skipped
+        pos = skip_element(data, pos, end, where + ".<extension>")
+    return ASDU(
+        v_sv_id,
+        v_smp_cnt,
+        v_conf_rev,
+        v_smp_synch,
+        v_sample,
+        datSet=v_dat_set,
+        refrTm=v_refr_tm,
+        smpRate=v_smp_rate,
+        smpMod=v_smp_mod,
+        gmIdentity=v_gm_identity,
+    )
+
+
+def _locate_asdu_items(data: bytes, pos: int, end: int, spans: list[Span]) -> list[ASDU]:
+    """Every ASDU element in ``data[pos:end]``, paths ``ASDU[i]``."""
+    items: list[ASDU] = []
+    while pos < end:
+        where = f"ASDU[{len(items)}]"
+        if data[pos] != 0x30:
+            raise unexpected_tag(data, pos, end, where, 0x30)
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where, at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where, at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where, at, f"length {length} runs past the end ({end - pos} octets left)"
+            )
+        items.append(_locate_asdu_contents(data, pos, stop, where, spans))
+        pos = stop
+    return items
+
+
+def locate_asdu(data: bytes, offset: int = 0, end: int | None = None) -> tuple[ASDU, list[Span]]:
+    """Decode like ``decode_asdu`` and also say where each primitive field is.
+
+    Spans are ``(path, start, stop)`` of each field's contents octets, in encoding order,
+    offsets from the start of ``data`` (e.g. ``("ASDU[0].smpCnt", 40, 42)``). For
+    receivers that learn a stream's layout once and then read fixed offsets.
+    """
+    where = "ASDU"
+    pos = offset
+    end = len(data) if end is None else min(end, len(data))
+    if pos >= end or data[pos] != 0x30:
+        raise unexpected_tag(data, pos, end, where, 0x30)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where, at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where, at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(where, at, f"length {length} runs past the end ({end - pos} octets left)")
+    spans: list[Span] = []
+    return _locate_asdu_contents(data, pos, stop, where, spans), spans
+
+
+def _locate_sav_pdu_contents(
+    data: bytes, pos: int, end: int, where: str, spans: list[Span]
+) -> SavPdu:
+    """The fields of one SavPdu from its contents octets ``data[pos:end]``, with their spans."""
+    # noASDU [0] IMPLICIT INTEGER
+    if pos >= end or data[pos] != 0x80:
+        raise unexpected_tag(data, pos, end, where + ".noASDU", 0x80)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".noASDU", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".noASDU", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".noASDU", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    if length == 0:
+        raise DecodeError(where + ".noASDU", at, "INTEGER has no content octets")
+    v_no_asdu = int.from_bytes(data[pos:stop], "big", signed=True)
+    if not 1 <= v_no_asdu <= 65535:
+        raise DecodeError(where + ".noASDU", at, f"{v_no_asdu} is outside 1..65535")
+    spans.append((where + ".noASDU", pos, stop))
+    pos = stop
+
+    # security [1] ANY OPTIONAL
+    v_security: bytes | None = None
+    if pos < end and data[pos] == 0xA1:
+        at = pos
+        if pos + 2 > end:
+            raise DecodeError(where + ".security", at, "truncated before the length")
+        length = data[pos + 1]
+        if length < 0x80:
+            pos += 2
+        else:
+            length, pos = read_long_length(data, pos + 1, end, where + ".security", at)
+        stop = pos + length
+        if stop > end:
+            raise DecodeError(
+                where + ".security",
+                at,
+                f"length {length} runs past the end ({end - pos} octets left)",
+            )
+        if skip_element(data, pos, stop, where + ".security") != stop:
+            raise DecodeError(where + ".security", at, "holds more than one element")
+        v_security = data[pos:stop]
+        spans.append((where + ".security", pos, stop))
+        pos = stop
+
+    # asdu [2] IMPLICIT SEQUENCE OF ASDU
+    if pos >= end or data[pos] != 0xA2:
+        raise unexpected_tag(data, pos, end, where + ".asdu", 0xA2)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where + ".asdu", at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where + ".asdu", at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(
+            where + ".asdu", at, f"length {length} runs past the end ({end - pos} octets left)"
+        )
+    v_asdu = _locate_asdu_items(data, pos, stop, spans)
+    if not 1 <= len(v_asdu) <= 65535:
+        raise DecodeError(where + ".asdu", at, f"{len(v_asdu)} items, expected 1..65535")
+    pos = stop
+
+    while pos < end:  # extension elements after the last known field are skipped
+        pos = skip_element(data, pos, end, where + ".<extension>")
+    return SavPdu(
+        v_no_asdu,
+        v_asdu,
+        security=v_security,
+    )
+
+
+def locate_sav_pdu(
+    data: bytes, offset: int = 0, end: int | None = None
+) -> tuple[SavPdu, list[Span]]:
+    """Decode like ``decode_sav_pdu`` and also say where each primitive field is.
+
+    Spans are ``(path, start, stop)`` of each field's contents octets, in encoding order,
+    offsets from the start of ``data`` (e.g. ``("ASDU[0].smpCnt", 40, 42)``). For
+    receivers that learn a stream's layout once and then read fixed offsets.
+    """
+    where = "SavPdu"
+    pos = offset
+    end = len(data) if end is None else min(end, len(data))
+    if pos >= end or data[pos] != 0x60:
+        raise unexpected_tag(data, pos, end, where, 0x60)
+    at = pos
+    if pos + 2 > end:
+        raise DecodeError(where, at, "truncated before the length")
+    length = data[pos + 1]
+    if length < 0x80:
+        pos += 2
+    else:
+        length, pos = read_long_length(data, pos + 1, end, where, at)
+    stop = pos + length
+    if stop > end:
+        raise DecodeError(where, at, f"length {length} runs past the end ({end - pos} octets left)")
+    spans: list[Span] = []
+    return _locate_sav_pdu_contents(data, pos, stop, where, spans), spans
 
 
 def _encode_asdu_contents(value: ASDU, where: str) -> bytes:

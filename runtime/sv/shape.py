@@ -1,4 +1,5 @@
-"""Walk one SV frame into typed records and learn its *shape*: where each variable field is.
+"""Decode one SV frame (the generated codec's ``locate_sav_pdu``: values and field spans)
+and learn its *shape*: where each variable field is.
 
 A shape is what stays the same from one frame of a stream to the next: the APPID, the
 Length, every tag and length, svID, datSet, confRev, smpSynch, smpRate, smpMod and
@@ -14,21 +15,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from gen61850.generated.sv.iec61850_9_2 import ASDU
+from gen61850.generated.sv.iec61850_9_2 import ASDU, locate_sav_pdu
 from gen61850.runtime.errors import DecodeError
-from gen61850.runtime.sv.ber import read_header
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import SvHeader, decode_header
 
 MAX_FRAME = 1522
 """Largest frame accepted (802.1Q-tagged Ethernet without FCS is 1518; a little slack)."""
-
-
-TAG_SAVPDU = 0x60
-TAG_NOASDU = 0x80
-TAG_SECURITY = 0xA1
-TAG_SEQ_ASDU = 0xA2
-TAG_ASDU = 0x30
 
 
 LinkHeader = SvHeader
@@ -102,120 +95,32 @@ class FrameShape:
         return region & self.mask == self.constant
 
 
-def _text(data: bytes, start: int, end: int) -> str:
-    raw = bytes(data[start:end])
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _fixed(data: bytes, start: int, end: int, size: int, path: str) -> bytes:
-    if end - start != size:
-        raise DecodeError(path, start, f"{end - start} octets, expected {size}")
-    return bytes(data[start:end])
-
-
 def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, list[int]]:
-    """Full walk of a frame: the records and, per ASDU, smpCnt/refrTm/sample offsets.
+    """Full decode of a frame by the generated codec: the records and, per ASDU, the
+    smpCnt, refrTm (-1 when absent) and sample offsets from base, as one flat list.
 
-    Returns the frame and a flat list of (smpCnt, refrTm or -1, sample) offsets from base.
     DecodeError names the field path and absolute byte offset on malformed input.
     """
     link = parse_link(frame)
     base = link.base
-    end = base + link.length
-    tag, pos, pdu_end = read_header(frame, base + 8, end, "SavPdu")
-    if tag != TAG_SAVPDU:
-        raise DecodeError("SavPdu", base + 8, f"tag 0x{tag:02x}, expected 0x60")
-    asdus: list[ASDU] = []
+    pdu, spans = locate_sav_pdu(frame, base + 8, base + link.length)
+    where = {path: start for path, start, _ in spans}
+    if pdu.noASDU != len(pdu.asdu):
+        raise DecodeError(
+            "SavPdu.noASDU",
+            where["SavPdu.noASDU"] - 2,
+            f"says {pdu.noASDU}, frame has {len(pdu.asdu)}",
+        )
     offsets: list[int] = []
-    no_asdu: int | None = None
-    no_asdu_at = base + 8
-    security: bytes | None = None
-    while pos < pdu_end:
-        tag, start, stop = read_header(frame, pos, pdu_end, "SavPdu")
-        if tag == TAG_NOASDU:
-            if not 1 <= stop - start <= 3:
-                raise DecodeError("SavPdu.noASDU", start, f"{stop - start} octets")
-            no_asdu = int.from_bytes(frame[start:stop], "big", signed=True)
-            no_asdu_at = pos
-        elif tag == TAG_SECURITY:
-            security = bytes(frame[start:stop])
-        elif tag == TAG_SEQ_ASDU:
-            apos = start
-            while apos < stop:
-                index = len(asdus)
-                atag, astart, astop = read_header(frame, apos, stop, f"ASDU[{index}]")
-                if atag != TAG_ASDU:
-                    raise DecodeError(f"ASDU[{index}]", apos, f"tag 0x{atag:02x}, expected 0x30")
-                asdu, asdu_offsets = _decode_asdu(frame, astart, astop, base, index)
-                asdus.append(asdu)
-                offsets += asdu_offsets
-                apos = astop
-        else:
-            raise DecodeError("SavPdu", pos, f"unexpected tag 0x{tag:02x}")
-        pos = stop
-    if no_asdu is None:
-        raise DecodeError("SavPdu.noASDU", base + 8, "missing")
-    if not asdus:
-        raise DecodeError("SavPdu.asdu", base + 8, "no ASDU")
-    if no_asdu != len(asdus):
-        raise DecodeError("SavPdu.noASDU", no_asdu_at, f"says {no_asdu}, frame has {len(asdus)}")
-    return DecodedFrame(link, asdus, time, security), offsets
-
-
-def _decode_asdu(
-    frame: bytes, start: int, stop: int, base: int, index: int
-) -> tuple[ASDU, list[int]]:
-    path = f"ASDU[{index}]"
-    found: dict[int, tuple[int, int]] = {}
-    pos = start
-    last = -1
-    while pos < stop:
-        tag, vstart, vend = read_header(frame, pos, stop, path)
-        if not 0x80 <= tag <= 0x89:
-            raise DecodeError(path, pos, f"unexpected tag 0x{tag:02x}")
-        if tag <= last:
-            raise DecodeError(path, pos, f"tag 0x{tag:02x} out of order or repeated")
-        last = tag
-        found[tag] = (vstart, vend)
-        pos = vend
-    for tag, name in ((0x80, "svID"), (0x82, "smpCnt"), (0x83, "confRev"), (0x85, "smpSynch")):
-        if tag not in found:
-            raise DecodeError(f"{path}.{name}", start, "missing")
-    if 0x87 not in found:
-        raise DecodeError(f"{path}.seqData", start, "missing")
-
-    def fixed(tag: int, size: int, name: str) -> bytes:
-        s, e = found[tag]
-        return _fixed(frame, s, e, size, f"{path}.{name}")
-
-    def optional_u16(tag: int, name: str) -> int | None:
-        return int.from_bytes(fixed(tag, 2, name), "big") if tag in found else None
-
-    sv_id = _text(frame, *found[0x80])
-    dat_set = _text(frame, *found[0x81]) if 0x81 in found else None
-    smp_cnt = int.from_bytes(fixed(0x82, 2, "smpCnt"), "big")
-    conf_rev = int.from_bytes(fixed(0x83, 4, "confRev"), "big")
-    refr_tm = fixed(0x84, 8, "refrTm") if 0x84 in found else None
-    smp_synch = fixed(0x85, 1, "smpSynch")[0]
-    gm = fixed(0x89, 8, "gmIdentity") if 0x89 in found else None
-    sample_start, sample_end = found[0x87]
-    asdu = ASDU(
-        sv_id,
-        smp_cnt,
-        conf_rev,
-        smp_synch,
-        bytes(frame[sample_start:sample_end]),
-        datSet=dat_set,
-        refrTm=refr_tm,
-        smpRate=optional_u16(0x86, "smpRate"),
-        smpMod=optional_u16(0x88, "smpMod"),
-        gmIdentity=gm,
-    )
-    refr_offset = found[0x84][0] - base if 0x84 in found else -1
-    return asdu, [found[0x82][0] - base, refr_offset, sample_start - base]
+    for index in range(len(pdu.asdu)):
+        path = f"ASDU[{index}]."
+        refr_tm = where.get(path + "refrTm")
+        offsets += [
+            where[path + "smpCnt"] - base,
+            -1 if refr_tm is None else refr_tm - base,
+            where[path + "sample"] - base,
+        ]
+    return DecodedFrame(link, pdu.asdu, time, pdu.security), offsets
 
 
 def _value_codes(layout: DataSetLayout) -> str:
