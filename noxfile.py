@@ -1,4 +1,4 @@
-"""Developer sessions: tests, lint, typecheck, generate, check_generated, bench, demo.
+"""Developer sessions: tests, fuzz, lint, typecheck, generate, check_generated, bench, demo.
 
 ``nox -s tests`` is the project's one test command: on a fresh Debian machine (as root) it
 installs the Debian packages the real-part tests use, then the Python packages, then runs
@@ -55,6 +55,19 @@ def tests(session: nox.Session) -> None:
     ensure_debian_packages(session)
     install_project(session)
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz tests, long: GEN61850_FUZZ_SCALE times the cases of the bounded test run.
+
+    ``nox -s fuzz`` scales by 200; ``nox -s fuzz -- 1000 SEED`` picks the scale and the seed.
+    """
+    ensure_debian_packages(session)
+    install_project(session)
+    scale, seed = [*session.posargs, "200", "61850"][:2]
+    env = {"GEN61850_FUZZ_SCALE": scale, "GEN61850_FUZZ_SEED": seed}
+    session.run("pytest", "-m", "fuzz", "-p", "no:cacheprovider", env=env)
 
 
 @nox.session

@@ -26,7 +26,7 @@ from gen61850.runtime.sv.publisher import Publisher
 from gen61850.runtime.sv.source import SineWave
 from gen61850.runtime.sv.subscriber import Subscriber
 
-from ..conftest import require_program, require_root
+from ..conftest import require_program, require_root, veth_pair
 
 pytestmark = [pytest.mark.netns, pytest.mark.tshark, pytest.mark.corpus]
 
@@ -111,7 +111,7 @@ def test_generated_publisher_and_subscriber_over_veth(package: ModuleType, tmp_p
     assert config.layout == channels_class.LAYOUT
     table = SineWave.default(config).table(config)
     capture = tmp_path / "wire.pcapng"
-    with VethPair("g61scl") as pair:
+    with veth_pair("g61scl") as pair:
         sniffer = _start_tshark(tshark, pair, capture)
         with inside(pair.ns_b):
             subscriber = Subscriber(pair.if_b, streams=[config])

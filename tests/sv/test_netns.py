@@ -15,7 +15,7 @@ from gen61850.runtime.sv.source import SineWave
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.subscriber import Subscriber
 
-from ..conftest import require_root
+from ..conftest import veth_pair
 from .helpers import reap
 
 pytestmark = pytest.mark.netns
@@ -23,8 +23,7 @@ pytestmark = pytest.mark.netns
 
 @pytest.fixture(scope="module")
 def veth() -> Iterator[VethPair]:
-    require_root()
-    with VethPair("g61svt") as pair:
+    with veth_pair("g61svt") as pair:
         yield pair
 
 
