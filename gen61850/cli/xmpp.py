@@ -214,13 +214,16 @@ def _dev_server(args: argparse.Namespace) -> int:
     if not users:
         raise Gen61850Error("--users: no account names")
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # before Prosody starts
+    # Before Prosody starts. SIGINT too: a shell starts background jobs with SIGINT ignored,
+    # and `kill -INT` must stop the server like Ctrl-C does.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
     with contextlib.ExitStack() as cleanup:
         if args.folder is None:  # configs hold passwords: gone with the server
             temporary = tempfile.TemporaryDirectory(prefix="gen61850-xmpp-")
             folder = Path(cleanup.enter_context(temporary))
-        else:
-            folder = args.folder
+        else:  # absolute: the account files name the CA, read from anywhere
+            folder = args.folder.resolve()
             folder.mkdir(parents=True, exist_ok=True)
         dev = cleanup.enter_context(DevServer(folder=folder / "prosody"))
         print(f"Prosody with TLS on {dev.host}:{dev.port}, domain {dev.domain}")
@@ -241,6 +244,5 @@ def _dev_server(args: argparse.Namespace) -> int:
         print(f"  gen61850 xmpp browse {first}@{dev.domain} --config {folder / last}.toml")
         kept = "" if args.folder else f" and removes {folder}"
         print(f"Ctrl-C stops the server{kept}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stopped.wait()
+        stopped.wait()
     return 0

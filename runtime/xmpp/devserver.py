@@ -192,6 +192,8 @@ class DevServer:
         if self.folder is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="gen61850-prosody-")
             self.folder = Path(self._tmp.name)
+        # Prosody reads relative paths against its own folder, not ours: give it absolute ones.
+        self.folder = Path(self.folder).resolve()
         try:
             self._start_in(self.folder)
         except BaseException:  # a context manager whose __enter__ fails gets no __exit__

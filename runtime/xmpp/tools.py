@@ -188,17 +188,23 @@ class Account:
 
 
 def read_account_file(path: Path) -> Account:
-    """A TOML file with ``jid``, ``password``, ``server``, ``ca``, ``sasl`` (top level or [xmpp])."""
+    """A TOML file with ``jid``, ``password``, ``server``, ``ca``, ``sasl`` (top level or [xmpp]).
+
+    A relative ``ca`` is relative to the file's folder.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise LocalError(f"{path}: {error}") from None
     section = data.get("xmpp", data)
+    ca = section.get("ca")
+    if isinstance(ca, str) and ca and not Path(ca).is_absolute():
+        ca = str(path.parent / ca)  # relative to the file, not to where the command runs
     return Account(
         section.get("jid"),
         section.get("password"),
         section.get("server"),
-        section.get("ca"),
+        ca,
         section.get("sasl"),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,34 @@ def full_jid(jid: str) -> str:
     return f"{parsed.bare}/{RESOURCE}"
 
 
+def check_ca_file(ca_file: str | None) -> None:
+    """ConnectError, before any connection, when the CA file is missing or holds no certificate."""
+    if not ca_file:
+        return
+    path = Path(ca_file)
+    if not path.is_file():
+        raise ConnectError(
+            f"CA file {path}: not found" if not path.exists() else f"CA file {path}: not a file"
+        )
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise ConnectError(f"CA file {path}: no usable PEM certificate ({error})") from None
+
+
+def _closed_early(stage: str) -> str:
+    """Why a server that closes the stream at ``stage`` most likely did so."""
+    hints = {
+        "before TLS": "the server closed the connection before TLS: it offered no TLS "
+        "(check its certificate and key; its log says why)",
+        "after TLS, before login": "the server closed the connection after TLS, before login "
+        "(wrong domain, or the account does not exist)",
+        "after login": "the server closed the connection after login, before the session began "
+        "(resource conflict or server policy)",
+    }
+    return hints.get(stage, f"the connection closed {stage}")
+
+
 class Endpoint(slixmpp.ClientXMPP):
     """A slixmpp client with the 8-2 profile; ``start()``/``stop()`` bound every wait."""
 
@@ -70,6 +99,7 @@ class Endpoint(slixmpp.ClientXMPP):
         self._stopping = False
         self._started = False
         self._failure: str | None = None
+        self._stage = "before connecting"  # how far the last start got, for its error
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("session_resumed", self._on_session_resumed)
         self.add_event_handler("failed_auth", self._on_failed_auth)
@@ -77,21 +107,27 @@ class Endpoint(slixmpp.ClientXMPP):
         self.add_event_handler("connection_failed", self._on_connection_failed)
         self.add_event_handler("ssl_invalid_chain", self._on_bad_certificate)
         self.add_event_handler("disconnected", self._on_disconnected)
+        self.add_event_handler("connected", lambda _: self._reached("before TLS"))
+        self.add_event_handler("tls_success", lambda _: self._reached("after TLS, before login"))
+        self.add_event_handler("auth_success", lambda _: self._reached("after login"))
         self.add_event_handler("presence_unavailable", self._on_presence_unavailable)
 
     # ------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
         """Connect, negotiate TLS and SASL, bind ``IEC``, send presence; ConnectError on failure."""
+        check_ca_file(self.settings.ca_file)
         self._ready = asyncio.get_running_loop().create_future()
         self._stopping = False
+        self._failure = None
+        self._stage = "before connecting"
         host = self.settings.host or JID(self.settings.jid).domain
         self.connect(host, self.settings.port)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self.settings.connect_timeout)
         except TimeoutError:
             self._give_up()
-            reason = self._failure or "no session (TLS, authentication or server unreachable)"
+            reason = self._failure or f"no session (the attempt stopped {self._stage})"
             raise ConnectError(
                 f"{self.boundjid.bare}: no XMPP session with {host}:{self.settings.port} "
                 f"within {self.settings.connect_timeout:g} s: {reason}"
@@ -169,7 +205,12 @@ class Endpoint(slixmpp.ClientXMPP):
     def _on_bad_certificate(self, error: Any) -> None:
         self._fail(f"server certificate not trusted: {error}")
 
+    def _reached(self, stage: str) -> None:
+        self._stage = stage
+
     def _on_disconnected(self, reason: Any) -> None:
+        if not self._started and self._failure is None and self._stage != "before connecting":
+            self._fail(_closed_early(self._stage))
         if self._started:
             self.link_lost(str(reason) if reason else "XMPP link lost")
         if self._started and not self._stopping and self.settings.reconnect:
@@ -192,4 +233,4 @@ class Endpoint(slixmpp.ClientXMPP):
         """``jid`` went unavailable: the associations with it are aborted."""
 
 
-__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "full_jid"]
+__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "check_ca_file", "full_jid"]

@@ -162,13 +162,9 @@ def test_local_ied_for_the_demo(own_scl: Path) -> None:
         )
         assert ied.server.model.get_value("XIEDLD0/GGIO1$SP$Setg$setVal") == 4.0
         prosody_pid = ied.dev.pid or 0
-    assert (
-        prosody_pid
-        and subprocess.run(
-            ["kill", "-0", str(prosody_pid)], capture_output=True, check=False
-        ).returncode
-        != 0
-    )
+    assert prosody_pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(prosody_pid, 0)  # Prosody is gone
 
 
 def test_dev_server_command_serves_its_accounts_and_removes_its_folder() -> None:
@@ -235,3 +231,135 @@ def test_a_dev_server_interrupted_while_starting_leaves_nothing_behind(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def _start_dev_server(
+    folder: str, users: str, cwd: Path
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """``xmpp dev-server`` as a user starts it; its lines up to "Ctrl-C stops"."""
+    process = subprocess.Popen(
+        [*CLI, "dev-server", "--folder", folder, "--users", users],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Ctrl-C stops"):
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        lines.append(line)
+    return process, lines
+
+
+def test_a_relative_dev_server_folder_works_from_where_it_was_typed(
+    own_scl: Path, tmp_path: Path
+) -> None:
+    """``--folder gx`` as a user types it: serve and get with its account files work, from
+    the same folder and from elsewhere (paths in the files are absolute or file-relative)."""
+    dev, _ = _start_dev_server("gx", "xied,client1", tmp_path)
+    serve = subprocess.Popen(
+        [*CLI, "serve", str(own_scl), "--ied", "XIED", "--config", "gx/xied.toml"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=tmp_path,
+    )
+    try:
+        assert serve.stdout is not None and serve.stderr is not None
+        line = serve.stdout.readline()
+        assert line.startswith("serving IED XIED"), serve.stderr.read()
+        got = subprocess.run(
+            [
+                *CLI,
+                "get",
+                "xied@iec61850.test",
+                "XIEDLD0/MMXU1.TotW.mag.f[MX]",
+                "--config",
+                str(tmp_path / "gx" / "client1.toml"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=ENV,
+            cwd="/",
+        )
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.strip() == "XIEDLD0/MMXU1.TotW.mag.f[MX] = 12.5"
+    finally:
+        assert stop(serve) == 0
+        assert stop(dev) == 0
+    assert (tmp_path / "gx" / "client1.toml").exists()  # a given folder is kept
+
+
+def test_a_background_dev_server_stops_on_sigint(tmp_path: Path) -> None:
+    """A shell starts background jobs with SIGINT ignored; ``kill -INT`` still stops it."""
+    process = subprocess.Popen(
+        [*CLI, "dev-server", "--folder", str(tmp_path / "gx"), "--users", "a"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert process.stdout is not None
+    while not process.stdout.readline().startswith("Ctrl-C stops"):
+        assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+    pid_file = tmp_path / "gx" / "prosody" / "prosody.pid"
+    assert not pid_file.exists() or not _alive(int(pid_file.read_text() or 0))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return pid > 0
+
+
+def test_connection_failures_say_which_and_why(
+    xmpp_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing CA file, a CA file with no certificate, a server without a usable TLS key."""
+    account = config(xmpp_env, tmp_path, "client1")
+    text = account.read_text()
+    account.write_text(text.replace(str(xmpp_env.server.ca_file), str(tmp_path / "nope.crt")))
+    result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(account))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"gen61850: error: CA file {tmp_path / 'nope.crt'}: not found"
+
+    junk = tmp_path / "junk.crt"
+    junk.write_text("not a certificate\n")
+    account.write_text(text.replace(str(xmpp_env.server.ca_file), str(junk)))
+    result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(account))
+    assert result.returncode == 1 and "no usable PEM certificate" in result.stderr
+
+    # A Prosody whose key file is missing offers no TLS and closes the stream.
+    make_certificates = devserver.make_certificates
+
+    def without_key(folder: Path, domain: str) -> tuple[Path, Path, Path]:
+        ca, certificate, _ = make_certificates(folder, domain)
+        return ca, certificate, folder / "missing.key"
+
+    monkeypatch.setattr(devserver, "make_certificates", without_key)
+    with devserver.DevServer() as broken:
+        broken.register("client1", "pw")
+        write_account_file(
+            account,
+            Account("client1@iec61850.test", "pw", f"127.0.0.1:{broken.port}", str(broken.ca_file)),
+        )
+        result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(account))
+    assert result.returncode == 1
+    assert "closed the connection before TLS" in result.stderr, result.stderr
