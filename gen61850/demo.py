@@ -153,11 +153,11 @@ def _serve_and_browse(package: ModuleType, say: Callable[[str], None]) -> bool:
             f"browsing it as {client_jid}"
         )
         lines = asyncio.run(_browse(package, server, ied_jid, client_jid))
+        for line in lines:
+            say("      " + line)
     finally:
         server.stop()
         say("      XMPP server stopped")
-    for line in lines:
-        say("      " + line)
     return bool(lines) and " = " in lines[-1]
 
 

@@ -25,8 +25,8 @@ def test_demo_runs_every_step_and_stops_what_it_started() -> None:
     received = int(re.search(r"subscriber: (\d+) frames", out)[1])  # type: ignore[index]
     assert sent == received > 0
     assert "0 gaps, 0 duplicates, 0 out of order" in out
-    assert "XMPP server stopped" in out
-    assert re.search(r"MU01MU/LLN0\$ST\$Beh\$stVal = \d", out)
+    read = re.search(r"MU01MU/LLN0\$ST\$Beh\$stVal = \d", out)
+    assert read and "XMPP server stopped" in out[read.end() :]  # listing first, then the stop
     assert "          data set PhsMeas1" in out
     assert out.rstrip().endswith("every step succeeded")
     port = int(re.search(r"Prosody on 127\.0\.0\.1:(\d+)", out)[1])  # type: ignore[index]

@@ -51,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
             written = output.write(files, root)
             print(f"{target.name}: {len(files)} files, {len(written)} written", file=sys.stderr)
     if stale:
-        print("generated/ is out of date with specs/:", file=sys.stderr)
+        print(f"{root} is out of date with specs/:", file=sys.stderr)
         for line in stale:
             print(f"  {line}", file=sys.stderr)
         return 1
+    if args.check:
+        names = ", ".join(t.name for t in targets)
+        print(f"{root} is current with specs/ ({names})", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ from gen61850.generator.scl.device import device_packages
 from gen61850.generator.scl.diagnostics import Severity
 from gen61850.generator.scl.model import SclModel, load_scl
 from gen61850.generator.scl.show import model_lines
+from gen61850.runtime.errors import Gen61850Error
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -48,7 +49,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     generate.set_defaults(func=run_generate)
 
 
+def _require_file(path: Path) -> None:
+    """One line, not a diagnostic and a summary, when there is no file to read at all."""
+    if not path.is_file():
+        raise Gen61850Error(f"{path}: {'not a file' if path.exists() else 'no such file'}")
+
+
 def _load(args: argparse.Namespace) -> SclModel:
+    _require_file(args.file)
     return load_scl(args.file, validate=not args.no_xsd)
 
 
@@ -72,6 +80,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    _require_file(args.file)
     model = load_scl(args.file, validate=False)
     if model.errors and not model.ieds:
         _print_diagnostics(model, sys.stderr, errors_only=True)
@@ -106,6 +115,7 @@ class _Bar:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    _require_file(args.file)
     bar = _Bar(args.progress or sys.stderr.isatty())
     model = load_scl(args.file, validate=not args.no_xsd, progress=bar)
     if model.errors:

@@ -37,6 +37,14 @@ def test_malformed_file_never_gives_a_traceback(
         assert f"{bad}:1: error:" in captured.out + captured.err
 
 
+def test_a_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "station.scd"
+    for command in (["check"], ["show"], ["generate", "-o", str(tmp_path / "out")]):
+        assert main(["scl", *command, str(missing)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err == f"gen61850: error: {missing}: no such file\n"
+
+
 def test_show_tree(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scl", "show", str(SPECS / "goose.scd")]) == 0
     out = capsys.readouterr().out
