@@ -7,8 +7,11 @@ pytest.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import nox
 
@@ -22,7 +25,12 @@ DEBIAN_PACKAGES = {
     "tcpreplay": "tcpreplay",
     "iproute2": "ip",
     "openssl": "openssl",
+    "jq": "jq",  # the README's tour pipes `sv decode --format jsonl` into it
 }
+# Debian package -> the system service it would start and enable; the tests and the demo run
+# their own server on a free port of 127.0.0.1 and never use (or leave behind) Debian's.
+DEBIAN_SERVICES = {"prosody": "prosody"}
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 TYPED_PACKAGES = [
     "gen61850/generator",
     "gen61850/runtime",
@@ -33,7 +41,11 @@ TYPED_PACKAGES = [
 
 
 def ensure_debian_packages(session: nox.Session) -> None:
-    """apt-get install what is missing (root only; otherwise say what is missing)."""
+    """apt-get install what is missing (root only; otherwise say what is missing).
+
+    Services the packages bring are neither started (a policy-rc.d says so for the
+    install) nor enabled at boot afterwards.
+    """
     missing = [pkg for pkg, program in DEBIAN_PACKAGES.items() if shutil.which(program) is None]
     if not missing:
         return
@@ -41,8 +53,42 @@ def ensure_debian_packages(session: nox.Session) -> None:
         session.warn(f"not root or no apt-get: cannot install {' '.join(missing)}")
         return
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+    with services_not_started(session):
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
+    for package in missing:
+        if package in DEBIAN_SERVICES:
+            disable_service(session, DEBIAN_SERVICES[package])
+
+
+@contextlib.contextmanager
+def services_not_started(session: nox.Session) -> Iterator[None]:
+    """A policy-rc.d that forbids starting services while packages install (unless the
+    machine has its own, which then decides)."""
+    if POLICY_RC_D.exists():
+        yield
+        return
+    POLICY_RC_D.write_text(
+        "#!/bin/sh\n# gen61850: no service starts while nox installs\nexit 101\n"
+    )
+    POLICY_RC_D.chmod(0o755)
+    try:
+        yield
+    finally:
+        POLICY_RC_D.unlink()
+
+
+def disable_service(session: nox.Session, service: str) -> None:
+    """Stop (where systemd runs) and disable at boot the service a package just installed."""
+    if shutil.which("systemctl"):
+        running = Path("/run/systemd/system").is_dir()
+        command = ["systemctl", "disable", *(["--now"] if running else []), service]
+    elif shutil.which("update-rc.d"):
+        command = ["update-rc.d", service, "disable"]
+    else:
+        return
+    session.run(*command, external=True, success_codes=[0, 1])
+    session.log(f"Debian's {service} service is installed but disabled (the tests run their own)")
 
 
 def install_project(session: nox.Session, extras: str = "test") -> None:
