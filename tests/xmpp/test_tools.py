@@ -70,9 +70,12 @@ def test_account_settings_and_files(tmp_path: Path) -> None:
         Account().settings("client")
     with pytest.raises(LocalError, match="HOST\\[:PORT\\]"):
         Account("a@b", "pw", "host:port").settings("client")
-    awkward = Account("a@b", 'p"w\\ \n\x7f ü', None, "C:\\ca.crt")
+    awkward = Account("a@b", 'p"w\\ \n\x7f ü', None, "/certs/a\\b.crt")
     write_account_file(path, awkward)
     assert read_account_file(path) == awkward
+    relative = Account("a@b", "pw", None, "gx/ca.crt")  # relative to the file, not the cwd
+    write_account_file(path, relative)
+    assert read_account_file(path).ca_file == str(tmp_path / "gx" / "ca.crt")
     (tmp_path / "bad.toml").write_text("jid = ", encoding="utf-8")
     with pytest.raises(LocalError, match=r"bad\.toml"):
         read_account_file(tmp_path / "bad.toml")
