@@ -25,11 +25,15 @@ DEBIAN_PACKAGES = {
     "tcpreplay": "tcpreplay",
     "iproute2": "ip",
     "openssl": "openssl",
+    "ejabberd": "ejabberdctl",
     "jq": "jq",  # the README's tour pipes `sv decode --format jsonl` into it
 }
-# Debian package -> the system service it would start and enable; the tests and the demo run
-# their own server on a free port of 127.0.0.1 and never use (or leave behind) Debian's.
-DEBIAN_SERVICES = {"prosody": "prosody"}
+# Debian package -> the system services it would start and enable; the tests and the demo run
+# their own servers on free ports of 127.0.0.1 and never use (or leave behind) Debian's.
+DEBIAN_SERVICES = {
+    "prosody": ["prosody.service"],
+    "ejabberd": ["ejabberd.service", "epmd.socket", "epmd.service"],
+}
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 TYPED_PACKAGES = [
     "gen61850/generator",
@@ -57,8 +61,8 @@ def ensure_debian_packages(session: nox.Session) -> None:
         session.run("apt-get", "update", "-qq", external=True, env=env)
         session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=env)
     for package in missing:
-        if package in DEBIAN_SERVICES:
-            disable_service(session, DEBIAN_SERVICES[package])
+        for service in DEBIAN_SERVICES.get(package, []):
+            disable_service(session, service)
 
 
 @contextlib.contextmanager
@@ -78,17 +82,17 @@ def services_not_started(session: nox.Session) -> Iterator[None]:
         POLICY_RC_D.unlink()
 
 
-def disable_service(session: nox.Session, service: str) -> None:
-    """Stop (where systemd runs) and disable at boot the service a package just installed."""
+def disable_service(session: nox.Session, unit: str) -> None:
+    """Stop (where systemd runs) and disable at boot a unit a package just installed."""
     if shutil.which("systemctl"):
         running = Path("/run/systemd/system").is_dir()
-        command = ["systemctl", "disable", *(["--now"] if running else []), service]
-    elif shutil.which("update-rc.d"):
-        command = ["update-rc.d", service, "disable"]
+        command = ["systemctl", "disable", *(["--now"] if running else []), unit]
+    elif shutil.which("update-rc.d") and unit.endswith(".service"):
+        command = ["update-rc.d", unit.removesuffix(".service"), "disable"]
     else:
         return
     session.run(*command, external=True, success_codes=[0, 1])
-    session.log(f"Debian's {service} service is installed but disabled (the tests run their own)")
+    session.log(f"Debian's {unit} is installed but disabled (the tests run their own)")
 
 
 def install_project(session: nox.Session, extras: str = "test") -> None:

@@ -65,8 +65,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         _connection_options(command, "our account")
         command.set_defaults(func=func)
 
-    dev = commands.add_parser("dev-server", help="a local Prosody with TLS and test accounts")
+    dev = commands.add_parser(
+        "dev-server", help="a local XMPP server (Prosody or ejabberd) with TLS and test accounts"
+    )
     dev.add_argument("--users", default=",".join(DEFAULT_USERS), help="accounts to create")
+    dev.add_argument(
+        "--server",
+        choices=("prosody", "ejabberd"),
+        default="prosody",
+        help="which XMPP server (Debian package of that name; default prosody)",
+    )
     dev.add_argument("--folder", type=Path, help="keep config, CA and accounts here")
     dev.set_defaults(func=_dev_server)
 
@@ -207,7 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _dev_server(args: argparse.Namespace) -> int:
     import secrets
 
-    from gen61850.runtime.xmpp.devserver import DevServer
+    from gen61850.runtime.xmpp.devserver import dev_server
     from gen61850.runtime.xmpp.tools import Account, write_account_file
 
     users = [u.strip() for u in args.users.split(",") if u.strip()]
@@ -225,12 +233,16 @@ def _dev_server(args: argparse.Namespace) -> int:
         else:  # absolute: the account files name the CA, read from anywhere
             folder = args.folder.resolve()
             folder.mkdir(parents=True, exist_ok=True)
-        dev = cleanup.enter_context(DevServer(folder=folder / "prosody"))
-        print(f"Prosody with TLS on {dev.host}:{dev.port}, domain {dev.domain}")
+        dev = dev_server(args.server, folder=folder / args.server)
+        cleanup.callback(dev.stop)
+        dev.start()
+        name = {"prosody": "Prosody", "ejabberd": "ejabberd"}[args.server]
+        print(f"{name} with TLS on {dev.host}:{dev.port}, domain {dev.domain}")
         print(f"test CA: {dev.ca_file}")
-        for user in users:
-            password = secrets.token_hex(8)
-            jid = dev.register(user, password)
+        passwords = {user: secrets.token_hex(8) for user in users}
+        for (user, password), jid in zip(
+            passwords.items(), dev.register_many(passwords), strict=True
+        ):
             config = folder / f"{user}.toml"
             write_account_file(
                 config, Account(jid, password, f"{dev.host}:{dev.port}", str(dev.ca_file))

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Protocol
 
 from gen61850.runtime.xmpp.errors import LocalError
 
@@ -164,6 +165,40 @@ def prosody_config(
     )
 
 
+class XmppDevServer(Protocol):
+    """What the tests, the demo and ``xmpp dev-server`` use of a local XMPP server."""
+
+    kind: str
+    host: str
+    port: int
+    domain: str
+    ca_file: Path
+    folder: Path | None
+
+    def start(self) -> XmppDevServer: ...
+    def stop(self) -> None: ...
+    def register(self, user: str, password: str) -> str: ...
+    def register_many(self, accounts: dict[str, str]) -> list[str]: ...
+    @property
+    def pid(self) -> int | None: ...
+    @property
+    def log_text(self) -> str: ...
+
+
+SERVER_KINDS = ("prosody", "ejabberd")
+
+
+def dev_server(kind: str = "prosody", **options: Any) -> XmppDevServer:
+    """A Prosody (``DevServer``) or an ejabberd (``EjabberdServer``), not started yet."""
+    if kind == "prosody":
+        return DevServer(**options)
+    if kind == "ejabberd":
+        from gen61850.runtime.xmpp.ejabberd import EjabberdServer
+
+        return EjabberdServer(**options)
+    raise DevServerError(f"unknown XMPP server {kind!r} (one of {', '.join(SERVER_KINDS)})")
+
+
 @dataclass
 class DevServer:
     """A Prosody on 127.0.0.1 with TLS and a test CA, in a temporary folder of its own."""
@@ -173,6 +208,7 @@ class DevServer:
     require_tls: bool = True
     hibernation: int = 60
     start_timeout: float = 15.0
+    kind = "prosody"
 
     def __post_init__(self) -> None:
         self.host = "127.0.0.1"
@@ -254,6 +290,10 @@ class DevServer:
         )
         return f"{user}@{self.domain}"
 
+    def register_many(self, accounts: dict[str, str]) -> list[str]:
+        """Create (or reset) many accounts; returns their bare JIDs."""
+        return [self.register(user, password) for user, password in accounts.items()]
+
     def stop(self) -> None:
         """Stop Prosody by its pid and remove the temporary folder."""
         process, self._process = self._process, None
@@ -292,4 +332,13 @@ class DevServer:
         return (self.folder / "prosody.log").read_text(encoding="utf-8", errors="replace")
 
 
-__all__ = ["DEFAULT_DOMAIN", "DevServer", "DevServerError", "free_port", "make_certificates"]
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "SERVER_KINDS",
+    "DevServer",
+    "DevServerError",
+    "XmppDevServer",
+    "dev_server",
+    "free_port",
+    "make_certificates",
+]

@@ -20,7 +20,7 @@ from lxml import etree
 from gen61850 import resource_path
 from gen61850.generator.scl.model import load_scl
 from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
-from gen61850.runtime.xmpp.devserver import DevServer
+from gen61850.runtime.xmpp.devserver import SERVER_KINDS, XmppDevServer, dev_server
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.server import AcsiServer
 from gen61850.runtime.xmpp.transport import XmppSettings
@@ -38,7 +38,7 @@ def password(user: str) -> str:
 
 @dataclass
 class Env:
-    server: DevServer
+    server: XmppDevServer
 
     def settings(self, user: str, **overrides: Any) -> XmppSettings:
         values: dict[str, Any] = {
@@ -57,14 +57,22 @@ class Env:
         return f"{user}@{self.server.domain}/IEC"
 
 
-@pytest.fixture(scope="session")
-def xmpp_env() -> Iterator[Env]:
-    require_program("prosody")
+# The program that shows each server is installed (nox -s tests installs both).
+SERVER_PROGRAM = {"prosody": "prosody", "ejabberd": "ejabberdctl"}
+
+
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def xmpp_env(request: pytest.FixtureRequest) -> Iterator[Env]:
+    """Every 8-2 test runs against a real Prosody and a real ejabberd, in turn."""
+    require_program(SERVER_PROGRAM[request.param])
     require_program("openssl")
-    with DevServer(hibernation=2) as server:
-        for user in USERS:
-            server.register(user, password(user))
+    server = dev_server(request.param, hibernation=2)
+    server.start()
+    try:
+        server.register_many({user: password(user) for user in USERS})
         yield Env(server)
+    finally:
+        server.stop()
 
 
 class SchemaCheck:

@@ -18,6 +18,7 @@ from gen61850.runtime.xmpp import devserver
 from gen61850.runtime.xmpp.client import AcsiClient
 from gen61850.runtime.xmpp.session import local_ied
 from gen61850.runtime.xmpp.tools import Account, read_account_file, write_account_file
+from tests.conftest import require_program
 from tests.xmpp.conftest import Env, password, run
 
 pytestmark = pytest.mark.prosody
@@ -167,9 +168,11 @@ def test_local_ied_for_the_demo(own_scl: Path) -> None:
         os.kill(prosody_pid, 0)  # Prosody is gone
 
 
-def test_dev_server_command_serves_its_accounts_and_removes_its_folder() -> None:
+@pytest.mark.parametrize("server", devserver.SERVER_KINDS)
+def test_dev_server_command_serves_its_accounts_and_removes_its_folder(server: str) -> None:
+    require_program({"prosody": "prosody", "ejabberd": "ejabberdctl"}[server])
     process = subprocess.Popen(
-        [*CLI, "dev-server", "--users", "alpha,beta"],
+        [*CLI, "dev-server", "--users", "alpha,beta", "--server", server],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,308 @@
+"""A local ejabberd with TLS for demos and tests, beside the Prosody of ``devserver``.
+
+ejabberd is the XMPP server operators scale out (Erlang, clusters). ``EjabberdServer`` runs a
+private node of the Debian package: its own configuration (never ``/etc/ejabberd``, whose
+shaper limits every client to 3,000 B/s), the test CA and server certificate of
+``make_certificates``, c2s on a free port of 127.0.0.1 with STARTTLS required and no shaper,
+stream management and ping enabled. The node is started with ``erl`` directly (``ejabberdctl``
+refuses root or drops to the ``ejabberd`` user) and without epmd: Erlang distribution listens
+on a free port of 127.0.0.1 only, so nothing outlives the server. Accounts are created through
+ejabberd's own control commands (one at a time, or in bulk from a XEP-0227 file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from xml.sax.saxutils import quoteattr
+
+from gen61850.runtime.xmpp.devserver import (
+    DEFAULT_DOMAIN,
+    DevServerError,
+    free_port,
+    make_certificates,
+)
+
+EJABBERDCTL = Path("/usr/sbin/ejabberdctl")
+
+
+def erlang_libraries() -> str:
+    """Where Debian's ejabberd keeps its Erlang applications (the ``ERL_LIBS`` of ejabberdctl)."""
+    if EJABBERDCTL.is_file():
+        found = re.search(r"^ERL_LIBS='([^']+)'", EJABBERDCTL.read_text(), re.MULTILINE)
+        if found:
+            return found[1]
+    for candidate in sorted(Path("/usr/lib").glob("*-linux-gnu")):
+        if any(candidate.glob("ejabberd-*")):
+            return str(candidate)
+    raise DevServerError("ejabberd is not installed (apt-get install ejabberd)")
+
+
+def ejabberd_config(*, folder: Path, domain: str, port: int, require_tls: bool, resume: int) -> str:
+    """The ejabberd.yml of a private test node (see ../shared/notes/ejabberd-testing.md)."""
+    starttls = "starttls_required: true" if require_tls else "starttls: false"
+    return (
+        f"hosts: [{domain}]\n"
+        "loglevel: info\n"  # the ready line is an info line
+        "log_rotate_count: 0\n"
+        f"certfiles: [{folder / 'server-combined.pem'}]\n"
+        f"ca_file: {folder / 'ca.crt'}\n"
+        "acme: {auto: false}\n"
+        "s2s_access: none\n"
+        "auth_method: internal\n"
+        "auth_password_format: scram\n"
+        "auth_cache_size: 100000\n"
+        "max_fsm_queue: 100000\n"
+        "listen:\n"
+        f"  - {{port: {port}, ip: 127.0.0.1, module: ejabberd_c2s, {starttls},\n"
+        "     shaper: none, backlog: 1024, max_stanza_size: 16777216}\n"
+        "modules:\n"
+        "  mod_disco: {}\n"
+        "  mod_ping: {}\n"
+        "  mod_roster: {}\n"
+        f"  mod_stream_mgmt: {{resume_timeout: {resume}}}\n"
+    )
+
+
+@dataclass
+class EjabberdServer:
+    """An ejabberd node on 127.0.0.1 with TLS and a test CA, in a temporary folder of its own.
+
+    Same interface as ``devserver.DevServer`` (Prosody): ``host``, ``port``, ``domain``,
+    ``ca_file``, ``register``, ``register_many``, ``start``/``stop``, a context manager.
+    """
+
+    domain: str = DEFAULT_DOMAIN
+    folder: Path | None = None
+    require_tls: bool = True
+    hibernation: int = 60  # XEP-0198 resumption window, seconds
+    start_timeout: float = 30.0
+    kind = "ejabberd"
+
+    def __post_init__(self) -> None:
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.ca_file = Path()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._node = f"g61ej{os.getpid()}x{secrets.token_hex(3)}@localhost"
+        self._cookie = secrets.token_hex(16)
+        self._dist_port = 0
+        self._libs = ""
+
+    # ---------------------------------------------------------------- life cycle
+
+    def start(self) -> EjabberdServer:
+        """Make certificates, write the config, start the node and wait until c2s listens."""
+        if shutil.which("erl") is None:
+            raise DevServerError("ejabberd is not installed (apt-get install ejabberd)")
+        self._libs = erlang_libraries()
+        if self.folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="gen61850-ejabberd-")
+            self.folder = Path(self._tmp.name)
+        self.folder = Path(self.folder).resolve()
+        try:
+            self._start_in(self.folder)
+        except BaseException:  # a context manager whose __enter__ fails gets no __exit__
+            self.stop()
+            raise
+        return self
+
+    def _start_in(self, folder: Path) -> None:
+        for sub in ("spool", "logs"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / "inetrc").write_text("", encoding="utf-8")
+        self.ca_file, cert, key = make_certificates(folder, self.domain)
+        combined = folder / "server-combined.pem"
+        combined.write_text(cert.read_text() + key.read_text(), encoding="utf-8")
+        combined.chmod(0o600)
+        self.port, self._dist_port = free_port(), free_port()
+        config = folder / "ejabberd.yml"
+        config.write_text(
+            ejabberd_config(
+                folder=folder,
+                domain=self.domain,
+                port=self.port,
+                require_tls=self.require_tls,
+                resume=self.hibernation,
+            ),
+            encoding="utf-8",
+        )
+        log = folder / "logs" / "ejabberd.log"
+        log.touch()
+        env = {
+            **self._erl_env(),
+            "EJABBERD_CONFIG_PATH": str(config),
+            "EJABBERD_LOG_PATH": str(log),
+        }
+        self._process = subprocess.Popen(
+            [
+                "erl",
+                "-sname",
+                self._node,
+                *self._erl_options(),
+                "-noinput",
+                "-mnesia",
+                "dir",
+                f'"{folder / "spool"}"',
+                "-s",
+                "ejabberd",
+            ],
+            cwd=folder / "spool",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._wait_ready(log)
+
+    def _erl_env(self) -> dict[str, str]:
+        assert self.folder is not None
+        keep = ("PATH", "LANG", "LC_ALL", "TZ")
+        return {
+            **{k: v for k, v in os.environ.items() if k in keep},
+            "ERL_LIBS": self._libs,
+            "HOME": str(self.folder),
+            "ERL_INETRC": str(self.folder / "inetrc"),
+        }
+
+    def _erl_options(self) -> list[str]:
+        """Distribution on 127.0.0.1:dist_port only, no epmd, this server's own cookie."""
+        return [
+            "-setcookie",
+            self._cookie,
+            "-kernel",
+            "inet_dist_use_interface",
+            "{127,0,0,1}",
+            "-erl_epmd_port",
+            str(self._dist_port),
+            "-start_epmd",
+            "false",
+        ]
+
+    def _wait_ready(self, log: Path) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        ready = f"Start accepting TCP connections at 127.0.0.1:{self.port} for ejabberd_c2s"
+        while time.monotonic() < deadline:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            if ready in text:
+                return
+            if self._process is not None and self._process.poll() is not None:
+                break
+            time.sleep(0.05)
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-8:])
+        self.stop()
+        raise DevServerError(f"ejabberd did not start on port {self.port}:\n{tail}")
+
+    def control(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """An ejabberdctl command against this node (what ``ejabberdctl COMMAND`` runs)."""
+        controller = f"g61ctl{secrets.token_hex(4)}@localhost"
+        return subprocess.run(
+            [
+                "erl",
+                "-sname",
+                controller,
+                "-hidden",
+                "-noinput",
+                *self._erl_options(),
+                "-dist_listen",
+                "false",
+                "-s",
+                "ejabberd_ctl",
+                "-extra",
+                self._node,
+                *command,
+            ],
+            env=self._erl_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    def _control_ok(self, what: str, *command: str) -> str:
+        done = self.control(*command)
+        if done.returncode != 0:
+            raise DevServerError(f"{what} failed: {done.stdout.strip() or done.stderr.strip()}")
+        return done.stdout
+
+    def register(self, user: str, password: str) -> str:
+        """Create (or reset) account ``user``; returns its bare JID."""
+        done = self.control("register", user, self.domain, password)
+        if done.returncode != 0:
+            if "conflict" not in done.stdout + done.stderr:
+                raise DevServerError(f"ejabberd register {user} failed: {done.stdout.strip()}")
+            self._control_ok(f"ejabberd unregister {user}", "unregister", user, self.domain)
+            self._control_ok(f"ejabberd register {user}", "register", user, self.domain, password)
+        return f"{user}@{self.domain}"
+
+    def register_many(self, accounts: dict[str, str]) -> list[str]:
+        """Create many accounts in one command (a XEP-0227 import); returns their bare JIDs."""
+        assert self.folder is not None
+        users = "".join(
+            f"<user name={quoteattr(user)} password={quoteattr(password)}/>"
+            for user, password in accounts.items()
+        )
+        pie = self.folder / "accounts.xml"
+        descriptor = os.open(pie, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(
+                "<?xml version='1.0' encoding='UTF-8'?>"
+                f"<server-data xmlns='urn:xmpp:pie:0'><host jid={quoteattr(self.domain)}>"
+                f"{users}</host></server-data>"
+            )
+        try:
+            self._control_ok("ejabberd import_piefxis", "import_piefxis", str(pie))
+        finally:
+            pie.unlink()
+        return [f"{user}@{self.domain}" for user in accounts]
+
+    def stop(self) -> None:
+        """SIGTERM to the node (it shuts down cleanly) and remove the temporary folder."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self.folder = None
+
+    def __enter__(self) -> EjabberdServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        """The Erlang VM's process id while it runs (``erl`` execs beam)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def log_text(self) -> str:
+        assert self.folder is not None
+        return (self.folder / "logs" / "ejabberd.log").read_text(encoding="utf-8", errors="replace")
+
+
+__all__ = ["EjabberdServer", "ejabberd_config", "erlang_libraries"]
