@@ -87,6 +87,9 @@ class EjabberdServer:
     require_tls: bool = True
     hibernation: int = 60  # XEP-0198 resumption window, seconds
     start_timeout: float = 30.0
+    # In a cluster: the nodes share a cookie and find each other through one private epmd.
+    cookie: str = ""
+    epmd_port: int | None = None
     kind = "ejabberd"
 
     def __post_init__(self) -> None:
@@ -95,8 +98,8 @@ class EjabberdServer:
         self.ca_file = Path()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._node = f"g61ej{os.getpid()}x{secrets.token_hex(3)}@localhost"
-        self._cookie = secrets.token_hex(16)
+        self.node = f"g61ej{os.getpid()}x{secrets.token_hex(3)}@localhost"
+        self.cookie = self.cookie or secrets.token_hex(16)
         self._dist_port = 0
         self._libs = ""
 
@@ -149,7 +152,7 @@ class EjabberdServer:
             [
                 "erl",
                 "-sname",
-                self._node,
+                self.node,
                 *self._erl_options(),
                 "-noinput",
                 "-mnesia",
@@ -169,23 +172,26 @@ class EjabberdServer:
     def _erl_env(self) -> dict[str, str]:
         assert self.folder is not None
         keep = ("PATH", "LANG", "LC_ALL", "TZ")
+        cluster = {} if self.epmd_port is None else {"ERL_EPMD_PORT": str(self.epmd_port)}
         return {
             **{k: v for k, v in os.environ.items() if k in keep},
+            **cluster,
             "ERL_LIBS": self._libs,
             "HOME": str(self.folder),
             "ERL_INETRC": str(self.folder / "inetrc"),
         }
 
     def _erl_options(self) -> list[str]:
-        """Distribution on 127.0.0.1:dist_port only, no epmd, this server's own cookie."""
+        """Distribution on 127.0.0.1 only and this server's cookie; alone, on a port of its
+        own with no epmd at all; in a cluster, registered with the cluster's private epmd."""
+        alone = ["-erl_epmd_port", str(self._dist_port)] if self.epmd_port is None else []
         return [
             "-setcookie",
-            self._cookie,
+            self.cookie,
             "-kernel",
             "inet_dist_use_interface",
             "{127,0,0,1}",
-            "-erl_epmd_port",
-            str(self._dist_port),
+            *alone,
             "-start_epmd",
             "false",
         ]
@@ -220,7 +226,7 @@ class EjabberdServer:
                 "-s",
                 "ejabberd_ctl",
                 "-extra",
-                self._node,
+                self.node,
                 *command,
             ],
             env=self._erl_env(),
@@ -305,4 +311,76 @@ class EjabberdServer:
         return (self.folder / "logs" / "ejabberd.log").read_text(encoding="utf-8", errors="replace")
 
 
-__all__ = ["EjabberdServer", "ejabberd_config", "erlang_libraries"]
+class EjabberdCluster:
+    """``size`` ejabberd nodes on one machine joined into one cluster (one XMPP domain).
+
+    A private ``epmd`` on a free port of 127.0.0.1 lets the nodes find each other (the
+    epmd-less form of a single node cannot cluster two nodes on one address); every node
+    after the first joins the first with ``join_cluster``, which replaces its tables by the
+    first node's: accounts registered on any node exist on all. Each node has its own c2s
+    port, folder and test CA; stopping stops the nodes, then epmd.
+    """
+
+    def __init__(self, size: int = 2, *, domain: str = DEFAULT_DOMAIN, hibernation: int = 60):
+        if size < 2:
+            raise DevServerError("a cluster needs at least 2 nodes")
+        self.size = size
+        self.domain = domain
+        self.hibernation = hibernation
+        self.nodes: list[EjabberdServer] = []
+        self._epmd: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> EjabberdCluster:
+        if shutil.which("epmd") is None:
+            raise DevServerError("epmd is not installed (apt-get install ejabberd)")
+        try:
+            port = free_port()
+            self._epmd = subprocess.Popen(
+                ["epmd", "-port", str(port), "-address", "127.0.0.1"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            cookie = secrets.token_hex(16)
+            for _ in range(self.size):
+                node = EjabberdServer(
+                    domain=self.domain,
+                    hibernation=self.hibernation,
+                    cookie=cookie,
+                    epmd_port=port,
+                )
+                self.nodes.append(node)
+                node.start()
+            first = self.nodes[0]
+            for node in self.nodes[1:]:
+                node._control_ok(f"join_cluster {node.node}", "join_cluster", first.node)
+            members = first._control_ok("list_cluster", "list_cluster")
+            missing = [n.node for n in self.nodes if n.node not in members]
+            if missing:
+                raise DevServerError(f"ejabberd cluster: {', '.join(missing)} did not join")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
+        self.nodes = []
+        epmd, self._epmd = self._epmd, None
+        if epmd is not None and epmd.poll() is None:
+            epmd.terminate()
+            try:
+                epmd.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                epmd.kill()
+                epmd.wait(timeout=5)
+
+    def __enter__(self) -> EjabberdCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ = ["EjabberdCluster", "EjabberdServer", "ejabberd_config", "erlang_libraries"]
