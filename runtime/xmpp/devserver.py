@@ -13,13 +13,17 @@ prosodyctl and stops Prosody by its pid. Use it as a context manager::
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -165,6 +169,32 @@ def prosody_config(
     )
 
 
+_PLAIN_USER = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+PROSODY_ITERATIONS = 10000  # mod_auth_internal_hashed's default_iteration_count
+
+
+def _prosody_encode(name: str) -> str:
+    """Prosody's file-name encoding: every non-alphanumeric octet as %xx (lower case)."""
+    return "".join(c if c.isascii() and c.isalnum() else f"%{ord(c):02x}" for c in name)
+
+
+def _prosody_account(password: str) -> str:
+    """An ``internal_hashed`` account record: SCRAM-SHA-1 stored and server keys (RFC 5802)."""
+    salt = str(uuid.uuid4())
+    salted = hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), PROSODY_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", "sha1").digest()
+    stored_key = hashlib.sha1(client_key).hexdigest()
+    server_key = hmac.new(salted, b"Server Key", "sha1").hexdigest()
+    return (
+        "return {\n"
+        f'\t["iteration_count"] = {PROSODY_ITERATIONS};\n'
+        f'\t["server_key"] = "{server_key}";\n'
+        f'\t["stored_key"] = "{stored_key}";\n'
+        f'\t["salt"] = "{salt}";\n'
+        "};\n"
+    )
+
+
 class XmppDevServer(Protocol):
     """What the tests, the demo and ``xmpp dev-server`` use of a local XMPP server."""
 
@@ -291,8 +321,26 @@ class DevServer:
         return f"{user}@{self.domain}"
 
     def register_many(self, accounts: dict[str, str]) -> list[str]:
-        """Create (or reset) many accounts; returns their bare JIDs."""
-        return [self.register(user, password) for user, password in accounts.items()]
+        """Create (or reset) many accounts; returns their bare JIDs.
+
+        Plain names and ASCII passwords are written straight into Prosody's account store
+        (SCRAM-SHA-1 keys as ``internal_hashed`` keeps them, a few ms each instead of a
+        prosodyctl process each); anything else goes through prosodyctl.
+        """
+        assert self.folder is not None
+        store = self.folder / "data" / _prosody_encode(self.domain) / "accounts"
+        store.mkdir(parents=True, exist_ok=True)
+        jids = []
+        for user, password in accounts.items():
+            if _PLAIN_USER.fullmatch(user) and password.isascii() and password.isprintable():
+                path = store / f"{_prosody_encode(user)}.dat"
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    file.write(_prosody_account(password))
+                jids.append(f"{user}@{self.domain}")
+            else:
+                jids.append(self.register(user, password))
+        return jids
 
     def stop(self) -> None:
         """Stop Prosody by its pid and remove the temporary folder."""
