@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gen61850.generated.sv.iec61850_9_2 import SavPdu, decode_sav_pdu, encode_sav_pdu
+from gen61850.runtime.ber import element_bounds
 from gen61850.runtime.errors import DecodeError, EncodeError
 
 ETHERTYPE_SV = 0x88BA
@@ -22,6 +23,12 @@ _UNTAGGED = struct.Struct(">6s6sHHHHH")  # dst, src, Ethertype, APPID header
 _TAGGED = struct.Struct(">6s6sHHHHHHH")  # dst, src, TPID, TCI, Ethertype, APPID header
 DEFAULT_VLAN_PRIORITY = 4  # IEC 61850-9-2 AMD1 Table 7
 DEFAULT_VLAN_ID = 0
+MAX_FRAME = 1522
+"""Largest frame accepted, in octets: an 802.1Q-tagged Ethernet frame with its FCS
+(IEEE 802.3 1518 + 4 for the tag), so captures that keep the FCS still decode."""
+MAX_LENGTH = 1500
+"""Largest SV Length: APPID header and APDU are the frame's MAC client data, which IEEE
+802.3 limits to 1500 octets (the 802.1Q tag is outside it)."""
 
 
 class VlanTag(NamedTuple):
@@ -90,8 +97,11 @@ class SvFrame:
 
 
 def decode_header(frame: bytes) -> SvHeader:
-    """Parse the header; the Length field is checked against the frame's size."""
+    """Parse the header; the frame's size and the Length field are checked (the rules
+    every decode path applies are listed in ``decode_frame``)."""
     size = len(frame)
+    if size > MAX_FRAME:
+        raise DecodeError("frame", MAX_FRAME, f"oversized: {size} octets (max {MAX_FRAME})")
     if size >= 26 and frame[12] == 0x81 and frame[13] == 0x00:
         dst, src, _, tci, ethertype, appid, length, reserved1, reserved2 = _TAGGED.unpack_from(
             frame
@@ -108,6 +118,10 @@ def decode_header(frame: bytes) -> SvHeader:
         raise DecodeError("Ethernet.ethertype", pos - 2, f"0x{ethertype:04x} is not SV (0x88ba)")
     if length < 8:
         raise DecodeError("SV.length", pos + 2, f"Length {length} is shorter than the header (8)")
+    if length > MAX_LENGTH:
+        raise DecodeError(
+            "SV.length", pos + 2, f"Length {length} is over the 802.3 maximum of {MAX_LENGTH}"
+        )
     if pos + length > size:
         raise DecodeError(
             "SV.length",
@@ -136,10 +150,38 @@ def _short_header(frame: bytes) -> DecodeError:
 
 
 def decode_frame(frame: bytes) -> SvFrame:
-    """Header and APDU of one frame; octets after Length (padding) are ignored."""
+    """Header and APDU of one frame, under the rules every decode path applies:
+
+    - at most ``MAX_FRAME`` (1522) octets; Ethertype 0x88BA, directly or behind one
+      802.1Q tag (TPID 0x8100);
+    - Length from 8 to ``MAX_LENGTH`` (1500), within the frame; octets after it
+      (Ethernet padding, an FCS) are ignored;
+    - the APDU is one well-formed ``SavPdu`` (the generated codec judges it: tags, sizes,
+      VisibleString characters 0x20..0x7E) that ends exactly where Length ends;
+    - noASDU equals the number of ASDUs.
+
+    DecodeError names the field path and the frame offset of the first rule broken.
+    """
     header = decode_header(frame)
     start = header.apdu_offset
-    return SvFrame(header, decode_sav_pdu(frame, start, start - 8 + header.length))
+    pdu = decode_sav_pdu(frame, start, header.base + header.length)
+    check_apdu(frame, header, pdu)
+    return SvFrame(header, pdu)
+
+
+def check_apdu(frame: bytes, header: SvHeader, pdu: SavPdu) -> None:
+    """The rules between a decoded APDU and its frame: the APDU fills Length exactly,
+    and noASDU counts the ASDUs. ``pdu`` is what the codec decoded from ``frame``."""
+    end = header.base + header.length
+    content, stop = element_bounds(frame, header.apdu_offset, end, "SavPdu")
+    if stop != end:
+        raise DecodeError(
+            "SV.length",
+            header.base + 2,
+            f"Length {header.length} leaves {end - stop} octets after the APDU",
+        )
+    if pdu.noASDU != len(pdu.asdu):
+        raise DecodeError("SavPdu.noASDU", content, f"says {pdu.noASDU}, frame has {len(pdu.asdu)}")
 
 
 def encode_frame(
@@ -159,8 +201,12 @@ def encode_frame(
     if not 0 <= appid <= 0xFFFF:
         raise EncodeError("SV.appid", f"{appid} is outside 0..65535")
     length = 8 + len(apdu)
-    if length > 0xFFFF:
-        raise EncodeError("SV.length", f"APDU of {len(apdu)} octets does not fit")
+    if length > MAX_LENGTH:
+        raise EncodeError(
+            "SV.length",
+            f"APDU of {len(apdu)} octets: Length {length} is over the 802.3 maximum of "
+            f"{MAX_LENGTH}",
+        )
     tag = b"" if vlan is None else struct.pack(">HH", TPID_8021Q, vlan.tci())
     reserved1 = SIMULATION_BIT if simulated else 0
     return b"".join(

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
-from gen61850.runtime.sv.frame import ETHERTYPE_SV, VlanTag, decode_frame
+from gen61850.runtime.sv.frame import ETHERTYPE_SV, MAX_FRAME, VlanTag, decode_frame
 from gen61850.runtime.sv.shape import (
-    MAX_FRAME,
     DecodedFrame,
     FrameShape,
     LinkHeader,

@@ -16,23 +16,14 @@ import struct
 from dataclasses import dataclass, field
 
 from gen61850.generated.sv.iec61850_9_2 import ASDU, locate_sav_pdu
-from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
-from gen61850.runtime.sv.frame import SvHeader, decode_header
-
-MAX_FRAME = 1522
-"""Largest frame accepted (802.1Q-tagged Ethernet without FCS is 1518; a little slack)."""
-
+from gen61850.runtime.sv.frame import SvHeader, check_apdu, decode_header
 
 LinkHeader = SvHeader
 """The link and SV header of a frame (``gen61850.runtime.sv.frame.SvHeader``)."""
 
-
-def parse_link(frame: bytes) -> SvHeader:
-    """The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
-    if len(frame) > MAX_FRAME:
-        raise DecodeError("frame", MAX_FRAME, f"oversized: {len(frame)} octets (max {MAX_FRAME})")
-    return decode_header(frame)
+parse_link = decode_header
+"""The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
 
 
 @dataclass(slots=True)
@@ -101,16 +92,11 @@ def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, li
 
     DecodeError names the field path and absolute byte offset on malformed input.
     """
-    link = parse_link(frame)
+    link = decode_header(frame)
     base = link.base
     pdu, spans = locate_sav_pdu(frame, base + 8, base + link.length)
+    check_apdu(frame, link, pdu)  # the same rules as decode_frame
     where = {path: start for path, start, _ in spans}
-    if pdu.noASDU != len(pdu.asdu):
-        raise DecodeError(
-            "SavPdu.noASDU",
-            where["SavPdu.noASDU"] - 2,
-            f"says {pdu.noASDU}, frame has {len(pdu.asdu)}",
-        )
     offsets: list[int] = []
     for index in range(len(pdu.asdu)):
         path = f"ASDU[{index}]."

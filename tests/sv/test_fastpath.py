@@ -19,6 +19,7 @@ from gen61850.runtime.sv.dataset import (
 )
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
+from gen61850.runtime.sv.receiver import SvReceiver
 from gen61850.runtime.sv.shape import decode_sv
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate, build_frame
@@ -139,7 +140,37 @@ BAD_FRAMES = {
     "oversized": lambda f: f + bytes(2000),
     "short": lambda f: f[:10],
     "noASDU mismatch": lambda f: f[:30] + b"\x02" + f[31:],
+    "octets after the APDU inside Length": lambda f: (
+        f[:20] + (int.from_bytes(f[20:22], "big") + 2).to_bytes(2, "big") + f[22:] + b"\0\0"
+    ),
+    "Length over 1500": lambda f: _with_length_over_1500(f),
+    "svID with an ESC sequence": lambda f: f.replace(b"MU01", b"\x1b[2J"),
+    "svID with DEL": lambda f: f.replace(b"MU01", b"MU0\x7f"),
 }
+
+
+def _with_length_over_1500(frame: bytes) -> bytes:
+    """The frame untagged, with an extension element that takes Length to 1501 (the frame
+    stays under 1522 octets, so the Length rule is the one broken)."""
+    from gen61850.runtime.ber import encode_length
+
+    apdu = frame[26:]
+    content_start = 2 + (apdu[1] & 0x7F if apdu[1] & 0x80 else 0)
+    body = apdu[content_start:]
+    filler = 1501 - 8 - 4 - len(body) - 4  # SavPdu tag + 3 length octets; [3] tag + 3
+    body += b"\x83\x82" + filler.to_bytes(2, "big") + bytes(filler)
+    pdu = b"\x60" + encode_length(len(body)) + body
+    assert len(pdu) + 8 == 1501
+    return (
+        frame[:12]
+        + b"\x88\xba"
+        + frame[18:20]
+        + (8 + len(pdu)).to_bytes(2, "big")
+        + frame[22:26]
+        + pdu
+    )
+
+
 # Where each bad frame's error points (field path, frame offset) in the tagged 9-2LE
 # frame: APPID at 18, Length at 20, savPdu at 26, noASDU at 28.
 BAD_FRAME_ERRORS = {
@@ -150,6 +181,10 @@ BAD_FRAME_ERRORS = {
     "oversized": ("frame", 1522),
     "short": ("Ethernet", 0),
     "noASDU mismatch": ("SavPdu.noASDU", 28),
+    "octets after the APDU inside Length": ("SV.length", 20),
+    "Length over 1500": ("SV.length", 16),
+    "svID with an ESC sequence": ("ASDU[0].svID", 35),
+    "svID with DEL": ("ASDU[0].svID", 35),
 }
 
 
@@ -166,6 +201,13 @@ def test_bad_frames_raise_located_errors(name: str) -> None:
     with pytest.raises(DecodeError) as walked:
         decode_sv(bad)
     assert (walked.value.path, walked.value.offset) == BAD_FRAME_ERRORS[name]
+    # One rule set: the generic decoder and the receiver refuse the same frames.
+    with pytest.raises(DecodeError) as generic:
+        decode_frame(bad)
+    assert (generic.value.path, generic.value.offset) == BAD_FRAME_ERRORS[name]
+    receiver = SvReceiver()
+    assert receiver.feed(good, 0.0) is not None and receiver.feed(bad, 1.0) is None
+    assert receiver.stats.decode_errors == 1
 
 
 def test_batch_decode_of_corpus_is_gapless_and_matches_quick_parse(sv_capture: Path) -> None:

@@ -139,6 +139,8 @@ def test_stream_defaults_and_timing() -> None:
     ("changes", "message"),
     [
         ({"sv_id": ""}, "svID"),
+        ({"sv_id": "MU\x1b[2J"}, "svID"),
+        ({"dat_set": "LD/LLN0$DS\n"}, "datSet"),
         ({"asdus_per_frame": 9}, "ASDUs per frame"),
         ({"vlan_id": 4096}, "VLAN id"),
         ({"vlan_priority": 8}, "VLAN priority"),
