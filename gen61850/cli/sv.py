@@ -524,10 +524,10 @@ def run_plot(args: argparse.Namespace) -> int:
             if values is None:
                 continue
             times, counts, rows, _names = series.setdefault(
-                asdu.svID, ([], [], [], choice.names_for(asdu.svID))
+                asdu.sv_id, ([], [], [], choice.names_for(asdu.sv_id))
             )
             times.append(frame.time or 0.0)
-            counts.append(asdu.smpCnt)
+            counts.append(asdu.smp_cnt)
             rows.append(values)
 
     decode_file(args.file, choice, collect, None, args.svid)

@@ -19,7 +19,8 @@ from gen61850.runtime.net.ring import BlockBatch, PacketRing
 from gen61850.runtime.sv.batch import Batch, BatchDecoder
 from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
 from gen61850.runtime.sv.receiver import ReceiverStats, SvReceiver
-from gen61850.runtime.sv.shape import DecodedFrame, FrameShape
+from gen61850.runtime.sv.records import DecodedFrame
+from gen61850.runtime.sv.shape import FrameShape
 from gen61850.runtime.sv.stream import StreamConfig
 
 

@@ -20,6 +20,7 @@ from gen61850.runtime.sv.dataset import (
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
 from gen61850.runtime.sv.receiver import SvReceiver
+from gen61850.runtime.sv.records import DecodedAsdu
 from gen61850.runtime.sv.shape import decode_sv
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate, build_frame
@@ -80,9 +81,10 @@ def test_template_frames_decode_with_generated_codec(name: str) -> None:
             assert asdu.sample == config.layout.sample_struct.pack(*sine_items(config, smp))
         # Our own walk reads the same as the generated codec.
         walked, _ = decode_sv(frame)
-        assert [a.smpCnt for a in walked.asdus] == [a.smpCnt for a in codec.pdu.asdu]
+        assert [a.smp_cnt for a in walked.asdus] == [a.smpCnt for a in codec.pdu.asdu]
         assert [a.sample for a in walked.asdus] == [a.sample for a in codec.pdu.asdu]
-        assert walked.asdus == codec.pdu.asdu
+        assert walked.asdus == [DecodedAsdu.from_codec(a) for a in codec.pdu.asdu]
+        assert [a.to_codec() for a in walked.asdus] == codec.pdu.asdu
 
 
 def test_template_matches_general_encoder_and_patches_refr_tm() -> None:
@@ -102,9 +104,9 @@ def test_quick_parse_agrees_with_codec_on_corpus(sv_capture: Path) -> None:
     for frame in frames[:500]:
         decoded = parser.decode(frame)
         codec = decode_frame(frame)
-        assert decoded.asdus[0].smpCnt == codec.pdu.asdu[0].smpCnt
+        assert decoded.asdus[0].smp_cnt == codec.pdu.asdu[0].smpCnt
         assert decoded.asdus[0].sample == codec.pdu.asdu[0].sample
-        assert decoded.asdus == codec.pdu.asdu
+        assert decoded.asdus == [DecodedAsdu.from_codec(a) for a in codec.pdu.asdu]
         assert decoded.link.vlan_id == 1 and decoded.link.vlan_priority == 4
         items = parser.unpack(frame)[2]
         assert items[2:] == struct.unpack(">" + "iI" * 8, codec.pdu.asdu[0].sample)
@@ -210,6 +212,36 @@ def test_bad_frames_raise_located_errors(name: str) -> None:
     assert receiver.stats.decode_errors == 1
 
 
+def _secured_frames(config: StreamConfig, count: int) -> list[bytes]:
+    """Frames carrying an IEC 62351-6-like security element whose contents change with
+    every frame (as a signature does), its size staying the same."""
+    sample = bytes(config.layout.size)
+    frames = []
+    for k in range(count):
+        signature = bytes((k * 7 + i) % 256 for i in range(16))
+        security = b"\x04\x10" + signature  # an OCTET STRING inside [1]
+        frames.append(build_frame(config, [k], [sample], security=security))
+    return frames
+
+
+@pytest.mark.parametrize("tagged", [True, False])
+def test_security_is_carried_on_every_per_frame_path(tagged: bool) -> None:
+    config = StreamConfig("MU07", vlan_id=7 if tagged else None)
+    frames = _secured_frames(config, 4)
+    expected = [decode_frame(f).pdu.security for f in frames]
+    assert len(set(expected)) == 4 and all(s is not None for s in expected)
+    parser = QuickParser({"MU07": config.layout})
+    assert [parser.decode(f).security for f in frames] == expected
+    assert parser.slow == 1  # a new signature does not leave the fast path
+    receiver = SvReceiver(streams=[config])
+    fed = [receiver.feed(f, float(k)) for k, f in enumerate(frames)]
+    assert [None if d is None else d.security for d in fed] == expected
+    assert [decode_sv(f)[0].security for f in frames] == expected
+    # A frame without security after secured ones: None again, not the last signature.
+    plain = build_frame(config, [9], [bytes(config.layout.size)])
+    assert parser.decode(plain).security is None and receiver.feed(plain, 9.0).security is None
+
+
 def test_batch_decode_of_corpus_is_gapless_and_matches_quick_parse(sv_capture: Path) -> None:
     frames = corpus_frames(sv_capture)
     parser = QuickParser({"4001": layout_9_2le()})
@@ -259,7 +291,7 @@ def test_many_streams_sharing_appid_and_length_stay_on_the_fast_path() -> None:
     for k in range(5):
         for config, stream_frames in zip(streams, frames, strict=True):
             decoded = parser.decode(stream_frames[k])
-            assert (decoded.asdus[0].svID, decoded.asdus[0].smpCnt) == (config.sv_id, k)
+            assert (decoded.asdus[0].sv_id, decoded.asdus[0].smp_cnt) == (config.sv_id, k)
     assert parser.slow == len(streams)
     assert parser.take_events() == []
 
