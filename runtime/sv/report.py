@@ -95,8 +95,26 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
     return records
 
 
+def printable(text: str) -> str:
+    """``text`` made safe to print on a terminal: every character Python does not count as
+    printable (control characters such as ESC, newline and DEL, format characters such as
+    U+202E) becomes an escape like ``\\x1b`` or ``\\u202e``, so a decoded string cannot
+    move the cursor, recolour or rewrite the screen. Text output only: jsonl keeps the true
+    value (JSON escapes it)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> str:
-    """One human-readable line for a record."""
+    """One human-readable line for a record (strings escaped with ``printable``)."""
     vlan = (
         f"vlan {record['vlan_id']}/{record['vlan_priority']}"
         if record["vlan_id"] is not None
@@ -107,7 +125,7 @@ def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> 
         f"t={record['time']:.6f}" if record["time"] is not None else "t=?",
         f"appid=0x{record['appid']:04x}",
         vlan,
-        f"svID={record['svID']}",
+        f"svID={printable(record['svID'])}",
         f"smpCnt={record['smpCnt']}",
         f"confRev={record['confRev']}",
         f"smpSynch={record['smpSynch']}",
@@ -116,11 +134,12 @@ def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> 
         parts.append("SIMULATED")
     for key in ("datSet", "smpRate", "smpMod", "refrTm", "gmIdentity", "security"):
         if record[key] is not None:
-            parts.append(f"{key}={record[key]}")
+            parts.append(f"{key}={printable(str(record[key]))}")
     if record["values"] is not None:
         cells = []
         for i, value in enumerate(record["values"]):
             name = layout_names[i] if layout_names and i < len(layout_names) else f"ch{i + 1}"
+            name = printable(name)
             quality = record["quality"][i]
             mark = "" if not quality else f"[{Quality.from_int(quality).describe()}]"
             shown = f"{value:g}" if isinstance(value, float) else str(value)
