@@ -116,19 +116,25 @@ def decode_header(frame: bytes) -> SvHeader:
         raise _short_header(frame)
     if ethertype != ETHERTYPE_SV:
         raise DecodeError("Ethernet.ethertype", pos - 2, f"0x{ethertype:04x} is not SV (0x88ba)")
+    check_length(length, size - pos, pos + 2)
+    return SvHeader(dst, src, vlan, appid, length, reserved1, reserved2)
+
+
+def check_length(length: int, room: int, at: int) -> None:
+    """The Length rule: from 8 (the APPID header) to ``MAX_LENGTH``, and within the
+    ``room`` octets there are from the APPID on; ``at`` is the Length field's offset."""
     if length < 8:
-        raise DecodeError("SV.length", pos + 2, f"Length {length} is shorter than the header (8)")
+        raise DecodeError("SV.length", at, f"Length {length} is shorter than the header (8)")
     if length > MAX_LENGTH:
         raise DecodeError(
-            "SV.length", pos + 2, f"Length {length} is over the 802.3 maximum of {MAX_LENGTH}"
+            "SV.length", at, f"Length {length} is over the 802.3 maximum of {MAX_LENGTH}"
         )
-    if pos + length > size:
+    if length > room:
         raise DecodeError(
             "SV.length",
-            pos + 2,
-            f"Length {length} runs past the end of the frame ({size - pos} octets from APPID)",
+            at,
+            f"Length {length} runs past the end of the frame ({room} octets from APPID)",
         )
-    return SvHeader(dst, src, vlan, appid, length, reserved1, reserved2)
 
 
 def _short_header(frame: bytes) -> DecodeError:
@@ -165,20 +171,19 @@ def decode_frame(frame: bytes) -> SvFrame:
     header = decode_header(frame)
     start = header.apdu_offset
     pdu = decode_sav_pdu(frame, start, header.base + header.length)
-    check_apdu(frame, header, pdu)
+    check_apdu(frame, header.base, header.length, pdu)
     return SvFrame(header, pdu)
 
 
-def check_apdu(frame: bytes, header: SvHeader, pdu: SavPdu) -> None:
+def check_apdu(data: bytes, base: int, length: int, pdu: SavPdu) -> None:
     """The rules between a decoded APDU and its frame: the APDU fills Length exactly,
-    and noASDU counts the ASDUs. ``pdu`` is what the codec decoded from ``frame``."""
-    end = header.base + header.length
-    content, stop = element_bounds(frame, header.apdu_offset, end, "SavPdu")
+    and noASDU counts the ASDUs. ``pdu`` is what the codec decoded from ``data``, whose
+    APPID is at ``base``."""
+    end = base + length
+    content, stop = element_bounds(data, base + 8, end, "SavPdu")
     if stop != end:
         raise DecodeError(
-            "SV.length",
-            header.base + 2,
-            f"Length {header.length} leaves {end - stop} octets after the APDU",
+            "SV.length", base + 2, f"Length {length} leaves {end - stop} octets after the APDU"
         )
     if pdu.noASDU != len(pdu.asdu):
         raise DecodeError("SavPdu.noASDU", content, f"says {pdu.noASDU}, frame has {len(pdu.asdu)}")

@@ -88,7 +88,7 @@ def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, li
     link = decode_header(frame)
     base = link.base
     pdu, spans = locate_sav_pdu(frame, base + 8, base + link.length)
-    check_apdu(frame, link, pdu)  # the same rules as decode_frame
+    check_apdu(frame, base, link.length, pdu)  # the same rules as decode_frame
     where = {path: (start, stop) for path, start, stop in spans}
     offsets: list[int] = []
     for index in range(len(pdu.asdu)):
