@@ -45,7 +45,8 @@ class Batch:
 
     def scaled(self) -> npt.NDArray[np.float64]:
         """Physical values (wire value / channel scale)."""
-        return self.values.astype(np.float64) / self.scales
+        with np.errstate(invalid="ignore"):  # a signalling NaN on the wire stays a NaN
+            return self.values.astype(np.float64) / self.scales
 
     def rows(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Batch:
         """The batch of the chosen rows (indices or a mask): ``batch.rows(batch.valid)``."""
@@ -178,9 +179,10 @@ class BatchDecoder:
             elif self.value_dtype == np.float32:
                 values[:, i, :] = raw.view(np.float32)
             else:
-                values[:, i, :] = np.where(
-                    self._float_cols, raw.view(np.float32), raw.view(np.int32)
-                )
+                with np.errstate(invalid="ignore"):  # signalling NaNs become quiet ones
+                    values[:, i, :] = np.where(
+                        self._float_cols, raw.view(np.float32), raw.view(np.int32)
+                    )
             quality[:, i, self._has_quality] = words[:, self._quality_cols]
         simulated = (column(">u2", self.base + 4) & SIMULATION_BIT) != 0
         security = None
