@@ -180,7 +180,12 @@ def check_apdu(data: bytes, base: int, length: int, pdu: SavPdu) -> None:
     and noASDU counts the ASDUs. ``pdu`` is what the codec decoded from ``data``, whose
     APPID is at ``base``."""
     end = base + length
-    content, stop = element_bounds(data, base + 8, end, "SavPdu")
+    start = base + 8
+    if data[start + 1] < 0x80:  # short form, the common case: no call
+        content = start + 2
+        stop = content + data[start + 1]
+    else:
+        content, stop = element_bounds(data, start, end, "SavPdu")
     if stop != end:
         raise DecodeError(
             "SV.length", base + 2, f"Length {length} leaves {end - stop} octets after the APDU"
