@@ -20,7 +20,7 @@ from gen61850.generated.sv.iec61850_9_2 import locate_sav_pdu
 from gen61850.runtime.ber import element_bounds
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import check_apdu, decode_header
-from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame
+from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame, LinkHeader
 
 parse_link = decode_header
 """The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
@@ -207,3 +207,15 @@ def learn_shape(
         security,
     )
     return shape, decoded
+
+
+__all__ = [  # DecodedFrame and LinkHeader live in records; still importable from here
+    "AsduShape",
+    "DecodedFrame",
+    "FrameShape",
+    "LinkHeader",
+    "RecordPlan",
+    "decode_sv",
+    "learn_shape",
+    "parse_link",
+]
