@@ -321,10 +321,10 @@ def _receiver(iface: str, seconds: float, rate: int) -> None:
         for data, stamp in ring.frames(0.05):
             decoded = parser.decode(data)
             asdu = decoded.asdus[0]
-            offset = asdu.smpCnt * 1_000_000_000 // rate
+            offset = asdu.smp_cnt * 1_000_000_000 // rate
             second = (stamp - offset) // 1_000_000_000
             lateness.append(stamp - second * 1_000_000_000 - offset)
-            per_stream[asdu.svID] = per_stream.get(asdu.svID, 0) + 1
+            per_stream[asdu.sv_id] = per_stream.get(asdu.sv_id, 0) + 1
     values = np.array(lateness or [0], dtype=np.int64)
     print(
         json.dumps(

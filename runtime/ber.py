@@ -89,6 +89,9 @@ def wrong_size(path: str, at: int, expected: str, got: int) -> DecodeError:
 
 
 def not_visible_string(data: Buffer, start: int, stop: int, path: str, at: int) -> DecodeError:
-    """The error for a VisibleString with an octet outside ASCII."""
-    bad = next(i for i in range(start, stop) if data[i] > 0x7E)
-    return DecodeError(path, at, f"octet 0x{data[bad]:02x} at offset {bad} is not VisibleString")
+    """The error for a VisibleString with an octet outside 0x20..0x7E (X.680: the visible
+    ASCII characters and space; control characters and DEL are not allowed)."""
+    bad = next((i for i in range(start, stop) if not 0x20 <= data[i] <= 0x7E), start)
+    return DecodeError(
+        path, at, f"octet 0x{data[bad]:02x} at offset {bad} is not VisibleString (0x20..0x7e)"
+    )

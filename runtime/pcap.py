@@ -7,6 +7,8 @@ Ethernet interfaces are read. ``write_capture`` picks the format from the file s
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +27,25 @@ _MAGIC = {  # magic as read little-endian → (byte order, nanosecond timestamps
 
 
 class CaptureFileError(Gen61850Error):
-    """A capture file that cannot be read: names the file and the byte offset."""
+    """A capture file that cannot be read: names the file, the record (1-based; a pcapng
+    block) when there is one, and the byte offset where it starts."""
+
+    def __init__(
+        self, path: str, offset: int, reason: str, record: int | None = None, kind: str = "record"
+    ) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        self.record = record
+        where = f"offset {offset}" if record is None else f"{kind} {record} at offset {offset}"
+        super().__init__(f"{path}: {where}: {reason}")
+
+
+MAX_CAPTURED = 262_144
+"""Largest captured length of one frame: libpcap's and Wireshark's maximum for Ethernet.
+A record claiming more is refused before anything is allocated for it."""
+MAX_BLOCK = 16 << 20
+"""Largest pcapng block read (Wireshark's limit too); larger claims are refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,33 +64,62 @@ class CapturedFrame:
 def read_pcap(path: Path) -> Iterator[CapturedFrame]:
     """Every frame of a classic pcap file, in order."""
     with path.open("rb") as stream:
-        yield from _read(stream, str(path))
+        yield from _read(stream, str(path), _file_size(stream))
 
 
-def _read(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
+def _file_size(stream: BinaryIO) -> int | None:
+    """The file's size, which no record may run past; None for pipes and devices."""
+    status = os.fstat(stream.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _check_captured(
+    name: str, offset: int, record: int, captured: int, snaplen: int, kind: str
+) -> None:
+    """A captured length within the format's limits (before reading that many octets)."""
+    if captured > MAX_CAPTURED:
+        raise CaptureFileError(
+            name, offset, f"captured length {captured} is over {MAX_CAPTURED}", record, kind
+        )
+    if 0 < snaplen < captured:
+        raise CaptureFileError(
+            name, offset, f"captured length {captured} is over the snaplen {snaplen}", record, kind
+        )
+
+
+def _read(stream: BinaryIO, name: str, size: int | None) -> Iterator[CapturedFrame]:
     head = stream.read(24)
     if len(head) < 24:
-        raise CaptureFileError(f"{name}: offset 0: truncated pcap header")
+        raise CaptureFileError(name, 0, "truncated pcap header")
     magic = struct.unpack("<I", head[:4])[0]
     if magic not in _MAGIC:
-        raise CaptureFileError(f"{name}: offset 0: not a pcap file (magic 0x{magic:08x})")
+        raise CaptureFileError(name, 0, f"not a pcap file (magic 0x{magic:08x})")
     order, nanos = _MAGIC[magic]
-    linktype = struct.unpack(order + "I", head[20:24])[0] & 0x0FFFFFFF
+    snaplen, linktype = struct.unpack(order + "II", head[16:24])
+    linktype &= 0x0FFFFFFF
     if linktype != LINKTYPE_ETHERNET:
-        raise CaptureFileError(f"{name}: link type {linktype} is not Ethernet (1)")
+        raise CaptureFileError(name, 20, f"link type {linktype} is not Ethernet (1)")
     record = struct.Struct(order + "IIII")
     scale = 1 if nanos else 1000
     offset = 24
+    number = 0
     while True:
         raw = stream.read(16)
         if not raw:
             return
+        number += 1
         if len(raw) < 16:
-            raise CaptureFileError(f"{name}: offset {offset}: truncated record header")
+            raise CaptureFileError(name, offset, "truncated record header", number)
         seconds, fraction, captured, original = record.unpack(raw)
+        _check_captured(name, offset, number, captured, snaplen, "record")
+        left = None if size is None else size - offset - 16
+        if left is not None and captured > left:
+            raise CaptureFileError(
+                name, offset, f"truncated frame: {captured} octets, {left} left in the file", number
+            )
         data = stream.read(captured)
         if len(data) < captured:
-            raise CaptureFileError(f"{name}: offset {offset}: truncated frame")
+            raise CaptureFileError(name, offset, "truncated frame", number)
         yield CapturedFrame(seconds * 1_000_000_000 + fraction * scale, data, original)
         offset += 16 + captured
 
@@ -103,14 +152,19 @@ _MIN_BODY = {PCAPNG_IDB: 8, PCAPNG_SPB: 4, PCAPNG_EPB: 20}  # fixed fields of ea
 
 
 def read_capture(path: Path) -> Iterator[CapturedFrame]:
-    """Every Ethernet frame of a pcap or pcapng file."""
+    """Every Ethernet frame of a pcap or pcapng file.
+
+    CaptureFileError (file, record or block number, offset) for a file that breaks the
+    format; no record is read past the end of the file or beyond the format's limits.
+    """
     with path.open("rb") as stream:
         magic = stream.read(4)
         stream.seek(0)
+        size = _file_size(stream)
         if len(magic) == 4 and struct.unpack("<I", magic)[0] == PCAPNG_SHB:
-            yield from _read_pcapng(stream, str(path))
+            yield from _read_pcapng(stream, str(path), size)
         else:
-            yield from _read(stream, str(path))
+            yield from _read(stream, str(path), size)
 
 
 def _tsresol(options: bytes, order: str) -> int:
@@ -132,59 +186,80 @@ def _tsresol(options: bytes, order: str) -> int:
     return 1_000_000
 
 
-def _read_pcapng(stream: BinaryIO, name: str) -> Iterator[CapturedFrame]:
+def _block_error(name: str, offset: int, number: int, reason: str) -> CaptureFileError:
+    return CaptureFileError(name, offset, reason, number, "block")
+
+
+def _read_pcapng(stream: BinaryIO, name: str, size: int | None) -> Iterator[CapturedFrame]:
     order = "<"
-    interfaces: list[tuple[int, int]] = []  # (linktype, timestamp units per second)
+    interfaces: list[tuple[int, int, int]] = []  # (linktype, units per second, snaplen)
     offset = 0
+    number = 0
     while True:
         head = stream.read(8)
         if not head:
             return
+        number += 1
+        where = (name, offset, number)
         if len(head) < 8:
-            raise CaptureFileError(f"{name}: offset {offset}: truncated block header")
+            raise _block_error(*where, "truncated block header")
         # The SHB type reads the same in both byte orders; every other block type is
         # in the byte order of its section (a big-endian EPB is 00 00 00 06).
         if head[:4] == b"\x0a\x0d\x0d\x0a":
             block_type = PCAPNG_SHB
             magic = stream.read(4)
             if len(magic) < 4:
-                raise CaptureFileError(f"{name}: offset {offset}: truncated section header")
+                raise _block_error(*where, "truncated section header")
             if struct.unpack("<I", magic)[0] == PCAPNG_BYTE_ORDER:
                 order = "<"
             elif struct.unpack(">I", magic)[0] == PCAPNG_BYTE_ORDER:
                 order = ">"
             else:
-                raise CaptureFileError(f"{name}: offset {offset + 8}: bad byte-order magic")
+                raise CaptureFileError(name, offset + 8, "bad byte-order magic", number, "block")
             length = struct.unpack_from(order + "I", head, 4)[0]
-            # A negative read size would read the whole rest of the file.
-            body = magic + stream.read(length - 16) if length >= 28 else b""
             interfaces = []
             minimum = 28
+            already = 12
         else:
             block_type, length = struct.unpack_from(order + "II", head)
-            body = stream.read(length - 12) if length >= 12 else b""
             minimum = 12 + _MIN_BODY.get(block_type, 0)
-        if length < minimum or length % 4 or len(body) < length - 12:
-            raise CaptureFileError(f"{name}: offset {offset}: bad or truncated block")
+            magic = b""
+            already = 8
+        if length < minimum or length % 4:
+            raise _block_error(*where, f"bad or truncated block (length {length})")
+        if length > MAX_BLOCK:
+            raise _block_error(*where, f"block length {length} is over {MAX_BLOCK}")
+        if size is not None and length > size - offset:
+            raise _block_error(
+                *where,
+                f"bad or truncated block: length {length}, {size - offset} octets left in the file",
+            )
+        body = magic + stream.read(length - already - 4)
+        if len(body) < length - 12:
+            raise _block_error(*where, "bad or truncated block")
         trailer = stream.read(4)
         if len(trailer) < 4 or struct.unpack(order + "I", trailer)[0] != length:
-            raise CaptureFileError(f"{name}: offset {offset}: block length trailer mismatch")
+            raise _block_error(*where, "block length trailer mismatch")
         if block_type == PCAPNG_IDB:
-            linktype = struct.unpack_from(order + "H", body, 0)[0]
-            interfaces.append((linktype, _tsresol(body[8:], order)))
+            linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
+            interfaces.append((linktype, _tsresol(body[8:], order), snaplen))
         elif block_type == PCAPNG_EPB:
             iface, high, low, captured, original = struct.unpack_from(order + "IIIII", body)
             if iface >= len(interfaces):
-                raise CaptureFileError(f"{name}: offset {offset}: unknown interface {iface}")
-            linktype, per_second = interfaces[iface]
+                raise _block_error(*where, f"unknown interface {iface}")
+            linktype, per_second, snaplen = interfaces[iface]
             if linktype == LINKTYPE_ETHERNET:
+                _check_captured(name, offset, number, captured, snaplen, "block")
                 if 20 + captured > len(body):
-                    raise CaptureFileError(f"{name}: offset {offset}: truncated packet")
+                    raise _block_error(*where, "truncated packet")
                 stamp = (high << 32 | low) * 1_000_000_000 // per_second
                 yield CapturedFrame(stamp, body[20 : 20 + captured], original)
         elif block_type == PCAPNG_SPB and interfaces and interfaces[0][0] == LINKTYPE_ETHERNET:
+            # No timestamp in a simple packet block (time 0); captured = what the block holds.
             original = struct.unpack_from(order + "I", body)[0]
-            yield CapturedFrame(0, body[4 : 4 + original], original)
+            snaplen = interfaces[0][2]
+            captured = min(original, len(body) - 4, snaplen or MAX_CAPTURED, MAX_CAPTURED)
+            yield CapturedFrame(0, body[4 : 4 + captured], original)
         offset += length
 
 

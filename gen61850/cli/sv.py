@@ -257,7 +257,7 @@ def run_publish(args: argparse.Namespace) -> int:
         for config in configs:
             tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
             print(
-                f"publishing {config.sv_id} APPID 0x{config.appid:04x} to {config.dst_mac} "
+                f"publishing {_shown(config.sv_id)} APPID 0x{config.appid:04x} to {config.dst_mac} "
                 f"({tag}), {config.asdus_per_frame} ASDU/frame, "
                 f"{1 / config.frame_period:g} frames/s",
                 file=sys.stderr,
@@ -271,7 +271,7 @@ def run_publish(args: argparse.Namespace) -> int:
         )
     print(stats.summary())
     for sv_id, sent in stats.per_stream.items():
-        print(f"  {sv_id}: {sent} frames")
+        print(f"  {_shown(sv_id)}: {sent} frames")
     return 0
 
 
@@ -324,13 +324,20 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=_pipe_safe(run_subscribe))
 
 
+def _shown(text: object) -> str:
+    """Text as printed: decoded strings (svIDs, errors) escaped for the terminal."""
+    from gen61850.runtime.sv.report import printable
+
+    return printable(str(text))
+
+
 def _print_event(event: Any, out: TextIO) -> None:
     fields = {k: getattr(event, k) for k in event.__dataclass_fields__ if k != "stream"}
     if hasattr(event, "stream"):
         appid, sv_id = event.stream
         fields = {"appid": appid, "svID": sv_id, **fields}
     body = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("previous", "current"))
-    print(f"event {type(event).__name__} {body}", file=out)
+    print(_shown(f"event {type(event).__name__} {body}"), file=out)
 
 
 def run_subscribe(args: argparse.Namespace) -> int:
@@ -395,10 +402,10 @@ def _print_statistics(receiver: Any, stats: Any, out: TextIO) -> None:
     )
     if stats.decode_errors:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(stats.errors_by_field.items()))
-        print(f"  errors by field: {kinds}; last: {stats.last_error}", file=out)
+        print(_shown(f"  errors by field: {kinds}; last: {stats.last_error}"), file=out)
     for (appid, sv_id), state in sorted(receiver.streams.items()):
         print(
-            f"  stream APPID 0x{appid:04x} svID {sv_id}: received {state.received}, "
+            f"  stream APPID 0x{appid:04x} svID {_shown(sv_id)}: received {state.received}, "
             f"gaps {state.gaps} (missing {state.missing}), duplicates {state.duplicates}, "
             f"out of order {state.out_of_order}, timeouts {state.timeouts}, "
             f"confRev {state.conf_rev}, smpSynch {state.smp_synch}, "
@@ -457,7 +464,7 @@ def decode_file(
         errors = receiver.stats.decode_errors
         frame = receiver.feed(captured.data, captured.time_ns / 1e9)
         if receiver.stats.decode_errors != errors:
-            print(f"{path}: frame {index}: {receiver.stats.last_error}", file=sys.stderr)
+            print(_shown(f"{path}: frame {index}: {receiver.stats.last_error}"), file=sys.stderr)
         if frame is not None:
             on_frame(index, frame)
         if on_event is not None and receiver.events:
@@ -524,10 +531,10 @@ def run_plot(args: argparse.Namespace) -> int:
             if values is None:
                 continue
             times, counts, rows, _names = series.setdefault(
-                asdu.svID, ([], [], [], choice.names_for(asdu.svID))
+                asdu.sv_id, ([], [], [], choice.names_for(asdu.sv_id))
             )
             times.append(frame.time or 0.0)
-            counts.append(asdu.smpCnt)
+            counts.append(asdu.smp_cnt)
             rows.append(values)
 
     decode_file(args.file, choice, collect, None, args.svid)

@@ -99,10 +99,9 @@ def _decode_asdu_contents(data: bytes, pos: int, end: int, where: str) -> ASDU:
         )
     if not 1 <= length <= 129:
         raise wrong_size(where + ".svID", at, "1..129", length)
-    try:
-        v_sv_id = data[pos:stop].decode("ascii")
-    except UnicodeDecodeError:
-        raise not_visible_string(data, pos, stop, where + ".svID", at) from None
+    v_sv_id = data[pos:stop].decode("latin-1")
+    if not (v_sv_id.isascii() and v_sv_id.isprintable()):
+        raise not_visible_string(data, pos, stop, where + ".svID", at)
     pos = stop
 
     # datSet [1] IMPLICIT VisibleString OPTIONAL
@@ -125,10 +124,9 @@ def _decode_asdu_contents(data: bytes, pos: int, end: int, where: str) -> ASDU:
             )
         if not 1 <= length <= 129:
             raise wrong_size(where + ".datSet", at, "1..129", length)
-        try:
-            v_dat_set = data[pos:stop].decode("ascii")
-        except UnicodeDecodeError:
-            raise not_visible_string(data, pos, stop, where + ".datSet", at) from None
+        v_dat_set = data[pos:stop].decode("latin-1")
+        if not (v_dat_set.isascii() and v_dat_set.isprintable()):
+            raise not_visible_string(data, pos, stop, where + ".datSet", at)
         pos = stop
 
     # smpCnt [2] IMPLICIT INT16U
@@ -494,10 +492,9 @@ def _locate_asdu_contents(data: bytes, pos: int, end: int, where: str, spans: li
         )
     if not 1 <= length <= 129:
         raise wrong_size(where + ".svID", at, "1..129", length)
-    try:
-        v_sv_id = data[pos:stop].decode("ascii")
-    except UnicodeDecodeError:
-        raise not_visible_string(data, pos, stop, where + ".svID", at) from None
+    v_sv_id = data[pos:stop].decode("latin-1")
+    if not (v_sv_id.isascii() and v_sv_id.isprintable()):
+        raise not_visible_string(data, pos, stop, where + ".svID", at)
     spans.append((where + ".svID", pos, stop))
     pos = stop
 
@@ -521,10 +518,9 @@ def _locate_asdu_contents(data: bytes, pos: int, end: int, where: str, spans: li
             )
         if not 1 <= length <= 129:
             raise wrong_size(where + ".datSet", at, "1..129", length)
-        try:
-            v_dat_set = data[pos:stop].decode("ascii")
-        except UnicodeDecodeError:
-            raise not_visible_string(data, pos, stop, where + ".datSet", at) from None
+        v_dat_set = data[pos:stop].decode("latin-1")
+        if not (v_dat_set.isascii() and v_dat_set.isprintable()):
+            raise not_visible_string(data, pos, stop, where + ".datSet", at)
         spans.append((where + ".datSet", pos, stop))
         pos = stop
 
@@ -894,10 +890,11 @@ def _encode_asdu_contents(value: ASDU, where: str) -> bytes:
     parts: list[bytes] = []
     # svID [0] IMPLICIT VisibleString
     v_sv_id = value.svID
-    try:
-        octets = v_sv_id.encode("ascii")
-    except UnicodeEncodeError:
-        raise EncodeError(where + ".svID", f"{v_sv_id!r} is not a VisibleString (ASCII)") from None
+    if not (v_sv_id.isascii() and v_sv_id.isprintable()):
+        raise EncodeError(
+            where + ".svID", f"{v_sv_id!r} is not a VisibleString (characters 0x20..0x7e)"
+        )
+    octets = v_sv_id.encode("ascii")
     length = len(octets)
     if not 1 <= length <= 129:
         raise EncodeError(where + ".svID", f"{length} octets, expected 1..129")
@@ -906,12 +903,11 @@ def _encode_asdu_contents(value: ASDU, where: str) -> bytes:
     # datSet [1] IMPLICIT VisibleString OPTIONAL
     if value.datSet is not None:
         v_dat_set = value.datSet
-        try:
-            octets = v_dat_set.encode("ascii")
-        except UnicodeEncodeError:
+        if not (v_dat_set.isascii() and v_dat_set.isprintable()):
             raise EncodeError(
-                where + ".datSet", f"{v_dat_set!r} is not a VisibleString (ASCII)"
-            ) from None
+                where + ".datSet", f"{v_dat_set!r} is not a VisibleString (characters 0x20..0x7e)"
+            )
+        octets = v_dat_set.encode("ascii")
         length = len(octets)
         if not 1 <= length <= 129:
             raise EncodeError(where + ".datSet", f"{length} octets, expected 1..129")

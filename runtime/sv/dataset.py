@@ -148,21 +148,32 @@ class DataSetLayout:
                 items.append(q.to_int() if isinstance(q, Quality) else int(q))
         return items
 
-    def decode_raw(self, sample: bytes, offset: int = 0) -> tuple[int | float, ...]:
-        """The struct items (wire values and quality words) of one sample."""
+    def decode_raw(self, sample: bytes, offset: int | None = None) -> tuple[int | float, ...]:
+        """The struct items (wire values and quality words) of one sample.
+
+        Without ``offset``, ``sample`` is one whole sample and must be exactly ``size``
+        octets (a sample of another size belongs to another data set: reading part of it
+        would give wrong values silently). With ``offset``, the sample is read from there
+        inside a larger buffer.
+        """
+        path = f"{self.name}.sample"
+        if offset is None:
+            if len(sample) != self.size:
+                raise DecodeError(path, 0, f"{len(sample)} octets, the layout has {self.size}")
+            return self._struct.unpack(sample)
+        if offset < 0:
+            raise DecodeError(path, offset, "a negative offset is not a position in the sample")
         if len(sample) - offset < self.size:
             raise DecodeError(
-                f"{self.name}.sample",
-                offset,
-                f"needs {self.size} octets, {len(sample) - offset} left",
+                path, offset, f"needs {self.size} octets, {len(sample) - offset} left"
             )
         return self._struct.unpack_from(sample, offset)
 
     def decode(
-        self, sample: bytes, offset: int = 0, *, scaled: bool = True
+        self, sample: bytes, offset: int | None = None, *, scaled: bool = True
     ) -> tuple[list[float], list[int | None]]:
         """Physical values (wire values when not ``scaled``) and quality words (None
-        where a channel has no quality)."""
+        where a channel has no quality); ``sample`` and ``offset`` as for ``decode_raw``."""
         items = self.decode_raw(sample, offset)
         values: list[float] = []
         qualities: list[int | None] = []

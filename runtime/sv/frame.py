@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gen61850.generated.sv.iec61850_9_2 import SavPdu, decode_sav_pdu, encode_sav_pdu
+from gen61850.runtime.ber import element_bounds
 from gen61850.runtime.errors import DecodeError, EncodeError
 
 ETHERTYPE_SV = 0x88BA
@@ -22,6 +23,12 @@ _UNTAGGED = struct.Struct(">6s6sHHHHH")  # dst, src, Ethertype, APPID header
 _TAGGED = struct.Struct(">6s6sHHHHHHH")  # dst, src, TPID, TCI, Ethertype, APPID header
 DEFAULT_VLAN_PRIORITY = 4  # IEC 61850-9-2 AMD1 Table 7
 DEFAULT_VLAN_ID = 0
+MAX_FRAME = 1522
+"""Largest frame accepted, in octets: an 802.1Q-tagged Ethernet frame with its FCS
+(IEEE 802.3 1518 + 4 for the tag), so captures that keep the FCS still decode."""
+MAX_LENGTH = 1500
+"""Largest SV Length: APPID header and APDU are the frame's MAC client data, which IEEE
+802.3 limits to 1500 octets (the 802.1Q tag is outside it)."""
 
 
 class VlanTag(NamedTuple):
@@ -90,8 +97,11 @@ class SvFrame:
 
 
 def decode_header(frame: bytes) -> SvHeader:
-    """Parse the header; the Length field is checked against the frame's size."""
+    """Parse the header; the frame's size and the Length field are checked (the rules
+    every decode path applies are listed in ``decode_frame``)."""
     size = len(frame)
+    if size > MAX_FRAME:
+        raise DecodeError("frame", MAX_FRAME, f"oversized: {size} octets (max {MAX_FRAME})")
     if size >= 26 and frame[12] == 0x81 and frame[13] == 0x00:
         dst, src, _, tci, ethertype, appid, length, reserved1, reserved2 = _TAGGED.unpack_from(
             frame
@@ -106,15 +116,25 @@ def decode_header(frame: bytes) -> SvHeader:
         raise _short_header(frame)
     if ethertype != ETHERTYPE_SV:
         raise DecodeError("Ethernet.ethertype", pos - 2, f"0x{ethertype:04x} is not SV (0x88ba)")
+    check_length(length, size - pos, pos + 2)
+    return SvHeader(dst, src, vlan, appid, length, reserved1, reserved2)
+
+
+def check_length(length: int, room: int, at: int) -> None:
+    """The Length rule: from 8 (the APPID header) to ``MAX_LENGTH``, and within the
+    ``room`` octets there are from the APPID on; ``at`` is the Length field's offset."""
     if length < 8:
-        raise DecodeError("SV.length", pos + 2, f"Length {length} is shorter than the header (8)")
-    if pos + length > size:
+        raise DecodeError("SV.length", at, f"Length {length} is shorter than the header (8)")
+    if length > MAX_LENGTH:
+        raise DecodeError(
+            "SV.length", at, f"Length {length} is over the 802.3 maximum of {MAX_LENGTH}"
+        )
+    if length > room:
         raise DecodeError(
             "SV.length",
-            pos + 2,
-            f"Length {length} runs past the end of the frame ({size - pos} octets from APPID)",
+            at,
+            f"Length {length} runs past the end of the frame ({room} octets from APPID)",
         )
-    return SvHeader(dst, src, vlan, appid, length, reserved1, reserved2)
 
 
 def _short_header(frame: bytes) -> DecodeError:
@@ -136,10 +156,42 @@ def _short_header(frame: bytes) -> DecodeError:
 
 
 def decode_frame(frame: bytes) -> SvFrame:
-    """Header and APDU of one frame; octets after Length (padding) are ignored."""
+    """Header and APDU of one frame, under the rules every decode path applies:
+
+    - at most ``MAX_FRAME`` (1522) octets; Ethertype 0x88BA, directly or behind one
+      802.1Q tag (TPID 0x8100);
+    - Length from 8 to ``MAX_LENGTH`` (1500), within the frame; octets after it
+      (Ethernet padding, an FCS) are ignored;
+    - the APDU is one well-formed ``SavPdu`` (the generated codec judges it: tags, sizes,
+      VisibleString characters 0x20..0x7E) that ends exactly where Length ends;
+    - noASDU equals the number of ASDUs.
+
+    DecodeError names the field path and the frame offset of the first rule broken.
+    """
     header = decode_header(frame)
     start = header.apdu_offset
-    return SvFrame(header, decode_sav_pdu(frame, start, start - 8 + header.length))
+    pdu = decode_sav_pdu(frame, start, header.base + header.length)
+    check_apdu(frame, header.base, header.length, pdu)
+    return SvFrame(header, pdu)
+
+
+def check_apdu(data: bytes, base: int, length: int, pdu: SavPdu) -> None:
+    """The rules between a decoded APDU and its frame: the APDU fills Length exactly,
+    and noASDU counts the ASDUs. ``pdu`` is what the codec decoded from ``data``, whose
+    APPID is at ``base``."""
+    end = base + length
+    start = base + 8
+    if data[start + 1] < 0x80:  # short form, the common case: no call
+        content = start + 2
+        stop = content + data[start + 1]
+    else:
+        content, stop = element_bounds(data, start, end, "SavPdu")
+    if stop != end:
+        raise DecodeError(
+            "SV.length", base + 2, f"Length {length} leaves {end - stop} octets after the APDU"
+        )
+    if pdu.noASDU != len(pdu.asdu):
+        raise DecodeError("SavPdu.noASDU", content, f"says {pdu.noASDU}, frame has {len(pdu.asdu)}")
 
 
 def encode_frame(
@@ -159,8 +211,12 @@ def encode_frame(
     if not 0 <= appid <= 0xFFFF:
         raise EncodeError("SV.appid", f"{appid} is outside 0..65535")
     length = 8 + len(apdu)
-    if length > 0xFFFF:
-        raise EncodeError("SV.length", f"APDU of {len(apdu)} octets does not fit")
+    if length > MAX_LENGTH:
+        raise EncodeError(
+            "SV.length",
+            f"APDU of {len(apdu)} octets: Length {length} is over the 802.3 maximum of "
+            f"{MAX_LENGTH}",
+        )
     tag = b"" if vlan is None else struct.pack(">HH", TPID_8021Q, vlan.tci())
     reserved1 = SIMULATION_BIT if simulated else 0
     return b"".join(

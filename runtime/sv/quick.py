@@ -13,17 +13,11 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
-from gen61850.runtime.sv.frame import ETHERTYPE_SV, VlanTag, decode_frame
-from gen61850.runtime.sv.shape import (
-    MAX_FRAME,
-    DecodedFrame,
-    FrameShape,
-    LinkHeader,
-    learn_shape,
-)
+from gen61850.runtime.sv.frame import ETHERTYPE_SV, MAX_FRAME, VlanTag, decode_frame
+from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame, LinkHeader
+from gen61850.runtime.sv.shape import FrameShape, learn_shape
 
 _SV_KEY = struct.Struct(">HHH")  # Ethertype, APPID, Length: what a shape is filed under
 _VLAN_TPID = b"\x81\x00"
@@ -50,6 +44,7 @@ def _key(shape: FrameShape) -> bytes:
 def _structure(shape: FrameShape) -> tuple[object, ...]:
     return (
         shape.length,
+        shape.security,
         tuple(
             (a.smp_cnt_offset, a.refr_tm_offset, a.sample_offset, a.sample_length, a.dat_set)
             for a in shape.asdus
@@ -160,17 +155,38 @@ def records(
         link = link_header(frame, base, shape, reserved1)
     if type(frame) is not bytes:
         frame = bytes(frame)
-    asdus: list[ASDU] = []
-    for sv_id, conf_rev, smp_synch, start, stop, smp_at, refr_at, optional in shape.plan:
-        # Optional fields are set only when present: keyword arguments to the generated
-        # dataclass cost twice as much as positional ones on this per-frame path.
-        asdu = ASDU(sv_id, items[smp_at], conf_rev, smp_synch, frame[base + start : base + stop])  # type: ignore[arg-type]
-        if refr_at:
-            asdu.refrTm = items[refr_at]  # type: ignore[assignment]
-        for name, value in optional:
-            setattr(asdu, name, value)
-        asdus.append(asdu)
-    return DecodedFrame(link, asdus, time, None, frame)
+    asdus: list[DecodedAsdu] = []
+    for (
+        sv_id,
+        conf_rev,
+        smp_synch,
+        start,
+        stop,
+        smp_at,
+        refr_at,
+        dat_set,
+        smp_rate,
+        smp_mod,
+        gm_identity,
+    ) in shape.plan:
+        # Positional arguments: keywords cost twice as much on this per-frame path.
+        asdus.append(
+            DecodedAsdu(
+                sv_id,
+                items[smp_at],  # type: ignore[arg-type]
+                conf_rev,
+                smp_synch,
+                frame[base + start : base + stop],
+                dat_set,
+                items[refr_at] if refr_at else None,  # type: ignore[arg-type]
+                smp_rate,
+                smp_mod,
+                gm_identity,
+            )
+        )
+    span = shape.security
+    security = None if span is None else frame[base + span[0] : base + span[1]]
+    return DecodedFrame(link, asdus, time, security, frame)
 
 
 __all__ = ["DecodeError", "LayoutChanged", "QuickParser", "link_header", "records"]

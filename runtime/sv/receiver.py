@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import DataSetLayout
 from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
-from gen61850.runtime.sv.shape import DecodedFrame
+from gen61850.runtime.sv.records import DecodedFrame
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.supervision import StreamState, Supervisor, SvEvent
 
@@ -92,7 +92,7 @@ class SvReceiver:
             stats.filtered += 1
             return None
         if self.sv_ids is not None:
-            decoded.asdus = [a for a in decoded.asdus if a.svID in self.sv_ids]
+            decoded.asdus = [a for a in decoded.asdus if a.sv_id in self.sv_ids]
             if not decoded.asdus:
                 stats.filtered += 1
                 return None
@@ -101,14 +101,14 @@ class SvReceiver:
         for asdu in decoded.asdus:
             events = feed(
                 link.appid,
-                asdu.svID,
-                asdu.smpCnt,
-                asdu.confRev,
-                asdu.smpSynch,
+                asdu.sv_id,
+                asdu.smp_cnt,
+                asdu.conf_rev,
+                asdu.smp_synch,
                 simulated,
                 time,
-                asdu.smpRate,
-                asdu.smpMod,
+                asdu.smp_rate,
+                asdu.smp_mod,
             )
             if events:
                 self.events += events

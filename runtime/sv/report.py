@@ -1,8 +1,8 @@
 """Decoded SV as plain records (JSON lines, text lines) for the command line and for jq.
 
 One record per ASDU with the keys ``frame`` (1-based), ``time``, ``dst``, ``src``,
-``vlan_id``/``vlan_priority`` (null when untagged), ``appid``, ``simulated``, ``asdu``
-(0-based), ``svID``, ``datSet``, ``smpCnt``, ``confRev``, ``smpSynch``, ``smpRate``,
+``vlan_id``/``vlan_priority`` (null when untagged), ``appid``, ``simulated``,
+``security`` (hex of the IEC 62351-6 security element, null when absent), ``asdu`` (0-based), ``svID``, ``datSet``, ``smpCnt``, ``confRev``, ``smpSynch``, ``smpRate``,
 ``smpMod``, ``refrTm``/``gmIdentity`` (hex, null when absent), ``values`` and ``quality``
 (wire values and quality words), and ``sample`` (hex) when no layout applies.
 """
@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gen61850.generated.sv.iec61850_9_2 import ASDU
 from gen61850.runtime.sv.dataset import DataSetLayout, auto_layout
 from gen61850.runtime.sv.frame import format_mac
 from gen61850.runtime.sv.quality import Quality
-from gen61850.runtime.sv.shape import DecodedFrame
+from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +31,10 @@ class LayoutChoice:
     default: DataSetLayout | None = None
     """A layout for every svID not in ``layouts`` (e.g. 9-2LE), when its size fits."""
 
-    def layout_for(self, asdu: ASDU) -> DataSetLayout | None:
+    def layout_for(self, asdu: DecodedAsdu) -> DataSetLayout | None:
         if self.mode == "raw":
             return None
-        layout = (self.layouts or {}).get(asdu.svID, self.default)
+        layout = (self.layouts or {}).get(asdu.sv_id, self.default)
         if layout is not None and layout.size == len(asdu.sample):
             return layout
         return auto_layout(len(asdu.sample))
@@ -46,7 +45,7 @@ class LayoutChoice:
 
 
 def asdu_values(
-    asdu: ASDU, layout: DataSetLayout | None, scaled: bool = False
+    asdu: DecodedAsdu, layout: DataSetLayout | None, scaled: bool = False
 ) -> tuple[list[Any] | None, list[int | None] | None]:
     """Values (wire, or physical when ``scaled``) and quality words; (None, None) when
     no layout applies."""
@@ -67,6 +66,7 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
         "vlan_priority": link.vlan_priority,
         "appid": link.appid,
         "simulated": link.simulated,
+        "security": frame.security.hex() if frame.security is not None else None,
     }
     records = []
     for number, asdu in enumerate(frame.asdus):
@@ -76,15 +76,15 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
         record.update(
             {
                 "asdu": number,
-                "svID": asdu.svID,
-                "datSet": asdu.datSet,
-                "smpCnt": asdu.smpCnt,
-                "confRev": asdu.confRev,
-                "smpSynch": asdu.smpSynch,
-                "smpRate": asdu.smpRate,
-                "smpMod": asdu.smpMod,
-                "refrTm": asdu.refrTm.hex() if asdu.refrTm is not None else None,
-                "gmIdentity": asdu.gmIdentity.hex() if asdu.gmIdentity is not None else None,
+                "svID": asdu.sv_id,
+                "datSet": asdu.dat_set,
+                "smpCnt": asdu.smp_cnt,
+                "confRev": asdu.conf_rev,
+                "smpSynch": asdu.smp_synch,
+                "smpRate": asdu.smp_rate,
+                "smpMod": asdu.smp_mod,
+                "refrTm": asdu.refr_tm.hex() if asdu.refr_tm is not None else None,
+                "gmIdentity": asdu.gm_identity.hex() if asdu.gm_identity is not None else None,
                 "values": values,
                 "quality": qualities,
             }
@@ -95,8 +95,26 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
     return records
 
 
+def printable(text: str) -> str:
+    """``text`` made safe to print on a terminal: every character Python does not count as
+    printable (control characters such as ESC, newline and DEL, format characters such as
+    U+202E) becomes an escape like ``\\x1b`` or ``\\u202e``, so a decoded string cannot
+    move the cursor, recolour or rewrite the screen. Text output only: jsonl keeps the true
+    value (JSON escapes it)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> str:
-    """One human-readable line for a record."""
+    """One human-readable line for a record (strings escaped with ``printable``)."""
     vlan = (
         f"vlan {record['vlan_id']}/{record['vlan_priority']}"
         if record["vlan_id"] is not None
@@ -107,20 +125,21 @@ def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> 
         f"t={record['time']:.6f}" if record["time"] is not None else "t=?",
         f"appid=0x{record['appid']:04x}",
         vlan,
-        f"svID={record['svID']}",
+        f"svID={printable(record['svID'])}",
         f"smpCnt={record['smpCnt']}",
         f"confRev={record['confRev']}",
         f"smpSynch={record['smpSynch']}",
     ]
     if record["simulated"]:
         parts.append("SIMULATED")
-    for key in ("datSet", "smpRate", "smpMod", "refrTm", "gmIdentity"):
+    for key in ("datSet", "smpRate", "smpMod", "refrTm", "gmIdentity", "security"):
         if record[key] is not None:
-            parts.append(f"{key}={record[key]}")
+            parts.append(f"{key}={printable(str(record[key]))}")
     if record["values"] is not None:
         cells = []
         for i, value in enumerate(record["values"]):
             name = layout_names[i] if layout_names and i < len(layout_names) else f"ch{i + 1}"
+            name = printable(name)
             quality = record["quality"][i]
             mark = "" if not quality else f"[{Quality.from_int(quality).describe()}]"
             shown = f"{value:g}" if isinstance(value, float) else str(value)

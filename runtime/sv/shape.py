@@ -3,7 +3,8 @@ and learn its *shape*: where each variable field is.
 
 A shape is what stays the same from one frame of a stream to the next: the APPID, the
 Length, every tag and length, svID, datSet, confRev, smpSynch, smpRate, smpMod and
-gmIdentity. Only reserved1 (simulation bit), smpCnt, refrTm and the sample octets vary.
+gmIdentity. Only reserved1 (simulation bit), smpCnt, refrTm, the sample octets and the
+contents of the security element (an IEC 62351-6 signature changes with every frame) vary.
 The quick parser checks a frame against its shape with one masked comparison and reads
 the variable fields with one pre-compiled struct; the batch decoder does the same with
 numpy over many frames. Offsets in a shape are relative to the APPID (``base``) so that a
@@ -15,37 +16,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from gen61850.generated.sv.iec61850_9_2 import ASDU, locate_sav_pdu
-from gen61850.runtime.errors import DecodeError
+from gen61850.generated.sv.iec61850_9_2 import locate_sav_pdu
+from gen61850.runtime.ber import element_bounds
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
-from gen61850.runtime.sv.frame import SvHeader, decode_header
+from gen61850.runtime.sv.frame import check_apdu, decode_header
+from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame, LinkHeader
 
-MAX_FRAME = 1522
-"""Largest frame accepted (802.1Q-tagged Ethernet without FCS is 1518; a little slack)."""
-
-
-LinkHeader = SvHeader
-"""The link and SV header of a frame (``gen61850.runtime.sv.frame.SvHeader``)."""
-
-
-def parse_link(frame: bytes) -> SvHeader:
-    """The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
-    if len(frame) > MAX_FRAME:
-        raise DecodeError("frame", MAX_FRAME, f"oversized: {len(frame)} octets (max {MAX_FRAME})")
-    return decode_header(frame)
-
-
-@dataclass(slots=True)
-class DecodedFrame:
-    """One decoded frame: link header, ASDUs (the generated codec's ``ASDU`` values),
-    capture time (seconds) when known."""
-
-    link: LinkHeader
-    asdus: list[ASDU]
-    time: float | None = None
-    security: bytes | None = None
-    raw: bytes | None = None
-    """The frame's octets as received (for writing captures)."""
+parse_link = decode_header
+"""The link and SV header; DecodeError for short, oversized, non-SV or bad Length."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +43,12 @@ class AsduShape:
     sample_length: int
 
 
-RecordPlan = tuple[str, int, int, int, int, int, int, tuple[tuple[str, object], ...]]
-"""Per ASDU, what the fast path needs to build its ``ASDU``: svID, confRev, smpSynch,
-sample start and end (from ``base``), the struct item index of smpCnt and of refrTm (0
-when absent), and the optional fields present (name, value)."""
+RecordPlan = tuple[
+    str, int, int, int, int, int, int, str | None, int | None, int | None, bytes | None
+]
+"""Per ASDU, what the fast path needs to build its ``DecodedAsdu``: svID, confRev,
+smpSynch, sample start and end (from ``base``), the struct item index of smpCnt and of
+refrTm (0 when absent), then datSet, smpRate, smpMod and gmIdentity (None when absent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +64,9 @@ class FrameShape:
     unpacker: struct.Struct = field(compare=False, repr=False)
     items_per_asdu: tuple[int, ...] = field(repr=False)
     plan: tuple[RecordPlan, ...] = field(compare=False, repr=False)
+    security: tuple[int, int] | None = None
+    """Where the security element's open value (tag, length, contents) starts and ends,
+    from ``base``; its contents are variable, its tag and length part of the shape."""
 
     @property
     def sv_ids(self) -> tuple[str, ...]:
@@ -97,30 +80,29 @@ class FrameShape:
 
 def decode_sv(frame: bytes, time: float | None = None) -> tuple[DecodedFrame, list[int]]:
     """Full decode of a frame by the generated codec: the records and, per ASDU, the
-    smpCnt, refrTm (-1 when absent) and sample offsets from base, as one flat list.
+    smpCnt, refrTm (-1 when absent) and sample offsets from base, as one flat list,
+    followed by the start and end of the security value (both -1 when absent).
 
     DecodeError names the field path and absolute byte offset on malformed input.
     """
-    link = parse_link(frame)
+    link = decode_header(frame)
     base = link.base
     pdu, spans = locate_sav_pdu(frame, base + 8, base + link.length)
-    where = {path: start for path, start, _ in spans}
-    if pdu.noASDU != len(pdu.asdu):
-        raise DecodeError(
-            "SavPdu.noASDU",
-            where["SavPdu.noASDU"] - 2,
-            f"says {pdu.noASDU}, frame has {len(pdu.asdu)}",
-        )
+    check_apdu(frame, base, link.length, pdu)  # the same rules as decode_frame
+    where = {path: (start, stop) for path, start, stop in spans}
     offsets: list[int] = []
     for index in range(len(pdu.asdu)):
         path = f"ASDU[{index}]."
         refr_tm = where.get(path + "refrTm")
         offsets += [
-            where[path + "smpCnt"] - base,
-            -1 if refr_tm is None else refr_tm - base,
-            where[path + "sample"] - base,
+            where[path + "smpCnt"][0] - base,
+            -1 if refr_tm is None else refr_tm[0] - base,
+            where[path + "sample"][0] - base,
         ]
-    return DecodedFrame(link, pdu.asdu, time, pdu.security), offsets
+    security = where.get("SavPdu.security")
+    offsets += [-1, -1] if security is None else [security[0] - base, security[1] - base]
+    records = [DecodedAsdu.from_codec(asdu) for asdu in pdu.asdu]
+    return DecodedFrame(link, records, time, pdu.security), offsets
 
 
 def _value_codes(layout: DataSetLayout) -> str:
@@ -151,10 +133,16 @@ def learn_shape(
     items: list[int] = []
     plan: list[RecordPlan] = []
     item = 1  # struct item 0 is reserved1
+    security: tuple[int, int] | None = None
+    if offsets[-1] >= 0:
+        security = (offsets[-2], offsets[-1])
+        # The open value's contents vary (a signature per frame); its tag and length not.
+        inner, end = element_bounds(region, security[0], security[1], "SavPdu.security")
+        mask[inner:end] = bytes(end - inner)
     for i, asdu in enumerate(decoded.asdus):
         smp_off, refr_off, sample_off = offsets[3 * i : 3 * i + 3]
         size = len(asdu.sample)
-        layout = (layouts or {}).get(asdu.svID)
+        layout = (layouts or {}).get(asdu.sv_id)
         if layout is not None and layout.size != size:
             layout = None
         chosen.append(layout)
@@ -174,38 +162,31 @@ def learn_shape(
             cursor = offset + width
             count += 1 if code.endswith("s") else len(code)
         items.append(count)
-        optional = tuple(
-            (name, value)
-            for name, value in (
-                ("datSet", asdu.datSet),
-                ("smpRate", asdu.smpRate),
-                ("smpMod", asdu.smpMod),
-                ("gmIdentity", asdu.gmIdentity),
-            )
-            if value is not None
-        )
         plan.append(
             (
-                asdu.svID,
-                asdu.confRev,
-                asdu.smpSynch,
+                asdu.sv_id,
+                asdu.conf_rev,
+                asdu.smp_synch,
                 sample_off,
                 sample_off + size,
                 item,
                 item + 1 if refr_off >= 0 else 0,
-                optional,
+                asdu.dat_set,
+                asdu.smp_rate,
+                asdu.smp_mod,
+                asdu.gm_identity,
             )
         )
         item += count
         asdu_shapes.append(
             AsduShape(
-                asdu.svID,
-                asdu.datSet,
-                asdu.confRev,
-                asdu.smpSynch,
-                asdu.smpRate,
-                asdu.smpMod,
-                asdu.gmIdentity,
+                asdu.sv_id,
+                asdu.dat_set,
+                asdu.conf_rev,
+                asdu.smp_synch,
+                asdu.smp_rate,
+                asdu.smp_mod,
+                asdu.gm_identity,
                 smp_off,
                 refr_off if refr_off >= 0 else None,
                 sample_off,
@@ -223,5 +204,18 @@ def learn_shape(
         struct.Struct("".join(fmt)),
         tuple(items),
         tuple(plan),
+        security,
     )
     return shape, decoded
+
+
+__all__ = [  # DecodedFrame and LinkHeader live in records; still importable from here
+    "AsduShape",
+    "DecodedFrame",
+    "FrameShape",
+    "LinkHeader",
+    "RecordPlan",
+    "decode_sv",
+    "learn_shape",
+    "parse_link",
+]

@@ -82,8 +82,11 @@ class StreamConfig:
         sv_id = self.sv_id
         if not 1 <= len(sv_id) <= 129 or not sv_id.isascii() or not sv_id.isprintable():
             raise StreamConfigError(f"svID {sv_id!r}: 1..129 printable ASCII characters")
-        if self.dat_set is not None and not 1 <= len(self.dat_set) <= 129:
-            raise StreamConfigError(f"datSet {self.dat_set!r}: 1..129 characters")
+        dat_set = self.dat_set
+        if dat_set is not None and not (
+            1 <= len(dat_set) <= 129 and dat_set.isascii() and dat_set.isprintable()
+        ):
+            raise StreamConfigError(f"datSet {dat_set!r}: 1..129 printable ASCII characters")
         _check_range("confRev", self.conf_rev, 0, 0xFFFFFFFF)
         _check_range("smpSynch", self.smp_synch, 0, 255)
         if self.smp_rate is not None:

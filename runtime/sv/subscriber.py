@@ -19,7 +19,8 @@ from gen61850.runtime.net.ring import BlockBatch, PacketRing
 from gen61850.runtime.sv.batch import Batch, BatchDecoder
 from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
 from gen61850.runtime.sv.receiver import ReceiverStats, SvReceiver
-from gen61850.runtime.sv.shape import DecodedFrame, FrameShape
+from gen61850.runtime.sv.records import DecodedFrame
+from gen61850.runtime.sv.shape import FrameShape
 from gen61850.runtime.sv.stream import StreamConfig
 
 
@@ -215,7 +216,9 @@ class Subscriber:
                 receiver.feed(frame, stamp)
                 remaining[first] = False
                 continue
-            batch = decoder.decode(block.buffer, block.count, block.stride, block.offset)
+            batch = decoder.decode(
+                block.buffer, block.count, block.stride, block.offset, block.length
+            )
             chosen = batch.valid & remaining
             chosen[first] = True
             rows = np.flatnonzero(chosen)
@@ -234,7 +237,7 @@ class Subscriber:
             ids = receiver.sv_ids
             kept = n_asdu if ids is None else sum(1 for s in shape.sv_ids if s in ids)
             receiver.stats.delivered_asdus += rows.size * kept
-            selected = _select(batch, rows)
+            selected = batch if rows.size == len(batch) else batch.rows(rows)
             self._supervise(shape, selected, block.time_ns[rows])
             yield shape, selected
 
@@ -291,19 +294,6 @@ class Subscriber:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _select(batch: Batch, rows: npt.NDArray[np.intp]) -> Batch:
-    if rows.size == len(batch):
-        return batch
-    return Batch(
-        batch.smp_cnt[rows],
-        batch.values[rows],
-        batch.quality[rows],
-        batch.simulated[rows],
-        batch.valid[rows],
-        batch.scales,
-    )
 
 
 __all__ = ["ReceiverStats", "Subscriber", "SvReceiver"]

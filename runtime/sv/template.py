@@ -54,8 +54,6 @@ def build_frame(
         vlan=vlan,
         simulated=config.simulation,
     )
-    if len(frame) > 1518:
-        raise EncodeError("frame", f"{len(frame)} octets exceed the Ethernet maximum of 1518")
     return frame
 
 

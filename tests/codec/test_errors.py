@@ -46,7 +46,23 @@ def test_wrong_size_names_the_asdu_field_and_offset() -> None:
         (sav_pdu(asdu(sv_id=b"")), "ASDU[0].svID at offset 9: expected 1..129 octets, got 0"),
         (
             sav_pdu(asdu(sv_id=b"M\xe9")),
-            "ASDU[0].svID at offset 9: octet 0xe9 at offset 12 is not VisibleString",
+            "ASDU[0].svID at offset 9: octet 0xe9 at offset 12 is not VisibleString (0x20..0x7e)",
+        ),
+        (  # control characters (an ESC sequence) and DEL are not VisibleString either
+            sav_pdu(asdu(sv_id=b"MU\x1b[2J")),
+            "ASDU[0].svID at offset 9: octet 0x1b at offset 13 is not VisibleString (0x20..0x7e)",
+        ),
+        (
+            sav_pdu(asdu(sv_id=b"MU01", extra=b""), asdu(sv_id=b"A\x7f")),
+            "ASDU[1].svID at offset 98: octet 0x7f at offset 101 is not VisibleString (0x20..0x7e)",
+        ),
+        (
+            tlv(
+                0x60,
+                tlv(0x80, b"\x01")
+                + tlv(0xA2, tlv(0x30, tlv(0x80, b"MU") + tlv(0x81, b"LD\n") + b"\x82\x02\x00\x01")),
+            ),
+            "ASDU[0].datSet at offset 13: octet 0x0a at offset 17 is not VisibleString (0x20..0x7e)",
         ),
         (sav_pdu(asdu(smp_synch=b"")), "ASDU[0].smpSynch at offset 25: expected 1 octet, got 0"),
         (
@@ -87,7 +103,14 @@ def test_every_truncation_raises_decode_error() -> None:
             SavPdu(1, [ASDU("a", 1, 1, 256, b"")]),
             "ASDU[0].smpSynch: 256 does not fit in 1 octet (0..255)",
         ),
-        (SavPdu(1, [ASDU("é", 1, 1, 1, b"")]), "ASDU[0].svID: 'é' is not a VisibleString (ASCII)"),
+        (
+            SavPdu(1, [ASDU("é", 1, 1, 1, b"")]),
+            "ASDU[0].svID: 'é' is not a VisibleString (characters 0x20..0x7e)",
+        ),
+        (
+            SavPdu(1, [ASDU("a", 1, 1, 1, b"", datSet="x\x1b[2J")]),
+            "ASDU[0].datSet: 'x\\x1b[2J' is not a VisibleString (characters 0x20..0x7e)",
+        ),
         (
             SavPdu(1, [ASDU("a", 1, 1, 1, b"", refrTm=b"1234")]),
             "ASDU[0].refrTm: 4 octets, expected 8",

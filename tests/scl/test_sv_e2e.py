@@ -121,7 +121,7 @@ def test_generated_publisher_and_subscriber_over_veth(package: ModuleType, tmp_p
 
         def collect() -> None:
             for frame in subscriber.frames(duration=10.0):
-                received.extend((a.smpCnt, a.sample, frame.link.vlan_id) for a in frame.asdus)
+                received.extend((a.smp_cnt, a.sample, frame.link.vlan_id) for a in frame.asdus)
                 if len(received) >= FRAMES:
                     return
 

@@ -243,3 +243,52 @@ def test_decode_reports_supervision_events(tmp_path: Path) -> None:
     events = [line for line in result.stderr.splitlines() if line.startswith("event ")]
     assert [e.split()[1] for e in events] == ["NewStream", "SmpCntGap"]
     assert "svID=MU10" in events[1] and "expected=2 received=3 missing=1" in events[1]
+
+
+@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+def test_decoded_strings_never_reach_the_terminal_raw(tmp_path: Path, fmt: str) -> None:
+    # An svID holding an ESC sequence (clear screen) and a datSet with a newline: the
+    # decoder refuses both (VisibleString is 0x20..0x7E) and reports them escaped.
+    path = tmp_path / "s.pcap"
+    run_cli("publish", "--write", str(path), "--count", "3", "--svid", "MU11", "--datset", "DS")
+    frames = [f.data for f in read_capture(path)]
+    hostile = [
+        frames[0].replace(b"MU11", b"\x1b[2J"),
+        frames[1].replace(b"\x81\x02DS", b"\x81\x02\n\x07"),
+        frames[2],
+    ]
+    write_capture(path, [CapturedFrame(k, d, len(d)) for k, d in enumerate(hostile)])
+    result = run_cli("decode", str(path), "--format", fmt)
+    out = result.stdout + result.stderr
+    assert all(chr(c) not in out.replace("\n", "") for c in (0x1B, 0x07))
+    assert "\n\n" not in out.strip()
+    assert "frame 1: ASDU[0].svID at offset" in out and "octet 0x1b" in out
+    assert "frame 2: ASDU[0].datSet at offset" in out and "octet 0x0a" in out
+    assert "decode errors 2" in out
+
+
+def test_text_output_escapes_control_characters() -> None:
+    from gen61850.cli.sv import _print_event
+    from gen61850.runtime.sv.quick import QuickParser
+    from gen61850.runtime.sv.report import LayoutChoice, asdu_records, printable, text_line
+    from gen61850.runtime.sv.stream import StreamConfig
+    from gen61850.runtime.sv.supervision import NewStream
+
+    from .helpers import make_frames
+
+    assert printable("MU01 LD/LLN0$DS") == "MU01 LD/LLN0$DS"
+    assert printable("a\x1b[2Jb\n\x7f\u202ec") == "a\\x1b[2Jb\\x0a\\x7f\\u202ec"
+    # Names from an SCL file are not decoded by the SV codec: escaped on output too.
+    frame = QuickParser().decode(make_frames(StreamConfig("MU12"), 1)[0])
+    record = asdu_records(1, frame, LayoutChoice())[0]
+    names = ["I\x1b[31ma", *(f"c{i}" for i in range(7))]
+    line = text_line(record, names)
+    assert "\x1b" not in line and "I\\x1b[31ma=" in line
+    import io
+
+    out = io.StringIO()
+    _print_event(NewStream((0x4000, "X\x1b]0;owned\x07"), 0.0, 5), out)
+    assert (
+        out.getvalue()
+        == "event NewStream appid=16384 svID=X\\x1b]0;owned\\x07 time=0.0 smp_cnt=5\n"
+    )

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from gen61850.runtime.errors import EncodeError
+from gen61850.runtime.errors import DecodeError, EncodeError
 from gen61850.runtime.sv.dataset import (
     Channel,
     ChannelType,
@@ -92,8 +92,18 @@ def test_layout_bad_input() -> None:
         layout.encode([0.0] * 7)
     with pytest.raises(EncodeError, match="does not fit INT32"):
         layout.encode([3e6] + [0.0] * 7)
-    with pytest.raises(ValueError, match="offset 0: needs 64 octets, 10 left"):
+    with pytest.raises(DecodeError, match="offset 0: 10 octets, the layout has 64"):
         layout.decode(b"\0" * 10)
+    # A longer sample is another data set's: no values read from its first 64 octets.
+    with pytest.raises(DecodeError, match="offset 0: 72 octets, the layout has 64"):
+        layout.decode(b"\0" * 72)
+    # Inside a larger buffer, with an offset: exactly the octets from there.
+    buffer = bytes(8) + layout.encode([1.0] * 8) + bytes(8)
+    assert layout.decode(buffer, 8)[0] == [1.0] * 8
+    with pytest.raises(DecodeError, match="offset 20: needs 64 octets, 60 left"):
+        layout.decode(buffer, 20)
+    with pytest.raises(DecodeError, match="negative offset"):
+        layout.decode(buffer, -64)
     with pytest.raises(LayoutError, match="duplicate"):
         DataSetLayout("d", (Channel("a"), Channel("a")))
     with pytest.raises(LayoutError, match="no channels"):
@@ -139,6 +149,8 @@ def test_stream_defaults_and_timing() -> None:
     ("changes", "message"),
     [
         ({"sv_id": ""}, "svID"),
+        ({"sv_id": "MU\x1b[2J"}, "svID"),
+        ({"dat_set": "LD/LLN0$DS\n"}, "datSet"),
         ({"asdus_per_frame": 9}, "ASDUs per frame"),
         ({"vlan_id": 4096}, "VLAN id"),
         ({"vlan_priority": 8}, "VLAN priority"),

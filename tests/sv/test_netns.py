@@ -42,8 +42,8 @@ def publish_and_receive(
         got = 0
         for frame in subscriber.frames(duration=10.0):
             for asdu in frame.asdus:
-                received[asdu.svID].append(
-                    (asdu.smpCnt, asdu.sample, frame.link.simulated, frame.link.vlan_id)
+                received[asdu.sv_id].append(
+                    (asdu.smp_cnt, asdu.sample, frame.link.simulated, frame.link.vlan_id)
                 )
                 got += 1
             if got >= total:
@@ -119,8 +119,8 @@ def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
         veth, streams, 20, sv_ids=["G61P2"], ring=False, streams=streams
     )
     frames = list(subscriber.frames(count=20, duration=2.0))
-    assert [f.asdus[0].smpCnt for f in frames] == list(range(20))
-    assert {f.asdus[0].svID for f in frames} == {"G61P2"}
+    assert [f.asdus[0].smp_cnt for f in frames] == list(range(20))
+    assert {f.asdus[0].sv_id for f in frames} == {"G61P2"}
     assert subscriber.stats.filtered == 20
     subscriber.close()
 
@@ -151,7 +151,7 @@ def test_bad_frames_on_the_wire_are_counted_not_fatal(veth: VethPair) -> None:
         for frame in [good[0], *bad, wrong_type, good[1], good[2]]:
             sender.send(frame)
         frames = list(subscriber.frames(count=3, duration=2.0))
-        assert [f.asdus[0].smpCnt for f in frames] == [0, 1, 2]
+        assert [f.asdus[0].smp_cnt for f in frames] == [0, 1, 2]
         stats = subscriber.stats
         assert stats.decode_errors == 4
         assert stats.frames == 7
@@ -300,7 +300,7 @@ def test_kernel_appid_filter(veth: VethPair) -> None:
         veth, [wanted, other], 30, appids=[0x4061], streams=[wanted]
     )
     frames = list(subscriber.frames(count=30, duration=2.0))
-    assert [f.asdus[0].smpCnt for f in frames] == list(range(30))
+    assert [f.asdus[0].smp_cnt for f in frames] == list(range(30))
     stats = subscriber.stats
     # The other APPID never reached user space: the kernel filter dropped it.
     assert stats.frames == 30 and stats.filtered == 0 and stats.kernel_packets == 30
@@ -349,8 +349,8 @@ def test_on_lo_each_frame_arrives_once(veth: VethPair) -> None:
     for frame in make_frames(config, 5):
         sender.send(frame)
     sender.close()
-    once = [f.asdus[0].smpCnt for f in subscriber.frames(duration=0.3)]
-    twice = [f.asdus[0].smpCnt for f in both.frames(duration=0.3)]
+    once = [f.asdus[0].smp_cnt for f in subscriber.frames(duration=0.3)]
+    twice = [f.asdus[0].smp_cnt for f in both.frames(duration=0.3)]
     assert once == [0, 1, 2, 3, 4]
     assert sorted(twice) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     subscriber.close()
@@ -460,7 +460,7 @@ def test_silent_stream_times_out_while_another_keeps_the_ring_busy(
         nonlocal busy_frames
         if api != "batches":
             for frame in subscriber.frames(duration=10.0):
-                busy_frames += frame.asdus[0].svID == busy.sv_id
+                busy_frames += frame.asdus[0].sv_id == busy.sv_id
                 events.extend(subscriber.receiver.take_events())
                 if busy_frames >= 2000:
                     return
@@ -505,7 +505,7 @@ def test_kernel_drops_are_counted_when_the_ring_is_full(veth: VethPair) -> None:
     for frame in sent:
         sender.send(frame)
     sender.close()
-    received = [f.asdus[0].smpCnt for f in subscriber.frames(duration=0.3)]
+    received = [f.asdus[0].smp_cnt for f in subscriber.frames(duration=0.3)]
     stats = subscriber.stats
     assert 0 < len(received) < len(sent) and stats.kernel_drops > 0
     # Every frame the filter passed is either delivered or counted as dropped.
@@ -563,7 +563,9 @@ def test_subscriber_survives_its_interface_going_down_and_up(veth: VethPair, rin
         link("up")
     publisher.run(count=10)
     publisher.close()
-    assert [f.asdus[0].smpCnt for f in subscriber.frames(count=10, duration=2.0)] == list(range(10))
+    assert [f.asdus[0].smp_cnt for f in subscriber.frames(count=10, duration=2.0)] == list(
+        range(10)
+    )
     subscriber.close()
 
 
@@ -594,7 +596,7 @@ def test_svid_filter_on_frames_with_two_streams_per_frame(veth: VethPair, api: s
         sender.send(frame)
     sender.close()
     if api == "frames":
-        got = [[a.svID for a in f.asdus] for f in subscriber.frames(count=20, duration=2.0)]
+        got = [[a.sv_id for a in f.asdus] for f in subscriber.frames(count=20, duration=2.0)]
         assert got == [["G61A1"]] * 20
     else:
         rows = sum(len(batch) for _shape, batch in subscriber.batches(duration=0.3))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,3 +156,92 @@ def test_pcapng_timestamp_resolutions(
     path = tmp_path / "res.pcapng"
     path.write_bytes(content)
     assert list(read_capture(path)) == [CapturedFrame(expected_ns, data, len(data))]
+
+
+def _pcap(records: list[tuple[int, bytes]], snaplen: int = 262144) -> bytes:
+    """A classic pcap: each record's claimed captured length and its octets."""
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, 1)
+    for claimed, data in records:
+        out += struct.pack("<IIII", 1, 2, claimed, len(data)) + data
+    return out
+
+
+def _pcapng(*blocks: bytes) -> bytes:
+    def block(kind: int, body: bytes) -> bytes:
+        return struct.pack("<II", kind, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    idb = block(1, struct.pack("<HHI", 1, 0, 1500))  # Ethernet, snaplen 1500
+    return shb + idb + b"".join(blocks)
+
+
+def _epb(captured: int, data: bytes, total: int | None = None) -> bytes:
+    body = struct.pack("<IIIII", 0, 0, 0, captured, len(data)) + data + bytes(-len(data) % 4)
+    length = 12 + len(body) if total is None else total
+    return struct.pack("<II", 6, length) + body + struct.pack("<I", length)
+
+
+FRAME = bytes(range(60))
+# Files whose records claim more than they hold or than the format allows: each gives a
+# CaptureFileError naming the file, the record (block) number and its offset, before
+# anything of the claimed size is allocated.
+LYING_FILES = {
+    "pcap record claims 0xFFFFFFF0 octets": (
+        _pcap([(60, FRAME), (0xFFFFFFF0, FRAME)]),
+        "record 2 at offset 100: captured length 4294967280 is over 262144",
+    ),
+    "pcap record runs past the end of the file": (
+        _pcap([(1000, FRAME)]),
+        "record 1 at offset 24: truncated frame: 1000 octets, 60 left in the file",
+    ),
+    "pcap record over the file's snaplen": (
+        _pcap([(60, FRAME)], snaplen=40),
+        "record 1 at offset 24: captured length 60 is over the snaplen 40",
+    ),
+    "pcapng block claims 0xFFFFFFF0 octets": (
+        _pcapng(_epb(60, FRAME, total=0xFFFFFFF0)),
+        "block 3 at offset 48: block length 4294967280 is over 16777216",
+    ),
+    "pcapng block runs past the end of the file": (
+        _pcapng(_epb(60, FRAME, total=4000)),
+        "block 3 at offset 48: bad or truncated block: length 4000, 92 octets left in the file",
+    ),
+    "pcapng packet claims more than its block": (
+        _pcapng(_epb(0xFFFFFFF0, FRAME)),
+        "block 3 at offset 48: captured length 4294967280 is over 262144",
+    ),
+    "pcapng packet over the interface's snaplen": (
+        _pcapng(_epb(1600, bytes(1600))),
+        "block 3 at offset 48: captured length 1600 is over the snaplen 1500",
+    ),
+    "pcapng section header claims 0xFFFFFFF0 octets": (
+        _pcapng()[:4] + struct.pack("<I", 0xFFFFFFF0) + _pcapng()[8:],
+        "block 1 at offset 0: block length 4294967280 is over 16777216",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LYING_FILES))
+def test_lying_lengths_give_located_errors_within_a_memory_limit(tmp_path: Path, name: str) -> None:
+    content, message = LYING_FILES[name]
+    path = tmp_path / "lying.pcap"
+    path.write_bytes(content)
+    with pytest.raises(CaptureFileError) as caught:
+        list(read_capture(path))
+    assert str(caught.value) == f"{path}: {message}"
+    assert caught.value.path == str(path) and caught.value.record is not None
+    # In a process limited to 512 MiB of address space: an error, not a MemoryError.
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))\n"
+        "from pathlib import Path\n"
+        "from gen61850.runtime.pcap import CaptureFileError, read_capture\n"
+        "try:\n"
+        "    list(read_capture(Path(sys.argv[1])))\n"
+        "except CaptureFileError as error:\n"
+        "    print(error)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False
+    )
+    assert (run.returncode, run.stdout.strip(), run.stderr) == (0, f"{path}: {message}", "")

@@ -12,6 +12,7 @@ from gen61850.runtime.sv.batch import decode_frames
 from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import QuickParser
+from gen61850.runtime.sv.records import DecodedAsdu
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
@@ -91,8 +92,8 @@ def test_random_streams_agree_with_the_codec(config: StreamConfig, smp_cnt: int,
     assert parser.slow == 1  # the second decode took the fast path
     assert [a.sample for a in fast.asdus] == [a.sample for a in slow.asdus]
     assert [a.sample for a in fast.asdus] == [a.sample for a in codec.pdu.asdu]
-    # One value type: both paths give the generated codec's own ASDU values.
-    assert fast.asdus == slow.asdus == codec.pdu.asdu
+    # Both paths give the runtime's records of the codec's values.
+    assert fast.asdus == slow.asdus == [DecodedAsdu.from_codec(a) for a in codec.pdu.asdu]
     assert (fast.link.vlan_id, fast.link.vlan_priority) == (
         (config.vlan_id, config.vlan_priority) if config.tagged else (None, None)
     )

@@ -44,7 +44,7 @@ def test_unsynchronised_stream_starts_at_zero_on_an_absolute_schedule() -> None:
     assert start == 1_700_000_000_123_456_789 + NS // 100
     for k, (due, frame) in enumerate(sent):
         assert due == start + round(k * 500_000)  # no drift: start + k x period
-        smp = [a.smpCnt for a in decode_sv(frame)[0].asdus]
+        smp = [a.smp_cnt for a in decode_sv(frame)[0].asdus]
         assert smp == [(2 * k) % 4000, (2 * k + 1) % 4000]
     assert stats.sent == 2001 and stats.late == 0  # type: ignore[attr-defined]
 
@@ -59,7 +59,7 @@ def test_synchronised_streams_start_at_the_top_of_a_second() -> None:
     by_stream: dict[str, list[tuple[int, int]]] = {"S1": [], "S2": []}
     for due, frame in sent:
         asdu = decode_sv(frame)[0].asdus[0]
-        by_stream[asdu.svID].append((due, asdu.smpCnt))
+        by_stream[asdu.sv_id].append((due, asdu.smp_cnt))
     # smpCnt 0 exactly at each whole second, for both rates.
     for sv_id, rate in (("S1", 4800), ("S2", 4000)):
         for due, smp in by_stream[sv_id]:
@@ -87,7 +87,7 @@ def test_refr_tm_is_the_due_time() -> None:
     clock = FakeClock(5 * NS + 1)
     sent, _ = collect([config], count=3, paced=False, clock=clock, sleep=clock.sleep)
     for due, frame in sent:
-        assert decode_sv(frame)[0].asdus[0].refrTm == utc_time(due, True)
+        assert decode_sv(frame)[0].asdus[0].refr_tm == utc_time(due, True)
     assert utc_time(1 * NS + NS // 2, False) == bytes.fromhex("000000018000002a")
 
 

@@ -20,7 +20,7 @@ def test_filters_errors_and_events() -> None:
     bad = [good[:30], good[:20] + b"\xff\xff" + good[22:], good[:16] + b"\x08\x00" + good[18:]]
     fed = [*frames, *make_frames(b, 2), *bad]
     results = [receiver.feed(frame, float(i)) for i, frame in enumerate(fed)]
-    assert [r.asdus[0].smpCnt if r else None for r in results] == [
+    assert [r.asdus[0].smp_cnt if r else None for r in results] == [
         0,
         1,
         3,
@@ -57,4 +57,4 @@ def test_svid_filter_keeps_matching_asdus_only() -> None:
     drop = make_frames(StreamConfig("DROP"), 1)[0]
     assert receiver.feed(drop, 0.0) is None
     frame = receiver.feed(keep, 0.0)
-    assert frame is not None and [a.svID for a in frame.asdus] == ["KEEP", "KEEP"]
+    assert frame is not None and [a.sv_id for a in frame.asdus] == ["KEEP", "KEEP"]

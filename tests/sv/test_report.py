@@ -20,6 +20,7 @@ KEYS = [
     "vlan_priority",
     "appid",
     "simulated",
+    "security",
     "asdu",
     "svID",
     "datSet",
@@ -59,3 +60,25 @@ def test_sample_times_spread_asdus_and_unwrap() -> None:
     assert sample_times([1.0], [7]) == [1.0]
     with pytest.raises(ValueError):
         sample_times([1.0], [])
+
+
+def test_runtime_records_are_snake_case_and_the_old_names_warn() -> None:
+    import dataclasses
+
+    from gen61850.runtime.sv.records import ASN1_NAMES, DecodedAsdu
+
+    config = StreamConfig("RN", dat_set="LD/LLN0$DS", smp_rate=4000, refr_tm=True)
+    frame = QuickParser().decode(make_frames(config, 1)[0])
+    asdu = frame.asdus[0]
+    assert isinstance(asdu, DecodedAsdu)
+    fields = [f.name for f in dataclasses.fields(DecodedAsdu)]
+    assert all(name == name.lower() for name in fields) and sorted(fields) == sorted(ASN1_NAMES)
+    for name, asn1 in ASN1_NAMES.items():
+        if name == asn1:
+            continue
+        with pytest.warns(DeprecationWarning, match=f"use .{name}"):
+            assert getattr(asdu, asn1) == getattr(asdu, name)
+    # The JSON keys stay the ASN.1 names (as tshark and the standard spell them).
+    record = asdu_records(1, frame, LayoutChoice())[0]
+    assert {asn1 for asn1 in ASN1_NAMES.values() if asn1 != "sample"} <= set(record)
+    assert (record["svID"], record["datSet"], record["smpRate"]) == ("RN", "LD/LLN0$DS", 4000)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from scapy.layers.l2 import Dot1Q, Ether
+from scapy.packet import Raw
 
+from gen61850.runtime.errors import DecodeError, EncodeError
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.scapy_layers import SV, SVASDU, register
 from gen61850.runtime.sv.stream import StreamConfig
@@ -81,3 +85,65 @@ def test_dissects_the_corpus_like_the_codec(sv_capture: Path) -> None:
             codec.sample,
         )
         assert sv.appid == 0x4001 and bytes(Ether(frame)) == frame
+
+
+def test_building_many_asdus_encodes_noasdu_as_an_integer() -> None:
+    from gen61850.generated.sv.iec61850_9_2 import decode_sav_pdu
+
+    for count in (127, 128, 200, 300):
+        asdus = [SVASDU(svID=b"A", smpCnt=i, sample=b"") for i in range(count)]
+        raw = bytes(SV(asdus=asdus))
+        pdu = decode_sav_pdu(raw, 8)
+        assert (pdu.noASDU, len(pdu.asdu), pdu.asdu[-1].smpCnt) == (count, count, count - 1)
+
+
+@pytest.mark.parametrize(
+    ("packet", "message"),
+    [
+        (lambda: SV(asdus=[SVASDU(smpCnt=70000)]), "SVASDU.smpCnt: 70000 does not fit in 2"),
+        (lambda: SV(asdus=[SVASDU(confRev=1 << 32)]), "SVASDU.confRev: 4294967296 does not fit"),
+        (lambda: SV(asdus=[SVASDU(smpSynch=256)]), "SVASDU.smpSynch: 256 does not fit in 1"),
+        (lambda: SV(asdus=[SVASDU(smpRate=-1)]), "SVASDU.smpRate: -1 does not fit in 2"),
+        (lambda: SV(appid=0x10000, asdus=[SVASDU()]), "SV.appid: 65536 does not fit in 2"),
+        (
+            lambda: SV(asdus=[SVASDU(sample=bytes(60000)), SVASDU(sample=bytes(6000))]),
+            "SV.length: 66067 does not fit in 2",
+        ),
+    ],
+)
+def test_building_values_that_do_not_fit_gives_encode_errors(
+    packet: Callable[[], SV], message: str
+) -> None:
+    with pytest.raises(EncodeError, match=message):
+        bytes(packet())
+
+
+def test_security_is_built_and_dissected() -> None:
+    register()
+    security = b"\x04\x04sig!"
+    packet = Ether(dst="01:0c:cd:04:00:01") / SV(
+        appid=0x4001, security=security, asdus=[SVASDU(svID=b"MU01", sample=bytes(8))]
+    )
+    raw = bytes(packet)
+    assert decode_frame(raw).pdu.security == security
+    back = Ether(raw)
+    assert back[SV].security == security and bytes(back) == raw
+    plain = Ether(dst="01:0c:cd:04:00:01") / SV(asdus=[SVASDU(svID=b"MU01")])
+    assert Ether(bytes(plain))[SV].security is None
+
+
+def test_dissecting_applies_the_decode_rules() -> None:
+    register()
+    good = build_frame(StreamConfig("MU01", vlan_id=None), [1], [bytes(64)])
+    bad = {
+        "noASDU mismatch": good[:24] + b"\x02" + good[25:],
+        "svID with an ESC": good.replace(b"MU01", b"\x1b[2J"),
+        "Length past the end": good[:16] + b"\x10\x00" + good[18:],
+    }
+    assert type(Ether(good).payload) is SV
+    for name, frame in bad.items():
+        with pytest.raises(DecodeError):
+            decode_frame(frame)
+        assert type(Ether(frame).payload) is Raw, name  # scapy's answer to a failed dissector
+        with pytest.raises(DecodeError):
+            SV(frame[14:])
