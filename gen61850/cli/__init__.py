@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from gen61850 import __version__
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.text import printable_lines
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES = ("generate", "sv", "scl", "xmpp", "demo")
@@ -38,8 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = func(args)
-    except Gen61850Error as error:
-        print(f"gen61850: error: {error}", file=sys.stderr)
+    except Gen61850Error as error:  # messages quote input: escaped for the terminal
+        print(f"gen61850: error: {printable_lines(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

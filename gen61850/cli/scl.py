@@ -17,6 +17,7 @@ from gen61850.generator.scl.diagnostics import Severity
 from gen61850.generator.scl.model import SclModel, load_scl
 from gen61850.generator.scl.show import model_lines
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.text import printable
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -64,7 +65,7 @@ def _print_diagnostics(model: SclModel, stream: TextIO, *, errors_only: bool = F
     for diagnostic in model.diagnostics:
         if errors_only and diagnostic.severity is not Severity.ERROR:
             continue
-        print(diagnostic, file=stream)
+        print(printable(str(diagnostic)), file=stream)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -88,7 +89,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.ied:
         model.ied(args.ied)  # raises with the known names
     for line in model_lines(model, ied=args.ied, data=args.data):
-        print(line)
+        print(printable(line))
     return 0
 
 

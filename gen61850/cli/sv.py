@@ -326,7 +326,7 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
 
 def _shown(text: object) -> str:
     """Text as printed: decoded strings (svIDs, errors) escaped for the terminal."""
-    from gen61850.runtime.sv.report import printable
+    from gen61850.runtime.text import printable
 
     return printable(str(text))
 
@@ -443,10 +443,11 @@ def decode_file(
     appids: list[int] | None = None,
     sv_ids: list[str] | None = None,
     on_event: Callable[[Any], None] | None = None,
-) -> tuple[Any, int]:
-    """Feed every frame of a capture to an ``SvReceiver``; returns it and the number of
-    non-SV frames skipped. ``on_event`` gets the supervision and layout events."""
-    from gen61850.runtime.pcap import read_capture
+) -> tuple[Any, int, Gen61850Error | None]:
+    """Feed every frame of a capture to an ``SvReceiver``; returns it, the number of non-SV
+    frames skipped, and the file error that ended the reading early (frames before it were
+    fed). ``on_event`` gets the supervision and layout events."""
+    from gen61850.runtime.pcap import CaptureFileError, read_capture
     from gen61850.runtime.sv.receiver import SvReceiver
 
     if not path.is_file():
@@ -457,20 +458,25 @@ def decode_file(
         layouts=choice.layouts,
     )
     skipped = 0
-    for index, captured in enumerate(read_capture(path), start=1):
-        if not _is_sv(captured.data):
-            skipped += 1
-            continue
-        errors = receiver.stats.decode_errors
-        frame = receiver.feed(captured.data, captured.time_ns / 1e9)
-        if receiver.stats.decode_errors != errors:
-            print(_shown(f"{path}: frame {index}: {receiver.stats.last_error}"), file=sys.stderr)
-        if frame is not None:
-            on_frame(index, frame)
-        if on_event is not None and receiver.events:
-            for event in receiver.take_events():
-                on_event(event)
-    return receiver, skipped
+    try:
+        for index, captured in enumerate(read_capture(path), start=1):
+            if not _is_sv(captured.data):
+                skipped += 1
+                continue
+            errors = receiver.stats.decode_errors
+            frame = receiver.feed(captured.data, captured.time_ns / 1e9)
+            if receiver.stats.decode_errors != errors:
+                print(
+                    _shown(f"{path}: frame {index}: {receiver.stats.last_error}"), file=sys.stderr
+                )
+            if frame is not None:
+                on_frame(index, frame)
+            if on_event is not None and receiver.events:
+                for event in receiver.take_events():
+                    on_event(event)
+    except CaptureFileError as error:
+        return receiver, skipped, error
+    return receiver, skipped, None
 
 
 def run_decode(args: argparse.Namespace) -> int:
@@ -482,7 +488,7 @@ def run_decode(args: argparse.Namespace) -> int:
         _write_records(index, frame, choice, jsonl, out)
 
     summary = sys.stderr if jsonl else sys.stdout
-    receiver, skipped = decode_file(
+    receiver, skipped, broken = decode_file(
         args.file,
         choice,
         emit,
@@ -494,6 +500,8 @@ def run_decode(args: argparse.Namespace) -> int:
     if skipped:
         print(f"skipped {skipped} frames that are not SV", file=summary)
     _print_statistics(receiver, stats, summary)
+    if broken is not None:  # after the statistics of what was read before it
+        raise broken
     return 0
 
 
@@ -537,7 +545,9 @@ def run_plot(args: argparse.Namespace) -> int:
             counts.append(asdu.smp_cnt)
             rows.append(values)
 
-    decode_file(args.file, choice, collect, None, args.svid)
+    _receiver, _skipped, broken = decode_file(args.file, choice, collect, None, args.svid)
+    if broken is not None:
+        raise broken
     if not series:
         raise CliError(f"{args.file}: no SV stream with a usable layout to plot")
     panels: list[tuple[str, str, list[int]]] = []

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.text import printable
 
 T = TypeVar("T")
 DEFAULT_USERS = ("ied1", "ied2", "client1", "client2")
@@ -136,7 +137,7 @@ def _browse(args: argparse.Namespace) -> int:
     from gen61850.runtime.xmpp.tools import browse
 
     for line in _with_association(args, browse):
-        print(line)
+        print(printable(line))
     return 0
 
 
@@ -147,7 +148,7 @@ def _get(args: argparse.Namespace) -> int:
         parse_reference(reference)
     lines = _with_association(args, lambda a: get_values(a, args.references))
     for line in lines:
-        print(line)
+        print(printable(line))
     answered = zip(args.references, lines, strict=True)
     return 0 if all(line.startswith(f"{ref} = ") for ref, line in answered) else 1
 
@@ -156,7 +157,7 @@ def _set(args: argparse.Namespace) -> int:
     from gen61850.runtime.xmpp.tools import parse_reference, set_value
 
     parse_reference(args.reference)
-    print(_with_association(args, lambda a: set_value(a, args.reference, args.value)))
+    print(printable(_with_association(args, lambda a: set_value(a, args.reference, args.value))))
     return 0
 
 

@@ -18,6 +18,7 @@ from gen61850.runtime.sv.dataset import DataSetLayout, auto_layout
 from gen61850.runtime.sv.frame import format_mac
 from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame
+from gen61850.runtime.text import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,24 +94,6 @@ def asdu_records(index: int, frame: DecodedFrame, choice: LayoutChoice) -> list[
             record["sample"] = asdu.sample.hex()
         records.append(record)
     return records
-
-
-def printable(text: str) -> str:
-    """``text`` made safe to print on a terminal: every character Python does not count as
-    printable (control characters such as ESC, newline and DEL, format characters such as
-    U+202E) becomes an escape like ``\\x1b`` or ``\\u202e``, so a decoded string cannot
-    move the cursor, recolour or rewrite the screen. Text output only: jsonl keeps the true
-    value (JSON escapes it)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def text_line(record: dict[str, Any], layout_names: list[str] | None = None) -> str:

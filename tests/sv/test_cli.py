@@ -270,9 +270,10 @@ def test_decoded_strings_never_reach_the_terminal_raw(tmp_path: Path, fmt: str) 
 def test_text_output_escapes_control_characters() -> None:
     from gen61850.cli.sv import _print_event
     from gen61850.runtime.sv.quick import QuickParser
-    from gen61850.runtime.sv.report import LayoutChoice, asdu_records, printable, text_line
+    from gen61850.runtime.sv.report import LayoutChoice, asdu_records, text_line
     from gen61850.runtime.sv.stream import StreamConfig
     from gen61850.runtime.sv.supervision import NewStream
+    from gen61850.runtime.text import printable
 
     from .helpers import make_frames
 
@@ -292,3 +293,26 @@ def test_text_output_escapes_control_characters() -> None:
         out.getvalue()
         == "event NewStream appid=16384 svID=X\\x1b]0;owned\\x07 time=0.0 smp_cnt=5\n"
     )
+
+
+def test_a_broken_capture_gives_the_statistics_of_what_was_read_then_the_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cut.pcap"
+    run_cli("publish", "--write", str(path), "--count", "6", "--svid", "MU13")
+    path.write_bytes(path.read_bytes()[:-30])  # the last record is cut short
+    result = run_cli("decode", str(path), check=False)
+    assert result.returncode == 1
+    assert [line.split()[2] for line in result.stdout.splitlines() if line.startswith("#")] == [
+        "appid=0x4000"
+    ] * 5
+    assert "frames 5, ASDUs 5" in result.stdout
+    assert result.stderr.startswith(f"gen61850: error: {path}: record 6")
+    assert "Traceback" not in result.stderr
+
+
+def test_error_messages_are_escaped_for_the_terminal(tmp_path: Path) -> None:
+    hostile = tmp_path / "a\x1b[2Jb.pcap"
+    result = run_cli("decode", str(hostile), check=False)
+    assert result.returncode == 1 and "\x1b" not in result.stderr
+    assert result.stderr == f"gen61850: error: {tmp_path}/a\\x1b[2Jb.pcap: no such file\n"
