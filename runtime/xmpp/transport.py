@@ -1,7 +1,8 @@
 """The XMPP side of an 8-2 endpoint: a slixmpp client set up as IEC 61850-8-2 requires.
 
 TLS is required (STARTTLS; a server that offers none is refused before any credential is
-sent) and the certificate is verified against the given CA; SASL (PLAIN or SCRAM as the
+sent) and the certificate is verified against exactly what the user configured: the given CA
+file only, or the system store when none is given (``trust_context``); SASL (PLAIN or SCRAM as the
 server offers, never over plaintext); resource ``IEC``; XEP-0198 stream management with
 resumption, reconnection after a lost link; XEP-0199 keepalive pings. Subclasses (client and
 server roles) hear ``link_lost`` and ``peer_unavailable`` and abort their associations.
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import slixmpp
@@ -42,6 +43,28 @@ class XmppSettings:
     sasl_mechanism: str | None = None  # None: the best the server offers (SCRAM before PLAIN)
 
 
+def trust_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS client context of an endpoint: certificates and host names always verified.
+
+    With ``ca_file`` the server must chain to a CA in that file and to nothing else (the
+    system store is not loaded); without it, to the system store. slixmpp's default context
+    loads the system store first and adds the CA file to it, which trusts far more than
+    the user asked for.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except FileNotFoundError:
+            raise ConnectError(f"CA certificate file {ca_file} not found") from None
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise ConnectError(f"CA certificate file {ca_file}: not usable ({error})") from None
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    return context
+
+
 def full_jid(jid: str) -> str:
     """``user@domain/IEC`` for any form of ``jid`` (the resource is fixed by 8-2)."""
     parsed = JID(jid)
@@ -59,8 +82,8 @@ class Endpoint(slixmpp.ClientXMPP):
         self.enable_direct_tls = False
         self.enable_starttls = True
         self.enable_plaintext = False
-        if settings.ca_file:
-            self.ca_certs = Path(settings.ca_file)
+        self.ssl_context = trust_context(settings.ca_file)
+        self.ca_certs = None  # slixmpp would add a CA file to the context: never
         stanza.register()
         self.register_plugin("xep_0198", {"window": 50})
         self.register_plugin(
@@ -192,4 +215,4 @@ class Endpoint(slixmpp.ClientXMPP):
         """``jid`` went unavailable: the associations with it are aborted."""
 
 
-__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "full_jid"]
+__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "full_jid", "trust_context"]
