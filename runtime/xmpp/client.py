@@ -37,6 +37,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     GetNameListRequest,
     GetVariableAccessAttributesRequest,
     InformationReport,
+    InitiateResponsePdu,
     ListOfObjectName,
     ListOfVariable,
     Mmspdu,
@@ -198,14 +199,50 @@ class AcsiClient(Endpoint):
                     f"{peer} refused the association: {pdus.error_of(answer.pdu.initiate_error_pdu)}"
                 )
             raise PayloadError("pdu", "expected initiate-ResponsePDU")
-        state.negotiated = Negotiated(
-            max_pdu_size=response.local_detail_called or self.max_pdu_size,
+        try:
+            state.negotiated = self._accepted(response)
+        except AssociationError:
+            self.associations.pop(association_id, None)
+            state.abort("initiate-ResponsePDU outside what was proposed")
+            raise
+        state.handle(Event.RECV_INITIATE_RESPONSE)
+        return handle
+
+    def _accepted(self, response: InitiateResponsePdu) -> Negotiated:
+        """What the server negotiated, if it lies within what we proposed."""
+        size = (
+            self.max_pdu_size
+            if response.local_detail_called is None
+            else response.local_detail_called
+        )
+        nesting = response.negotiated_data_structure_nesting_level
+        nesting = codec.MAX_NESTING_LEVEL if nesting is None else nesting
+        checks = (
+            ("localDetailCalled", size, pdus.MIN_PDU_SIZE, self.max_pdu_size),
+            (
+                "negotiatedMaxServOutstandingCalling",
+                response.negotiated_max_serv_outstanding_calling,
+                1,
+                self.max_outstanding,
+            ),
+            (
+                "negotiatedMaxServOutstandingCalled",
+                response.negotiated_max_serv_outstanding_called,
+                1,
+                self.max_outstanding,
+            ),
+            ("negotiatedDataStructureNestingLevel", nesting, 1, codec.MAX_NESTING_LEVEL),
+        )
+        for name, value, low, high in checks:
+            if not low <= value <= high:
+                raise AssociationError(f"the server negotiated {name} {value}, not {low}..{high}")
+        return Negotiated(
+            max_pdu_size=size,
             max_outstanding_calling=response.negotiated_max_serv_outstanding_calling,
             max_outstanding_called=response.negotiated_max_serv_outstanding_called,
             services=response.init_response_detail.services_supported_called,
+            nesting_level=nesting,
         )
-        state.handle(Event.RECV_INITIATE_RESPONSE)
-        return handle
 
     # ------------------------------------------------------------ exchange
 

@@ -32,6 +32,14 @@ class PayloadError(PeerError, ValueError):
         super().__init__(f"payload {path}: {reason}")
 
 
+class PayloadRangeError(PayloadError):
+    """A value outside what the schema allows there (integer range, length, pattern)."""
+
+
+class PayloadTooDeep(PayloadError):
+    """A payload nested deeper than the codec's ``MAX_DEPTH`` elements."""
+
+
 class ServiceErrorResponse(PeerError):
     """A confirmed-ErrorPDU (or initiate-/conclude-ErrorPDU): error class and code."""
 
@@ -80,6 +88,8 @@ __all__ = [
     "DataAccessFailure",
     "LocalError",
     "PayloadError",
+    "PayloadRangeError",
+    "PayloadTooDeep",
     "PeerError",
     "RejectedError",
     "ServiceErrorResponse",

@@ -152,6 +152,19 @@ class ServedModel:
     # ------------------------------------------------------------ look-ups
 
     @property
+    def nesting_level(self) -> int:
+        """How deep the served data nests (structures and arrays): a logical node read whole
+        is a structure of FC structures of data objects. Clients must accept this much."""
+        deepest = 0
+        for ld in self.ied.logical_devices:
+            for ln in ld.logical_nodes:
+                deepest = max(deepest, 1)  # the LN itself, even without data
+                for do in ln.data_objects:
+                    if do.fcs():  # a DO without attributes is not served
+                        deepest = max(deepest, 2 + _nesting(do))
+        return deepest
+
+    @property
     def domains(self) -> list[str]:
         return list(self.names)
 
@@ -296,6 +309,18 @@ class ServedModel:
         else:
             candidates = [f"{variable.name}${c.name}" for c in variable.node.components]
         return (c for c in candidates if (variable.domain, c) in self.variables)
+
+
+def _nesting(node: Node) -> int:
+    """Structure/array levels of a node's Data (0 for a basic value)."""
+    if isinstance(node, DataObject):
+        served = [c for c in node.children if isinstance(c, DataAttribute) or c.fcs()]
+        inner = 1 + max((_nesting(c) for c in served), default=0)
+    elif node.components:
+        inner = 1 + max((_nesting(c) for c in node.components), default=0)
+    else:
+        inner = 0
+    return inner + (1 if isinstance(node, DataAttribute) and node.count else 0)
 
 
 def _domain_of(ied: Ied, ld_name: str) -> str:

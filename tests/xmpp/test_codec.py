@@ -36,7 +36,7 @@ from gen61850.generator.xmpp import target
 from gen61850.runtime.device import BasicType
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.client import variables
-from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.runtime.xmpp.values import (
     ValueMismatch,
     data_to_scalar,
@@ -138,6 +138,113 @@ def test_decode_errors_name_the_element_path(xml: str, path: str, reason: str) -
     with pytest.raises(PayloadError) as error:
         codec.decode(element)
     assert path in error.value.path and reason in error.value.reason
+
+
+def _request(invoke: str, service: str = "<conclude/>") -> str:
+    return (
+        "<associationID>a</associationID><pdu><confirmed-RequestPDU>"
+        f"<invokeID>{invoke}</invokeID><service>{service}</service></confirmed-RequestPDU></pdu>"
+    )
+
+
+GET_DOMAINS = (
+    "<getNameList><objectClass><basicObjectClass>9</basicObjectClass></objectClass>"
+    "<objectScope><vmdSpecific/></objectScope></getNameList>"
+)
+
+
+@pytest.mark.parametrize(
+    ("xml", "error", "reason"),
+    [
+        # the schema's ranges: invokeID is Unsigned32, Identifier 1..64 characters
+        (_request("-1", GET_DOMAINS), PayloadRangeError, "outside 0..4294967295"),
+        (_request(str(2**32), GET_DOMAINS), PayloadRangeError, "outside 0..4294967295"),
+        (_request(str(10**23), GET_DOMAINS), PayloadRangeError, "outside"),
+        (
+            _request(
+                "1", GET_DOMAINS.replace("<vmdSpecific/>", f"<domainSpecific>{'D' * 65}")
+            ).replace("</objectScope>", "</domainSpecific></objectScope>"),
+            PayloadRangeError,
+            "at most 64",
+        ),
+        (
+            _request("1", GET_DOMAINS.replace("<vmdSpecific/>", "<domainSpecific/>")),
+            PayloadRangeError,
+            "at least 1",
+        ),
+        (
+            "<associationID>a\tb</associationID><pdu><conclude-RequestPDU/></pdu>",
+            PayloadRangeError,
+            "does not match",
+        ),
+        # an element twice, a choice with two or no alternatives
+        (
+            "<associationID>a</associationID><associationID>b</associationID>"
+            "<pdu><conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "more than once",
+        ),
+        (
+            "<associationID>a</associationID><pdu><conclude-RequestPDU/>"
+            "<conclude-ResponsePDU/></pdu>",
+            PayloadError,
+            "exactly one element, not 2",
+        ),
+        ("<associationID>a</associationID><pdu/>", PayloadError, "exactly one element, not 0"),
+        # attributes, text where elements belong, elements inside a simple value
+        (
+            '<associationID>a</associationID><pdu><conclude-RequestPDU evil="1"/></pdu>',
+            PayloadError,
+            "unexpected attribute evil",
+        ),
+        (
+            "<associationID>a</associationID><pdu>junk<conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "unexpected text 'junk'",
+        ),
+        (
+            "<associationID>a</associationID><pdu><conclude-RequestPDU/>junk</pdu>",
+            PayloadError,
+            "unexpected text 'junk'",
+        ),
+        (
+            f"<associationID>a<x xmlns='{NS}'/></associationID><pdu><conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "in a simple value",
+        ),
+    ],
+)
+def test_decode_checks_what_the_schema_allows(
+    xml: str, error: type[PayloadError], reason: str
+) -> None:
+    element = ET.fromstring(f'<AssociationContext xmlns="{NS}">{xml}</AssociationContext>')
+    with pytest.raises(error) as raised:
+        codec.decode(element)
+    assert reason in raised.value.reason
+
+
+def _nested_data(levels: int) -> ET.Element:
+    inner = "<integer>1</integer>"
+    for _ in range(levels):
+        inner = f"<structure><Data>{inner}</Data></structure>"
+    return ET.fromstring(
+        f'<AssociationContext xmlns="{NS}"><associationID>a</associationID><pdu>'
+        "<confirmed-ResponsePDU><invokeID>1</invokeID><service><read><listOfAccessResult>"
+        f"<AccessResult><success>{inner}</success></AccessResult></listOfAccessResult></read>"
+        "</service></confirmed-ResponsePDU></pdu></AssociationContext>"
+    )
+
+
+def test_nesting_is_bounded_by_the_generated_limit() -> None:
+    """MAX_NESTING_LEVEL levels of Data decode; far deeper payloads are refused by depth,
+    before Python's recursion limit is anywhere near (no RecursionError)."""
+    assert codec.MAX_NESTING_LEVEL == 16
+    assert codec.MAX_NESTING_LEVEL * 2 < codec.MAX_DEPTH < 200
+    decoded = codec.decode(_nested_data(codec.MAX_NESTING_LEVEL))
+    assert decoded.pdu.confirmed_response_pdu is not None
+    for levels in (codec.MAX_DEPTH, 600, 5000):
+        with pytest.raises(PayloadTooDeep, match=f"deeper than {codec.MAX_DEPTH}"):
+            codec.decode(_nested_data(levels))
 
 
 def test_decode_refuses_another_root() -> None:
@@ -387,3 +494,12 @@ def test_stanza_plugin_carries_the_payload() -> None:
     message[stanza.PLUGIN_ATTRIB].set_context(value)
     parsed = Message(xml=ET.fromstring(str(message)))
     assert parsed[stanza.PLUGIN_ATTRIB].context() == value
+
+
+def test_only_served_services_are_advertised() -> None:
+    """ServiceSupportOptions: getNameList 1, read 4, write 5, getVariableAccessAttributes 6,
+    defineNamedVariableList 11, getNamedVariableListAttributes 12, deleteNamedVariableList 13,
+    fileDirectory 77; informationReport (79) only once reports are sent."""
+    bits = {i for i, bit in enumerate(pdus.SERVICES_SUPPORTED) if bit == "1"}
+    assert bits == {1, 4, 5, 6, 11, 12, 13, 77}
+    assert len(services.SERVICES) == 8  # one bit per served confirmed service
