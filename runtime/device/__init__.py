@@ -33,6 +33,7 @@ from gen61850.runtime.device.model import (
     ReferenceError61850,
     walk_node,
 )
+from gen61850.runtime.device.timestamp import TimeQuality, Timestamp
 from gen61850.runtime.device.types import FC, MMS_FC_ORDER, BasicType, Value
 
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
     "SettingControl",
     "SmpMod",
     "SmvOpts",
+    "TimeQuality",
+    "Timestamp",
     "TrgOps",
     "Value",
     "jid_problem",

@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from xml.etree.ElementTree import Element
 
 from slixmpp.xmlstream.handler import Callback
@@ -77,6 +77,14 @@ Inspector = Callable[[str, Element], None]
 ReportListener = Callable[[str, InformationReport], None]
 R = TypeVar("R")
 Reference = tuple[str, str]  # (domain = logical device, item = $-name)
+
+
+class MemberReference(NamedTuple):
+    """A data set member: a named variable, or element ``ix`` of an array (as FCDA ``ix``)."""
+
+    domain: str
+    item: str
+    ix: int | None = None
 
 
 @dataclass
@@ -639,8 +647,8 @@ class ClientAssociation:
 
     async def get_data_set_directory(
         self, domain: str | None, name: str
-    ) -> tuple[bool, list[Reference]]:
-        """GetDataSetDirectory: (deletable, member references)."""
+    ) -> tuple[bool, list[MemberReference]]:
+        """GetDataSetDirectory: (deletable, members); an array element member has its index."""
         response = await self._call(
             services.get_named_variable_list_attributes_request,
             services.get_named_variable_list_attributes_response,
@@ -651,17 +659,33 @@ class ClientAssociation:
             dsn = definition.variable_specification.name
             if dsn is None or dsn.domain_specific is None:
                 raise PayloadError("listOfVariable", "a member without a domain-specific name")
-            members.append((dsn.domain_specific.domain_id, dsn.domain_specific.item_id))
+            index = selected_index(definition.alternate_access)
+            members.append(
+                MemberReference(dsn.domain_specific.domain_id, dsn.domain_specific.item_id, index)
+            )
         return is_true(response.mms_deletable), members
+
+
+def selected_index(access: AlternateAccess | None) -> int | None:
+    """The array index an alternateAccess selects (PayloadError for any other selection)."""
+    if access is None:
+        return None
+    item = access.choice[0] if len(access.choice) == 1 else None
+    select = item.unnamed.select_access if item and item.unnamed else None
+    if select is None or select.index is None:
+        raise PayloadError("alternateAccess", "only a single index selection is understood")
+    return select.index
 
 
 __all__ = [
     "AcsiClient",
     "ClientAssociation",
+    "MemberReference",
     "Reference",
     "data_objects",
     "object_name",
     "result_value",
+    "selected_index",
     "variable_def",
     "variables",
 ]

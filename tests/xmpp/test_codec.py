@@ -33,7 +33,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     ReadResponse,
 )
 from gen61850.generator.xmpp import target
-from gen61850.runtime.device import BasicType
+from gen61850.runtime.device import BasicType, TimeQuality, Timestamp
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.client import variables
 from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
@@ -263,7 +263,12 @@ def test_decode_refuses_another_root() -> None:
         (BasicType.INT32U, 4_000_000_000, Data(unsigned=4_000_000_000)),
         (BasicType.ENUM, 5, Data(integer=5)),
         (BasicType.BOOLEAN, True, Data(boolean=Boolean(true=Null()))),
-        (BasicType.TIMESTAMP, 1.5, Data(utc_time=bytes.fromhex("000000018000000A"))),
+        (BasicType.TIMESTAMP, Timestamp(1.5), Data(utc_time=bytes.fromhex("000000018000000A"))),
+        (
+            BasicType.TIMESTAMP,
+            Timestamp(2.0, TimeQuality(True, False, True, 24)),  # TimeQuality is carried
+            Data(utc_time=bytes.fromhex("00000002000000B8")),
+        ),
         (BasicType.VISSTRING64, "abc", Data(visible_string="abc")),
         (BasicType.UNICODE255, "Ωμ", Data(m_msstring="Ωμ")),
         (BasicType.OCTET64, b"\x01\xff", Data(octet_string=b"\x01\xff")),
@@ -279,6 +284,19 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
     assert data_to_scalar(btype, data) == value
 
 
+def test_a_float_timestamp_is_seconds_with_the_default_quality() -> None:
+    assert scalar_to_data(BasicType.TIMESTAMP, 1.5) == scalar_to_data(
+        BasicType.TIMESTAMP, Timestamp(1.5, TimeQuality(accuracy=10))
+    )
+    assert data_to_scalar(
+        BasicType.TIMESTAMP, Data(utc_time=bytes.fromhex("0000000100000045"))
+    ) == Timestamp(1.0, TimeQuality(clock_failure=True, accuracy=5))
+    stamp = data_to_scalar(BasicType.TIMESTAMP, Data(utc_time=bytes.fromhex("6553F100000000E1")))
+    assert isinstance(stamp, Timestamp)
+    assert stamp.quality == TimeQuality(True, True, True, 1)
+    assert stamp.datetime.isoformat() == "2023-11-14T22:13:20+00:00"
+
+
 @pytest.mark.parametrize(
     ("btype", "data"),
     [
@@ -289,6 +307,15 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
         (BasicType.QUALITY, Data(bit_string="000000000000x")),
         (BasicType.TIMESTAMP, Data(utc_time=b"\x00")),
         (BasicType.VISSTRING32, Data(visible_string="x" * 33)),
+        # what XML text cannot carry unchanged (ASN.1 VisibleString is 0x20-0x7E)
+        (BasicType.VISSTRING255, Data(visible_string="a\x1b[2Jb")),
+        (BasicType.VISSTRING255, Data(visible_string="tab\there")),
+        (BasicType.VISSTRING255, Data(visible_string="é")),
+        (BasicType.OBJREF, Data(visible_string="LD/LN\x00")),
+        (BasicType.UNICODE255, Data(m_msstring="a\x00b")),
+        (BasicType.UNICODE255, Data(m_msstring="a\rb")),  # XML turns CR into LF
+        (BasicType.UNICODE255, Data(m_msstring="\ufffe")),
+        (BasicType.UNICODE255, Data(m_msstring="x" * 256)),
         (BasicType.BOOLEAN, Data(integer=1)),
         (BasicType.ENTRYTIME, Data(binary_time=bytes.fromhex("FFFFFFFF0000"))),
     ],
@@ -309,6 +336,13 @@ def test_values_that_do_not_fit(btype: BasicType, data: Data) -> None:
         (BasicType.OCTET64, "0102"),  # not silently empty
         (BasicType.TIMESTAMP, -1.0),
         (BasicType.TIMESTAMP, float(1 << 32)),
+        (BasicType.TIMESTAMP, "12:00"),
+        (BasicType.FLOAT32, Timestamp(1.0)),
+        (BasicType.VISSTRING64, "bell\x07"),
+        (BasicType.VISSTRING64, "line\nbreak"),
+        (BasicType.VISSTRING64, 5),
+        (BasicType.UNICODE255, "nul\x00"),
+        (BasicType.UNICODE255, "\udc00"),  # a lone surrogate is no XML character
     ],
 )
 def test_values_of_another_kind_are_refused(btype: BasicType, value: object) -> None:
