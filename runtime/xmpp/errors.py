@@ -70,6 +70,10 @@ class DataAccessFailure(PeerError):
         super().__init__(f"{reference}: {data_access_error_name(code)} ({code})")
 
 
+class ValueRefused(LocalError, ValueError):
+    """A value the client will not send: it does not fit the type of the reference."""
+
+
 class ConnectError(LocalError):
     """Connecting, TLS or authentication to the XMPP server failed (says which)."""
 
@@ -94,5 +98,6 @@ __all__ = [
     "RejectedError",
     "ServiceErrorResponse",
     "TimeoutError61850",
+    "ValueRefused",
     "XmppError",
 ]
