@@ -267,6 +267,9 @@ _T_vmd_specific = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmd-specific"
 _T_vmd_state = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmd-state"
 _T_vmdSpecific = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmdSpecific"
 _T_write = "{http://www.iec.ch/61850/2018/SCSM_8_2}write"
+# XML Schema lexical forms (white space around is collapsed away): xs:integer, xs:hexBinary.
+_INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
+_HEX = re.compile(r"[ \t\n\r]*(?:[0-9A-Fa-f]{2})*[ \t\n\r]*")
 _P_b11ea1a354 = re.compile(r"[ -~]+")
 _P_b7c92d47ce = re.compile(r"[0-9]{14}(\.[0-9]+)?Z")
 _P_0903ebd410 = re.compile(r"[01]*")
@@ -316,10 +319,13 @@ def _str_in(
 def _int(element: Element, path: str) -> int:
     if len(element) or element.attrib:
         raise _not_simple(element, path)
+    text = element.text or ""
+    if _INTEGER.fullmatch(text) is None:  # int() would also take "1_000" and other digits
+        raise PayloadError(path, f"not an integer: {text[:40]!r}")
     try:
-        return int(element.text or "")
-    except ValueError:
-        raise PayloadError(path, f"not an integer: {(element.text or '')[:40]!r}") from None
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        raise PayloadError(path, f"an integer of {len(text.strip())} digits") from None
 
 
 def _int_in(element: Element, path: str, low: int | None, high: int | None) -> int:
@@ -333,10 +339,10 @@ def _int_in(element: Element, path: str, low: int | None, high: int | None) -> i
 def _bytes(element: Element, path: str) -> bytes:
     if len(element) or element.attrib:
         raise _not_simple(element, path)
-    try:
-        return bytes.fromhex(element.text or "")
-    except ValueError:
-        raise PayloadError(path, f"not hexadecimal octets: {(element.text or '')[:40]!r}") from None
+    text = element.text or ""
+    if _HEX.fullmatch(text) is None:  # bytes.fromhex would also take spaces between octets
+        raise PayloadError(path, f"not hexadecimal octets: {text[:40]!r}")
+    return bytes.fromhex(text)
 
 
 def _bytes_in(

@@ -177,6 +177,19 @@ GET_DOMAINS = (
             PayloadRangeError,
             "does not match",
         ),
+        # what int() and bytes.fromhex() take but XML Schema does not
+        (_request("1_0", GET_DOMAINS), PayloadError, "not an integer"),
+        (_request("\u0663", GET_DOMAINS), PayloadError, "not an integer"),  # an Arabic 3
+        (_request("0x10", GET_DOMAINS), PayloadError, "not an integer"),
+        (_request("9" * 5000, GET_DOMAINS), PayloadError, "an integer of 5000 digits"),
+        (
+            "<associationID>a</associationID><pdu><confirmed-ResponsePDU><invokeID>1</invokeID>"
+            "<service><read><listOfAccessResult><AccessResult><success><octet-string>01 02"
+            "</octet-string></success></AccessResult></listOfAccessResult></read></service>"
+            "</confirmed-ResponsePDU></pdu>",
+            PayloadError,
+            "not hexadecimal",
+        ),
         # an element twice, a choice with two or no alternatives
         (
             "<associationID>a</associationID><associationID>b</associationID>"
