@@ -180,9 +180,10 @@ _NS = "{" + NAMESPACE + "}"
 def raw_invoke_id(element: Element) -> int | None:
     """The invokeID of a confirmed request that did not decode, when one can be read."""
     found = element.find(f"{_NS}pdu/{_NS}confirmed-RequestPDU/{_NS}invokeID")
-    if found is None or not (found.text or "").strip().isdigit():
-        return None
-    value = int((found.text or "").strip())
+    text = (found.text or "").strip() if found is not None else ""
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None  # at most 10 digits: an Unsigned32, and int() never sees 5,000 of them
+    value = int(text)
     return value if value <= 0xFFFFFFFF else None
 
 

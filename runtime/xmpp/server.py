@@ -156,6 +156,7 @@ class AcsiServer(Endpoint):
                 self._internal_error(iq, element)
             except Exception:
                 log.exception("8-2 server: could not answer %s", peer)
+                self._iq_error(iq, "internal-server-error")
 
     def _internal_error(self, iq: Any, element: Element) -> None:
         invoke_id = pdus.raw_invoke_id(element)

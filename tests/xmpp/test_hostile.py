@@ -311,6 +311,11 @@ def test_deep_and_out_of_range_payloads_get_a_reject_with_its_code(
                     # value-out-of-range, and the invokeID is not echoed
                     assert await raw.reject_after(seen) == ("confirmed-requestPDU", "9", None)
                     seen += 1
+                # more digits than Python converts (found by the fuzzer: no answer at all)
+                answer = await raw.ask(ied, ctx("x", request("9" * 5000, READ_DOMAINS)))
+                assert answer["type"] == "error"
+                assert await raw.reject_after(seen) == ("pdu-error", "1", None)
+                seen += 1
                 check = SchemaCheck()
                 for message in raw.messages:
                     check("received", message)
