@@ -143,6 +143,14 @@ class AcsiServer(Endpoint):
 
     # ------------------------------------------------------------ receiving
 
+    def too_deep(self, incoming: Any) -> None:
+        """An 8-2 request nested too deep gets its rejectPDU like any other payload."""
+        is_request = incoming.name == "iq" and incoming["type"] in ("get", "set")
+        if is_request and incoming.xml.find(ROOT_TAG) is not None:
+            self._on_iq(incoming)
+        else:
+            super().too_deep(incoming)
+
     def _on_iq(self, iq: Any) -> None:
         element = iq.xml.find(ROOT_TAG)
         if element is None:

@@ -20,10 +20,16 @@ import slixmpp
 from slixmpp import JID
 from slixmpp.stanza import StreamFeatures
 
-from gen61850.generated.scsm_8_2 import stanza
+from gen61850.generated.scsm_8_2 import codec, stanza
 from gen61850.runtime.xmpp.errors import ConnectError
+from gen61850.runtime.xmpp.pdus import deeper_than
 
 RESOURCE = "IEC"
+# The deepest stanza an endpoint takes in: an 8-2 payload at the codec's limit inside its
+# stanza. slixmpp serializes and copies stanzas recursively (its debug log, the error reply
+# to an iq nobody handles): a few thousand levels raise RecursionError there and drop the
+# connection, so deeper stanzas are answered and dropped before slixmpp sees them.
+MAX_STANZA_DEPTH = codec.MAX_DEPTH + 2
 log = logging.getLogger(__name__)
 
 
@@ -89,6 +95,8 @@ class Endpoint(slixmpp.ClientXMPP):
         self.register_plugin(
             "xep_0199", {"keepalive": True, "interval": settings.keepalive_interval, "timeout": 10}
         )
+        # after the plugins: XEP-0198 has counted the stanza before it is dropped
+        self.add_filter("in", self._guard_depth)
         self._ready: asyncio.Future[None] | None = None
         self._stopping = False
         self._started = False
@@ -203,7 +211,28 @@ class Endpoint(slixmpp.ClientXMPP):
     def _on_presence_unavailable(self, presence: Any) -> None:
         self.peer_unavailable(str(presence["from"]))
 
+    def _guard_depth(self, incoming: Any) -> Any:
+        """Let a stanza through unless it nests deeper than ``MAX_STANZA_DEPTH``."""
+        if not deeper_than(incoming.xml, MAX_STANZA_DEPTH):
+            return incoming
+        log.info("%s: a stanza from %s nested too deep", self.boundjid, incoming["from"])
+        try:
+            self.too_deep(incoming)
+        except Exception:
+            log.exception("%s: could not answer a stanza nested too deep", self.boundjid)
+        return None
+
     # ------------------------------------------------------------ for subclasses
+
+    def too_deep(self, incoming: Any) -> None:
+        """Answer a stanza nested too deep (it is dropped after): an iq get or set gets an
+        RFC 6120 ``not-acceptable`` error, built new (the request is never copied)."""
+        if incoming.name == "iq" and incoming["type"] in ("get", "set"):
+            error = self.make_iq_error(  # type: ignore[no-untyped-call]
+                incoming["id"], "modify", "not-acceptable", "nested too deep", ito=incoming["from"]
+            )
+            error["type"] = "error"
+            error.send()
 
     def session_started(self) -> None:
         """Called after each new (not resumed) session."""

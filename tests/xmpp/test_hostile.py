@@ -4,6 +4,7 @@ serving a well-behaved client associated beside the attacker."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -329,3 +330,31 @@ def test_deep_and_out_of_range_payloads_get_a_reject_with_its_code(
                 await raw.stop()
 
     run(body(), timeout=120)
+
+
+def test_deep_stanzas_do_not_drop_the_link(
+    xmpp_env: Env, own_scl: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """slixmpp serializes (debug log) and copies (the error reply to an iq nobody handles)
+    stanzas recursively; a stanza 3,000 levels deep used to raise RecursionError there and
+    drop the IED's connection, whoever sent it. Now it is answered and dropped first."""
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            ied = xmpp_env.jid("xied")
+            raw = Raw(xmpp_env.settings("raw"))
+            await raw.start()
+            try:
+                foreign = "<q xmlns='urn:x'>" + "<a>" * 3000 + "</a>" * 3000 + "</q>"
+                answer = await raw.ask_raw(ied, foreign)
+                assert (answer["type"], answer["error"]["condition"]) == ("error", "not-acceptable")
+                answer = await raw.ask_raw(ied, ctx("x", request("5", _nested_write(3000))), "set")
+                assert answer["type"] == "error"
+                assert await raw.reject_after(0) == ("confirmed-requestPDU", "8", "5")
+                assert await t.association.get_server_directory() == [LD]
+                assert not any("link lost" in why for _, _, why in t.server.closed)
+            finally:
+                await raw.stop()
+
+    with caplog.at_level(logging.DEBUG, logger="slixmpp"):  # the debug log serializes
+        run(body())
