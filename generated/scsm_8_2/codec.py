@@ -5,14 +5,20 @@
 Generated from the xsdata bindings of the schema: one encoder and one decoder per complex
 type, element order as the schema gives it. slixmpp stanzas are ElementTree elements, so
 payloads never go through a string on their way in or out. Decoding rejects any element
-the schema does not allow there and names the element path of the first problem.
+the schema does not allow there, an element twice, a choice without exactly one
+alternative, attributes (the schema has none), text where only
+elements belong and elements inside simple values, values outside the schema's facets
+(``PayloadRangeError``: integer ranges of the XSD types, lengths, patterns) and payloads
+nested deeper than ``MAX_DEPTH`` elements (``PayloadTooDeep``); it names the element path
+of the first problem.
 """
 
 from __future__ import annotations
 
+import re
 from xml.etree.ElementTree import Element, SubElement
 
-from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.generated.scsm_8_2.bindings import (
     AccessResult,
     AlternateAccess,
@@ -85,6 +91,11 @@ from gen61850.generated.scsm_8_2.bindings import (
 )
 
 NAMESPACE = "http://www.iec.ch/61850/2018/SCSM_8_2"
+MAX_NESTING_LEVEL = 16
+"""Levels of structure/array (and type description, alternate access) a payload may nest."""
+MAX_DEPTH = 96
+"""Element depth a payload may reach: the schema's longest path without repetition plus
+``MAX_NESTING_LEVEL`` times its longest cycle (computed by the generator)."""
 _T_AccessResult = "{http://www.iec.ch/61850/2018/SCSM_8_2}AccessResult"
 _T_AssociationContext = "{http://www.iec.ch/61850/2018/SCSM_8_2}AssociationContext"
 _T_CHOICE = "{http://www.iec.ch/61850/2018/SCSM_8_2}CHOICE"
@@ -256,20 +267,97 @@ _T_vmd_specific = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmd-specific"
 _T_vmd_state = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmd-state"
 _T_vmdSpecific = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmdSpecific"
 _T_write = "{http://www.iec.ch/61850/2018/SCSM_8_2}write"
+# XML Schema lexical forms (white space around is collapsed away): xs:integer, xs:hexBinary.
+_INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
+_HEX = re.compile(r"[ \t\n\r]*(?:[0-9A-Fa-f]{2})*[ \t\n\r]*")
+_P_b11ea1a354 = re.compile(r"[ -~]+")
+_P_b7c92d47ce = re.compile(r"[0-9]{14}(\.[0-9]+)?Z")
+_P_0903ebd410 = re.compile(r"[01]*")
+
+
+def _not_simple(element: Element, path: str) -> PayloadError:
+    inner = element[0].tag if len(element) else f"attribute {next(iter(element.attrib))}"
+    return PayloadError(path, f"unexpected {inner} in a simple value")
+
+
+def _not_elements(element: Element, path: str) -> PayloadError:
+    if element.attrib:
+        return PayloadError(path, f"unexpected attribute {next(iter(element.attrib))}")
+    return PayloadError(path, f"unexpected text {(element.text or '')[:40]!r}")
+
+
+def _stray_text(text: str, path: str) -> PayloadError:
+    return PayloadError(path, f"unexpected text {text[:40]!r}")
+
+
+def _str(element: Element, path: str) -> str:
+    if len(element) or element.attrib:
+        raise _not_simple(element, path)
+    return element.text or ""
+
+
+def _str_in(
+    element: Element,
+    path: str,
+    min_length: int | None,
+    max_length: int | None,
+    patterns: tuple[re.Pattern[str], ...],
+) -> str:
+    if len(element) or element.attrib:
+        raise _not_simple(element, path)
+    text = element.text or ""
+    if min_length is not None and len(text) < min_length:
+        raise PayloadRangeError(path, f"{len(text)} characters, at least {min_length} expected")
+    if max_length is not None and len(text) > max_length:
+        raise PayloadRangeError(path, f"{len(text)} characters, at most {max_length} allowed")
+    for pattern in patterns:
+        if pattern.fullmatch(text) is None:
+            raise PayloadRangeError(path, f"{text[:40]!r} does not match {pattern.pattern}")
+    return text
 
 
 def _int(element: Element, path: str) -> int:
+    if len(element) or element.attrib:
+        raise _not_simple(element, path)
+    text = element.text or ""
+    if _INTEGER.fullmatch(text) is None:  # int() would also take "1_000" and other digits
+        raise PayloadError(path, f"not an integer: {text[:40]!r}")
     try:
-        return int(element.text or "")
-    except ValueError:
-        raise PayloadError(path, f"not an integer: {element.text!r}") from None
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        raise PayloadError(path, f"an integer of {len(text.strip())} digits") from None
 
 
-def _hex(element: Element, path: str) -> bytes:
-    try:
-        return bytes.fromhex(element.text or "")
-    except ValueError:
-        raise PayloadError(path, f"not hexadecimal octets: {element.text!r}") from None
+def _int_in(element: Element, path: str, low: int | None, high: int | None) -> int:
+    value = _int(element, path)
+    if (low is not None and value < low) or (high is not None and value > high):
+        shown = str(value) if abs(value) < 10**20 else f"{len(str(value))} digits"
+        raise PayloadRangeError(path, f"{shown} is outside {low}..{high}")
+    return value
+
+
+def _bytes(element: Element, path: str) -> bytes:
+    if len(element) or element.attrib:
+        raise _not_simple(element, path)
+    text = element.text or ""
+    if _HEX.fullmatch(text) is None:  # bytes.fromhex would also take spaces between octets
+        raise PayloadError(path, f"not hexadecimal octets: {text[:40]!r}")
+    return bytes.fromhex(text)
+
+
+def _bytes_in(
+    element: Element,
+    path: str,
+    min_length: int | None,
+    max_length: int | None,
+    patterns: tuple[re.Pattern[str], ...],
+) -> bytes:
+    octets = _bytes(element, path)
+    if (min_length is not None and len(octets) < min_length) or (
+        max_length is not None and len(octets) > max_length
+    ):
+        raise PayloadRangeError(path, f"{len(octets)} octets, {min_length}..{max_length} allowed")
+    return octets
 
 
 def _missing(path: str, name: str) -> PayloadError:
@@ -280,6 +368,18 @@ def _unexpected(path: str, tag: str) -> PayloadError:
     return PayloadError(path, f"unexpected element {tag}")
 
 
+def _twice(path: str, name: str) -> PayloadError:
+    return PayloadError(path, f"element <{name}> more than once")
+
+
+def _not_one(path: str, count: int) -> PayloadError:
+    return PayloadError(path, f"a choice holds exactly one element, not {count}")
+
+
+def _too_deep(path: str) -> PayloadTooDeep:
+    return PayloadTooDeep(path, f"nested deeper than {MAX_DEPTH} elements")
+
+
 def _encode_AccessResult(value: AccessResult, element: Element) -> None:
     if value.failure is not None:
         SubElement(element, _T_failure).text = str(value.failure)
@@ -288,17 +388,29 @@ def _encode_AccessResult(value: AccessResult, element: Element) -> None:
         _encode_Data(value.success, SubElement(element, _T_success))
 
 
-def _decode_AccessResult(element: Element, path: str) -> AccessResult:
+def _decode_AccessResult(element: Element, path: str, depth: int) -> AccessResult:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_failure: int | None = None
     f_success: Data | None = None
     for child in element:
         tag = child.tag
         if tag == _T_failure:
-            f_failure = _int(child, f"{path}/failure")
+            if f_failure is not None:
+                raise _twice(path, "failure")
+            f_failure = _int_in(child, f"{path}/failure", 0, 11)
         elif tag == _T_success:
-            f_success = _decode_Data(child, f"{path}/success")
+            if f_success is not None:
+                raise _twice(path, "success")
+            f_success = _decode_Data(child, f"{path}/success", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return AccessResult(
         failure=f_failure,
         success=f_success,
@@ -310,14 +422,22 @@ def _encode_AlternateAccess(value: AlternateAccess, element: Element) -> None:
         _encode_AlternateAccessItem(item, SubElement(element, _T_CHOICE))
 
 
-def _decode_AlternateAccess(element: Element, path: str) -> AlternateAccess:
+def _decode_AlternateAccess(element: Element, path: str, depth: int) -> AlternateAccess:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_choice: list[AlternateAccessItem] = []
     for child in element:
         tag = child.tag
         if tag == _T_CHOICE:
-            f_choice.append(_decode_AlternateAccessItem(child, f"{path}/CHOICE"))
+            f_choice.append(_decode_AlternateAccessItem(child, f"{path}/CHOICE", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return AlternateAccess(
         choice=f_choice,
     )
@@ -331,17 +451,31 @@ def _encode_AlternateAccessItem(value: AlternateAccessItem, element: Element) ->
         _encode_NamedAlternateAccess(value.named, SubElement(element, _T_named))
 
 
-def _decode_AlternateAccessItem(element: Element, path: str) -> AlternateAccessItem:
+def _decode_AlternateAccessItem(element: Element, path: str, depth: int) -> AlternateAccessItem:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_unnamed: AlternateAccessSelection | None = None
     f_named: NamedAlternateAccess | None = None
     for child in element:
         tag = child.tag
         if tag == _T_unnamed:
-            f_unnamed = _decode_AlternateAccessSelection(child, f"{path}/unnamed")
+            if f_unnamed is not None:
+                raise _twice(path, "unnamed")
+            f_unnamed = _decode_AlternateAccessSelection(child, f"{path}/unnamed", depth + 1)
         elif tag == _T_named:
-            f_named = _decode_NamedAlternateAccess(child, f"{path}/named")
+            if f_named is not None:
+                raise _twice(path, "named")
+            f_named = _decode_NamedAlternateAccess(child, f"{path}/named", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return AlternateAccessItem(
         unnamed=f_unnamed,
         named=f_named,
@@ -358,19 +492,35 @@ def _encode_AlternateAccessSelection(value: AlternateAccessSelection, element: E
         _encode_SelectAccess(value.select_access, SubElement(element, _T_selectAccess))
 
 
-def _decode_AlternateAccessSelection(element: Element, path: str) -> AlternateAccessSelection:
+def _decode_AlternateAccessSelection(
+    element: Element, path: str, depth: int
+) -> AlternateAccessSelection:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_select_alternate_access: SelectAlternateAccess | None = None
     f_select_access: SelectAccess | None = None
     for child in element:
         tag = child.tag
         if tag == _T_selectAlternateAccess:
+            if f_select_alternate_access is not None:
+                raise _twice(path, "selectAlternateAccess")
             f_select_alternate_access = _decode_SelectAlternateAccess(
-                child, f"{path}/selectAlternateAccess"
+                child, f"{path}/selectAlternateAccess", depth + 1
             )
         elif tag == _T_selectAccess:
-            f_select_access = _decode_SelectAccess(child, f"{path}/selectAccess")
+            if f_select_access is not None:
+                raise _twice(path, "selectAccess")
+            f_select_access = _decode_SelectAccess(child, f"{path}/selectAccess", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return AlternateAccessSelection(
         select_alternate_access=f_select_alternate_access,
         select_access=f_select_access,
@@ -386,20 +536,34 @@ def _encode_ArrayTypeDescription(value: ArrayTypeDescription, element: Element) 
     _encode_TypeSpecification(value.element_type, SubElement(element, _T_elementType))
 
 
-def _decode_ArrayTypeDescription(element: Element, path: str) -> ArrayTypeDescription:
+def _decode_ArrayTypeDescription(element: Element, path: str, depth: int) -> ArrayTypeDescription:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_packed: Boolean | None = None
     f_number_of_elements: int | None = None
     f_element_type: TypeSpecification | None = None
     for child in element:
         tag = child.tag
         if tag == _T_packed:
-            f_packed = _decode_Boolean(child, f"{path}/packed")
+            if f_packed is not None:
+                raise _twice(path, "packed")
+            f_packed = _decode_Boolean(child, f"{path}/packed", depth + 1)
         elif tag == _T_numberOfElements:
-            f_number_of_elements = _int(child, f"{path}/numberOfElements")
+            if f_number_of_elements is not None:
+                raise _twice(path, "numberOfElements")
+            f_number_of_elements = _int_in(child, f"{path}/numberOfElements", 0, 4294967295)
         elif tag == _T_elementType:
-            f_element_type = _decode_TypeSpecification(child, f"{path}/elementType")
+            if f_element_type is not None:
+                raise _twice(path, "elementType")
+            f_element_type = _decode_TypeSpecification(child, f"{path}/elementType", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_number_of_elements is None:
         raise _missing(path, "numberOfElements")
     if f_element_type is None:
@@ -417,17 +581,27 @@ def _encode_AssociationContext(value: AssociationContext, element: Element) -> N
     _encode_Mmspdu(value.pdu, SubElement(element, _T_pdu))
 
 
-def _decode_AssociationContext(element: Element, path: str) -> AssociationContext:
+def _decode_AssociationContext(element: Element, path: str, depth: int) -> AssociationContext:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_association_id: str | None = None
     f_pdu: Mmspdu | None = None
     for child in element:
         tag = child.tag
         if tag == _T_associationID:
-            f_association_id = child.text or ""
+            if f_association_id is not None:
+                raise _twice(path, "associationID")
+            f_association_id = _str_in(child, f"{path}/associationID", 1, 64, (_P_b11ea1a354,))
         elif tag == _T_pdu:
-            f_pdu = _decode_Mmspdu(child, f"{path}/pdu")
+            if f_pdu is not None:
+                raise _twice(path, "pdu")
+            f_pdu = _decode_Mmspdu(child, f"{path}/pdu", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_association_id is None:
         raise _missing(path, "associationID")
     if f_pdu is None:
@@ -446,17 +620,29 @@ def _encode_Boolean(value: Boolean, element: Element) -> None:
         _encode_Null(value.false, SubElement(element, _T_false))
 
 
-def _decode_Boolean(element: Element, path: str) -> Boolean:
+def _decode_Boolean(element: Element, path: str, depth: int) -> Boolean:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_true: Null | None = None
     f_false: Null | None = None
     for child in element:
         tag = child.tag
         if tag == _T_true:
-            f_true = _decode_Null(child, f"{path}/true")
+            if f_true is not None:
+                raise _twice(path, "true")
+            f_true = _decode_Null(child, f"{path}/true", depth + 1)
         elif tag == _T_false:
-            f_false = _decode_Null(child, f"{path}/false")
+            if f_false is not None:
+                raise _twice(path, "false")
+            f_false = _decode_Null(child, f"{path}/false", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return Boolean(
         true=f_true,
         false=f_false,
@@ -469,17 +655,27 @@ def _encode_CancelErrorPdu(value: CancelErrorPdu, element: Element) -> None:
     _encode_ServiceError(value.service_error, SubElement(element, _T_serviceError))
 
 
-def _decode_CancelErrorPdu(element: Element, path: str) -> CancelErrorPdu:
+def _decode_CancelErrorPdu(element: Element, path: str, depth: int) -> CancelErrorPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_original_invoke_id: int | None = None
     f_service_error: ServiceError | None = None
     for child in element:
         tag = child.tag
         if tag == _T_originalInvokeID:
-            f_original_invoke_id = _int(child, f"{path}/originalInvokeID")
+            if f_original_invoke_id is not None:
+                raise _twice(path, "originalInvokeID")
+            f_original_invoke_id = _int_in(child, f"{path}/originalInvokeID", 0, 4294967295)
         elif tag == _T_serviceError:
-            f_service_error = _decode_ServiceError(child, f"{path}/serviceError")
+            if f_service_error is not None:
+                raise _twice(path, "serviceError")
+            f_service_error = _decode_ServiceError(child, f"{path}/serviceError", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_original_invoke_id is None:
         raise _missing(path, "originalInvokeID")
     if f_service_error is None:
@@ -496,17 +692,27 @@ def _encode_ConfirmedErrorPdu(value: ConfirmedErrorPdu, element: Element) -> Non
     _encode_ServiceError(value.service_error, SubElement(element, _T_serviceError))
 
 
-def _decode_ConfirmedErrorPdu(element: Element, path: str) -> ConfirmedErrorPdu:
+def _decode_ConfirmedErrorPdu(element: Element, path: str, depth: int) -> ConfirmedErrorPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_invoke_id: int | None = None
     f_service_error: ServiceError | None = None
     for child in element:
         tag = child.tag
         if tag == _T_invokeID:
-            f_invoke_id = _int(child, f"{path}/invokeID")
+            if f_invoke_id is not None:
+                raise _twice(path, "invokeID")
+            f_invoke_id = _int_in(child, f"{path}/invokeID", 0, 4294967295)
         elif tag == _T_serviceError:
-            f_service_error = _decode_ServiceError(child, f"{path}/serviceError")
+            if f_service_error is not None:
+                raise _twice(path, "serviceError")
+            f_service_error = _decode_ServiceError(child, f"{path}/serviceError", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_invoke_id is None:
         raise _missing(path, "invokeID")
     if f_service_error is None:
@@ -523,17 +729,27 @@ def _encode_ConfirmedRequestPdu(value: ConfirmedRequestPdu, element: Element) ->
     _encode_ConfirmedServiceRequest(value.service, SubElement(element, _T_service))
 
 
-def _decode_ConfirmedRequestPdu(element: Element, path: str) -> ConfirmedRequestPdu:
+def _decode_ConfirmedRequestPdu(element: Element, path: str, depth: int) -> ConfirmedRequestPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_invoke_id: int | None = None
     f_service: ConfirmedServiceRequest | None = None
     for child in element:
         tag = child.tag
         if tag == _T_invokeID:
-            f_invoke_id = _int(child, f"{path}/invokeID")
+            if f_invoke_id is not None:
+                raise _twice(path, "invokeID")
+            f_invoke_id = _int_in(child, f"{path}/invokeID", 0, 4294967295)
         elif tag == _T_service:
-            f_service = _decode_ConfirmedServiceRequest(child, f"{path}/service")
+            if f_service is not None:
+                raise _twice(path, "service")
+            f_service = _decode_ConfirmedServiceRequest(child, f"{path}/service", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_invoke_id is None:
         raise _missing(path, "invokeID")
     if f_service is None:
@@ -550,17 +766,27 @@ def _encode_ConfirmedResponsePdu(value: ConfirmedResponsePdu, element: Element) 
     _encode_ConfirmedServiceResponse(value.service, SubElement(element, _T_service))
 
 
-def _decode_ConfirmedResponsePdu(element: Element, path: str) -> ConfirmedResponsePdu:
+def _decode_ConfirmedResponsePdu(element: Element, path: str, depth: int) -> ConfirmedResponsePdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_invoke_id: int | None = None
     f_service: ConfirmedServiceResponse | None = None
     for child in element:
         tag = child.tag
         if tag == _T_invokeID:
-            f_invoke_id = _int(child, f"{path}/invokeID")
+            if f_invoke_id is not None:
+                raise _twice(path, "invokeID")
+            f_invoke_id = _int_in(child, f"{path}/invokeID", 0, 4294967295)
         elif tag == _T_service:
-            f_service = _decode_ConfirmedServiceResponse(child, f"{path}/service")
+            if f_service is not None:
+                raise _twice(path, "service")
+            f_service = _decode_ConfirmedServiceResponse(child, f"{path}/service", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_invoke_id is None:
         raise _missing(path, "invokeID")
     if f_service is None:
@@ -607,7 +833,14 @@ def _encode_ConfirmedServiceRequest(value: ConfirmedServiceRequest, element: Ele
         _encode_FileDirectoryRequest(value.file_directory, SubElement(element, _T_fileDirectory))
 
 
-def _decode_ConfirmedServiceRequest(element: Element, path: str) -> ConfirmedServiceRequest:
+def _decode_ConfirmedServiceRequest(
+    element: Element, path: str, depth: int
+) -> ConfirmedServiceRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_get_name_list: GetNameListRequest | None = None
     f_read: ReadRequest | None = None
     f_write: WriteRequest | None = None
@@ -619,31 +852,52 @@ def _decode_ConfirmedServiceRequest(element: Element, path: str) -> ConfirmedSer
     for child in element:
         tag = child.tag
         if tag == _T_getNameList:
-            f_get_name_list = _decode_GetNameListRequest(child, f"{path}/getNameList")
+            if f_get_name_list is not None:
+                raise _twice(path, "getNameList")
+            f_get_name_list = _decode_GetNameListRequest(child, f"{path}/getNameList", depth + 1)
         elif tag == _T_read:
-            f_read = _decode_ReadRequest(child, f"{path}/read")
+            if f_read is not None:
+                raise _twice(path, "read")
+            f_read = _decode_ReadRequest(child, f"{path}/read", depth + 1)
         elif tag == _T_write:
-            f_write = _decode_WriteRequest(child, f"{path}/write")
+            if f_write is not None:
+                raise _twice(path, "write")
+            f_write = _decode_WriteRequest(child, f"{path}/write", depth + 1)
         elif tag == _T_getVariableAccessAttributes:
+            if f_get_variable_access_attributes is not None:
+                raise _twice(path, "getVariableAccessAttributes")
             f_get_variable_access_attributes = _decode_GetVariableAccessAttributesRequest(
-                child, f"{path}/getVariableAccessAttributes"
+                child, f"{path}/getVariableAccessAttributes", depth + 1
             )
         elif tag == _T_defineNamedVariableList:
+            if f_define_named_variable_list is not None:
+                raise _twice(path, "defineNamedVariableList")
             f_define_named_variable_list = _decode_DefineNamedVariableListRequest(
-                child, f"{path}/defineNamedVariableList"
+                child, f"{path}/defineNamedVariableList", depth + 1
             )
         elif tag == _T_getNamedVariableListAttributes:
+            if f_get_named_variable_list_attributes is not None:
+                raise _twice(path, "getNamedVariableListAttributes")
             f_get_named_variable_list_attributes = _decode_ObjectName(
-                child, f"{path}/getNamedVariableListAttributes"
+                child, f"{path}/getNamedVariableListAttributes", depth + 1
             )
         elif tag == _T_deleteNamedVariableList:
+            if f_delete_named_variable_list is not None:
+                raise _twice(path, "deleteNamedVariableList")
             f_delete_named_variable_list = _decode_DeleteNamedVariableListRequest(
-                child, f"{path}/deleteNamedVariableList"
+                child, f"{path}/deleteNamedVariableList", depth + 1
             )
         elif tag == _T_fileDirectory:
-            f_file_directory = _decode_FileDirectoryRequest(child, f"{path}/fileDirectory")
+            if f_file_directory is not None:
+                raise _twice(path, "fileDirectory")
+            f_file_directory = _decode_FileDirectoryRequest(
+                child, f"{path}/fileDirectory", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ConfirmedServiceRequest(
         get_name_list=f_get_name_list,
         read=f_read,
@@ -692,7 +946,14 @@ def _encode_ConfirmedServiceResponse(value: ConfirmedServiceResponse, element: E
         _encode_FileDirectoryResponse(value.file_directory, SubElement(element, _T_fileDirectory))
 
 
-def _decode_ConfirmedServiceResponse(element: Element, path: str) -> ConfirmedServiceResponse:
+def _decode_ConfirmedServiceResponse(
+    element: Element, path: str, depth: int
+) -> ConfirmedServiceResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_get_name_list: GetNameListResponse | None = None
     f_read: ReadResponse | None = None
     f_write: WriteResponse | None = None
@@ -704,29 +965,52 @@ def _decode_ConfirmedServiceResponse(element: Element, path: str) -> ConfirmedSe
     for child in element:
         tag = child.tag
         if tag == _T_getNameList:
-            f_get_name_list = _decode_GetNameListResponse(child, f"{path}/getNameList")
+            if f_get_name_list is not None:
+                raise _twice(path, "getNameList")
+            f_get_name_list = _decode_GetNameListResponse(child, f"{path}/getNameList", depth + 1)
         elif tag == _T_read:
-            f_read = _decode_ReadResponse(child, f"{path}/read")
+            if f_read is not None:
+                raise _twice(path, "read")
+            f_read = _decode_ReadResponse(child, f"{path}/read", depth + 1)
         elif tag == _T_write:
-            f_write = _decode_WriteResponse(child, f"{path}/write")
+            if f_write is not None:
+                raise _twice(path, "write")
+            f_write = _decode_WriteResponse(child, f"{path}/write", depth + 1)
         elif tag == _T_getVariableAccessAttributes:
+            if f_get_variable_access_attributes is not None:
+                raise _twice(path, "getVariableAccessAttributes")
             f_get_variable_access_attributes = _decode_GetVariableAccessAttributesResponse(
-                child, f"{path}/getVariableAccessAttributes"
+                child, f"{path}/getVariableAccessAttributes", depth + 1
             )
         elif tag == _T_defineNamedVariableList:
-            f_define_named_variable_list = _decode_Null(child, f"{path}/defineNamedVariableList")
+            if f_define_named_variable_list is not None:
+                raise _twice(path, "defineNamedVariableList")
+            f_define_named_variable_list = _decode_Null(
+                child, f"{path}/defineNamedVariableList", depth + 1
+            )
         elif tag == _T_getNamedVariableListAttributes:
+            if f_get_named_variable_list_attributes is not None:
+                raise _twice(path, "getNamedVariableListAttributes")
             f_get_named_variable_list_attributes = _decode_GetNamedVariableListAttributesResponse(
-                child, f"{path}/getNamedVariableListAttributes"
+                child, f"{path}/getNamedVariableListAttributes", depth + 1
             )
         elif tag == _T_deleteNamedVariableList:
+            if f_delete_named_variable_list is not None:
+                raise _twice(path, "deleteNamedVariableList")
             f_delete_named_variable_list = _decode_DeleteNamedVariableListResponse(
-                child, f"{path}/deleteNamedVariableList"
+                child, f"{path}/deleteNamedVariableList", depth + 1
             )
         elif tag == _T_fileDirectory:
-            f_file_directory = _decode_FileDirectoryResponse(child, f"{path}/fileDirectory")
+            if f_file_directory is not None:
+                raise _twice(path, "fileDirectory")
+            f_file_directory = _decode_FileDirectoryResponse(
+                child, f"{path}/fileDirectory", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ConfirmedServiceResponse(
         get_name_list=f_get_name_list,
         read=f_read,
@@ -777,7 +1061,14 @@ def _encode_Data(value: Data, element: Element) -> None:
         SubElement(element, _T_utc_time).text = value.utc_time.hex().upper()
 
 
-def _decode_Data(element: Element, path: str) -> Data:
+def _decode_Data(element: Element, path: str, depth: int) -> Data:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_array: DataList | None = None
     f_structure: DataList | None = None
     f_boolean: Boolean | None = None
@@ -793,31 +1084,58 @@ def _decode_Data(element: Element, path: str) -> Data:
     for child in element:
         tag = child.tag
         if tag == _T_array:
-            f_array = _decode_DataList(child, f"{path}/array")
+            if f_array is not None:
+                raise _twice(path, "array")
+            f_array = _decode_DataList(child, f"{path}/array", depth + 1)
         elif tag == _T_structure:
-            f_structure = _decode_DataList(child, f"{path}/structure")
+            if f_structure is not None:
+                raise _twice(path, "structure")
+            f_structure = _decode_DataList(child, f"{path}/structure", depth + 1)
         elif tag == _T_boolean:
-            f_boolean = _decode_Boolean(child, f"{path}/boolean")
+            if f_boolean is not None:
+                raise _twice(path, "boolean")
+            f_boolean = _decode_Boolean(child, f"{path}/boolean", depth + 1)
         elif tag == _T_bit_string:
-            f_bit_string = child.text or ""
+            if f_bit_string is not None:
+                raise _twice(path, "bit-string")
+            f_bit_string = _str_in(child, f"{path}/bit-string", None, None, (_P_0903ebd410,))
         elif tag == _T_integer:
-            f_integer = _int(child, f"{path}/integer")
+            if f_integer is not None:
+                raise _twice(path, "integer")
+            f_integer = _int_in(child, f"{path}/integer", -9223372036854775808, 9223372036854775807)
         elif tag == _T_unsigned:
-            f_unsigned = _int(child, f"{path}/unsigned")
+            if f_unsigned is not None:
+                raise _twice(path, "unsigned")
+            f_unsigned = _int_in(child, f"{path}/unsigned", 0, 18446744073709551615)
         elif tag == _T_floating_point:
-            f_floating_point = _hex(child, f"{path}/floating-point")
+            if f_floating_point is not None:
+                raise _twice(path, "floating-point")
+            f_floating_point = _bytes(child, f"{path}/floating-point")
         elif tag == _T_octet_string:
-            f_octet_string = _hex(child, f"{path}/octet-string")
+            if f_octet_string is not None:
+                raise _twice(path, "octet-string")
+            f_octet_string = _bytes(child, f"{path}/octet-string")
         elif tag == _T_visible_string:
-            f_visible_string = child.text or ""
+            if f_visible_string is not None:
+                raise _twice(path, "visible-string")
+            f_visible_string = _str(child, f"{path}/visible-string")
         elif tag == _T_binary_time:
-            f_binary_time = _hex(child, f"{path}/binary-time")
+            if f_binary_time is not None:
+                raise _twice(path, "binary-time")
+            f_binary_time = _bytes(child, f"{path}/binary-time")
         elif tag == _T_mMSString:
-            f_m_msstring = child.text or ""
+            if f_m_msstring is not None:
+                raise _twice(path, "mMSString")
+            f_m_msstring = _str(child, f"{path}/mMSString")
         elif tag == _T_utc_time:
-            f_utc_time = _hex(child, f"{path}/utc-time")
+            if f_utc_time is not None:
+                raise _twice(path, "utc-time")
+            f_utc_time = _bytes(child, f"{path}/utc-time")
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return Data(
         array=f_array,
         structure=f_structure,
@@ -839,14 +1157,22 @@ def _encode_DataList(value: DataList, element: Element) -> None:
         _encode_Data(item, SubElement(element, _T_Data))
 
 
-def _decode_DataList(element: Element, path: str) -> DataList:
+def _decode_DataList(element: Element, path: str, depth: int) -> DataList:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_data: list[Data] = []
     for child in element:
         tag = child.tag
         if tag == _T_Data:
-            f_data.append(_decode_Data(child, f"{path}/Data"))
+            f_data.append(_decode_Data(child, f"{path}/Data", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return DataList(
         data=f_data,
     )
@@ -861,18 +1187,28 @@ def _encode_DefineNamedVariableListRequest(
 
 
 def _decode_DefineNamedVariableListRequest(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> DefineNamedVariableListRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_variable_list_name: ObjectName | None = None
     f_list_of_variable: ListOfVariable | None = None
     for child in element:
         tag = child.tag
         if tag == _T_variableListName:
-            f_variable_list_name = _decode_ObjectName(child, f"{path}/variableListName")
+            if f_variable_list_name is not None:
+                raise _twice(path, "variableListName")
+            f_variable_list_name = _decode_ObjectName(child, f"{path}/variableListName", depth + 1)
         elif tag == _T_listOfVariable:
-            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable")
+            if f_list_of_variable is not None:
+                raise _twice(path, "listOfVariable")
+            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_variable_list_name is None:
         raise _missing(path, "variableListName")
     if f_list_of_variable is None:
@@ -899,23 +1235,35 @@ def _encode_DeleteNamedVariableListRequest(
 
 
 def _decode_DeleteNamedVariableListRequest(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> DeleteNamedVariableListRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_scope_of_delete: int | None = None
     f_list_of_variable_list_name: ListOfObjectName | None = None
     f_domain_name: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_scopeOfDelete:
+            if f_scope_of_delete is not None:
+                raise _twice(path, "scopeOfDelete")
             f_scope_of_delete = _int(child, f"{path}/scopeOfDelete")
         elif tag == _T_listOfVariableListName:
+            if f_list_of_variable_list_name is not None:
+                raise _twice(path, "listOfVariableListName")
             f_list_of_variable_list_name = _decode_ListOfObjectName(
-                child, f"{path}/listOfVariableListName"
+                child, f"{path}/listOfVariableListName", depth + 1
             )
         elif tag == _T_domainName:
-            f_domain_name = child.text or ""
+            if f_domain_name is not None:
+                raise _twice(path, "domainName")
+            f_domain_name = _str_in(child, f"{path}/domainName", 1, 64, ())
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return DeleteNamedVariableListRequest(
         scope_of_delete=f_scope_of_delete,
         list_of_variable_list_name=f_list_of_variable_list_name,
@@ -932,18 +1280,28 @@ def _encode_DeleteNamedVariableListResponse(
 
 
 def _decode_DeleteNamedVariableListResponse(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> DeleteNamedVariableListResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_number_matched: int | None = None
     f_number_deleted: int | None = None
     for child in element:
         tag = child.tag
         if tag == _T_numberMatched:
-            f_number_matched = _int(child, f"{path}/numberMatched")
+            if f_number_matched is not None:
+                raise _twice(path, "numberMatched")
+            f_number_matched = _int_in(child, f"{path}/numberMatched", 0, 4294967295)
         elif tag == _T_numberDeleted:
-            f_number_deleted = _int(child, f"{path}/numberDeleted")
+            if f_number_deleted is not None:
+                raise _twice(path, "numberDeleted")
+            f_number_deleted = _int_in(child, f"{path}/numberDeleted", 0, 4294967295)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_number_matched is None:
         raise _missing(path, "numberMatched")
     if f_number_deleted is None:
@@ -960,17 +1318,27 @@ def _encode_DirectoryEntry(value: DirectoryEntry, element: Element) -> None:
     _encode_FileAttributes(value.file_attributes, SubElement(element, _T_fileAttributes))
 
 
-def _decode_DirectoryEntry(element: Element, path: str) -> DirectoryEntry:
+def _decode_DirectoryEntry(element: Element, path: str, depth: int) -> DirectoryEntry:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_file_name: FileName | None = None
     f_file_attributes: FileAttributes | None = None
     for child in element:
         tag = child.tag
         if tag == _T_fileName:
-            f_file_name = _decode_FileName(child, f"{path}/fileName")
+            if f_file_name is not None:
+                raise _twice(path, "fileName")
+            f_file_name = _decode_FileName(child, f"{path}/fileName", depth + 1)
         elif tag == _T_fileAttributes:
-            f_file_attributes = _decode_FileAttributes(child, f"{path}/fileAttributes")
+            if f_file_attributes is not None:
+                raise _twice(path, "fileAttributes")
+            f_file_attributes = _decode_FileAttributes(child, f"{path}/fileAttributes", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_file_name is None:
         raise _missing(path, "fileName")
     if f_file_attributes is None:
@@ -987,17 +1355,27 @@ def _encode_DomainSpecificName(value: DomainSpecificName, element: Element) -> N
     SubElement(element, _T_itemID).text = value.item_id
 
 
-def _decode_DomainSpecificName(element: Element, path: str) -> DomainSpecificName:
+def _decode_DomainSpecificName(element: Element, path: str, depth: int) -> DomainSpecificName:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_domain_id: str | None = None
     f_item_id: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_domainID:
-            f_domain_id = child.text or ""
+            if f_domain_id is not None:
+                raise _twice(path, "domainID")
+            f_domain_id = _str_in(child, f"{path}/domainID", 1, 64, ())
         elif tag == _T_itemID:
-            f_item_id = child.text or ""
+            if f_item_id is not None:
+                raise _twice(path, "itemID")
+            f_item_id = _str_in(child, f"{path}/itemID", 1, 64, ())
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_domain_id is None:
         raise _missing(path, "domainID")
     if f_item_id is None:
@@ -1049,7 +1427,12 @@ def _encode_ErrorClass(value: ErrorClass, element: Element) -> None:
         SubElement(element, _T_others).text = str(value.others)
 
 
-def _decode_ErrorClass(element: Element, path: str) -> ErrorClass:
+def _decode_ErrorClass(element: Element, path: str, depth: int) -> ErrorClass:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_vmd_state: int | None = None
     f_application_reference: int | None = None
     f_definition: int | None = None
@@ -1066,33 +1449,62 @@ def _decode_ErrorClass(element: Element, path: str) -> ErrorClass:
     for child in element:
         tag = child.tag
         if tag == _T_vmd_state:
+            if f_vmd_state is not None:
+                raise _twice(path, "vmd-state")
             f_vmd_state = _int(child, f"{path}/vmd-state")
         elif tag == _T_application_reference:
+            if f_application_reference is not None:
+                raise _twice(path, "application-reference")
             f_application_reference = _int(child, f"{path}/application-reference")
         elif tag == _T_definition:
+            if f_definition is not None:
+                raise _twice(path, "definition")
             f_definition = _int(child, f"{path}/definition")
         elif tag == _T_resource:
+            if f_resource is not None:
+                raise _twice(path, "resource")
             f_resource = _int(child, f"{path}/resource")
         elif tag == _T_service:
+            if f_service is not None:
+                raise _twice(path, "service")
             f_service = _int(child, f"{path}/service")
         elif tag == _T_service_preempt:
+            if f_service_preempt is not None:
+                raise _twice(path, "service-preempt")
             f_service_preempt = _int(child, f"{path}/service-preempt")
         elif tag == _T_time_resolution:
+            if f_time_resolution is not None:
+                raise _twice(path, "time-resolution")
             f_time_resolution = _int(child, f"{path}/time-resolution")
         elif tag == _T_access:
+            if f_access is not None:
+                raise _twice(path, "access")
             f_access = _int(child, f"{path}/access")
         elif tag == _T_initiate:
+            if f_initiate is not None:
+                raise _twice(path, "initiate")
             f_initiate = _int(child, f"{path}/initiate")
         elif tag == _T_conclude:
+            if f_conclude is not None:
+                raise _twice(path, "conclude")
             f_conclude = _int(child, f"{path}/conclude")
         elif tag == _T_cancel:
+            if f_cancel is not None:
+                raise _twice(path, "cancel")
             f_cancel = _int(child, f"{path}/cancel")
         elif tag == _T_file:
+            if f_file is not None:
+                raise _twice(path, "file")
             f_file = _int(child, f"{path}/file")
         elif tag == _T_others:
+            if f_others is not None:
+                raise _twice(path, "others")
             f_others = _int(child, f"{path}/others")
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ErrorClass(
         vmd_state=f_vmd_state,
         application_reference=f_application_reference,
@@ -1117,17 +1529,27 @@ def _encode_FileAttributes(value: FileAttributes, element: Element) -> None:
         SubElement(element, _T_lastModified).text = value.last_modified
 
 
-def _decode_FileAttributes(element: Element, path: str) -> FileAttributes:
+def _decode_FileAttributes(element: Element, path: str, depth: int) -> FileAttributes:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_size_of_file: int | None = None
     f_last_modified: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_sizeOfFile:
-            f_size_of_file = _int(child, f"{path}/sizeOfFile")
+            if f_size_of_file is not None:
+                raise _twice(path, "sizeOfFile")
+            f_size_of_file = _int_in(child, f"{path}/sizeOfFile", 0, 4294967295)
         elif tag == _T_lastModified:
-            f_last_modified = child.text or ""
+            if f_last_modified is not None:
+                raise _twice(path, "lastModified")
+            f_last_modified = _str_in(child, f"{path}/lastModified", None, None, (_P_b7c92d47ce,))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_size_of_file is None:
         raise _missing(path, "sizeOfFile")
     return FileAttributes(
@@ -1144,17 +1566,27 @@ def _encode_FileDirectoryRequest(value: FileDirectoryRequest, element: Element) 
         _encode_FileName(value.continue_after, SubElement(element, _T_continueAfter))
 
 
-def _decode_FileDirectoryRequest(element: Element, path: str) -> FileDirectoryRequest:
+def _decode_FileDirectoryRequest(element: Element, path: str, depth: int) -> FileDirectoryRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_file_specification: FileName | None = None
     f_continue_after: FileName | None = None
     for child in element:
         tag = child.tag
         if tag == _T_fileSpecification:
-            f_file_specification = _decode_FileName(child, f"{path}/fileSpecification")
+            if f_file_specification is not None:
+                raise _twice(path, "fileSpecification")
+            f_file_specification = _decode_FileName(child, f"{path}/fileSpecification", depth + 1)
         elif tag == _T_continueAfter:
-            f_continue_after = _decode_FileName(child, f"{path}/continueAfter")
+            if f_continue_after is not None:
+                raise _twice(path, "continueAfter")
+            f_continue_after = _decode_FileName(child, f"{path}/continueAfter", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return FileDirectoryRequest(
         file_specification=f_file_specification,
         continue_after=f_continue_after,
@@ -1170,19 +1602,29 @@ def _encode_FileDirectoryResponse(value: FileDirectoryResponse, element: Element
         _encode_Boolean(value.more_follows, SubElement(element, _T_moreFollows))
 
 
-def _decode_FileDirectoryResponse(element: Element, path: str) -> FileDirectoryResponse:
+def _decode_FileDirectoryResponse(element: Element, path: str, depth: int) -> FileDirectoryResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_list_of_directory_entry: ListOfDirectoryEntry | None = None
     f_more_follows: Boolean | None = None
     for child in element:
         tag = child.tag
         if tag == _T_listOfDirectoryEntry:
+            if f_list_of_directory_entry is not None:
+                raise _twice(path, "listOfDirectoryEntry")
             f_list_of_directory_entry = _decode_ListOfDirectoryEntry(
-                child, f"{path}/listOfDirectoryEntry"
+                child, f"{path}/listOfDirectoryEntry", depth + 1
             )
         elif tag == _T_moreFollows:
-            f_more_follows = _decode_Boolean(child, f"{path}/moreFollows")
+            if f_more_follows is not None:
+                raise _twice(path, "moreFollows")
+            f_more_follows = _decode_Boolean(child, f"{path}/moreFollows", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_list_of_directory_entry is None:
         raise _missing(path, "listOfDirectoryEntry")
     return FileDirectoryResponse(
@@ -1196,14 +1638,20 @@ def _encode_FileName(value: FileName, element: Element) -> None:
         SubElement(element, _T_GraphicString).text = item
 
 
-def _decode_FileName(element: Element, path: str) -> FileName:
+def _decode_FileName(element: Element, path: str, depth: int) -> FileName:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_graphic_string: list[str] = []
     for child in element:
         tag = child.tag
         if tag == _T_GraphicString:
-            f_graphic_string.append(child.text or "")
+            f_graphic_string.append(_str(child, f"{path}/GraphicString"))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return FileName(
         graphic_string=f_graphic_string,
     )
@@ -1215,17 +1663,27 @@ def _encode_FloatingPointType(value: FloatingPointType, element: Element) -> Non
     SubElement(element, _T_exponent_width).text = str(value.exponent_width)
 
 
-def _decode_FloatingPointType(element: Element, path: str) -> FloatingPointType:
+def _decode_FloatingPointType(element: Element, path: str, depth: int) -> FloatingPointType:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_format_width: int | None = None
     f_exponent_width: int | None = None
     for child in element:
         tag = child.tag
         if tag == _T_format_width:
-            f_format_width = _int(child, f"{path}/format-width")
+            if f_format_width is not None:
+                raise _twice(path, "format-width")
+            f_format_width = _int_in(child, f"{path}/format-width", 0, 255)
         elif tag == _T_exponent_width:
-            f_exponent_width = _int(child, f"{path}/exponent-width")
+            if f_exponent_width is not None:
+                raise _twice(path, "exponent-width")
+            f_exponent_width = _int_in(child, f"{path}/exponent-width", 0, 255)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_format_width is None:
         raise _missing(path, "format-width")
     if f_exponent_width is None:
@@ -1245,20 +1703,32 @@ def _encode_GetNameListRequest(value: GetNameListRequest, element: Element) -> N
         SubElement(element, _T_continueAfter).text = value.continue_after
 
 
-def _decode_GetNameListRequest(element: Element, path: str) -> GetNameListRequest:
+def _decode_GetNameListRequest(element: Element, path: str, depth: int) -> GetNameListRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_object_class: ObjectClass | None = None
     f_object_scope: ObjectScope | None = None
     f_continue_after: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_objectClass:
-            f_object_class = _decode_ObjectClass(child, f"{path}/objectClass")
+            if f_object_class is not None:
+                raise _twice(path, "objectClass")
+            f_object_class = _decode_ObjectClass(child, f"{path}/objectClass", depth + 1)
         elif tag == _T_objectScope:
-            f_object_scope = _decode_ObjectScope(child, f"{path}/objectScope")
+            if f_object_scope is not None:
+                raise _twice(path, "objectScope")
+            f_object_scope = _decode_ObjectScope(child, f"{path}/objectScope", depth + 1)
         elif tag == _T_continueAfter:
-            f_continue_after = child.text or ""
+            if f_continue_after is not None:
+                raise _twice(path, "continueAfter")
+            f_continue_after = _str_in(child, f"{path}/continueAfter", 1, 64, ())
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_object_class is None:
         raise _missing(path, "objectClass")
     if f_object_scope is None:
@@ -1277,17 +1747,29 @@ def _encode_GetNameListResponse(value: GetNameListResponse, element: Element) ->
         _encode_Boolean(value.more_follows, SubElement(element, _T_moreFollows))
 
 
-def _decode_GetNameListResponse(element: Element, path: str) -> GetNameListResponse:
+def _decode_GetNameListResponse(element: Element, path: str, depth: int) -> GetNameListResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_list_of_identifier: ListOfIdentifier | None = None
     f_more_follows: Boolean | None = None
     for child in element:
         tag = child.tag
         if tag == _T_listOfIdentifier:
-            f_list_of_identifier = _decode_ListOfIdentifier(child, f"{path}/listOfIdentifier")
+            if f_list_of_identifier is not None:
+                raise _twice(path, "listOfIdentifier")
+            f_list_of_identifier = _decode_ListOfIdentifier(
+                child, f"{path}/listOfIdentifier", depth + 1
+            )
         elif tag == _T_moreFollows:
-            f_more_follows = _decode_Boolean(child, f"{path}/moreFollows")
+            if f_more_follows is not None:
+                raise _twice(path, "moreFollows")
+            f_more_follows = _decode_Boolean(child, f"{path}/moreFollows", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_list_of_identifier is None:
         raise _missing(path, "listOfIdentifier")
     return GetNameListResponse(
@@ -1305,18 +1787,28 @@ def _encode_GetNamedVariableListAttributesResponse(
 
 
 def _decode_GetNamedVariableListAttributesResponse(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> GetNamedVariableListAttributesResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_mms_deletable: Boolean | None = None
     f_list_of_variable: ListOfVariable | None = None
     for child in element:
         tag = child.tag
         if tag == _T_mmsDeletable:
-            f_mms_deletable = _decode_Boolean(child, f"{path}/mmsDeletable")
+            if f_mms_deletable is not None:
+                raise _twice(path, "mmsDeletable")
+            f_mms_deletable = _decode_Boolean(child, f"{path}/mmsDeletable", depth + 1)
         elif tag == _T_listOfVariable:
-            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable")
+            if f_list_of_variable is not None:
+                raise _twice(path, "listOfVariable")
+            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_mms_deletable is None:
         raise _missing(path, "mmsDeletable")
     if f_list_of_variable is None:
@@ -1335,15 +1827,25 @@ def _encode_GetVariableAccessAttributesRequest(
 
 
 def _decode_GetVariableAccessAttributesRequest(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> GetVariableAccessAttributesRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_name: ObjectName | None = None
     for child in element:
         tag = child.tag
         if tag == _T_name:
-            f_name = _decode_ObjectName(child, f"{path}/name")
+            if f_name is not None:
+                raise _twice(path, "name")
+            f_name = _decode_ObjectName(child, f"{path}/name", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return GetVariableAccessAttributesRequest(
         name=f_name,
     )
@@ -1358,18 +1860,30 @@ def _encode_GetVariableAccessAttributesResponse(
 
 
 def _decode_GetVariableAccessAttributesResponse(
-    element: Element, path: str
+    element: Element, path: str, depth: int
 ) -> GetVariableAccessAttributesResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_mms_deletable: Boolean | None = None
     f_type_description: TypeDescription | None = None
     for child in element:
         tag = child.tag
         if tag == _T_mmsDeletable:
-            f_mms_deletable = _decode_Boolean(child, f"{path}/mmsDeletable")
+            if f_mms_deletable is not None:
+                raise _twice(path, "mmsDeletable")
+            f_mms_deletable = _decode_Boolean(child, f"{path}/mmsDeletable", depth + 1)
         elif tag == _T_typeDescription:
-            f_type_description = _decode_TypeDescription(child, f"{path}/typeDescription")
+            if f_type_description is not None:
+                raise _twice(path, "typeDescription")
+            f_type_description = _decode_TypeDescription(
+                child, f"{path}/typeDescription", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_mms_deletable is None:
         raise _missing(path, "mmsDeletable")
     if f_type_description is None:
@@ -1386,17 +1900,27 @@ def _encode_IndexRange(value: IndexRange, element: Element) -> None:
     SubElement(element, _T_numberOfElements).text = str(value.number_of_elements)
 
 
-def _decode_IndexRange(element: Element, path: str) -> IndexRange:
+def _decode_IndexRange(element: Element, path: str, depth: int) -> IndexRange:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_low_index: int | None = None
     f_number_of_elements: int | None = None
     for child in element:
         tag = child.tag
         if tag == _T_lowIndex:
-            f_low_index = _int(child, f"{path}/lowIndex")
+            if f_low_index is not None:
+                raise _twice(path, "lowIndex")
+            f_low_index = _int_in(child, f"{path}/lowIndex", 0, 4294967295)
         elif tag == _T_numberOfElements:
-            f_number_of_elements = _int(child, f"{path}/numberOfElements")
+            if f_number_of_elements is not None:
+                raise _twice(path, "numberOfElements")
+            f_number_of_elements = _int_in(child, f"{path}/numberOfElements", 0, 4294967295)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_low_index is None:
         raise _missing(path, "lowIndex")
     if f_number_of_elements is None:
@@ -1417,21 +1941,31 @@ def _encode_InformationReport(value: InformationReport, element: Element) -> Non
     )
 
 
-def _decode_InformationReport(element: Element, path: str) -> InformationReport:
+def _decode_InformationReport(element: Element, path: str, depth: int) -> InformationReport:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_variable_access_specification: VariableAccessSpecification | None = None
     f_list_of_access_result: ListOfAccessResult | None = None
     for child in element:
         tag = child.tag
         if tag == _T_variableAccessSpecification:
+            if f_variable_access_specification is not None:
+                raise _twice(path, "variableAccessSpecification")
             f_variable_access_specification = _decode_VariableAccessSpecification(
-                child, f"{path}/variableAccessSpecification"
+                child, f"{path}/variableAccessSpecification", depth + 1
             )
         elif tag == _T_listOfAccessResult:
+            if f_list_of_access_result is not None:
+                raise _twice(path, "listOfAccessResult")
             f_list_of_access_result = _decode_ListOfAccessResult(
-                child, f"{path}/listOfAccessResult"
+                child, f"{path}/listOfAccessResult", depth + 1
             )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_variable_access_specification is None:
         raise _missing(path, "variableAccessSpecification")
     if f_list_of_access_result is None:
@@ -1450,20 +1984,38 @@ def _encode_InitRequestDetail(value: InitRequestDetail, element: Element) -> Non
     SubElement(element, _T_servicesSupportedCalling).text = value.services_supported_calling
 
 
-def _decode_InitRequestDetail(element: Element, path: str) -> InitRequestDetail:
+def _decode_InitRequestDetail(element: Element, path: str, depth: int) -> InitRequestDetail:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_proposed_version_number: int | None = None
     f_proposed_parameter_cbb: str | None = None
     f_services_supported_calling: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_proposedVersionNumber:
-            f_proposed_version_number = _int(child, f"{path}/proposedVersionNumber")
+            if f_proposed_version_number is not None:
+                raise _twice(path, "proposedVersionNumber")
+            f_proposed_version_number = _int_in(
+                child, f"{path}/proposedVersionNumber", -32768, 32767
+            )
         elif tag == _T_proposedParameterCBB:
-            f_proposed_parameter_cbb = child.text or ""
+            if f_proposed_parameter_cbb is not None:
+                raise _twice(path, "proposedParameterCBB")
+            f_proposed_parameter_cbb = _str_in(
+                child, f"{path}/proposedParameterCBB", None, None, (_P_0903ebd410,)
+            )
         elif tag == _T_servicesSupportedCalling:
-            f_services_supported_calling = child.text or ""
+            if f_services_supported_calling is not None:
+                raise _twice(path, "servicesSupportedCalling")
+            f_services_supported_calling = _str_in(
+                child, f"{path}/servicesSupportedCalling", None, None, (_P_0903ebd410,)
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_proposed_version_number is None:
         raise _missing(path, "proposedVersionNumber")
     if f_proposed_parameter_cbb is None:
@@ -1485,20 +2037,38 @@ def _encode_InitResponseDetail(value: InitResponseDetail, element: Element) -> N
     SubElement(element, _T_servicesSupportedCalled).text = value.services_supported_called
 
 
-def _decode_InitResponseDetail(element: Element, path: str) -> InitResponseDetail:
+def _decode_InitResponseDetail(element: Element, path: str, depth: int) -> InitResponseDetail:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_negotiated_version_number: int | None = None
     f_negotiated_parameter_cbb: str | None = None
     f_services_supported_called: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_negotiatedVersionNumber:
-            f_negotiated_version_number = _int(child, f"{path}/negotiatedVersionNumber")
+            if f_negotiated_version_number is not None:
+                raise _twice(path, "negotiatedVersionNumber")
+            f_negotiated_version_number = _int_in(
+                child, f"{path}/negotiatedVersionNumber", -32768, 32767
+            )
         elif tag == _T_negotiatedParameterCBB:
-            f_negotiated_parameter_cbb = child.text or ""
+            if f_negotiated_parameter_cbb is not None:
+                raise _twice(path, "negotiatedParameterCBB")
+            f_negotiated_parameter_cbb = _str_in(
+                child, f"{path}/negotiatedParameterCBB", None, None, (_P_0903ebd410,)
+            )
         elif tag == _T_servicesSupportedCalled:
-            f_services_supported_called = child.text or ""
+            if f_services_supported_called is not None:
+                raise _twice(path, "servicesSupportedCalled")
+            f_services_supported_called = _str_in(
+                child, f"{path}/servicesSupportedCalled", None, None, (_P_0903ebd410,)
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_negotiated_version_number is None:
         raise _missing(path, "negotiatedVersionNumber")
     if f_negotiated_parameter_cbb is None:
@@ -1532,7 +2102,10 @@ def _encode_InitiateRequestPdu(value: InitiateRequestPdu, element: Element) -> N
     _encode_InitRequestDetail(value.init_request_detail, SubElement(element, _T_initRequestDetail))
 
 
-def _decode_InitiateRequestPdu(element: Element, path: str) -> InitiateRequestPdu:
+def _decode_InitiateRequestPdu(element: Element, path: str, depth: int) -> InitiateRequestPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_local_detail_calling: int | None = None
     f_proposed_max_serv_outstanding_calling: int | None = None
     f_proposed_max_serv_outstanding_called: int | None = None
@@ -1541,23 +2114,40 @@ def _decode_InitiateRequestPdu(element: Element, path: str) -> InitiateRequestPd
     for child in element:
         tag = child.tag
         if tag == _T_localDetailCalling:
-            f_local_detail_calling = _int(child, f"{path}/localDetailCalling")
+            if f_local_detail_calling is not None:
+                raise _twice(path, "localDetailCalling")
+            f_local_detail_calling = _int_in(
+                child, f"{path}/localDetailCalling", -2147483648, 2147483647
+            )
         elif tag == _T_proposedMaxServOutstandingCalling:
-            f_proposed_max_serv_outstanding_calling = _int(
-                child, f"{path}/proposedMaxServOutstandingCalling"
+            if f_proposed_max_serv_outstanding_calling is not None:
+                raise _twice(path, "proposedMaxServOutstandingCalling")
+            f_proposed_max_serv_outstanding_calling = _int_in(
+                child, f"{path}/proposedMaxServOutstandingCalling", -32768, 32767
             )
         elif tag == _T_proposedMaxServOutstandingCalled:
-            f_proposed_max_serv_outstanding_called = _int(
-                child, f"{path}/proposedMaxServOutstandingCalled"
+            if f_proposed_max_serv_outstanding_called is not None:
+                raise _twice(path, "proposedMaxServOutstandingCalled")
+            f_proposed_max_serv_outstanding_called = _int_in(
+                child, f"{path}/proposedMaxServOutstandingCalled", -32768, 32767
             )
         elif tag == _T_proposedDataStructureNestingLevel:
-            f_proposed_data_structure_nesting_level = _int(
-                child, f"{path}/proposedDataStructureNestingLevel"
+            if f_proposed_data_structure_nesting_level is not None:
+                raise _twice(path, "proposedDataStructureNestingLevel")
+            f_proposed_data_structure_nesting_level = _int_in(
+                child, f"{path}/proposedDataStructureNestingLevel", -128, 127
             )
         elif tag == _T_initRequestDetail:
-            f_init_request_detail = _decode_InitRequestDetail(child, f"{path}/initRequestDetail")
+            if f_init_request_detail is not None:
+                raise _twice(path, "initRequestDetail")
+            f_init_request_detail = _decode_InitRequestDetail(
+                child, f"{path}/initRequestDetail", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_proposed_max_serv_outstanding_calling is None:
         raise _missing(path, "proposedMaxServOutstandingCalling")
     if f_proposed_max_serv_outstanding_called is None:
@@ -1595,7 +2185,10 @@ def _encode_InitiateResponsePdu(value: InitiateResponsePdu, element: Element) ->
     )
 
 
-def _decode_InitiateResponsePdu(element: Element, path: str) -> InitiateResponsePdu:
+def _decode_InitiateResponsePdu(element: Element, path: str, depth: int) -> InitiateResponsePdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_local_detail_called: int | None = None
     f_negotiated_max_serv_outstanding_calling: int | None = None
     f_negotiated_max_serv_outstanding_called: int | None = None
@@ -1604,23 +2197,40 @@ def _decode_InitiateResponsePdu(element: Element, path: str) -> InitiateResponse
     for child in element:
         tag = child.tag
         if tag == _T_localDetailCalled:
-            f_local_detail_called = _int(child, f"{path}/localDetailCalled")
+            if f_local_detail_called is not None:
+                raise _twice(path, "localDetailCalled")
+            f_local_detail_called = _int_in(
+                child, f"{path}/localDetailCalled", -2147483648, 2147483647
+            )
         elif tag == _T_negotiatedMaxServOutstandingCalling:
-            f_negotiated_max_serv_outstanding_calling = _int(
-                child, f"{path}/negotiatedMaxServOutstandingCalling"
+            if f_negotiated_max_serv_outstanding_calling is not None:
+                raise _twice(path, "negotiatedMaxServOutstandingCalling")
+            f_negotiated_max_serv_outstanding_calling = _int_in(
+                child, f"{path}/negotiatedMaxServOutstandingCalling", -32768, 32767
             )
         elif tag == _T_negotiatedMaxServOutstandingCalled:
-            f_negotiated_max_serv_outstanding_called = _int(
-                child, f"{path}/negotiatedMaxServOutstandingCalled"
+            if f_negotiated_max_serv_outstanding_called is not None:
+                raise _twice(path, "negotiatedMaxServOutstandingCalled")
+            f_negotiated_max_serv_outstanding_called = _int_in(
+                child, f"{path}/negotiatedMaxServOutstandingCalled", -32768, 32767
             )
         elif tag == _T_negotiatedDataStructureNestingLevel:
-            f_negotiated_data_structure_nesting_level = _int(
-                child, f"{path}/negotiatedDataStructureNestingLevel"
+            if f_negotiated_data_structure_nesting_level is not None:
+                raise _twice(path, "negotiatedDataStructureNestingLevel")
+            f_negotiated_data_structure_nesting_level = _int_in(
+                child, f"{path}/negotiatedDataStructureNestingLevel", -128, 127
             )
         elif tag == _T_initResponseDetail:
-            f_init_response_detail = _decode_InitResponseDetail(child, f"{path}/initResponseDetail")
+            if f_init_response_detail is not None:
+                raise _twice(path, "initResponseDetail")
+            f_init_response_detail = _decode_InitResponseDetail(
+                child, f"{path}/initResponseDetail", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_negotiated_max_serv_outstanding_calling is None:
         raise _missing(path, "negotiatedMaxServOutstandingCalling")
     if f_negotiated_max_serv_outstanding_called is None:
@@ -1641,14 +2251,20 @@ def _encode_ListOfAccessResult(value: ListOfAccessResult, element: Element) -> N
         _encode_AccessResult(item, SubElement(element, _T_AccessResult))
 
 
-def _decode_ListOfAccessResult(element: Element, path: str) -> ListOfAccessResult:
+def _decode_ListOfAccessResult(element: Element, path: str, depth: int) -> ListOfAccessResult:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_access_result: list[AccessResult] = []
     for child in element:
         tag = child.tag
         if tag == _T_AccessResult:
-            f_access_result.append(_decode_AccessResult(child, f"{path}/AccessResult"))
+            f_access_result.append(_decode_AccessResult(child, f"{path}/AccessResult", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ListOfAccessResult(
         access_result=f_access_result,
     )
@@ -1659,14 +2275,22 @@ def _encode_ListOfDirectoryEntry(value: ListOfDirectoryEntry, element: Element) 
         _encode_DirectoryEntry(item, SubElement(element, _T_DirectoryEntry))
 
 
-def _decode_ListOfDirectoryEntry(element: Element, path: str) -> ListOfDirectoryEntry:
+def _decode_ListOfDirectoryEntry(element: Element, path: str, depth: int) -> ListOfDirectoryEntry:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_directory_entry: list[DirectoryEntry] = []
     for child in element:
         tag = child.tag
         if tag == _T_DirectoryEntry:
-            f_directory_entry.append(_decode_DirectoryEntry(child, f"{path}/DirectoryEntry"))
+            f_directory_entry.append(
+                _decode_DirectoryEntry(child, f"{path}/DirectoryEntry", depth + 1)
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ListOfDirectoryEntry(
         directory_entry=f_directory_entry,
     )
@@ -1677,14 +2301,20 @@ def _encode_ListOfIdentifier(value: ListOfIdentifier, element: Element) -> None:
         SubElement(element, _T_Identifier).text = item
 
 
-def _decode_ListOfIdentifier(element: Element, path: str) -> ListOfIdentifier:
+def _decode_ListOfIdentifier(element: Element, path: str, depth: int) -> ListOfIdentifier:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_identifier: list[str] = []
     for child in element:
         tag = child.tag
         if tag == _T_Identifier:
-            f_identifier.append(child.text or "")
+            f_identifier.append(_str_in(child, f"{path}/Identifier", 1, 64, ()))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ListOfIdentifier(
         identifier=f_identifier,
     )
@@ -1695,14 +2325,20 @@ def _encode_ListOfObjectName(value: ListOfObjectName, element: Element) -> None:
         _encode_ObjectName(item, SubElement(element, _T_ObjectName))
 
 
-def _decode_ListOfObjectName(element: Element, path: str) -> ListOfObjectName:
+def _decode_ListOfObjectName(element: Element, path: str, depth: int) -> ListOfObjectName:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_object_name: list[ObjectName] = []
     for child in element:
         tag = child.tag
         if tag == _T_ObjectName:
-            f_object_name.append(_decode_ObjectName(child, f"{path}/ObjectName"))
+            f_object_name.append(_decode_ObjectName(child, f"{path}/ObjectName", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ListOfObjectName(
         object_name=f_object_name,
     )
@@ -1713,14 +2349,20 @@ def _encode_ListOfVariable(value: ListOfVariable, element: Element) -> None:
         _encode_VariableDef(item, SubElement(element, _T_SEQUENCE))
 
 
-def _decode_ListOfVariable(element: Element, path: str) -> ListOfVariable:
+def _decode_ListOfVariable(element: Element, path: str, depth: int) -> ListOfVariable:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_sequence: list[VariableDef] = []
     for child in element:
         tag = child.tag
         if tag == _T_SEQUENCE:
-            f_sequence.append(_decode_VariableDef(child, f"{path}/SEQUENCE"))
+            f_sequence.append(_decode_VariableDef(child, f"{path}/SEQUENCE", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ListOfVariable(
         sequence=f_sequence,
     )
@@ -1780,7 +2422,12 @@ def _encode_Mmspdu(value: Mmspdu, element: Element) -> None:
         _encode_ServiceError(value.conclude_error_pdu, SubElement(element, _T_conclude_ErrorPDU))
 
 
-def _decode_Mmspdu(element: Element, path: str) -> Mmspdu:
+def _decode_Mmspdu(element: Element, path: str, depth: int) -> Mmspdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_confirmed_request_pdu: ConfirmedRequestPdu | None = None
     f_confirmed_response_pdu: ConfirmedResponsePdu | None = None
     f_confirmed_error_pdu: ConfirmedErrorPdu | None = None
@@ -1798,43 +2445,80 @@ def _decode_Mmspdu(element: Element, path: str) -> Mmspdu:
     for child in element:
         tag = child.tag
         if tag == _T_confirmed_RequestPDU:
+            if f_confirmed_request_pdu is not None:
+                raise _twice(path, "confirmed-RequestPDU")
             f_confirmed_request_pdu = _decode_ConfirmedRequestPdu(
-                child, f"{path}/confirmed-RequestPDU"
+                child, f"{path}/confirmed-RequestPDU", depth + 1
             )
         elif tag == _T_confirmed_ResponsePDU:
+            if f_confirmed_response_pdu is not None:
+                raise _twice(path, "confirmed-ResponsePDU")
             f_confirmed_response_pdu = _decode_ConfirmedResponsePdu(
-                child, f"{path}/confirmed-ResponsePDU"
+                child, f"{path}/confirmed-ResponsePDU", depth + 1
             )
         elif tag == _T_confirmed_ErrorPDU:
-            f_confirmed_error_pdu = _decode_ConfirmedErrorPdu(child, f"{path}/confirmed-ErrorPDU")
+            if f_confirmed_error_pdu is not None:
+                raise _twice(path, "confirmed-ErrorPDU")
+            f_confirmed_error_pdu = _decode_ConfirmedErrorPdu(
+                child, f"{path}/confirmed-ErrorPDU", depth + 1
+            )
         elif tag == _T_unconfirmed_PDU:
-            f_unconfirmed_pdu = _decode_UnconfirmedPdu(child, f"{path}/unconfirmed-PDU")
+            if f_unconfirmed_pdu is not None:
+                raise _twice(path, "unconfirmed-PDU")
+            f_unconfirmed_pdu = _decode_UnconfirmedPdu(child, f"{path}/unconfirmed-PDU", depth + 1)
         elif tag == _T_rejectPDU:
-            f_reject_pdu = _decode_RejectPdu(child, f"{path}/rejectPDU")
+            if f_reject_pdu is not None:
+                raise _twice(path, "rejectPDU")
+            f_reject_pdu = _decode_RejectPdu(child, f"{path}/rejectPDU", depth + 1)
         elif tag == _T_cancel_RequestPDU:
-            f_cancel_request_pdu = _int(child, f"{path}/cancel-RequestPDU")
+            if f_cancel_request_pdu is not None:
+                raise _twice(path, "cancel-RequestPDU")
+            f_cancel_request_pdu = _int_in(child, f"{path}/cancel-RequestPDU", 0, 4294967295)
         elif tag == _T_cancel_ResponsePDU:
-            f_cancel_response_pdu = _int(child, f"{path}/cancel-ResponsePDU")
+            if f_cancel_response_pdu is not None:
+                raise _twice(path, "cancel-ResponsePDU")
+            f_cancel_response_pdu = _int_in(child, f"{path}/cancel-ResponsePDU", 0, 4294967295)
         elif tag == _T_cancel_ErrorPDU:
-            f_cancel_error_pdu = _decode_CancelErrorPdu(child, f"{path}/cancel-ErrorPDU")
+            if f_cancel_error_pdu is not None:
+                raise _twice(path, "cancel-ErrorPDU")
+            f_cancel_error_pdu = _decode_CancelErrorPdu(child, f"{path}/cancel-ErrorPDU", depth + 1)
         elif tag == _T_initiate_RequestPDU:
+            if f_initiate_request_pdu is not None:
+                raise _twice(path, "initiate-RequestPDU")
             f_initiate_request_pdu = _decode_InitiateRequestPdu(
-                child, f"{path}/initiate-RequestPDU"
+                child, f"{path}/initiate-RequestPDU", depth + 1
             )
         elif tag == _T_initiate_ResponsePDU:
+            if f_initiate_response_pdu is not None:
+                raise _twice(path, "initiate-ResponsePDU")
             f_initiate_response_pdu = _decode_InitiateResponsePdu(
-                child, f"{path}/initiate-ResponsePDU"
+                child, f"{path}/initiate-ResponsePDU", depth + 1
             )
         elif tag == _T_initiate_ErrorPDU:
-            f_initiate_error_pdu = _decode_ServiceError(child, f"{path}/initiate-ErrorPDU")
+            if f_initiate_error_pdu is not None:
+                raise _twice(path, "initiate-ErrorPDU")
+            f_initiate_error_pdu = _decode_ServiceError(
+                child, f"{path}/initiate-ErrorPDU", depth + 1
+            )
         elif tag == _T_conclude_RequestPDU:
-            f_conclude_request_pdu = _decode_Null(child, f"{path}/conclude-RequestPDU")
+            if f_conclude_request_pdu is not None:
+                raise _twice(path, "conclude-RequestPDU")
+            f_conclude_request_pdu = _decode_Null(child, f"{path}/conclude-RequestPDU", depth + 1)
         elif tag == _T_conclude_ResponsePDU:
-            f_conclude_response_pdu = _decode_Null(child, f"{path}/conclude-ResponsePDU")
+            if f_conclude_response_pdu is not None:
+                raise _twice(path, "conclude-ResponsePDU")
+            f_conclude_response_pdu = _decode_Null(child, f"{path}/conclude-ResponsePDU", depth + 1)
         elif tag == _T_conclude_ErrorPDU:
-            f_conclude_error_pdu = _decode_ServiceError(child, f"{path}/conclude-ErrorPDU")
+            if f_conclude_error_pdu is not None:
+                raise _twice(path, "conclude-ErrorPDU")
+            f_conclude_error_pdu = _decode_ServiceError(
+                child, f"{path}/conclude-ErrorPDU", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return Mmspdu(
         confirmed_request_pdu=f_confirmed_request_pdu,
         confirmed_response_pdu=f_confirmed_response_pdu,
@@ -1859,17 +2543,29 @@ def _encode_NamedAlternateAccess(value: NamedAlternateAccess, element: Element) 
     _encode_AlternateAccessSelection(value.access, SubElement(element, _T_access))
 
 
-def _decode_NamedAlternateAccess(element: Element, path: str) -> NamedAlternateAccess:
+def _decode_NamedAlternateAccess(element: Element, path: str, depth: int) -> NamedAlternateAccess:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_component_name: str | None = None
     f_access: AlternateAccessSelection | None = None
     for child in element:
         tag = child.tag
         if tag == _T_componentName:
-            f_component_name = child.text or ""
+            if f_component_name is not None:
+                raise _twice(path, "componentName")
+            f_component_name = _str_in(child, f"{path}/componentName", 1, 64, ())
         elif tag == _T_access:
-            f_access = _decode_AlternateAccessSelection(child, f"{path}/access")
+            if f_access is not None:
+                raise _twice(path, "access")
+            f_access = _decode_AlternateAccessSelection(child, f"{path}/access", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_component_name is None:
         raise _missing(path, "componentName")
     if f_access is None:
@@ -1884,10 +2580,12 @@ def _encode_Null(value: Null, element: Element) -> None:
     return None
 
 
-def _decode_Null(element: Element, path: str) -> Null:
+def _decode_Null(element: Element, path: str, depth: int) -> Null:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     for child in element:
-        tag = child.tag
-        raise _unexpected(path, str(tag))
+        raise _unexpected(path, str(child.tag))
     return Null()
 
 
@@ -1896,14 +2594,24 @@ def _encode_ObjectClass(value: ObjectClass, element: Element) -> None:
         SubElement(element, _T_basicObjectClass).text = str(value.basic_object_class)
 
 
-def _decode_ObjectClass(element: Element, path: str) -> ObjectClass:
+def _decode_ObjectClass(element: Element, path: str, depth: int) -> ObjectClass:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_basic_object_class: int | None = None
     for child in element:
         tag = child.tag
         if tag == _T_basicObjectClass:
+            if f_basic_object_class is not None:
+                raise _twice(path, "basicObjectClass")
             f_basic_object_class = _int(child, f"{path}/basicObjectClass")
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ObjectClass(
         basic_object_class=f_basic_object_class,
     )
@@ -1920,20 +2628,36 @@ def _encode_ObjectName(value: ObjectName, element: Element) -> None:
         SubElement(element, _T_aa_specific).text = value.aa_specific
 
 
-def _decode_ObjectName(element: Element, path: str) -> ObjectName:
+def _decode_ObjectName(element: Element, path: str, depth: int) -> ObjectName:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_vmd_specific: str | None = None
     f_domain_specific: DomainSpecificName | None = None
     f_aa_specific: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_vmd_specific:
-            f_vmd_specific = child.text or ""
+            if f_vmd_specific is not None:
+                raise _twice(path, "vmd-specific")
+            f_vmd_specific = _str_in(child, f"{path}/vmd-specific", 1, 64, ())
         elif tag == _T_domain_specific:
-            f_domain_specific = _decode_DomainSpecificName(child, f"{path}/domain-specific")
+            if f_domain_specific is not None:
+                raise _twice(path, "domain-specific")
+            f_domain_specific = _decode_DomainSpecificName(
+                child, f"{path}/domain-specific", depth + 1
+            )
         elif tag == _T_aa_specific:
-            f_aa_specific = child.text or ""
+            if f_aa_specific is not None:
+                raise _twice(path, "aa-specific")
+            f_aa_specific = _str_in(child, f"{path}/aa-specific", 1, 64, ())
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ObjectName(
         vmd_specific=f_vmd_specific,
         domain_specific=f_domain_specific,
@@ -1952,20 +2676,34 @@ def _encode_ObjectScope(value: ObjectScope, element: Element) -> None:
         _encode_Null(value.aa_specific, SubElement(element, _T_aaSpecific))
 
 
-def _decode_ObjectScope(element: Element, path: str) -> ObjectScope:
+def _decode_ObjectScope(element: Element, path: str, depth: int) -> ObjectScope:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_vmd_specific: Null | None = None
     f_domain_specific: str | None = None
     f_aa_specific: Null | None = None
     for child in element:
         tag = child.tag
         if tag == _T_vmdSpecific:
-            f_vmd_specific = _decode_Null(child, f"{path}/vmdSpecific")
+            if f_vmd_specific is not None:
+                raise _twice(path, "vmdSpecific")
+            f_vmd_specific = _decode_Null(child, f"{path}/vmdSpecific", depth + 1)
         elif tag == _T_domainSpecific:
-            f_domain_specific = child.text or ""
+            if f_domain_specific is not None:
+                raise _twice(path, "domainSpecific")
+            f_domain_specific = _str_in(child, f"{path}/domainSpecific", 1, 64, ())
         elif tag == _T_aaSpecific:
-            f_aa_specific = _decode_Null(child, f"{path}/aaSpecific")
+            if f_aa_specific is not None:
+                raise _twice(path, "aaSpecific")
+            f_aa_specific = _decode_Null(child, f"{path}/aaSpecific", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return ObjectScope(
         vmd_specific=f_vmd_specific,
         domain_specific=f_domain_specific,
@@ -1984,19 +2722,31 @@ def _encode_ReadRequest(value: ReadRequest, element: Element) -> None:
     )
 
 
-def _decode_ReadRequest(element: Element, path: str) -> ReadRequest:
+def _decode_ReadRequest(element: Element, path: str, depth: int) -> ReadRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_specification_with_result: Boolean | None = None
     f_variable_access_specification: VariableAccessSpecification | None = None
     for child in element:
         tag = child.tag
         if tag == _T_specificationWithResult:
-            f_specification_with_result = _decode_Boolean(child, f"{path}/specificationWithResult")
+            if f_specification_with_result is not None:
+                raise _twice(path, "specificationWithResult")
+            f_specification_with_result = _decode_Boolean(
+                child, f"{path}/specificationWithResult", depth + 1
+            )
         elif tag == _T_variableAccessSpecification:
+            if f_variable_access_specification is not None:
+                raise _twice(path, "variableAccessSpecification")
             f_variable_access_specification = _decode_VariableAccessSpecification(
-                child, f"{path}/variableAccessSpecification"
+                child, f"{path}/variableAccessSpecification", depth + 1
             )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_variable_access_specification is None:
         raise _missing(path, "variableAccessSpecification")
     return ReadRequest(
@@ -2016,21 +2766,31 @@ def _encode_ReadResponse(value: ReadResponse, element: Element) -> None:
     )
 
 
-def _decode_ReadResponse(element: Element, path: str) -> ReadResponse:
+def _decode_ReadResponse(element: Element, path: str, depth: int) -> ReadResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_variable_access_specification: VariableAccessSpecification | None = None
     f_list_of_access_result: ListOfAccessResult | None = None
     for child in element:
         tag = child.tag
         if tag == _T_variableAccessSpecification:
+            if f_variable_access_specification is not None:
+                raise _twice(path, "variableAccessSpecification")
             f_variable_access_specification = _decode_VariableAccessSpecification(
-                child, f"{path}/variableAccessSpecification"
+                child, f"{path}/variableAccessSpecification", depth + 1
             )
         elif tag == _T_listOfAccessResult:
+            if f_list_of_access_result is not None:
+                raise _twice(path, "listOfAccessResult")
             f_list_of_access_result = _decode_ListOfAccessResult(
-                child, f"{path}/listOfAccessResult"
+                child, f"{path}/listOfAccessResult", depth + 1
             )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_list_of_access_result is None:
         raise _missing(path, "listOfAccessResult")
     return ReadResponse(
@@ -2046,17 +2806,27 @@ def _encode_RejectPdu(value: RejectPdu, element: Element) -> None:
     _encode_RejectReason(value.reject_reason, SubElement(element, _T_rejectReason))
 
 
-def _decode_RejectPdu(element: Element, path: str) -> RejectPdu:
+def _decode_RejectPdu(element: Element, path: str, depth: int) -> RejectPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_original_invoke_id: int | None = None
     f_reject_reason: RejectReason | None = None
     for child in element:
         tag = child.tag
         if tag == _T_originalInvokeID:
-            f_original_invoke_id = _int(child, f"{path}/originalInvokeID")
+            if f_original_invoke_id is not None:
+                raise _twice(path, "originalInvokeID")
+            f_original_invoke_id = _int_in(child, f"{path}/originalInvokeID", 0, 4294967295)
         elif tag == _T_rejectReason:
-            f_reject_reason = _decode_RejectReason(child, f"{path}/rejectReason")
+            if f_reject_reason is not None:
+                raise _twice(path, "rejectReason")
+            f_reject_reason = _decode_RejectReason(child, f"{path}/rejectReason", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_reject_reason is None:
         raise _missing(path, "rejectReason")
     return RejectPdu(
@@ -2100,7 +2870,12 @@ def _encode_RejectReason(value: RejectReason, element: Element) -> None:
         SubElement(element, _T_conclude_errorPDU).text = str(value.conclude_error_pdu)
 
 
-def _decode_RejectReason(element: Element, path: str) -> RejectReason:
+def _decode_RejectReason(element: Element, path: str, depth: int) -> RejectReason:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_confirmed_request_pdu: int | None = None
     f_confirmed_response_pdu: int | None = None
     f_confirmed_error_pdu: int | None = None
@@ -2115,29 +2890,54 @@ def _decode_RejectReason(element: Element, path: str) -> RejectReason:
     for child in element:
         tag = child.tag
         if tag == _T_confirmed_requestPDU:
+            if f_confirmed_request_pdu is not None:
+                raise _twice(path, "confirmed-requestPDU")
             f_confirmed_request_pdu = _int(child, f"{path}/confirmed-requestPDU")
         elif tag == _T_confirmed_responsePDU:
+            if f_confirmed_response_pdu is not None:
+                raise _twice(path, "confirmed-responsePDU")
             f_confirmed_response_pdu = _int(child, f"{path}/confirmed-responsePDU")
         elif tag == _T_confirmed_errorPDU:
+            if f_confirmed_error_pdu is not None:
+                raise _twice(path, "confirmed-errorPDU")
             f_confirmed_error_pdu = _int(child, f"{path}/confirmed-errorPDU")
         elif tag == _T_unconfirmedPDU:
+            if f_unconfirmed_pdu is not None:
+                raise _twice(path, "unconfirmedPDU")
             f_unconfirmed_pdu = _int(child, f"{path}/unconfirmedPDU")
         elif tag == _T_pdu_error:
+            if f_pdu_error is not None:
+                raise _twice(path, "pdu-error")
             f_pdu_error = _int(child, f"{path}/pdu-error")
         elif tag == _T_cancel_requestPDU:
+            if f_cancel_request_pdu is not None:
+                raise _twice(path, "cancel-requestPDU")
             f_cancel_request_pdu = _int(child, f"{path}/cancel-requestPDU")
         elif tag == _T_cancel_responsePDU:
+            if f_cancel_response_pdu is not None:
+                raise _twice(path, "cancel-responsePDU")
             f_cancel_response_pdu = _int(child, f"{path}/cancel-responsePDU")
         elif tag == _T_cancel_errorPDU:
+            if f_cancel_error_pdu is not None:
+                raise _twice(path, "cancel-errorPDU")
             f_cancel_error_pdu = _int(child, f"{path}/cancel-errorPDU")
         elif tag == _T_conclude_requestPDU:
+            if f_conclude_request_pdu is not None:
+                raise _twice(path, "conclude-requestPDU")
             f_conclude_request_pdu = _int(child, f"{path}/conclude-requestPDU")
         elif tag == _T_conclude_responsePDU:
+            if f_conclude_response_pdu is not None:
+                raise _twice(path, "conclude-responsePDU")
             f_conclude_response_pdu = _int(child, f"{path}/conclude-responsePDU")
         elif tag == _T_conclude_errorPDU:
+            if f_conclude_error_pdu is not None:
+                raise _twice(path, "conclude-errorPDU")
             f_conclude_error_pdu = _int(child, f"{path}/conclude-errorPDU")
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return RejectReason(
         confirmed_request_pdu=f_confirmed_request_pdu,
         confirmed_response_pdu=f_confirmed_response_pdu,
@@ -2167,7 +2967,12 @@ def _encode_SelectAccess(value: SelectAccess, element: Element) -> None:
         _encode_Null(value.all_elements, SubElement(element, _T_allElements))
 
 
-def _decode_SelectAccess(element: Element, path: str) -> SelectAccess:
+def _decode_SelectAccess(element: Element, path: str, depth: int) -> SelectAccess:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_component: str | None = None
     f_index: int | None = None
     f_index_range: IndexRange | None = None
@@ -2175,15 +2980,26 @@ def _decode_SelectAccess(element: Element, path: str) -> SelectAccess:
     for child in element:
         tag = child.tag
         if tag == _T_component:
-            f_component = child.text or ""
+            if f_component is not None:
+                raise _twice(path, "component")
+            f_component = _str_in(child, f"{path}/component", 1, 64, ())
         elif tag == _T_index:
-            f_index = _int(child, f"{path}/index")
+            if f_index is not None:
+                raise _twice(path, "index")
+            f_index = _int_in(child, f"{path}/index", 0, 4294967295)
         elif tag == _T_indexRange:
-            f_index_range = _decode_IndexRange(child, f"{path}/indexRange")
+            if f_index_range is not None:
+                raise _twice(path, "indexRange")
+            f_index_range = _decode_IndexRange(child, f"{path}/indexRange", depth + 1)
         elif tag == _T_allElements:
-            f_all_elements = _decode_Null(child, f"{path}/allElements")
+            if f_all_elements is not None:
+                raise _twice(path, "allElements")
+            f_all_elements = _decode_Null(child, f"{path}/allElements", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return SelectAccess(
         component=f_component,
         index=f_index,
@@ -2198,17 +3014,31 @@ def _encode_SelectAlternateAccess(value: SelectAlternateAccess, element: Element
     _encode_AlternateAccess(value.alternate_access, SubElement(element, _T_alternateAccess))
 
 
-def _decode_SelectAlternateAccess(element: Element, path: str) -> SelectAlternateAccess:
+def _decode_SelectAlternateAccess(element: Element, path: str, depth: int) -> SelectAlternateAccess:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_access_selection: SelectAccess | None = None
     f_alternate_access: AlternateAccess | None = None
     for child in element:
         tag = child.tag
         if tag == _T_accessSelection:
-            f_access_selection = _decode_SelectAccess(child, f"{path}/accessSelection")
+            if f_access_selection is not None:
+                raise _twice(path, "accessSelection")
+            f_access_selection = _decode_SelectAccess(child, f"{path}/accessSelection", depth + 1)
         elif tag == _T_alternateAccess:
-            f_alternate_access = _decode_AlternateAccess(child, f"{path}/alternateAccess")
+            if f_alternate_access is not None:
+                raise _twice(path, "alternateAccess")
+            f_alternate_access = _decode_AlternateAccess(
+                child, f"{path}/alternateAccess", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_access_selection is None:
         raise _missing(path, "accessSelection")
     if f_alternate_access is None:
@@ -2229,20 +3059,32 @@ def _encode_ServiceError(value: ServiceError, element: Element) -> None:
         SubElement(element, _T_additionalDescription).text = value.additional_description
 
 
-def _decode_ServiceError(element: Element, path: str) -> ServiceError:
+def _decode_ServiceError(element: Element, path: str, depth: int) -> ServiceError:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_error_class: ErrorClass | None = None
     f_additional_code: int | None = None
     f_additional_description: str | None = None
     for child in element:
         tag = child.tag
         if tag == _T_errorClass:
-            f_error_class = _decode_ErrorClass(child, f"{path}/errorClass")
+            if f_error_class is not None:
+                raise _twice(path, "errorClass")
+            f_error_class = _decode_ErrorClass(child, f"{path}/errorClass", depth + 1)
         elif tag == _T_additionalCode:
+            if f_additional_code is not None:
+                raise _twice(path, "additionalCode")
             f_additional_code = _int(child, f"{path}/additionalCode")
         elif tag == _T_additionalDescription:
-            f_additional_description = child.text or ""
+            if f_additional_description is not None:
+                raise _twice(path, "additionalDescription")
+            f_additional_description = _str(child, f"{path}/additionalDescription")
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_error_class is None:
         raise _missing(path, "errorClass")
     return ServiceError(
@@ -2259,17 +3101,29 @@ def _encode_StructureComponent(value: StructureComponent, element: Element) -> N
     _encode_TypeSpecification(value.component_type, SubElement(element, _T_componentType))
 
 
-def _decode_StructureComponent(element: Element, path: str) -> StructureComponent:
+def _decode_StructureComponent(element: Element, path: str, depth: int) -> StructureComponent:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_component_name: str | None = None
     f_component_type: TypeSpecification | None = None
     for child in element:
         tag = child.tag
         if tag == _T_componentName:
-            f_component_name = child.text or ""
+            if f_component_name is not None:
+                raise _twice(path, "componentName")
+            f_component_name = _str_in(child, f"{path}/componentName", 1, 64, ())
         elif tag == _T_componentType:
-            f_component_type = _decode_TypeSpecification(child, f"{path}/componentType")
+            if f_component_type is not None:
+                raise _twice(path, "componentType")
+            f_component_type = _decode_TypeSpecification(child, f"{path}/componentType", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_component_type is None:
         raise _missing(path, "componentType")
     return StructureComponent(
@@ -2283,14 +3137,22 @@ def _encode_StructureComponents(value: StructureComponents, element: Element) ->
         _encode_StructureComponent(item, SubElement(element, _T_SEQUENCE))
 
 
-def _decode_StructureComponents(element: Element, path: str) -> StructureComponents:
+def _decode_StructureComponents(element: Element, path: str, depth: int) -> StructureComponents:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_sequence: list[StructureComponent] = []
     for child in element:
         tag = child.tag
         if tag == _T_SEQUENCE:
-            f_sequence.append(_decode_StructureComponent(child, f"{path}/SEQUENCE"))
+            f_sequence.append(_decode_StructureComponent(child, f"{path}/SEQUENCE", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return StructureComponents(
         sequence=f_sequence,
     )
@@ -2303,17 +3165,31 @@ def _encode_StructureTypeDescription(value: StructureTypeDescription, element: E
     _encode_StructureComponents(value.components, SubElement(element, _T_components))
 
 
-def _decode_StructureTypeDescription(element: Element, path: str) -> StructureTypeDescription:
+def _decode_StructureTypeDescription(
+    element: Element, path: str, depth: int
+) -> StructureTypeDescription:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_packed: Boolean | None = None
     f_components: StructureComponents | None = None
     for child in element:
         tag = child.tag
         if tag == _T_packed:
-            f_packed = _decode_Boolean(child, f"{path}/packed")
+            if f_packed is not None:
+                raise _twice(path, "packed")
+            f_packed = _decode_Boolean(child, f"{path}/packed", depth + 1)
         elif tag == _T_components:
-            f_components = _decode_StructureComponents(child, f"{path}/components")
+            if f_components is not None:
+                raise _twice(path, "components")
+            f_components = _decode_StructureComponents(child, f"{path}/components", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_components is None:
         raise _missing(path, "components")
     return StructureTypeDescription(
@@ -2360,7 +3236,14 @@ def _encode_TypeDescription(value: TypeDescription, element: Element) -> None:
         _encode_Null(value.utc_time, SubElement(element, _T_utc_time))
 
 
-def _decode_TypeDescription(element: Element, path: str) -> TypeDescription:
+def _decode_TypeDescription(element: Element, path: str, depth: int) -> TypeDescription:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_array: ArrayTypeDescription | None = None
     f_structure: StructureTypeDescription | None = None
     f_boolean: Null | None = None
@@ -2376,31 +3259,58 @@ def _decode_TypeDescription(element: Element, path: str) -> TypeDescription:
     for child in element:
         tag = child.tag
         if tag == _T_array:
-            f_array = _decode_ArrayTypeDescription(child, f"{path}/array")
+            if f_array is not None:
+                raise _twice(path, "array")
+            f_array = _decode_ArrayTypeDescription(child, f"{path}/array", depth + 1)
         elif tag == _T_structure:
-            f_structure = _decode_StructureTypeDescription(child, f"{path}/structure")
+            if f_structure is not None:
+                raise _twice(path, "structure")
+            f_structure = _decode_StructureTypeDescription(child, f"{path}/structure", depth + 1)
         elif tag == _T_boolean:
-            f_boolean = _decode_Null(child, f"{path}/boolean")
+            if f_boolean is not None:
+                raise _twice(path, "boolean")
+            f_boolean = _decode_Null(child, f"{path}/boolean", depth + 1)
         elif tag == _T_bit_string:
-            f_bit_string = _int(child, f"{path}/bit-string")
+            if f_bit_string is not None:
+                raise _twice(path, "bit-string")
+            f_bit_string = _int_in(child, f"{path}/bit-string", -2147483648, 2147483647)
         elif tag == _T_integer:
-            f_integer = _int(child, f"{path}/integer")
+            if f_integer is not None:
+                raise _twice(path, "integer")
+            f_integer = _int_in(child, f"{path}/integer", 0, 255)
         elif tag == _T_unsigned:
-            f_unsigned = _int(child, f"{path}/unsigned")
+            if f_unsigned is not None:
+                raise _twice(path, "unsigned")
+            f_unsigned = _int_in(child, f"{path}/unsigned", 0, 255)
         elif tag == _T_floating_point:
-            f_floating_point = _decode_FloatingPointType(child, f"{path}/floating-point")
+            if f_floating_point is not None:
+                raise _twice(path, "floating-point")
+            f_floating_point = _decode_FloatingPointType(child, f"{path}/floating-point", depth + 1)
         elif tag == _T_octet_string:
-            f_octet_string = _int(child, f"{path}/octet-string")
+            if f_octet_string is not None:
+                raise _twice(path, "octet-string")
+            f_octet_string = _int_in(child, f"{path}/octet-string", -2147483648, 2147483647)
         elif tag == _T_visible_string:
-            f_visible_string = _int(child, f"{path}/visible-string")
+            if f_visible_string is not None:
+                raise _twice(path, "visible-string")
+            f_visible_string = _int_in(child, f"{path}/visible-string", -2147483648, 2147483647)
         elif tag == _T_binary_time:
-            f_binary_time = _decode_Boolean(child, f"{path}/binary-time")
+            if f_binary_time is not None:
+                raise _twice(path, "binary-time")
+            f_binary_time = _decode_Boolean(child, f"{path}/binary-time", depth + 1)
         elif tag == _T_mMSString:
-            f_m_msstring = _int(child, f"{path}/mMSString")
+            if f_m_msstring is not None:
+                raise _twice(path, "mMSString")
+            f_m_msstring = _int_in(child, f"{path}/mMSString", -2147483648, 2147483647)
         elif tag == _T_utc_time:
-            f_utc_time = _decode_Null(child, f"{path}/utc-time")
+            if f_utc_time is not None:
+                raise _twice(path, "utc-time")
+            f_utc_time = _decode_Null(child, f"{path}/utc-time", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return TypeDescription(
         array=f_array,
         structure=f_structure,
@@ -2425,17 +3335,33 @@ def _encode_TypeSpecification(value: TypeSpecification, element: Element) -> Non
         _encode_TypeDescription(value.type_description, SubElement(element, _T_typeDescription))
 
 
-def _decode_TypeSpecification(element: Element, path: str) -> TypeSpecification:
+def _decode_TypeSpecification(element: Element, path: str, depth: int) -> TypeSpecification:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_type_name: ObjectName | None = None
     f_type_description: TypeDescription | None = None
     for child in element:
         tag = child.tag
         if tag == _T_typeName:
-            f_type_name = _decode_ObjectName(child, f"{path}/typeName")
+            if f_type_name is not None:
+                raise _twice(path, "typeName")
+            f_type_name = _decode_ObjectName(child, f"{path}/typeName", depth + 1)
         elif tag == _T_typeDescription:
-            f_type_description = _decode_TypeDescription(child, f"{path}/typeDescription")
+            if f_type_description is not None:
+                raise _twice(path, "typeDescription")
+            f_type_description = _decode_TypeDescription(
+                child, f"{path}/typeDescription", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return TypeSpecification(
         type_name=f_type_name,
         type_description=f_type_description,
@@ -2448,14 +3374,24 @@ def _encode_UnconfirmedPdu(value: UnconfirmedPdu, element: Element) -> None:
     )
 
 
-def _decode_UnconfirmedPdu(element: Element, path: str) -> UnconfirmedPdu:
+def _decode_UnconfirmedPdu(element: Element, path: str, depth: int) -> UnconfirmedPdu:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_unconfirmed_service: UnconfirmedService | None = None
     for child in element:
         tag = child.tag
         if tag == _T_unconfirmedService:
-            f_unconfirmed_service = _decode_UnconfirmedService(child, f"{path}/unconfirmedService")
+            if f_unconfirmed_service is not None:
+                raise _twice(path, "unconfirmedService")
+            f_unconfirmed_service = _decode_UnconfirmedService(
+                child, f"{path}/unconfirmedService", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_unconfirmed_service is None:
         raise _missing(path, "unconfirmedService")
     return UnconfirmedPdu(
@@ -2470,14 +3406,26 @@ def _encode_UnconfirmedService(value: UnconfirmedService, element: Element) -> N
         )
 
 
-def _decode_UnconfirmedService(element: Element, path: str) -> UnconfirmedService:
+def _decode_UnconfirmedService(element: Element, path: str, depth: int) -> UnconfirmedService:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_information_report: InformationReport | None = None
     for child in element:
         tag = child.tag
         if tag == _T_informationReport:
-            f_information_report = _decode_InformationReport(child, f"{path}/informationReport")
+            if f_information_report is not None:
+                raise _twice(path, "informationReport")
+            f_information_report = _decode_InformationReport(
+                child, f"{path}/informationReport", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return UnconfirmedService(
         information_report=f_information_report,
     )
@@ -2493,17 +3441,31 @@ def _encode_VariableAccessSpecification(
         _encode_ObjectName(value.variable_list_name, SubElement(element, _T_variableListName))
 
 
-def _decode_VariableAccessSpecification(element: Element, path: str) -> VariableAccessSpecification:
+def _decode_VariableAccessSpecification(
+    element: Element, path: str, depth: int
+) -> VariableAccessSpecification:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_list_of_variable: ListOfVariable | None = None
     f_variable_list_name: ObjectName | None = None
     for child in element:
         tag = child.tag
         if tag == _T_listOfVariable:
-            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable")
+            if f_list_of_variable is not None:
+                raise _twice(path, "listOfVariable")
+            f_list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable", depth + 1)
         elif tag == _T_variableListName:
-            f_variable_list_name = _decode_ObjectName(child, f"{path}/variableListName")
+            if f_variable_list_name is not None:
+                raise _twice(path, "variableListName")
+            f_variable_list_name = _decode_ObjectName(child, f"{path}/variableListName", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return VariableAccessSpecification(
         list_of_variable=f_list_of_variable,
         variable_list_name=f_variable_list_name,
@@ -2519,19 +3481,31 @@ def _encode_VariableDef(value: VariableDef, element: Element) -> None:
         _encode_AlternateAccess(value.alternate_access, SubElement(element, _T_alternateAccess))
 
 
-def _decode_VariableDef(element: Element, path: str) -> VariableDef:
+def _decode_VariableDef(element: Element, path: str, depth: int) -> VariableDef:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_variable_specification: VariableSpecification | None = None
     f_alternate_access: AlternateAccess | None = None
     for child in element:
         tag = child.tag
         if tag == _T_variableSpecification:
+            if f_variable_specification is not None:
+                raise _twice(path, "variableSpecification")
             f_variable_specification = _decode_VariableSpecification(
-                child, f"{path}/variableSpecification"
+                child, f"{path}/variableSpecification", depth + 1
             )
         elif tag == _T_alternateAccess:
-            f_alternate_access = _decode_AlternateAccess(child, f"{path}/alternateAccess")
+            if f_alternate_access is not None:
+                raise _twice(path, "alternateAccess")
+            f_alternate_access = _decode_AlternateAccess(
+                child, f"{path}/alternateAccess", depth + 1
+            )
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_variable_specification is None:
         raise _missing(path, "variableSpecification")
     return VariableDef(
@@ -2545,14 +3519,24 @@ def _encode_VariableSpecification(value: VariableSpecification, element: Element
         _encode_ObjectName(value.name, SubElement(element, _T_name))
 
 
-def _decode_VariableSpecification(element: Element, path: str) -> VariableSpecification:
+def _decode_VariableSpecification(element: Element, path: str, depth: int) -> VariableSpecification:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_name: ObjectName | None = None
     for child in element:
         tag = child.tag
         if tag == _T_name:
-            f_name = _decode_ObjectName(child, f"{path}/name")
+            if f_name is not None:
+                raise _twice(path, "name")
+            f_name = _decode_ObjectName(child, f"{path}/name", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return VariableSpecification(
         name=f_name,
     )
@@ -2566,19 +3550,29 @@ def _encode_WriteRequest(value: WriteRequest, element: Element) -> None:
     _encode_DataList(value.list_of_data, SubElement(element, _T_listOfData))
 
 
-def _decode_WriteRequest(element: Element, path: str) -> WriteRequest:
+def _decode_WriteRequest(element: Element, path: str, depth: int) -> WriteRequest:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_variable_access_specification: VariableAccessSpecification | None = None
     f_list_of_data: DataList | None = None
     for child in element:
         tag = child.tag
         if tag == _T_variableAccessSpecification:
+            if f_variable_access_specification is not None:
+                raise _twice(path, "variableAccessSpecification")
             f_variable_access_specification = _decode_VariableAccessSpecification(
-                child, f"{path}/variableAccessSpecification"
+                child, f"{path}/variableAccessSpecification", depth + 1
             )
         elif tag == _T_listOfData:
-            f_list_of_data = _decode_DataList(child, f"{path}/listOfData")
+            if f_list_of_data is not None:
+                raise _twice(path, "listOfData")
+            f_list_of_data = _decode_DataList(child, f"{path}/listOfData", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     if f_variable_access_specification is None:
         raise _missing(path, "variableAccessSpecification")
     if f_list_of_data is None:
@@ -2594,14 +3588,20 @@ def _encode_WriteResponse(value: WriteResponse, element: Element) -> None:
         _encode_WriteResult(item, SubElement(element, _T_CHOICE))
 
 
-def _decode_WriteResponse(element: Element, path: str) -> WriteResponse:
+def _decode_WriteResponse(element: Element, path: str, depth: int) -> WriteResponse:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
     f_choice: list[WriteResult] = []
     for child in element:
         tag = child.tag
         if tag == _T_CHOICE:
-            f_choice.append(_decode_WriteResult(child, f"{path}/CHOICE"))
+            f_choice.append(_decode_WriteResult(child, f"{path}/CHOICE", depth + 1))
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return WriteResponse(
         choice=f_choice,
     )
@@ -2615,17 +3615,29 @@ def _encode_WriteResult(value: WriteResult, element: Element) -> None:
         _encode_Null(value.success, SubElement(element, _T_success))
 
 
-def _decode_WriteResult(element: Element, path: str) -> WriteResult:
+def _decode_WriteResult(element: Element, path: str, depth: int) -> WriteResult:
+    text = element.text
+    if element.attrib or (text and not text.isspace()):
+        raise _not_elements(element, path)
+    if len(element) != 1:
+        raise _not_one(path, len(element))
     f_failure: int | None = None
     f_success: Null | None = None
     for child in element:
         tag = child.tag
         if tag == _T_failure:
-            f_failure = _int(child, f"{path}/failure")
+            if f_failure is not None:
+                raise _twice(path, "failure")
+            f_failure = _int_in(child, f"{path}/failure", 0, 11)
         elif tag == _T_success:
-            f_success = _decode_Null(child, f"{path}/success")
+            if f_success is not None:
+                raise _twice(path, "success")
+            f_success = _decode_Null(child, f"{path}/success", depth + 1)
         else:
             raise _unexpected(path, str(tag))
+        tail = child.tail
+        if tail and not tail.isspace():
+            raise _stray_text(tail, path)
     return WriteResult(
         failure=f_failure,
         success=f_success,
@@ -2643,7 +3655,7 @@ def decode(element: Element) -> AssociationContext:
     """The ``AssociationContext`` of a ``<AssociationContext>`` element; PayloadError names the path."""
     if element.tag != _T_AssociationContext:
         raise PayloadError("/", f"expected <AssociationContext>, got {element.tag}")
-    return _decode_AssociationContext(element, "/AssociationContext")
+    return _decode_AssociationContext(element, "/AssociationContext", 1)
 
 
-__all__ = ["NAMESPACE", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "MAX_NESTING_LEVEL", "NAMESPACE", "decode", "encode"]

@@ -59,8 +59,9 @@ _FCS = {f.value: f for f in FC}
 _INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{name}", name))
 _VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
 # Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
-# that differ only by them share their resolution (lxml writes attributes with "…").
-_UNUSED = re.compile(rb' (?:desc|valKind|valImport|sAddr)="[^"]*"')
+# that differ only by them share their resolution (lxml writes attributes with "…"). A
+# DAI's valKind is kept (it overrides the DA's: whether a client may write the value).
+_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"]*"')
 _DOI_MEMO_SIZE = 1 << 15
 # What an LN holds besides its DOIs, read once per LN (by local name).
 _LN_PARTS = (
@@ -321,7 +322,10 @@ class IedResolver:
                     f"{where}.{name}",
                 )
                 if value is not None and value != target.value:
-                    updated[index] = _with_value(target, value)
+                    updated[index] = target = _with_value(target, value)
+                kind = instance.get("valKind")
+                if kind is not None and kind != target.value_kind:
+                    updated[index] = replace(target, value_kind=kind)
             else:
                 self.diagnostics.warning(instance.sourceline, f"DAI {name!r} names a data object")
         if all(a is b for a, b in zip(updated, children, strict=True)):

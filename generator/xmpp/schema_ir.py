@@ -15,6 +15,7 @@ import types
 import typing
 from dataclasses import dataclass
 
+from gen61850.generator.xsd.facets import Facets
 from gen61850.runtime.errors import Gen61850Error
 
 SIMPLE_KINDS = {str: "str", int: "int", bytes: "bytes"}
@@ -34,6 +35,7 @@ class FieldIr:
     is_class: bool
     is_list: bool
     is_optional: bool
+    facets: Facets | None = None  # bounds of a simple value, joined from the XSD
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class TypeIr:
     class_name: str
     xml_name: str
     fields: tuple[FieldIr, ...]
+    is_choice: bool = False  # exactly one of the fields occurs (an xs:choice), from the XSD
 
     def field_by_xml(self, xml_name: str) -> FieldIr:
         for f in self.fields:

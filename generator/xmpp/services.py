@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 NAMESPACE = "http://www.iec.ch/61850/2018/SCSM_8_2"
 ROOT_ELEMENT = "AssociationContext"
+# How many levels of structure and array a payload may nest (MMS dataStructureNestingLevel,
+# proposed and negotiated at Associate). IEC 61850 data needs about 6 (LN, FC, DO, SDO, DA,
+# BDA); the codec's element-depth limit is derived from this and the schema's cycles.
+MAX_NESTING_LEVEL = 16
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ RESPONSE_CHOICE = "ConfirmedServiceResponse"
 
 __all__ = [
     "CONFIRMED_SERVICES",
+    "MAX_NESTING_LEVEL",
     "NAMESPACE",
     "PDU_STANZAS",
     "REQUEST_CHOICE",

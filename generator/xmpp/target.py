@@ -14,6 +14,7 @@ from gen61850.generator.targets import GeneratedFiles
 from gen61850.generator.xmpp.schema_ir import read_bindings
 from gen61850.generator.xmpp.view import build_view
 from gen61850.generator.xsd.bindings import build_bindings
+from gen61850.generator.xsd.facets import read_choices, read_facets
 
 SCHEMA = "specs/xsd/scsm_8_2/scsm_8_2.xsd"
 PACKAGE = "gen61850.generated.scsm_8_2.bindings"
@@ -34,7 +35,12 @@ def build() -> GeneratedFiles:
     module_files = [p for p in raw if p.startswith(package_dir) and not p.endswith("__init__.py")]
     if len(module_files) != 1:
         raise ValueError(f"{SCHEMA}: expected one bindings module, got {module_files}")
-    view = build_view(read_bindings(raw[module_files[0]]), PACKAGE)
+    view = build_view(
+        read_bindings(raw[module_files[0]]),
+        PACKAGE,
+        read_facets(schema_path),
+        read_choices(schema_path),
+    )
     env = environment()
     context = {"view": view, "plugin_attrib": PLUGIN_ATTRIB, "digest": source_digest(schema_bytes)}
     for template, name in (

@@ -5,6 +5,7 @@ IEC 61850-8-2 (XMPP) server consume them. Plain frozen dataclasses, no I/O.
 """
 
 from gen61850.runtime.device.address import Address, EthernetAddress, jid_problem
+from gen61850.runtime.device.bitstring import BitString
 from gen61850.runtime.device.controls import (
     DataSet,
     DataSetMember,
@@ -33,6 +34,8 @@ from gen61850.runtime.device.model import (
     ReferenceError61850,
     walk_node,
 )
+from gen61850.runtime.device.refs import VALUE_TYPES, Ref
+from gen61850.runtime.device.timestamp import TimeQuality, Timestamp
 from gen61850.runtime.device.types import FC, MMS_FC_ORDER, BasicType, Value
 
 __all__ = [
@@ -40,9 +43,11 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MMS_FC_ORDER",
     "SERVICE_TYPES",
+    "VALUE_TYPES",
     "AccessPoint",
     "Address",
     "BasicType",
+    "BitString",
     "DataAttribute",
     "DataObject",
     "DataSet",
@@ -59,12 +64,15 @@ __all__ = [
     "MmsItem",
     "Node",
     "OptFields",
+    "Ref",
     "ReferenceError61850",
     "ReportControl",
     "SampledValueControl",
     "SettingControl",
     "SmpMod",
     "SmvOpts",
+    "TimeQuality",
+    "Timestamp",
     "TrgOps",
     "Value",
     "jid_problem",

@@ -16,6 +16,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from gen61850.generated.scsm_8_2.codec import MAX_NESTING_LEVEL
+from gen61850.runtime.xmpp import mapping
 from gen61850.runtime.xmpp.errors import AssociationError, LocalError
 
 
@@ -58,12 +60,107 @@ class TooManyOutstanding(LocalError):
 
 @dataclass(frozen=True)
 class Negotiated:
-    """What Associate agreed: max PDU size (octets), outstanding requests both ways."""
+    """What Associate agreed: max PDU size (octets), outstanding requests both ways,
+    services, and how deep structures may nest."""
 
     max_pdu_size: int
     max_outstanding_calling: int
     max_outstanding_called: int
     services: str
+    nesting_level: int = MAX_NESTING_LEVEL
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The parameters of an initiate-RequestPDU (None where the request leaves one out)."""
+
+    version: int
+    max_pdu_size: int | None
+    max_outstanding_calling: int
+    max_outstanding_called: int
+    nesting_level: int | None
+    parameter_cbb: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the called side can do and needs: the bounds a proposal is negotiated within."""
+
+    version: int
+    max_pdu_size: int
+    min_pdu_size: int
+    max_outstanding: int
+    max_nesting_level: int
+    min_nesting_level: int  # what the served data needs (GetAllDataValues of the deepest LN)
+    parameter_cbb: str  # the bits that must be proposed (1 = required)
+    services: str
+
+
+class InitiateRefused(Exception):
+    """A proposal outside what can be negotiated: the initiate error (class, code) to answer."""
+
+    def __init__(self, error: tuple[str, int], description: str) -> None:
+        self.error = error
+        self.description = description
+        super().__init__(description)
+
+
+def negotiate(proposal: Proposal, offer: Offer) -> Negotiated:
+    """Negotiate down to what both sides can do; InitiateRefused when that is impossible.
+
+    ISO 9506-2 initiate errors: version-incompatible, max-segment-insufficient (a PDU size
+    below ``offer.min_pdu_size``, or not positive), max-services-outstanding-calling/called-
+    insufficient (fewer than one request), parameter-CBB-insufficient (a required bit
+    missing), nesting-level-insufficient (less than the served data needs).
+    """
+    if proposal.version != offer.version:
+        raise InitiateRefused(
+            mapping.INITIATE_VERSION_INCOMPATIBLE, f"version {offer.version} only"
+        )
+    size = offer.max_pdu_size if proposal.max_pdu_size is None else proposal.max_pdu_size
+    if size < offer.min_pdu_size:
+        raise InitiateRefused(
+            mapping.INITIATE_MAX_SEGMENT_INSUFFICIENT,
+            f"localDetailCalling {size}: at least {offer.min_pdu_size} octets",
+        )
+    for proposed, error, name in (
+        (
+            proposal.max_outstanding_calling,
+            mapping.INITIATE_CALLING_INSUFFICIENT,
+            "proposedMaxServOutstandingCalling",
+        ),
+        (
+            proposal.max_outstanding_called,
+            mapping.INITIATE_CALLED_INSUFFICIENT,
+            "proposedMaxServOutstandingCalled",
+        ),
+    ):
+        if proposed < 1:
+            raise InitiateRefused(error, f"{name} {proposed}: at least 1")
+    nesting = offer.max_nesting_level if proposal.nesting_level is None else proposal.nesting_level
+    if nesting < offer.min_nesting_level:
+        raise InitiateRefused(
+            mapping.INITIATE_NESTING_INSUFFICIENT,
+            f"proposedDataStructureNestingLevel {nesting}: the data nests "
+            f"{offer.min_nesting_level} levels",
+        )
+    missing = [
+        i
+        for i, bit in enumerate(offer.parameter_cbb)
+        if bit == "1" and proposal.parameter_cbb[i : i + 1] != "1"
+    ]
+    if missing:
+        raise InitiateRefused(
+            mapping.INITIATE_PARAMETER_CBB_INSUFFICIENT,
+            f"proposedParameterCBB lacks bits {', '.join(map(str, missing))}",
+        )
+    return Negotiated(
+        max_pdu_size=min(size, offer.max_pdu_size),
+        max_outstanding_calling=min(proposal.max_outstanding_calling, offer.max_outstanding),
+        max_outstanding_called=min(proposal.max_outstanding_called, offer.max_outstanding),
+        services=offer.services,
+        nesting_level=min(nesting, offer.max_nesting_level),
+    )
 
 
 @dataclass
@@ -126,7 +223,11 @@ __all__ = [
     "TRANSITIONS",
     "Association",
     "Event",
+    "InitiateRefused",
     "Negotiated",
+    "Offer",
+    "Proposal",
     "State",
     "TooManyOutstanding",
+    "negotiate",
 ]

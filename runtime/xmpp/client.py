@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from xml.etree.ElementTree import Element
 
 from slixmpp.xmlstream.handler import Callback
@@ -37,6 +37,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     GetNameListRequest,
     GetVariableAccessAttributesRequest,
     InformationReport,
+    InitiateResponsePdu,
     ListOfObjectName,
     ListOfVariable,
     Mmspdu,
@@ -53,6 +54,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     WriteRequest,
 )
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.device import Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
 from gen61850.runtime.xmpp.errors import (
@@ -60,22 +62,35 @@ from gen61850.runtime.xmpp.errors import (
     DataAccessFailure,
     PayloadError,
     PeerError,
+    ServiceErrorResponse,
     TimeoutError61850,
+    ValueRefused,
 )
 from gen61850.runtime.xmpp.handlers import (
     OBJECT_CLASS_DOMAIN,
     OBJECT_CLASS_NAMED_VARIABLE,
     OBJECT_CLASS_NAMED_VARIABLE_LIST,
 )
+from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings, full_jid
-from gen61850.runtime.xmpp.values import is_true
+from gen61850.runtime.xmpp.typed import PlainValue, data_of, plain_value, typed_value
+from gen61850.runtime.xmpp.values import ValueMismatch, is_true
 
 ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
 log = logging.getLogger(__name__)
 Inspector = Callable[[str, Element], None]
 ReportListener = Callable[[str, InformationReport], None]
 R = TypeVar("R")
+T = TypeVar("T")
 Reference = tuple[str, str]  # (domain = logical device, item = $-name)
+
+
+class MemberReference(NamedTuple):
+    """A data set member: a named variable, or element ``ix`` of an array (as FCDA ``ix``)."""
+
+    domain: str
+    item: str
+    ix: int | None = None
 
 
 @dataclass
@@ -198,14 +213,50 @@ class AcsiClient(Endpoint):
                     f"{peer} refused the association: {pdus.error_of(answer.pdu.initiate_error_pdu)}"
                 )
             raise PayloadError("pdu", "expected initiate-ResponsePDU")
-        state.negotiated = Negotiated(
-            max_pdu_size=response.local_detail_called or self.max_pdu_size,
+        try:
+            state.negotiated = self._accepted(response)
+        except AssociationError:
+            self.associations.pop(association_id, None)
+            state.abort("initiate-ResponsePDU outside what was proposed")
+            raise
+        state.handle(Event.RECV_INITIATE_RESPONSE)
+        return handle
+
+    def _accepted(self, response: InitiateResponsePdu) -> Negotiated:
+        """What the server negotiated, if it lies within what we proposed."""
+        size = (
+            self.max_pdu_size
+            if response.local_detail_called is None
+            else response.local_detail_called
+        )
+        nesting = response.negotiated_data_structure_nesting_level
+        nesting = codec.MAX_NESTING_LEVEL if nesting is None else nesting
+        checks = (
+            ("localDetailCalled", size, pdus.MIN_PDU_SIZE, self.max_pdu_size),
+            (
+                "negotiatedMaxServOutstandingCalling",
+                response.negotiated_max_serv_outstanding_calling,
+                1,
+                self.max_outstanding,
+            ),
+            (
+                "negotiatedMaxServOutstandingCalled",
+                response.negotiated_max_serv_outstanding_called,
+                1,
+                self.max_outstanding,
+            ),
+            ("negotiatedDataStructureNestingLevel", nesting, 1, codec.MAX_NESTING_LEVEL),
+        )
+        for name, value, low, high in checks:
+            if not low <= value <= high:
+                raise AssociationError(f"the server negotiated {name} {value}, not {low}..{high}")
+        return Negotiated(
+            max_pdu_size=size,
             max_outstanding_calling=response.negotiated_max_serv_outstanding_calling,
             max_outstanding_called=response.negotiated_max_serv_outstanding_called,
             services=response.init_response_detail.services_supported_called,
+            nesting_level=nesting,
         )
-        state.handle(Event.RECV_INITIATE_RESPONSE)
-        return handle
 
     # ------------------------------------------------------------ exchange
 
@@ -336,11 +387,16 @@ class AcsiClient(Endpoint):
 
 
 class ClientAssociation:
-    """One association with a server; its methods are the ACSI services."""
+    """One association with a server; its methods are the ACSI services.
+
+    ``get``/``set``/``read_values`` work with plain Python values (``typed``); the other
+    methods with the MMS ``Data`` of the wire.
+    """
 
     def __init__(self, client: AcsiClient, state: Association) -> None:
         self.client = client
         self.state = state
+        self._definitions: dict[Reference, TypeDescription] = {}
 
     @property
     def is_open(self) -> bool:
@@ -503,6 +559,63 @@ class ClientAssociation:
             raise PayloadError("listOfAccessResult", f"{len(results)} results for 1")
         return result_value(f"{domain}/{item}", results[0])
 
+    # ------------------------------------------------------------ plain values
+
+    async def get(self, ref: Ref[T]) -> T:
+        """The value of a typed reference, as its type says (``float`` for ``Ref[float]``,
+        ``Quality``, ``Timestamp``, ...); DataAccessFailure when the server refuses it."""
+        data = await self.get_data_values(ref.ld, ref.item)
+        value: T = typed_value(ref.btype, ref.count, data, ref.reference)
+        return value
+
+    async def set(self, ref: Ref[T], value: T) -> None:
+        """SetDataValues of a typed reference; ValueRefused (before sending) for a value its
+        type cannot carry, DataAccessFailure when the server refuses it."""
+        try:
+            data = data_of(ref.btype, ref.count, value)
+        except ValueMismatch as error:
+            raise ValueRefused(f"{ref.reference}: {value!r}: {error}") from None
+        await self.set_data_values(ref.ld, ref.item, data)
+
+    async def read_values(
+        self, references: Sequence[str | Ref[Any]]
+    ) -> list[PlainValue | DataAccessFailure]:
+        """Several values in one read, each a plain value or the DataAccessFailure it met.
+
+        A typed reference converts as its type says; a text reference (``LD/LN$FC$DO$DA`` or
+        ``LD/LN.DO.DA[FC]``) as the server's type description (GetDataDefinition, asked
+        once per variable of this association): structures become dicts by component name,
+        a 13-bit string a Quality, other bit strings a BitString.
+        """
+        targets: list[Reference] = []
+        for reference in references:
+            if isinstance(reference, Ref):
+                targets.append((reference.ld, reference.item))
+            else:
+                targets.append(parse_reference(reference))
+        missing: dict[Reference, DataAccessFailure] = {}
+        for target, reference in zip(targets, references, strict=True):
+            if isinstance(reference, Ref) or target in self._definitions or target in missing:
+                continue
+            try:
+                self._definitions[target] = await self.get_data_definition(*target)
+            except ServiceErrorResponse:
+                missing[target] = DataAccessFailure(str(reference), 10)
+        results = await self.read(targets)
+        values: list[PlainValue | DataAccessFailure] = []
+        for target, reference, result in zip(targets, references, results, strict=True):
+            shown = str(reference)
+            if result.success is None:
+                code = result.failure if result.failure is not None else -1
+                values.append(DataAccessFailure(shown, code))
+            elif isinstance(reference, Ref):
+                values.append(typed_value(reference.btype, reference.count, result.success, shown))
+            elif target in missing:
+                values.append(missing[target])
+            else:
+                values.append(plain_value(self._definitions[target], result.success, shown))
+        return values
+
     async def get_all_data_values(self, ld: str, ln: str, fc: str | None = None) -> Data:
         """GetAllDataValues of a logical node (all FCs, or one)."""
         return await self.get_data_values(ld, ln if fc is None else f"{ln}${fc}")
@@ -602,8 +715,8 @@ class ClientAssociation:
 
     async def get_data_set_directory(
         self, domain: str | None, name: str
-    ) -> tuple[bool, list[Reference]]:
-        """GetDataSetDirectory: (deletable, member references)."""
+    ) -> tuple[bool, list[MemberReference]]:
+        """GetDataSetDirectory: (deletable, members); an array element member has its index."""
         response = await self._call(
             services.get_named_variable_list_attributes_request,
             services.get_named_variable_list_attributes_response,
@@ -614,17 +727,33 @@ class ClientAssociation:
             dsn = definition.variable_specification.name
             if dsn is None or dsn.domain_specific is None:
                 raise PayloadError("listOfVariable", "a member without a domain-specific name")
-            members.append((dsn.domain_specific.domain_id, dsn.domain_specific.item_id))
+            index = selected_index(definition.alternate_access)
+            members.append(
+                MemberReference(dsn.domain_specific.domain_id, dsn.domain_specific.item_id, index)
+            )
         return is_true(response.mms_deletable), members
+
+
+def selected_index(access: AlternateAccess | None) -> int | None:
+    """The array index an alternateAccess selects (PayloadError for any other selection)."""
+    if access is None:
+        return None
+    item = access.choice[0] if len(access.choice) == 1 else None
+    select = item.unnamed.select_access if item and item.unnamed else None
+    if select is None or select.index is None:
+        raise PayloadError("alternateAccess", "only a single index selection is understood")
+    return select.index
 
 
 __all__ = [
     "AcsiClient",
     "ClientAssociation",
+    "MemberReference",
     "Reference",
     "data_objects",
     "object_name",
     "result_value",
+    "selected_index",
     "variable_def",
     "variables",
 ]

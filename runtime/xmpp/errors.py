@@ -32,6 +32,14 @@ class PayloadError(PeerError, ValueError):
         super().__init__(f"payload {path}: {reason}")
 
 
+class PayloadRangeError(PayloadError):
+    """A value outside what the schema allows there (integer range, length, pattern)."""
+
+
+class PayloadTooDeep(PayloadError):
+    """A payload nested deeper than the codec's ``MAX_DEPTH`` elements."""
+
+
 class ServiceErrorResponse(PeerError):
     """A confirmed-ErrorPDU (or initiate-/conclude-ErrorPDU): error class and code."""
 
@@ -62,6 +70,10 @@ class DataAccessFailure(PeerError):
         super().__init__(f"{reference}: {data_access_error_name(code)} ({code})")
 
 
+class ValueRefused(LocalError, ValueError):
+    """A value the client will not send: it does not fit the type of the reference."""
+
+
 class ConnectError(LocalError):
     """Connecting, TLS or authentication to the XMPP server failed (says which)."""
 
@@ -80,9 +92,12 @@ __all__ = [
     "DataAccessFailure",
     "LocalError",
     "PayloadError",
+    "PayloadRangeError",
+    "PayloadTooDeep",
     "PeerError",
     "RejectedError",
     "ServiceErrorResponse",
     "TimeoutError61850",
+    "ValueRefused",
     "XmppError",
 ]

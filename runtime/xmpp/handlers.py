@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from gen61850.generated.scsm_8_2.bindings import (
     AccessResult,
     AlternateAccess,
+    AlternateAccessItem,
+    AlternateAccessSelection,
     DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest,
     DeleteNamedVariableListResponse,
@@ -36,6 +38,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     ObjectName,
     ReadRequest,
     ReadResponse,
+    SelectAccess,
     VariableAccessSpecification,
     VariableDef,
     VariableSpecification,
@@ -46,13 +49,18 @@ from gen61850.generated.scsm_8_2.bindings import (
 from gen61850.runtime.device import MAX_NAME_LENGTH
 from gen61850.runtime.xmpp import mapping
 from gen61850.runtime.xmpp.mapping import DataAccessError
-from gen61850.runtime.xmpp.model import AccessFailure, NamedList, ServedModel
+from gen61850.runtime.xmpp.model import (
+    AccessFailure,
+    DataSetRefused,
+    Member,
+    NamedList,
+    ServedModel,
+)
 from gen61850.runtime.xmpp.values import boolean, is_true
 
 OBJECT_CLASS_NAMED_VARIABLE = 0
 OBJECT_CLASS_NAMED_VARIABLE_LIST = 2
 OBJECT_CLASS_DOMAIN = 9
-MAX_DATA_SET_MEMBERS = 256
 NAME_OVERHEAD = 26  # <Identifier>…</Identifier> around each name
 PAGE_RESERVE = 600  # stanza, association context and response envelope
 FILE_ENTRY_OVERHEAD = 200  # the elements of one DirectoryEntry around its name
@@ -88,7 +96,6 @@ class ModelHandlers:
 
     model: ServedModel
     call: CallContext = field(default_factory=CallContext)
-    aa_lists: dict[tuple[str, str], dict[str, NamedList]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ directory
 
@@ -103,9 +110,9 @@ class ModelHandlers:
             variables_of = scope.domain_specific
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE_LIST and scope.domain_specific is not None:
             self._domain_names(scope.domain_specific)
-            names = [item for (dom, item) in self.model.lists if dom == scope.domain_specific]
+            names = self.model.data_set_names(scope.domain_specific, self._owner)
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE_LIST and scope.aa_specific is not None:
-            names = list(self._aa_lists())
+            names = self.model.data_set_names(None, self._owner)
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE and scope.vmd_specific is not None:
             names = []
         else:
@@ -155,12 +162,11 @@ class ModelHandlers:
             list_of_access_result=ListOfAccessResult(access_result=results),
         )
 
-    def _read_one(self, target: tuple[str, str, int | None] | DataAccessError) -> AccessResult:
+    def _read_one(self, target: Member | DataAccessError) -> AccessResult:
         if isinstance(target, DataAccessError):
             return AccessResult(failure=int(target))
-        domain, item, index = target
         try:
-            return AccessResult(success=self.model.read(domain, item, index))
+            return AccessResult(success=self.model.read_member(target))
         except AccessFailure as failure:
             return AccessResult(failure=int(failure.code))
 
@@ -177,24 +183,20 @@ class ModelHandlers:
             if isinstance(target, DataAccessError):
                 results.append(WriteResult(failure=int(target)))
                 continue
-            domain, item, index = target
             try:
-                self.model.write(domain, item, data, peer, index)
+                self.model.write_member(target, data, peer)
                 results.append(WriteResult(success=Null()))
             except AccessFailure as failure:
                 results.append(WriteResult(failure=int(failure.code)))
         return WriteResponse(choice=results)
 
-    def _targets(
-        self, spec: VariableAccessSpecification
-    ) -> list[tuple[str, str, int | None] | DataAccessError]:
-        """(domain, item, array index) per variable, or the DataAccessError that stops it."""
+    def _targets(self, spec: VariableAccessSpecification) -> list[Member | DataAccessError]:
+        """The variable (or array element) per member, or the DataAccessError that stops it."""
         if spec.variable_list_name is not None:
-            named = self._find_list(spec.variable_list_name)
-            return [(domain, item, None) for domain, item in named.members]
+            return list(self._find_list(spec.variable_list_name).members)
         if spec.list_of_variable is None:
             raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "no variables named")
-        out: list[tuple[str, str, int | None] | DataAccessError] = []
+        out: list[Member | DataAccessError] = []
         for definition in spec.list_of_variable.sequence:
             name = definition.variable_specification.name
             domain_name = name.domain_specific if name is not None else None
@@ -208,7 +210,7 @@ class ModelHandlers:
             if isinstance(index, DataAccessError):
                 out.append(index)
                 continue
-            out.append((domain_name.domain_id, domain_name.item_id, index))
+            out.append(Member(domain_name.domain_id, domain_name.item_id, index))
         return out
 
     # ------------------------------------------------------------ type descriptions
@@ -235,48 +237,36 @@ class ModelHandlers:
     def define_named_variable_list(
         self, peer: str, request: DefineNamedVariableListRequest
     ) -> Null:
+        """CreateDataSet: the store checks names, members and limits (``create_data_set``)."""
         name = request.variable_list_name
-        members: list[tuple[str, str]] = []
-        if len(request.list_of_variable.sequence) > MAX_DATA_SET_MEMBERS:
+        definitions = request.list_of_variable.sequence
+        if len(definitions) > self.model.limits.members:
             raise ServiceFailure(
-                mapping.RESOURCE_CAPABILITY_UNAVAILABLE, f"more than {MAX_DATA_SET_MEMBERS} members"
+                mapping.RESOURCE_CAPABILITY_UNAVAILABLE,
+                f"more than {self.model.limits.members} members",
             )
-        if not request.list_of_variable.sequence:
-            raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "a data set needs members")
-        for definition in request.list_of_variable.sequence:
-            member = definition.variable_specification.name
-            dsn = member.domain_specific if member is not None else None
-            if dsn is None or (dsn.domain_id, dsn.item_id) not in self.model.variables:
-                shown = f"{dsn.domain_id[:80]}/{dsn.item_id[:80]}" if dsn else "a non-domain name"
-                raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, f"no variable {shown}")
-            if self.model.variables[(dsn.domain_id, dsn.item_id)].fc is None:
-                raise ServiceFailure(
-                    mapping.DEFINITION_OBJECT_UNDEFINED,
-                    f"{dsn.item_id}: not functionally constrained",
-                )
-            members.append((dsn.domain_id, dsn.item_id))
-        if name.domain_specific is not None:
-            key = (name.domain_specific.domain_id, name.domain_specific.item_id)
-            self._domain_names(key[0])
-            ln = key[1].split("$", 1)[0]
-            if "$" not in key[1] or (key[0], ln) not in self.model.variables:
-                raise ServiceFailure(
-                    mapping.DEFINITION_OBJECT_UNDEFINED,
-                    f"{key[1][:80]}: not LN$name of this domain",
-                )
-            if key in self.model.lists:
-                raise ServiceFailure(mapping.DEFINITION_OBJECT_EXISTS, f"{key[0]}/{key[1]} exists")
-            self.model.lists[key] = NamedList(members, True)
-        elif name.aa_specific is not None:
-            lists = self._aa_lists()
-            if name.aa_specific in lists:
-                raise ServiceFailure(
-                    mapping.DEFINITION_OBJECT_EXISTS, f"@{name.aa_specific} exists"
-                )
-            lists[name.aa_specific] = NamedList(members, True, self.call.association_id)
-        else:
-            raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "vmd-specific data sets")
+        try:
+            members = [self._new_member(definition) for definition in definitions]
+            if name.domain_specific is not None:
+                dsn = name.domain_specific
+                self.model.create_data_set(dsn.domain_id, dsn.item_id, members, self._owner)
+            elif name.aa_specific is not None:
+                self.model.create_data_set(None, name.aa_specific, members, self._owner)
+            else:
+                raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "vmd-specific data sets")
+        except DataSetRefused as refused:
+            raise ServiceFailure(refused.error, refused.description) from None
         return Null()
+
+    def _new_member(self, definition: VariableDef) -> Member:
+        name = definition.variable_specification.name
+        dsn = name.domain_specific if name is not None else None
+        if dsn is None:
+            raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "a non-domain name")
+        index = _index_of(definition.alternate_access)
+        if isinstance(index, DataAccessError):
+            raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "only an index selection")
+        return self.model.member(dsn.domain_id, dsn.item_id, index)
 
     def get_named_variable_list_attributes(
         self, peer: str, request: ObjectName
@@ -289,11 +279,14 @@ class ModelHandlers:
                     VariableDef(
                         variable_specification=VariableSpecification(
                             name=ObjectName(
-                                domain_specific=DomainSpecificName(domain_id=dom, item_id=item)
+                                domain_specific=DomainSpecificName(
+                                    domain_id=member.domain, item_id=member.item
+                                )
                             )
-                        )
+                        ),
+                        alternate_access=index_access(member.index),
                     )
-                    for dom, item in named.members
+                    for member in named.members
                 ]
             ),
         )
@@ -312,18 +305,15 @@ class ModelHandlers:
         )
         matched = deleted = 0
         for name in names:
-            try:
-                named = self._find_list(name)
-            except ServiceFailure:
-                continue
-            matched += 1
-            if not named.deletable:
-                continue
-            if name.domain_specific is not None:
-                del self.model.lists[(name.domain_specific.domain_id, name.domain_specific.item_id)]
+            dsn = name.domain_specific
+            if dsn is not None:
+                outcome = self.model.delete_data_set(dsn.domain_id, dsn.item_id, self._owner)
             elif name.aa_specific is not None:
-                del self._aa_lists()[name.aa_specific]
-            deleted += 1
+                outcome = self.model.delete_data_set(None, name.aa_specific, self._owner)
+            else:
+                outcome = None
+            matched += outcome is not None
+            deleted += outcome is True
         return DeleteNamedVariableListResponse(number_matched=matched, number_deleted=deleted)
 
     # ------------------------------------------------------------ files
@@ -367,21 +357,34 @@ class ModelHandlers:
     def _find_list(self, name: ObjectName) -> NamedList:
         found: NamedList | None = None
         if name.domain_specific is not None:
-            found = self.model.lists.get(
-                (name.domain_specific.domain_id, name.domain_specific.item_id)
-            )
+            dsn = name.domain_specific
+            found = self.model.data_set(dsn.domain_id, dsn.item_id, self._owner)
         elif name.aa_specific is not None:
-            found = self._aa_lists().get(name.aa_specific)
+            found = self.model.data_set(None, name.aa_specific, self._owner)
         if found is None:
             raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "no such data set")
         return found
 
-    def _aa_lists(self) -> dict[str, NamedList]:
-        return self.aa_lists.setdefault((self.call.peer, self.call.association_id), {})
+    @property
+    def _owner(self) -> tuple[str, str]:
+        return (self.call.peer, self.call.association_id)
 
     def association_closed(self, peer: str, association_id: str) -> None:
         """Non-persistent (aa-specific) data sets end with their association."""
-        self.aa_lists.pop((peer, association_id), None)
+        self.model.association_closed((peer, association_id))
+
+
+def index_access(index: int | None) -> AlternateAccess | None:
+    """The alternateAccess that selects array element ``index`` (None for the whole)."""
+    if index is None:
+        return None
+    return AlternateAccess(
+        choice=[
+            AlternateAccessItem(
+                unnamed=AlternateAccessSelection(select_access=SelectAccess(index=index))
+            )
+        ]
+    )
 
 
 def _index_of(access: AlternateAccess | None) -> int | DataAccessError | None:
@@ -396,4 +399,4 @@ def _index_of(access: AlternateAccess | None) -> int | DataAccessError | None:
     return select.index
 
 
-__all__ = ["CallContext", "ModelHandlers", "ServiceFailure"]
+__all__ = ["CallContext", "ModelHandlers", "ServiceFailure", "index_access"]

@@ -23,19 +23,21 @@ from gen61850.generated.scsm_8_2.bindings import (
     RejectReason,
     ServiceError,
 )
-from gen61850.generated.scsm_8_2.codec import NAMESPACE
+from gen61850.generated.scsm_8_2.codec import MAX_NESTING_LEVEL, NAMESPACE
 from gen61850.generated.scsm_8_2.services import SERVICES
+from gen61850.runtime.xmpp.association import Negotiated, Proposal
 from gen61850.runtime.xmpp.errors import RejectedError, ServiceErrorResponse
 from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
 
 VERSION = 1
 DEFAULT_MAX_PDU_SIZE = 65_000
+MIN_PDU_SIZE = 1_024  # smaller proposals cannot carry an answer and a directory page
 DEFAULT_MAX_OUTSTANDING = 64
-# ServiceSupportOptions bits (ISO 9506-2): getNameList 1, read 4, write 5,
-# getVariableAccessAttributes 6, defineNamedVariableList 11,
-# getNamedVariableListAttributes 12, deleteNamedVariableList 13, fileDirectory 77,
-# informationReport 79.
-SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 77, 79)
+# ServiceSupportOptions bits (ISO 9506-2) of what is served: getNameList 1, read 4, write 5,
+# getVariableAccessAttributes 6, defineNamedVariableList 11, getNamedVariableListAttributes
+# 12, deleteNamedVariableList 13, fileDirectory 77. informationReport (79) is advertised once
+# reports are sent.
+SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 77)
 SERVICES_SUPPORTED = "".join("1" if i in SERVICE_BITS else "0" for i in range(93))
 # ParameterSupportOptions (ISO 9506-2): str1 (arrays) 0, str2 (structures) 1, vnam 2, valt 3,
 # vadr 4, vsca 5, tpy 6, vlis 7, real 8, (spare) 9, cei 10. IEC 61850-8-1 asks for str1, str2,
@@ -114,13 +116,15 @@ def rejected_of(pdu: RejectPdu) -> RejectedError:
     return RejectedError("unknown", -1, "unknown")
 
 
-def initiate_request(max_pdu_size: int, max_outstanding: int) -> Mmspdu:
+def initiate_request(
+    max_pdu_size: int, max_outstanding: int, nesting_level: int = MAX_NESTING_LEVEL
+) -> Mmspdu:
     return Mmspdu(
         initiate_request_pdu=InitiateRequestPdu(
             local_detail_calling=max_pdu_size,
             proposed_max_serv_outstanding_calling=max_outstanding,
             proposed_max_serv_outstanding_called=max_outstanding,
-            proposed_data_structure_nesting_level=10,
+            proposed_data_structure_nesting_level=nesting_level,
             init_request_detail=InitRequestDetail(
                 proposed_version_number=VERSION,
                 proposed_parameter_cbb=PARAMETER_CBB,
@@ -130,19 +134,31 @@ def initiate_request(max_pdu_size: int, max_outstanding: int) -> Mmspdu:
     )
 
 
-def initiate_response(max_pdu_size: int, calling: int, called: int) -> Mmspdu:
+def initiate_response(negotiated: Negotiated) -> Mmspdu:
     return Mmspdu(
         initiate_response_pdu=InitiateResponsePdu(
-            local_detail_called=max_pdu_size,
-            negotiated_max_serv_outstanding_calling=calling,
-            negotiated_max_serv_outstanding_called=called,
-            negotiated_data_structure_nesting_level=10,
+            local_detail_called=negotiated.max_pdu_size,
+            negotiated_max_serv_outstanding_calling=negotiated.max_outstanding_calling,
+            negotiated_max_serv_outstanding_called=negotiated.max_outstanding_called,
+            negotiated_data_structure_nesting_level=negotiated.nesting_level,
             init_response_detail=InitResponseDetail(
                 negotiated_version_number=VERSION,
                 negotiated_parameter_cbb=PARAMETER_CBB,
-                services_supported_called=SERVICES_SUPPORTED,
+                services_supported_called=negotiated.services,
             ),
         )
+    )
+
+
+def proposal_of(request: InitiateRequestPdu) -> Proposal:
+    detail = request.init_request_detail
+    return Proposal(
+        version=detail.proposed_version_number,
+        max_pdu_size=request.local_detail_calling,
+        max_outstanding_calling=request.proposed_max_serv_outstanding_calling,
+        max_outstanding_called=request.proposed_max_serv_outstanding_called,
+        nesting_level=request.proposed_data_structure_nesting_level,
+        parameter_cbb=detail.proposed_parameter_cbb,
     )
 
 
@@ -164,9 +180,10 @@ _NS = "{" + NAMESPACE + "}"
 def raw_invoke_id(element: Element) -> int | None:
     """The invokeID of a confirmed request that did not decode, when one can be read."""
     found = element.find(f"{_NS}pdu/{_NS}confirmed-RequestPDU/{_NS}invokeID")
-    if found is None or not (found.text or "").strip().isdigit():
-        return None
-    value = int((found.text or "").strip())
+    text = (found.text or "").strip() if found is not None else ""
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None  # at most 10 digits: an Unsigned32, and int() never sees 5,000 of them
+    value = int(text)
     return value if value <= 0xFFFFFFFF else None
 
 
@@ -202,6 +219,23 @@ def is_unknown_service(element: Element) -> bool:
 _TAG_OVERHEAD = 2 * len(_NS) - 5  # Clark tag "{ns}local" twice → "<local></local>"
 
 
+def deeper_than(element: Element, limit: int) -> bool:
+    """Whether ``element`` nests more than ``limit`` elements deep (level by level, no recursion).
+
+    Runs before anything else looks into a received payload, so that a payload nested
+    thousands of levels deep is refused before any recursive code (a decoder, a serializer,
+    a deep copy) sees it; it stops at ``limit`` levels.
+    """
+    if len(list(element.iter())) <= limit:  # C speed: no deeper than it has elements
+        return False
+    level = [element]
+    for _ in range(limit):
+        level = [child for node in level for child in node]
+        if not level:
+            return False
+    return True
+
+
 def payload_size(element: Element) -> int:
     """An estimate of the serialized size of ``element`` in octets (tags twice, text).
 
@@ -218,6 +252,7 @@ def payload_size(element: Element) -> int:
 __all__ = [
     "DEFAULT_MAX_OUTSTANDING",
     "DEFAULT_MAX_PDU_SIZE",
+    "MIN_PDU_SIZE",
     "NO_ASSOCIATION",
     "SERVICES_SUPPORTED",
     "VERSION",
@@ -226,11 +261,13 @@ __all__ = [
     "conclude_response",
     "confirmed_error",
     "context",
+    "deeper_than",
     "error_of",
     "initiate_request",
     "initiate_response",
     "is_unknown_service",
     "payload_size",
+    "proposal_of",
     "raw_association_id",
     "raw_invoke_id",
     "reject",

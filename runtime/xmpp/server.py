@@ -32,8 +32,15 @@ from gen61850.generated.scsm_8_2.services import (
 )
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.xmpp import mapping, pdus
-from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
-from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.association import (
+    Association,
+    Event,
+    InitiateRefused,
+    Offer,
+    State,
+    negotiate,
+)
+from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.runtime.xmpp.handlers import CallContext, ModelHandlers, ServiceFailure
 from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
 from gen61850.runtime.xmpp.model import ServedModel
@@ -42,6 +49,7 @@ from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 log = logging.getLogger(__name__)
 ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
 _ASSOCIATION_REQUESTS = ("initiate-RequestPDU", "conclude-RequestPDU", "cancel-RequestPDU")
+_INVOKE_ID_PATH = "/confirmed-RequestPDU/invokeID"
 Inspector = Callable[[str, Element], None]
 
 
@@ -72,6 +80,16 @@ class AcsiServer(Endpoint):
         self.inspect = inspect
         self.associations: dict[tuple[str, str], Association] = {}
         self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
+        self.offer = Offer(
+            version=pdus.VERSION,
+            max_pdu_size=max_pdu_size,
+            min_pdu_size=pdus.MIN_PDU_SIZE,
+            max_outstanding=max_outstanding,
+            max_nesting_level=codec.MAX_NESTING_LEVEL,
+            min_nesting_level=model.nesting_level,
+            parameter_cbb=pdus.PARAMETER_CBB,
+            services=pdus.SERVICES_SUPPORTED,
+        )
         for iq_type in ("get", "set"):
             self.register_handler(
                 Callback(
@@ -104,21 +122,34 @@ class AcsiServer(Endpoint):
         code: int,
         condition: str,
     ) -> None:
-        """rejectPDU in a normal message, and an iq error so the iq is answered too."""
+        """rejectPDU in a normal message, and an iq error so the iq is answered too.
+
+        The error is a new stanza (never ``iq.reply()``, which deep-copies the request: a
+        pathological request must not stop its own answer).
+        """
         element = codec.encode(pdus.context(association_id, pdus.reject(invoke_id, kind, code)))
         if self.inspect is not None:
             self.inspect("sent", element)
         message = self.make_message(mto=iq["from"], mtype="normal")
         message.xml.append(element)
         message.send()
-        error = iq.reply(clear=True)
+        self._iq_error(iq, condition, f"rejected: {kind} {code}")
+
+    def _iq_error(self, iq: Any, condition: str, text: str | None = None) -> None:
+        kind = {"bad-request": "modify", "internal-server-error": "wait"}.get(condition, "cancel")
+        error = self.make_iq_error(iq["id"], kind, condition, text, ito=iq["from"])  # type: ignore[no-untyped-call]
         error["type"] = "error"
-        error["error"]["condition"] = condition
-        error["error"]["type"] = "modify" if condition == "bad-request" else "cancel"
-        error["error"]["text"] = f"rejected: {kind} {code}"
         error.send()
 
     # ------------------------------------------------------------ receiving
+
+    def too_deep(self, incoming: Any) -> None:
+        """An 8-2 request nested too deep gets its rejectPDU like any other payload."""
+        is_request = incoming.name == "iq" and incoming["type"] in ("get", "set")
+        if is_request and incoming.xml.find(ROOT_TAG) is not None:
+            self._on_iq(incoming)
+        else:
+            super().too_deep(incoming)
 
     def _on_iq(self, iq: Any) -> None:
         element = iq.xml.find(ROOT_TAG)
@@ -129,24 +160,30 @@ class AcsiServer(Endpoint):
             self._handle(iq, peer, element)
         except Exception:  # a bug of ours must not stop the server; answer and log
             log.exception("8-2 server: request from %s failed", peer)
-            invoke_id = pdus.raw_invoke_id(element)
-            if invoke_id is not None:
-                self._answer(
-                    iq,
-                    pdus.answerable_association_id(pdus.raw_association_id(element)),
-                    pdus.confirmed_error(invoke_id, ("others", 0), "internal error"),
-                )
-            else:  # initiate, conclude: no invokeID, but the iq still gets its answer
-                error = iq.reply(clear=True)
-                error["type"] = "error"
-                error["error"]["condition"] = "internal-server-error"
-                error["error"]["type"] = "wait"
-                error.send()
+            try:
+                self._internal_error(iq, element)
+            except Exception:
+                log.exception("8-2 server: could not answer %s", peer)
+                self._iq_error(iq, "internal-server-error")
+
+    def _internal_error(self, iq: Any, element: Element) -> None:
+        invoke_id = pdus.raw_invoke_id(element)
+        if invoke_id is not None:
+            self._answer(
+                iq,
+                pdus.answerable_association_id(pdus.raw_association_id(element)),
+                pdus.confirmed_error(invoke_id, ("others", 0), "internal error"),
+            )
+        else:  # initiate, conclude: no invokeID, but the iq still gets its answer
+            self._iq_error(iq, "internal-server-error")
 
     def _handle(self, iq: Any, peer: str, element: Element) -> None:
+        association_id = pdus.answerable_association_id(pdus.raw_association_id(element))
+        if pdus.deeper_than(element, codec.MAX_DEPTH):  # before anything recursive sees it
+            self._refuse_payload(iq, peer, element, association_id, PayloadTooDeep("/", "deep"))
+            return
         if self.inspect is not None:
             self.inspect("received", element)
-        association_id = pdus.answerable_association_id(pdus.raw_association_id(element))
         association = self.associations.get((peer, association_id))
         limit = (
             association.negotiated.max_pdu_size
@@ -162,7 +199,7 @@ class AcsiServer(Endpoint):
                     None,
                     "pdu-error",
                     PduErrorReject.INVALID_PDU,
-                    "policy-violation",
+                    "not-acceptable",
                 )
             else:
                 self._answer(
@@ -176,30 +213,7 @@ class AcsiServer(Endpoint):
         try:
             context = codec.decode(element)
         except PayloadError as error:
-            invoke_id = pdus.raw_invoke_id(element)
-            if invoke_id is not None and pdus.is_unknown_service(element):
-                self._reject(
-                    iq,
-                    association_id,
-                    invoke_id,
-                    "confirmed-requestPDU",
-                    ConfirmedRequestReject.UNRECOGNIZED_SERVICE,
-                    "feature-not-implemented",
-                )
-            elif invoke_id is not None:
-                self._reject(
-                    iq,
-                    association_id,
-                    invoke_id,
-                    "confirmed-requestPDU",
-                    ConfirmedRequestReject.INVALID_ARGUMENT,
-                    "bad-request",
-                )
-            else:
-                self._reject(
-                    iq, association_id, None, "pdu-error", PduErrorReject.INVALID_PDU, "bad-request"
-                )
-            log.info("8-2 server: rejected payload from %s: %s", peer, error)
+            self._refuse_payload(iq, peer, element, association_id, error)
             return
         context.association_id = association_id  # never echo what the schema does not allow
         kind = pdu_kind(context.pdu)
@@ -237,6 +251,39 @@ class AcsiServer(Endpoint):
                 PduErrorReject.UNKNOWN_PDU_TYPE,
                 "bad-request",
             )
+
+    def _refuse_payload(
+        self, iq: Any, peer: str, element: Element, association_id: str, error: PayloadError
+    ) -> None:
+        """A payload that does not follow the schema: the rejectPDU its fault calls for.
+
+        Too deep: max-recursion-exceeded; a value outside the schema's facets (an invokeID
+        of -1 or 2^32, a 65-character name): value-out-of-range; an unknown service:
+        unrecognized-service; anything else: invalid-argument. Without a usable invokeID
+        (initiate, conclude, or the invokeID itself is wrong) the reject carries none and
+        says pdu-error invalid-pdu, unless only the invokeID's range is wrong.
+        """
+        invoke_id = pdus.raw_invoke_id(element)
+        out_of_range = isinstance(error, PayloadRangeError)
+        if isinstance(error, PayloadTooDeep):
+            reason = ConfirmedRequestReject.MAX_RECURSION_EXCEEDED
+            condition = "not-acceptable"
+        elif invoke_id is not None and pdus.is_unknown_service(element):
+            reason, condition = (
+                ConfirmedRequestReject.UNRECOGNIZED_SERVICE,
+                "feature-not-implemented",
+            )
+        elif out_of_range and (invoke_id is not None or error.path.endswith(_INVOKE_ID_PATH)):
+            reason, condition = ConfirmedRequestReject.VALUE_OUT_OF_RANGE, "bad-request"
+        else:
+            reason, condition = ConfirmedRequestReject.INVALID_ARGUMENT, "bad-request"
+        if invoke_id is not None or reason is ConfirmedRequestReject.VALUE_OUT_OF_RANGE:
+            self._reject(iq, association_id, invoke_id, "confirmed-requestPDU", reason, condition)
+        else:
+            self._reject(
+                iq, association_id, None, "pdu-error", PduErrorReject.INVALID_PDU, condition
+            )
+        log.info("8-2 server: rejected payload from %s: %s", peer, error)
 
     def _confirmed(
         self, iq: Any, peer: str, context: AssociationContext, association: Association | None
@@ -331,22 +378,17 @@ class AcsiServer(Endpoint):
                 ),
             )
             return
-        if request.init_request_detail.proposed_version_number != pdus.VERSION:
+        try:
+            negotiated = negotiate(pdus.proposal_of(request), self.offer)
+        except InitiateRefused as refused:
             self._answer(
                 iq,
                 context.association_id,
-                Mmspdu(
-                    initiate_error_pdu=pdus.service_error(
-                        mapping.INITIATE_VERSION_INCOMPATIBLE, f"version {pdus.VERSION} only"
-                    )
-                ),
+                Mmspdu(initiate_error_pdu=pdus.service_error(refused.error, refused.description)),
             )
             return
-        max_pdu = min(request.local_detail_calling or self.max_pdu_size, self.max_pdu_size)
-        calling = max(1, min(request.proposed_max_serv_outstanding_calling, self.max_outstanding))
-        called = max(1, min(request.proposed_max_serv_outstanding_called, self.max_outstanding))
         association = Association(context.association_id, str(self.boundjid), peer)
-        association.negotiated = Negotiated(max_pdu, calling, called, pdus.SERVICES_SUPPORTED)
+        association.negotiated = negotiated
         association.handle(Event.ACCEPT_INITIATE)
         mine = [a for a in self.associations.values() if a.peer == peer]
         for old in mine[: max(0, len(mine) + 1 - self.max_associations_per_peer)]:
@@ -354,7 +396,7 @@ class AcsiServer(Endpoint):
             self._forget(old, "aborted: superseded")
         self.associations[key] = association
         self.send_presence(pto=peer)
-        self._answer(iq, context.association_id, pdus.initiate_response(max_pdu, calling, called))
+        self._answer(iq, context.association_id, pdus.initiate_response(negotiated))
 
     def _release(
         self, iq: Any, peer: str, context: AssociationContext, association: Association | None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
-from gen61850.runtime.device import BasicType
+from gen61850.runtime.device import BasicType, Timestamp
 from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation, data_objects
 from gen61850.runtime.xmpp.errors import DataAccessFailure, LocalError
 from gen61850.runtime.xmpp.references import ReferenceSyntaxError, parse_reference
@@ -34,6 +34,8 @@ def show(data: Data) -> str:
 def _show(value: object) -> str:
     if isinstance(value, tuple):
         return "{" + ", ".join(_show(v) for v in value) + "}"
+    if isinstance(value, Timestamp):
+        return value.datetime.isoformat(timespec="microseconds")
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, float):

@@ -1,7 +1,8 @@
 """The XMPP side of an 8-2 endpoint: a slixmpp client set up as IEC 61850-8-2 requires.
 
 TLS is required (STARTTLS; a server that offers none is refused before any credential is
-sent) and the certificate is verified against the given CA; SASL (PLAIN or SCRAM as the
+sent) and the certificate is verified against exactly what the user configured: the given CA
+file only, or the system store when none is given (``trust_context``); SASL (PLAIN or SCRAM as the
 server offers, never over plaintext); resource ``IEC``; XEP-0198 stream management with
 resumption, reconnection after a lost link; XEP-0199 keepalive pings. Subclasses (client and
 server roles) hear ``link_lost`` and ``peer_unavailable`` and abort their associations.
@@ -13,17 +14,22 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import slixmpp
 from slixmpp import JID
 from slixmpp.stanza import StreamFeatures
 
-from gen61850.generated.scsm_8_2 import stanza
+from gen61850.generated.scsm_8_2 import codec, stanza
 from gen61850.runtime.xmpp.errors import ConnectError
+from gen61850.runtime.xmpp.pdus import deeper_than
 
 RESOURCE = "IEC"
+# The deepest stanza an endpoint takes in: an 8-2 payload at the codec's limit inside its
+# stanza. slixmpp serializes and copies stanzas recursively (its debug log, the error reply
+# to an iq nobody handles): a few thousand levels raise RecursionError there and drop the
+# connection, so deeper stanzas are answered and dropped before slixmpp sees them.
+MAX_STANZA_DEPTH = codec.MAX_DEPTH + 2
 log = logging.getLogger(__name__)
 
 
@@ -43,25 +49,32 @@ class XmppSettings:
     sasl_mechanism: str | None = None  # None: the best the server offers (SCRAM before PLAIN)
 
 
+def trust_context(ca_file: str | None) -> ssl.SSLContext:
+    """The TLS client context of an endpoint: certificates and host names always verified.
+
+    With ``ca_file`` the server must chain to a CA in that file and to nothing else (the
+    system store is not loaded); without it, to the system store. slixmpp's default context
+    loads the system store first and adds the CA file to it, which trusts far more than
+    the user asked for.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except FileNotFoundError:
+            raise ConnectError(f"CA file {ca_file}: not found") from None
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise ConnectError(f"CA file {ca_file}: no usable PEM certificate ({error})") from None
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    return context
+
+
 def full_jid(jid: str) -> str:
     """``user@domain/IEC`` for any form of ``jid`` (the resource is fixed by 8-2)."""
     parsed = JID(jid)
     return f"{parsed.bare}/{RESOURCE}"
-
-
-def check_ca_file(ca_file: str | None) -> None:
-    """ConnectError, before any connection, when the CA file is missing or holds no certificate."""
-    if not ca_file:
-        return
-    path = Path(ca_file)
-    if not path.is_file():
-        raise ConnectError(
-            f"CA file {path}: not found" if not path.exists() else f"CA file {path}: not a file"
-        )
-    try:
-        ssl.create_default_context(cafile=str(path))
-    except (ssl.SSLError, OSError, ValueError) as error:
-        raise ConnectError(f"CA file {path}: no usable PEM certificate ({error})") from None
 
 
 def _closed_early(stage: str) -> str:
@@ -88,13 +101,15 @@ class Endpoint(slixmpp.ClientXMPP):
         self.enable_direct_tls = False
         self.enable_starttls = True
         self.enable_plaintext = False
-        if settings.ca_file:
-            self.ca_certs = Path(settings.ca_file)
+        self.ssl_context = trust_context(settings.ca_file)
+        self.ca_certs = None  # slixmpp would add a CA file to the context: never
         stanza.register()
         self.register_plugin("xep_0198", {"window": 50})
         self.register_plugin(
             "xep_0199", {"keepalive": True, "interval": settings.keepalive_interval, "timeout": 10}
         )
+        # after the plugins: XEP-0198 has counted the stanza before it is dropped
+        self.add_filter("in", self._guard_depth)
         self._ready: asyncio.Future[None] | None = None
         self._stopping = False
         self._started = False
@@ -116,7 +131,6 @@ class Endpoint(slixmpp.ClientXMPP):
 
     async def start(self) -> None:
         """Connect, negotiate TLS and SASL, bind ``IEC``, send presence; ConnectError on failure."""
-        check_ca_file(self.settings.ca_file)
         self._ready = asyncio.get_running_loop().create_future()
         self._stopping = False
         self._failure = None
@@ -221,7 +235,28 @@ class Endpoint(slixmpp.ClientXMPP):
     def _on_presence_unavailable(self, presence: Any) -> None:
         self.peer_unavailable(str(presence["from"]))
 
+    def _guard_depth(self, incoming: Any) -> Any:
+        """Let a stanza through unless it nests deeper than ``MAX_STANZA_DEPTH``."""
+        if not deeper_than(incoming.xml, MAX_STANZA_DEPTH):
+            return incoming
+        log.info("%s: a stanza from %s nested too deep", self.boundjid, incoming["from"])
+        try:
+            self.too_deep(incoming)
+        except Exception:
+            log.exception("%s: could not answer a stanza nested too deep", self.boundjid)
+        return None
+
     # ------------------------------------------------------------ for subclasses
+
+    def too_deep(self, incoming: Any) -> None:
+        """Answer a stanza nested too deep (it is dropped after): an iq get or set gets an
+        RFC 6120 ``not-acceptable`` error, built new (the request is never copied)."""
+        if incoming.name == "iq" and incoming["type"] in ("get", "set"):
+            error = self.make_iq_error(  # type: ignore[no-untyped-call]
+                incoming["id"], "modify", "not-acceptable", "nested too deep", ito=incoming["from"]
+            )
+            error["type"] = "error"
+            error.send()
 
     def session_started(self) -> None:
         """Called after each new (not resumed) session."""
@@ -233,4 +268,4 @@ class Endpoint(slixmpp.ClientXMPP):
         """``jid`` went unavailable: the associations with it are aborted."""
 
 
-__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "check_ca_file", "full_jid"]
+__all__ = ["RESOURCE", "Endpoint", "XmppSettings", "full_jid", "trust_context"]

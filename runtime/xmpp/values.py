@@ -2,13 +2,20 @@
 
 Python values follow ``BasicType.python_type``: bit strings (Quality, Dbpos, TrgOps, ...)
 are ints whose most significant of the n bits is bit 0 (the leftmost on the wire);
-Timestamp is float seconds since 1970; octet strings are bytes. FLOAT32 travels as
-``08`` + IEEE 754 single, FLOAT64 as ``0B`` + double; Timestamp as UtcTime: 4 octets
-seconds, 3 octets fraction, 1 octet TimeQuality.
+Timestamp is a ``Timestamp`` (seconds since 1970 and its TimeQuality; a float is taken as
+seconds with the default quality); octet strings are bytes. FLOAT32 travels as ``08`` +
+IEEE 754 single, FLOAT64 as ``0B`` + double; Timestamp as UtcTime: 4 octets seconds, 3
+octets fraction, 1 octet TimeQuality.
+
+Strings must be what XML text can carry unchanged, or the answer would not be well-formed
+(or come back different): a VisibleString holds only 0x20 to 0x7E (ASN.1 VisibleString),
+a Unicode string only XML 1.0 characters other than carriage return (which XML parsers
+turn into a line feed). Both directions refuse anything else (``ValueMismatch``).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 
 from gen61850.generated.scsm_8_2.bindings import (
@@ -24,7 +31,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     TypeDescription,
     TypeSpecification,
 )
-from gen61850.runtime.device import BasicType, DataAttribute
+from gen61850.runtime.device import BasicType, DataAttribute, TimeQuality, Timestamp
 
 # Bit-string sizes (IEC 61850-8-1 table of basic types).
 BIT_SIZES: dict[BasicType, int] = {
@@ -68,9 +75,13 @@ OCTET_SIZES = {
     BasicType.ENTRYID: 8,
 }
 EPOCH_1984 = 441_763_200  # 1984-01-01T00:00:00Z, the origin of MMS BinaryTime days
-TIME_QUALITY = 0x0A  # 10 bits of accuracy, clock not failed, synchronised
-Scalar = bool | int | float | str | bytes
+UNICODE_SIZE = 255
+Scalar = bool | int | float | str | bytes | Timestamp
 PyValue = Scalar | tuple["PyValue", ...] | dict[str, "PyValue"]
+_VISIBLE = re.compile(r"[\x20-\x7e]*")
+_NOT_VISIBLE = re.compile(r"[^\x20-\x7e]")
+_XML_TEXT = re.compile("[\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+_NOT_XML_TEXT = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class ValueMismatch(ValueError):
@@ -93,11 +104,27 @@ def is_true(value: Boolean | None) -> bool:
     return value is not None and value.true is not None
 
 
+def check_text(btype: BasicType, text: str) -> str:
+    """``text`` if a string of ``btype`` may hold it (see the module docstring)."""
+    unicode = btype is BasicType.UNICODE255
+    if (_XML_TEXT if unicode else _VISIBLE).fullmatch(text) is None:
+        bad = (_NOT_XML_TEXT if unicode else _NOT_VISIBLE).search(text)
+        where = f"U+{ord(bad.group()):04X} at {bad.start()}" if bad else "a character"
+        kind = "an XML character (other than CR)" if unicode else "VisibleString (0x20-0x7E)"
+        raise ValueMismatch(f"{where} is not {kind} for {btype.value}")
+    size = UNICODE_SIZE if unicode else VISIBLE_SIZES.get(btype, 255)
+    if len(text) > size:
+        raise ValueMismatch(f"{len(text)} characters, {btype.value} holds at most {size}")
+    return text
+
+
 def default_value(btype: BasicType) -> Scalar:
     """The value of an attribute that SCL does not initialise."""
     if btype is BasicType.BOOLEAN:
         return False
-    if btype.is_float or btype in (BasicType.TIMESTAMP, BasicType.ENTRYTIME):
+    if btype is BasicType.TIMESTAMP:
+        return Timestamp(0.0)
+    if btype.is_float or btype is BasicType.ENTRYTIME:
         return 0.0
     if btype.is_integer or btype in BIT_SIZES:
         return 0
@@ -112,6 +139,10 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
     Numbers and booleans must be numbers (a string such as ``"false"`` is refused, not
     converted by truth value); ranges and lengths are ``data_to_scalar``'s business.
     """
+    if isinstance(value, Timestamp):
+        if btype is not BasicType.TIMESTAMP:
+            raise ValueMismatch(f"a Timestamp is not a {btype.value} value")
+        return Data(utc_time=utc_time(value.seconds, value.quality))
     if isinstance(value, str | bytes) and (
         btype is BasicType.BOOLEAN or btype in BIT_SIZES or btype.is_integer or btype.is_float
     ):
@@ -133,6 +164,8 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
     if btype is BasicType.FLOAT64:
         return Data(floating_point=b"\x0b" + struct.pack(">d", float(value)))
     if btype is BasicType.TIMESTAMP:
+        if isinstance(value, str | bytes):
+            raise ValueMismatch(f"{value!r} is not a Timestamp")
         return Data(utc_time=utc_time(float(value)))
     if btype is BasicType.ENTRYTIME:
         return Data(binary_time=binary_time(float(value)))
@@ -140,20 +173,29 @@ def scalar_to_data(btype: BasicType, value: Scalar) -> Data:
         if not isinstance(value, bytes):
             raise ValueMismatch(f"{value!r} is not octets (bytes) for {btype.value}")
         return Data(octet_string=value)
+    if not isinstance(value, str):
+        raise ValueMismatch(f"{value!r} is not a string for {btype.value}")
     if btype is BasicType.UNICODE255:
-        return Data(m_msstring=str(value))
-    return Data(visible_string=str(value))
+        return Data(m_msstring=check_text(btype, value))
+    return Data(visible_string=check_text(btype, value))
 
 
-def utc_time(seconds: float) -> bytes:
+def utc_time(seconds: float, quality: TimeQuality | None = None) -> bytes:
     """UtcTime octets: seconds (4), fraction of a second (3), TimeQuality (1)."""
     if not 0 <= seconds < 1 << 32:
         raise ValueMismatch(f"{seconds!r} s is outside UtcTime (1970 to 2106)")
     whole = int(seconds)
     fraction = int((seconds - whole) * (1 << 24)) & 0xFFFFFF
-    return (
-        struct.pack(">I", whole & 0xFFFFFFFF) + fraction.to_bytes(3, "big") + bytes((TIME_QUALITY,))
-    )
+    octet = (quality or TimeQuality()).to_octet()
+    return struct.pack(">I", whole & 0xFFFFFFFF) + fraction.to_bytes(3, "big") + bytes((octet,))
+
+
+def timestamp_of(raw: bytes) -> Timestamp:
+    """The Timestamp of 8 UtcTime octets (ValueMismatch for another length)."""
+    if len(raw) != 8:
+        raise ValueMismatch("expected utc-time of 8 octets")
+    seconds = int.from_bytes(raw[:4], "big") + int.from_bytes(raw[4:7], "big") / (1 << 24)
+    return Timestamp(seconds, TimeQuality.from_octet(raw[7]))
 
 
 def binary_time(seconds: float) -> bytes:
@@ -197,10 +239,9 @@ def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
             return float(struct.unpack(">d", raw[1:])[0])
         raise ValueMismatch(f"floating-point octets do not fit {btype.value}")
     if btype is BasicType.TIMESTAMP:
-        raw = data.utc_time
-        if raw is None or len(raw) != 8:
-            raise ValueMismatch("expected utc-time of 8 octets")
-        return int.from_bytes(raw[:4], "big") + int.from_bytes(raw[4:7], "big") / (1 << 24)
+        if data.utc_time is None:
+            raise ValueMismatch("expected utc-time")
+        return timestamp_of(data.utc_time)
     if btype is BasicType.ENTRYTIME:
         raw = data.binary_time
         if raw is None or len(raw) != 6:
@@ -218,13 +259,10 @@ def data_to_scalar(btype: BasicType, data: Data) -> Scalar:
     if btype is BasicType.UNICODE255:
         if data.m_msstring is None:
             raise ValueMismatch("expected mMSString")
-        return data.m_msstring
+        return check_text(btype, data.m_msstring)
     if data.visible_string is None:
         raise ValueMismatch("expected visible-string")
-    size = VISIBLE_SIZES.get(btype, 255)
-    if len(data.visible_string) > size:
-        raise ValueMismatch(f"visible-string longer than {size}")
-    return data.visible_string
+    return check_text(btype, data.visible_string)
 
 
 def data_to_python(data: Data) -> PyValue:
@@ -249,7 +287,7 @@ def data_to_python(data: Data) -> PyValue:
             return float(struct.unpack(">d", raw[1:])[0])
         return raw
     if data.utc_time is not None:
-        return data_to_scalar(BasicType.TIMESTAMP, data)
+        return timestamp_of(data.utc_time) if len(data.utc_time) == 8 else data.utc_time
     for octets in (data.octet_string, data.binary_time):
         if octets is not None:
             return octets
@@ -270,7 +308,9 @@ def parse_text(btype: BasicType, text: str) -> Scalar:
             return int(text, 2) if set(text) <= {"0", "1"} else int(text, 0)
         if btype.is_integer:
             return int(text, 0)
-        if btype.is_float or btype is BasicType.TIMESTAMP:
+        if btype is BasicType.TIMESTAMP:
+            return Timestamp(float(text))
+        if btype.is_float:
             return float(text)
         if btype in OCTET_SIZES:
             return bytes.fromhex(text.removeprefix("0x"))
@@ -346,6 +386,7 @@ __all__ = [
     "array_description",
     "binary_time",
     "boolean",
+    "check_text",
     "data_to_python",
     "data_to_scalar",
     "default_value",
@@ -355,5 +396,6 @@ __all__ = [
     "scalar_to_data",
     "structure",
     "structure_description",
+    "timestamp_of",
     "utc_time",
 ]

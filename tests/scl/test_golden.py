@@ -88,7 +88,7 @@ def test_packages_import_and_work(written: tuple[Path, list[str]]) -> None:
     try:
         for package in packages:
             module = importlib.import_module(package)
-            for part in ("enums", "types", "data", "model", "datasets", "streams", "mms"):
+            for part in ("enums", "types", "data", "model", "datasets", "streams", "mms", "refs"):
                 importlib.import_module(f"{package}.{part}")
             module.Data()
         sdos = importlib.import_module("sdos")

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,18 @@ import pytest
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
+from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import (
     TRANSITIONS,
     Association,
     Event,
+    InitiateRefused,
     Negotiated,
+    Offer,
+    Proposal,
     State,
     TooManyOutstanding,
+    negotiate,
 )
 from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
 from gen61850.runtime.xmpp.errors import AssociationError, ServiceErrorResponse
@@ -478,5 +484,90 @@ def test_reports_only_from_the_associated_peer_in_an_open_association(
             finally:
                 await forger.stop()
             assert heard == [(xmpp_env.jid("xied"), "genuine")]
+
+    run(body())
+
+
+OFFER = Offer(
+    version=1,
+    max_pdu_size=65_000,
+    min_pdu_size=1_024,
+    max_outstanding=64,
+    max_nesting_level=16,
+    min_nesting_level=5,
+    parameter_cbb="11110001000",
+    services="1",
+)
+GOOD = Proposal(
+    version=1,
+    max_pdu_size=100_000,
+    max_outstanding_calling=500,
+    max_outstanding_called=2,
+    nesting_level=None,
+    parameter_cbb="11110001000",
+)
+
+
+def test_negotiation_stays_within_both_sides() -> None:
+    negotiated = negotiate(GOOD, OFFER)
+    assert negotiated == Negotiated(65_000, 64, 2, "1", 16)
+    assert negotiate(replace(GOOD, max_pdu_size=None, nesting_level=7), OFFER) == Negotiated(
+        65_000, 64, 2, "1", 7
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"version": 2}, 1),  # version-incompatible
+        ({"max_pdu_size": -5}, 2),  # max-segment-insufficient
+        ({"max_pdu_size": 0}, 2),
+        ({"max_pdu_size": 1_023}, 2),
+        ({"max_outstanding_calling": 0}, 3),  # max-services-outstanding-calling-insufficient
+        ({"max_outstanding_called": -1}, 4),  # ...-called-insufficient
+        ({"parameter_cbb": "1111"}, 6),  # parameter-CBB-insufficient (vlis missing)
+        ({"parameter_cbb": ""}, 6),
+        ({"nesting_level": 4}, 7),  # nesting-level-insufficient (the data nests 5)
+        ({"nesting_level": -128}, 7),
+    ],
+)
+def test_proposals_out_of_range_are_refused_with_their_initiate_error(
+    change: dict[str, Any], code: int
+) -> None:
+    with pytest.raises(InitiateRefused) as refused:
+        negotiate(replace(GOOD, **change), OFFER)
+    assert refused.value.error == ("initiate", code)
+
+
+def test_an_initiate_out_of_range_is_refused_on_the_wire(xmpp_env: Env, own_scl: Path) -> None:
+    """localDetailCalling=-5 used to be accepted, and then every request failed."""
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            for options, code in (
+                ({"max_pdu_size": -5}, 2),
+                ({"max_pdu_size": 100}, 2),
+                ({"max_outstanding": 0}, 3),
+            ):
+                client = AcsiClient(xmpp_env.settings("client2"), **options)
+                await client.start()
+                try:
+                    with pytest.raises(AssociationError, match=rf"initiate={code}\b"):
+                        await client.associate(xmpp_env.jid("xied"))
+                finally:
+                    await client.stop()
+            assert len(t.server.associations) == 1
+            # a nesting level below what the data needs (xmpp_ied.icd nests 5 levels)
+            assert t.server.model.nesting_level == 5
+            initiate = pdus.initiate_request(65_000, 5, nesting_level=4)
+            fresh = Association("fresh", str(t.client.boundjid), xmpp_env.jid("xied"))
+            handle = ClientAssociation(t.client, fresh)
+            answer = await t.client._exchange(handle, None, initiate, "set")
+            assert answer.pdu.initiate_error_pdu is not None
+            assert pdus.error_of(answer.pdu.initiate_error_pdu).code == 7
+            # and what was negotiated is what the server enforces
+            negotiated = t.association.state.negotiated
+            assert negotiated is not None and negotiated.nesting_level == 16
+            assert await t.association.get_server_directory() == [LD]
 
     run(body())

@@ -33,10 +33,10 @@ from gen61850.generated.scsm_8_2.bindings import (
     ReadResponse,
 )
 from gen61850.generator.xmpp import target
-from gen61850.runtime.device import BasicType
+from gen61850.runtime.device import BasicType, TimeQuality, Timestamp
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.client import variables
-from gen61850.runtime.xmpp.errors import PayloadError
+from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.runtime.xmpp.values import (
     ValueMismatch,
     data_to_scalar,
@@ -140,6 +140,126 @@ def test_decode_errors_name_the_element_path(xml: str, path: str, reason: str) -
     assert path in error.value.path and reason in error.value.reason
 
 
+def _request(invoke: str, service: str = "<conclude/>") -> str:
+    return (
+        "<associationID>a</associationID><pdu><confirmed-RequestPDU>"
+        f"<invokeID>{invoke}</invokeID><service>{service}</service></confirmed-RequestPDU></pdu>"
+    )
+
+
+GET_DOMAINS = (
+    "<getNameList><objectClass><basicObjectClass>9</basicObjectClass></objectClass>"
+    "<objectScope><vmdSpecific/></objectScope></getNameList>"
+)
+
+
+@pytest.mark.parametrize(
+    ("xml", "error", "reason"),
+    [
+        # the schema's ranges: invokeID is Unsigned32, Identifier 1..64 characters
+        (_request("-1", GET_DOMAINS), PayloadRangeError, "outside 0..4294967295"),
+        (_request(str(2**32), GET_DOMAINS), PayloadRangeError, "outside 0..4294967295"),
+        (_request(str(10**23), GET_DOMAINS), PayloadRangeError, "outside"),
+        (
+            _request(
+                "1", GET_DOMAINS.replace("<vmdSpecific/>", f"<domainSpecific>{'D' * 65}")
+            ).replace("</objectScope>", "</domainSpecific></objectScope>"),
+            PayloadRangeError,
+            "at most 64",
+        ),
+        (
+            _request("1", GET_DOMAINS.replace("<vmdSpecific/>", "<domainSpecific/>")),
+            PayloadRangeError,
+            "at least 1",
+        ),
+        (
+            "<associationID>a\tb</associationID><pdu><conclude-RequestPDU/></pdu>",
+            PayloadRangeError,
+            "does not match",
+        ),
+        # what int() and bytes.fromhex() take but XML Schema does not
+        (_request("1_0", GET_DOMAINS), PayloadError, "not an integer"),
+        (_request("\u0663", GET_DOMAINS), PayloadError, "not an integer"),  # an Arabic 3
+        (_request("0x10", GET_DOMAINS), PayloadError, "not an integer"),
+        (_request("9" * 5000, GET_DOMAINS), PayloadError, "an integer of 5000 digits"),
+        (
+            "<associationID>a</associationID><pdu><confirmed-ResponsePDU><invokeID>1</invokeID>"
+            "<service><read><listOfAccessResult><AccessResult><success><octet-string>01 02"
+            "</octet-string></success></AccessResult></listOfAccessResult></read></service>"
+            "</confirmed-ResponsePDU></pdu>",
+            PayloadError,
+            "not hexadecimal",
+        ),
+        # an element twice, a choice with two or no alternatives
+        (
+            "<associationID>a</associationID><associationID>b</associationID>"
+            "<pdu><conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "more than once",
+        ),
+        (
+            "<associationID>a</associationID><pdu><conclude-RequestPDU/>"
+            "<conclude-ResponsePDU/></pdu>",
+            PayloadError,
+            "exactly one element, not 2",
+        ),
+        ("<associationID>a</associationID><pdu/>", PayloadError, "exactly one element, not 0"),
+        # attributes, text where elements belong, elements inside a simple value
+        (
+            '<associationID>a</associationID><pdu><conclude-RequestPDU evil="1"/></pdu>',
+            PayloadError,
+            "unexpected attribute evil",
+        ),
+        (
+            "<associationID>a</associationID><pdu>junk<conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "unexpected text 'junk'",
+        ),
+        (
+            "<associationID>a</associationID><pdu><conclude-RequestPDU/>junk</pdu>",
+            PayloadError,
+            "unexpected text 'junk'",
+        ),
+        (
+            f"<associationID>a<x xmlns='{NS}'/></associationID><pdu><conclude-RequestPDU/></pdu>",
+            PayloadError,
+            "in a simple value",
+        ),
+    ],
+)
+def test_decode_checks_what_the_schema_allows(
+    xml: str, error: type[PayloadError], reason: str
+) -> None:
+    element = ET.fromstring(f'<AssociationContext xmlns="{NS}">{xml}</AssociationContext>')
+    with pytest.raises(error) as raised:
+        codec.decode(element)
+    assert reason in raised.value.reason
+
+
+def _nested_data(levels: int) -> ET.Element:
+    inner = "<integer>1</integer>"
+    for _ in range(levels):
+        inner = f"<structure><Data>{inner}</Data></structure>"
+    return ET.fromstring(
+        f'<AssociationContext xmlns="{NS}"><associationID>a</associationID><pdu>'
+        "<confirmed-ResponsePDU><invokeID>1</invokeID><service><read><listOfAccessResult>"
+        f"<AccessResult><success>{inner}</success></AccessResult></listOfAccessResult></read>"
+        "</service></confirmed-ResponsePDU></pdu></AssociationContext>"
+    )
+
+
+def test_nesting_is_bounded_by_the_generated_limit() -> None:
+    """MAX_NESTING_LEVEL levels of Data decode; far deeper payloads are refused by depth,
+    before Python's recursion limit is anywhere near (no RecursionError)."""
+    assert codec.MAX_NESTING_LEVEL == 16
+    assert codec.MAX_NESTING_LEVEL * 2 < codec.MAX_DEPTH < 200
+    decoded = codec.decode(_nested_data(codec.MAX_NESTING_LEVEL))
+    assert decoded.pdu.confirmed_response_pdu is not None
+    for levels in (codec.MAX_DEPTH, 600, 5000):
+        with pytest.raises(PayloadTooDeep, match=f"deeper than {codec.MAX_DEPTH}"):
+            codec.decode(_nested_data(levels))
+
+
 def test_decode_refuses_another_root() -> None:
     with pytest.raises(PayloadError, match="expected <AssociationContext>"):
         codec.decode(ET.fromstring("<x/>"))
@@ -156,7 +276,12 @@ def test_decode_refuses_another_root() -> None:
         (BasicType.INT32U, 4_000_000_000, Data(unsigned=4_000_000_000)),
         (BasicType.ENUM, 5, Data(integer=5)),
         (BasicType.BOOLEAN, True, Data(boolean=Boolean(true=Null()))),
-        (BasicType.TIMESTAMP, 1.5, Data(utc_time=bytes.fromhex("000000018000000A"))),
+        (BasicType.TIMESTAMP, Timestamp(1.5), Data(utc_time=bytes.fromhex("000000018000000A"))),
+        (
+            BasicType.TIMESTAMP,
+            Timestamp(2.0, TimeQuality(True, False, True, 24)),  # TimeQuality is carried
+            Data(utc_time=bytes.fromhex("00000002000000B8")),
+        ),
         (BasicType.VISSTRING64, "abc", Data(visible_string="abc")),
         (BasicType.UNICODE255, "Ωμ", Data(m_msstring="Ωμ")),
         (BasicType.OCTET64, b"\x01\xff", Data(octet_string=b"\x01\xff")),
@@ -172,6 +297,19 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
     assert data_to_scalar(btype, data) == value
 
 
+def test_a_float_timestamp_is_seconds_with_the_default_quality() -> None:
+    assert scalar_to_data(BasicType.TIMESTAMP, 1.5) == scalar_to_data(
+        BasicType.TIMESTAMP, Timestamp(1.5, TimeQuality(accuracy=10))
+    )
+    assert data_to_scalar(
+        BasicType.TIMESTAMP, Data(utc_time=bytes.fromhex("0000000100000045"))
+    ) == Timestamp(1.0, TimeQuality(clock_failure=True, accuracy=5))
+    stamp = data_to_scalar(BasicType.TIMESTAMP, Data(utc_time=bytes.fromhex("6553F100000000E1")))
+    assert isinstance(stamp, Timestamp)
+    assert stamp.quality == TimeQuality(True, True, True, 1)
+    assert stamp.datetime.isoformat() == "2023-11-14T22:13:20+00:00"
+
+
 @pytest.mark.parametrize(
     ("btype", "data"),
     [
@@ -182,6 +320,15 @@ def test_value_table(btype: BasicType, value: object, data: Data) -> None:
         (BasicType.QUALITY, Data(bit_string="000000000000x")),
         (BasicType.TIMESTAMP, Data(utc_time=b"\x00")),
         (BasicType.VISSTRING32, Data(visible_string="x" * 33)),
+        # what XML text cannot carry unchanged (ASN.1 VisibleString is 0x20-0x7E)
+        (BasicType.VISSTRING255, Data(visible_string="a\x1b[2Jb")),
+        (BasicType.VISSTRING255, Data(visible_string="tab\there")),
+        (BasicType.VISSTRING255, Data(visible_string="é")),
+        (BasicType.OBJREF, Data(visible_string="LD/LN\x00")),
+        (BasicType.UNICODE255, Data(m_msstring="a\x00b")),
+        (BasicType.UNICODE255, Data(m_msstring="a\rb")),  # XML turns CR into LF
+        (BasicType.UNICODE255, Data(m_msstring="\ufffe")),
+        (BasicType.UNICODE255, Data(m_msstring="x" * 256)),
         (BasicType.BOOLEAN, Data(integer=1)),
         (BasicType.ENTRYTIME, Data(binary_time=bytes.fromhex("FFFFFFFF0000"))),
     ],
@@ -202,6 +349,13 @@ def test_values_that_do_not_fit(btype: BasicType, data: Data) -> None:
         (BasicType.OCTET64, "0102"),  # not silently empty
         (BasicType.TIMESTAMP, -1.0),
         (BasicType.TIMESTAMP, float(1 << 32)),
+        (BasicType.TIMESTAMP, "12:00"),
+        (BasicType.FLOAT32, Timestamp(1.0)),
+        (BasicType.VISSTRING64, "bell\x07"),
+        (BasicType.VISSTRING64, "line\nbreak"),
+        (BasicType.VISSTRING64, 5),
+        (BasicType.UNICODE255, "nul\x00"),
+        (BasicType.UNICODE255, "\udc00"),  # a lone surrogate is no XML character
     ],
 )
 def test_values_of_another_kind_are_refused(btype: BasicType, value: object) -> None:
@@ -387,3 +541,12 @@ def test_stanza_plugin_carries_the_payload() -> None:
     message[stanza.PLUGIN_ATTRIB].set_context(value)
     parsed = Message(xml=ET.fromstring(str(message)))
     assert parsed[stanza.PLUGIN_ATTRIB].context() == value
+
+
+def test_only_served_services_are_advertised() -> None:
+    """ServiceSupportOptions: getNameList 1, read 4, write 5, getVariableAccessAttributes 6,
+    defineNamedVariableList 11, getNamedVariableListAttributes 12, deleteNamedVariableList 13,
+    fileDirectory 77; informationReport (79) only once reports are sent."""
+    bits = {i for i, bit in enumerate(pdus.SERVICES_SUPPORTED) if bit == "1"}
+    assert bits == {1, 4, 5, 6, 11, 12, 13, 77}
+    assert len(services.SERVICES) == 8  # one bit per served confirmed service

@@ -12,8 +12,10 @@ import pytest
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.bindings import Boolean, Data, DataList, Null
 from gen61850.runtime.device import BasicType
-from gen61850.runtime.xmpp.errors import DataAccessFailure, ServiceErrorResponse
+from gen61850.runtime.xmpp.client import AcsiClient, MemberReference
+from gen61850.runtime.xmpp.errors import DataAccessFailure, RejectedError, ServiceErrorResponse
 from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.model import DataSetLimits
 from gen61850.runtime.xmpp.values import data_to_python, scalar_to_data
 from tests.xmpp.conftest import Env, live, run
 
@@ -34,7 +36,7 @@ def test_directories_of_own_scl(xmpp_env: Env, own_scl: Path) -> None:
             assert await a.get_server_directory() == [LD]
             assert await a.get_logical_device_directory(LD) == ["LLN0", "MMXU1", "XCBR1", "GGIO1"]
             assert await a.get_logical_node_directory(LD, "GGIO1") == ["Hist", "Setg"]
-            assert await a.get_data_set_names(LD) == ["LLN0$Meas"]
+            assert await a.get_data_set_names(LD) == ["LLN0$Meas", "LLN0$Arr"]
             with pytest.raises(ServiceErrorResponse) as error:
                 await a.get_logical_device_directory("NOSUCHLD")
             assert (error.value.error_class, error.value.code) == ("access", 2)
@@ -276,9 +278,9 @@ def test_data_sets(xmpp_env: Env, own_scl: Path) -> None:
             deletable, members = await a.get_data_set_directory(LD, "LLN0$Meas")
             assert not deletable
             assert members == [
-                (LD, "MMXU1$MX$TotW$mag$f"),
-                (LD, "XCBR1$ST$Pos$stVal"),
-                (LD, "GGIO1$SP$Setg$setVal"),
+                MemberReference(LD, "MMXU1$MX$TotW$mag$f"),
+                MemberReference(LD, "XCBR1$ST$Pos$stVal"),
+                MemberReference(LD, "GGIO1$SP$Setg$setVal"),
             ]
             values = await a.get_data_set_values(LD, "LLN0$Meas")
             assert [data_to_python(v.success) for v in values if v.success] == [12.5, "01", 2.5]
@@ -300,7 +302,7 @@ def test_data_sets(xmpp_env: Env, own_scl: Path) -> None:
             )
             assert "LLN0$Mine" in await a.get_data_set_names(LD)
             deletable, members = await a.get_data_set_directory(LD, "LLN0$Mine")
-            assert deletable and members[1] == (LD, "XCBR1$ST$Pos")
+            assert deletable and members[1] == (LD, "XCBR1$ST$Pos", None)
             mine = await a.get_data_set_values(LD, "LLN0$Mine")
             assert mine[0].success == Data(integer=-5) and mine[1].success is not None
             with pytest.raises(ServiceErrorResponse) as exists:
@@ -402,5 +404,129 @@ def test_a_server_that_does_not_page_on_is_not_asked_forever(xmpp_env: Env, own_
             t.server.handlers.get_name_list = same_page  # type: ignore[method-assign]
             with pytest.raises(PayloadError, match="'A' again"):
                 await asyncio.wait_for(t.association.get_server_directory(), 10)
+
+    run(body())
+
+
+def test_fcda_ix_names_one_array_element(xmpp_env: Env, own_scl: Path) -> None:
+    """FCDA ix=2 on hstVal is element 2, not the whole array; an ix into a component of a
+    structure array's element cannot be served and says so per member."""
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            _, members = await a.get_data_set_directory(LD, "LLN0$Arr")
+            assert members == [
+                MemberReference(LD, "GGIO1$ST$Hist$hstVal", 2),
+                MemberReference(LD, "GGIO1$CF$Hist$hstRangeC", 1),
+                MemberReference(LD, "GGIO1$CF$Hist$hstRangeC", 1),
+            ]
+            values = await a.get_data_set_values(LD, "LLN0$Arr")
+            assert values[0].success == Data(integer=3)
+            assert values[1].success == structure_of(
+                scalar_to_data(BasicType.FLOAT32, 0.0), scalar_to_data(BasicType.FLOAT32, 0.0)
+            )
+            assert values[2].failure == DataAccessError.OBJECT_ACCESS_UNSUPPORTED
+            element = structure_of(scalar_to_data(BasicType.FLOAT32, -1.0), FLOAT32_TWO)
+            codes = await a.set_data_set_values(
+                LD, "LLN0$Arr", [Data(integer=9), element, scalar_to_data(BasicType.FLOAT32, 1.0)]
+            )
+            assert codes == [3, None, DataAccessError.OBJECT_ACCESS_UNSUPPORTED]
+            assert t.server.model.get_value(f"{LD}/GGIO1$CF$Hist$hstRangeC")[1] == {  # type: ignore[index]
+                "min": -1.0,
+                "max": 2.0,
+            }
+            t.check.assert_clean()
+
+    run(body())
+
+
+def test_valkind_ro_and_conf_are_not_client_writable(xmpp_env: Env, own_scl: Path) -> None:
+    """valKind RO (on the DA type) → object-access-denied; Conf (on the DAI, overriding the
+    type's Set) → temporarily-unavailable; also inside a structure write; the application
+    still sets them."""
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            text = Data(visible_string="2.0")
+            for item, data, code in (
+                ("LLN0$DC$NamPlt$swRev", text, DataAccessError.OBJECT_ACCESS_DENIED),
+                ("MMXU1$CF$TotW$db", Data(unsigned=5), DataAccessError.TEMPORARILY_UNAVAILABLE),
+            ):
+                with pytest.raises(DataAccessFailure) as failure:
+                    await a.set_data_values(LD, item, data)
+                assert failure.value.code == code, item
+            # the whole nameplate: refused as a whole (vendor and d are Set)
+            plate = await a.get_data_values(LD, "LLN0$DC$NamPlt")
+            with pytest.raises(DataAccessFailure) as failure:
+                await a.set_data_values(LD, "LLN0$DC$NamPlt", plate)
+            assert failure.value.code == DataAccessError.OBJECT_ACCESS_DENIED
+            await a.set_data_values(LD, "LLN0$DC$NamPlt$vendor", Data(visible_string="me"))
+            assert (await a.get_data_values(LD, "LLN0$DC$NamPlt$swRev")).visible_string == "1.0"
+            assert (await a.get_data_values(LD, "MMXU1$CF$TotW$db")).unsigned == 1000
+            t.server.model.set_value(f"{LD}/MMXU1$CF$TotW$db", 7)
+            assert (await a.get_data_values(LD, "MMXU1$CF$TotW$db")).unsigned == 7
+
+    run(body())
+
+
+def test_data_set_names_and_limits(xmpp_env: Env, own_scl: Path) -> None:
+    """IEC 61850-7-2/8-1 naming (persistent LN$name, non-persistent @name; the name 1 to 32
+    letters, digits and _ starting with a letter) and what one association may create."""
+
+    async def body() -> None:
+        async with live(xmpp_env, own_scl) as t:
+            a = t.association
+            member = [(LD, "GGIO1$SP$Setg$limit")]
+            for domain, name, error in (
+                (LD, "LLN0$evil$$ds", ("service", 5)),
+                (LD, "LLN0$" + "D" * 33, ("service", 5)),
+                (LD, "LLN0$1st", ("service", 5)),
+                (LD, "LLN0", ("service", 5)),
+                (LD, "NOLN$ds", ("definition", 1)),
+                (LD, "LLN0$ST$x", ("service", 5)),
+                (None, "a$b", ("service", 5)),
+                (None, "with space", ("service", 5)),
+                ("NOLD", "LLN0$ds", ("access", 2)),
+            ):
+                with pytest.raises(ServiceErrorResponse) as refused:
+                    await a.create_data_set(domain, name, member)
+                assert (refused.value.error_class, refused.value.code) == error, name
+            # 105 characters break the schema's Identifier before any naming rule
+            with pytest.raises(RejectedError):
+                await a.create_data_set(LD, "LLN0$" + "E" * 100, member)
+            assert await a.get_data_set_names(LD) == ["LLN0$Meas", "LLN0$Arr"]
+            # per association: 16 data sets, persistent and non-persistent together
+            limit = t.server.model.limits.per_association
+            for i in range(limit // 2):
+                await a.create_data_set(LD, f"GGIO1$ds{i}", member)
+                await a.create_data_set(None, f"mine{i}", member)
+            with pytest.raises(ServiceErrorResponse) as refused:
+                await a.create_data_set(None, "one_more", member)
+            assert (refused.value.error_class, refused.value.code) == ("resource", 4)
+            # persistent ones are seen by every client; non-persistent ones by their own only
+            other = AcsiClient(xmpp_env.settings("client2"))
+            await other.start()
+            try:
+                b = await other.associate(xmpp_env.jid("xied"))
+                names = await b.get_data_set_names(LD)
+                assert len([n for n in names if n.startswith("GGIO1$ds")]) == limit // 2
+                with pytest.raises(ServiceErrorResponse):
+                    await b.get_data_set_values(None, "mine0")
+                await b.create_data_set(None, "mine0", member)  # its own, same name
+                assert await b.delete_data_set(LD, "GGIO1$ds0") is True  # persistent: anyone
+                await b.release()
+            finally:
+                await other.stop()
+            # a server-wide bound on persistent data sets made by clients (7 are left now)
+            t.server.model.limits = DataSetLimits(persistent=limit // 2 - 1)
+            await a.delete_data_set(None, "mine0")
+            with pytest.raises(ServiceErrorResponse) as refused:
+                await a.create_data_set(LD, "GGIO1$late", member)
+            assert (refused.value.error_class, refused.value.code) == ("resource", 4)
+            # the only payloads off the schema are the two 105-character names we sent
+            assert [e[:5] for e in t.check.errors] == ["sent:", "recei"]
+            assert all("'105'" in e or "E" * 100 in e for e in t.check.errors[:1])
 
     run(body())
