@@ -57,6 +57,18 @@ class Env:
         return f"{user}@{self.server.domain}/IEC"
 
 
+# How deep a stanza each server survives. ejabberd 23.01 (Debian 12) dies with SIGSEGV on a
+# stanza nested about 2,000 levels deep (1,500 pass, 2,000 kill the node), before any client
+# sees it; Prosody answers 3,000 and more. Deep-payload tests go this deep and no deeper:
+# past Python's recursion limit (1,000) either way, which is what they test of our side.
+DEEPEST_STANZA = {"prosody": 3000, "ejabberd": 1200}
+
+
+def deepest(env: Env) -> int:
+    """The nesting depth the tests send to ``env``'s server (see DEEPEST_STANZA)."""
+    return DEEPEST_STANZA[env.server.kind]
+
+
 # The program that shows each server is installed (nox -s tests installs both).
 SERVER_PROGRAM = {"prosody": "prosody", "ejabberd": "ejabberdctl"}
 

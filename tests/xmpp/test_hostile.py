@@ -19,7 +19,7 @@ from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.errors import DataAccessFailure, RejectedError, ServiceErrorResponse
 from gen61850.runtime.xmpp.transport import Endpoint
-from tests.xmpp.conftest import Env, SchemaCheck, live, run
+from tests.xmpp.conftest import Env, SchemaCheck, deepest, live, run
 
 NS = codec.NAMESPACE
 LD = "XIEDLD0"
@@ -294,7 +294,7 @@ def test_deep_and_out_of_range_payloads_get_a_reject_with_its_code(
             await raw.start()
             try:
                 seen = 0
-                for levels in (500, 3000):
+                for levels in (500, deepest(xmpp_env)):
                     payload = ctx("x", request("21", _nested_write(levels)))
                     answer = await raw.ask_raw(ied, payload, "set")
                     assert answer["type"] == "error"
@@ -345,10 +345,13 @@ def test_deep_stanzas_do_not_drop_the_link(
             raw = Raw(xmpp_env.settings("raw"))
             await raw.start()
             try:
-                foreign = "<q xmlns='urn:x'>" + "<a>" * 3000 + "</a>" * 3000 + "</q>"
+                levels = deepest(xmpp_env)
+                foreign = "<q xmlns='urn:x'>" + "<a>" * levels + "</a>" * levels + "</q>"
                 answer = await raw.ask_raw(ied, foreign)
                 assert (answer["type"], answer["error"]["condition"]) == ("error", "not-acceptable")
-                answer = await raw.ask_raw(ied, ctx("x", request("5", _nested_write(3000))), "set")
+                answer = await raw.ask_raw(
+                    ied, ctx("x", request("5", _nested_write(levels))), "set"
+                )
                 assert answer["type"] == "error"
                 assert await raw.reject_after(0) == ("confirmed-requestPDU", "8", "5")
                 assert await t.association.get_server_directory() == [LD]

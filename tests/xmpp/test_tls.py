@@ -250,5 +250,5 @@ def test_the_tls_context_holds_only_the_given_ca(xmpp_env: Env) -> None:
 
 def test_a_missing_ca_file_is_named(xmpp_env: Env, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.crt"
-    with pytest.raises(ConnectError, match=r"nowhere\.crt not found"):
+    with pytest.raises(ConnectError, match=r"nowhere\.crt: not found"):
         AcsiClient(xmpp_env.settings("client1", ca_file=str(missing)))
