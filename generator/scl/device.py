@@ -54,7 +54,7 @@ def device_packages(
         )
     name = source_name or model.path.name
     source_bytes = model.path.read_bytes()
-    env = render.environment()
+    env = render.environment(filters=naming.FILTERS)
     files: dict[str, str] = {}
     total = len(chosen) * len(MODULES)
     done = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gen61850.generator.naming import safe_identifier, snake_case
-from gen61850.generator.render import register_filter
 from gen61850.generator.xmpp.schema_ir import SchemaIr, SchemaIrError, TypeIr
 from gen61850.generator.xmpp.services import (
     CONFIRMED_SERVICES,
@@ -72,10 +71,13 @@ class XmppView:
         return tag_constant(xml_name)
 
 
-@register_filter("xmpp_tag")
 def tag_constant(xml_name: str) -> str:
     """Module constant holding the Clark-notation tag of an element: ``_T_invokeID``."""
     return "_T_" + safe_identifier(xml_name)
+
+
+FILTERS = {"xmpp_tag": tag_constant}
+"""The filters the xmpp templates use."""
 
 
 def build_view(schema: SchemaIr, bindings_module: str) -> XmppView:
