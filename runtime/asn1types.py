@@ -3,14 +3,15 @@
 ``BitString`` (BIT STRING: octets and a bit count), ``UtcTime`` (IEC 61850-8-1 8.1.3.6:
 seconds, a 24-bit fraction, TimeQuality) and ``MmsFloat`` (ISO 9506-2 FloatingPoint as
 IEC 61850 uses it: IEEE 754 single or double). Generated codecs read and write them with
-the helpers here; all are immutable tuples, so they compare and hash by value.
+the helpers here. They are slotted dataclasses that compare by value (a decoder makes one
+per value, so they are built the cheapest way Python has).
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from gen61850.runtime.errors import DecodeError, EncodeError
 
@@ -22,7 +23,8 @@ _SINGLE = struct.Struct(">Bf")
 _DOUBLE = struct.Struct(">Bd")
 
 
-class BitString(NamedTuple):
+@dataclass(slots=True)
+class BitString:
     """A BIT STRING: ``length`` bits, first bit in the top bit of ``octets[0]``.
 
     Bits past ``length`` in the last octet (padding) are ignored by ``bits`` and written as
@@ -54,7 +56,8 @@ class BitString(NamedTuple):
         return bool(self.octets[index >> 3] & (0x80 >> (index & 7)))
 
 
-class UtcTime(NamedTuple):
+@dataclass(slots=True)
+class UtcTime:
     """IEC 61850 UtcTime / TimeStamp: seconds since 1970 (UTC), fraction of a second in
     units of 2**-24 s, and the TimeQuality octet (leap second known 0x80, clock failure
     0x40, clock not synchronised 0x20, accuracy in the low five bits)."""
@@ -84,7 +87,8 @@ class UtcTime(NamedTuple):
         return time.strftime("%Y-%m-%dT%H:%M:%S", stamp) + f".{nanos:09d}Z"
 
 
-class MmsFloat(NamedTuple):
+@dataclass(slots=True)
+class MmsFloat:
     """An MMS FloatingPoint: the value, and whether it travels as a double (else single)."""
 
     value: float
@@ -99,7 +103,7 @@ def read_utc_time(data: bytes, pos: int) -> UtcTime:
 
 def encode_utc_time(value: UtcTime, path: str) -> bytes:
     """The 8 octets of a UtcTime; EncodeError when a part does not fit."""
-    seconds, fraction, quality = value
+    seconds, fraction, quality = value.seconds, value.fraction, value.quality
     if not 0 <= seconds <= 0xFFFFFFFF:
         raise EncodeError(path, f"seconds {seconds} do not fit in 4 octets")
     if not 0 <= fraction < FRACTION:
@@ -127,7 +131,7 @@ def read_mms_float(data: bytes, pos: int, stop: int, path: str, at: int) -> MmsF
 
 def encode_mms_float(value: MmsFloat, path: str) -> bytes:
     """FloatingPoint contents; a single that overflows is an EncodeError."""
-    number, double = value
+    number, double = value.value, value.double
     try:
         return _DOUBLE.pack(11, number) if double else _SINGLE.pack(8, number)
     except (OverflowError, struct.error) as error:
@@ -137,7 +141,7 @@ def encode_mms_float(value: MmsFloat, path: str) -> bytes:
 
 def encode_bit_string(value: BitString, path: str) -> bytes:
     """BIT STRING contents: the unused-bit count, then the octets (padding zeroed)."""
-    octets, length = value
+    octets, length = value.octets, value.length
     if length < 0 or len(octets) != (length + 7) // 8:
         raise EncodeError(path, f"{len(octets)} octets cannot hold exactly {length} bits")
     unused = -length % 8

@@ -81,8 +81,9 @@ def skip_element(data: Buffer, pos: int, end: int, path: str) -> int:
 
 
 def encode_integer(value: int) -> bytes:
-    """INTEGER contents: two's complement in the fewest octets."""
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
+    """INTEGER contents: two's complement in the fewest octets (-128 is one octet, 0x80)."""
+    magnitude = value if value >= 0 else ~value
+    return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
 
 
 def decode_integer(data: Buffer, start: int, stop: int, path: str, at: int) -> int:

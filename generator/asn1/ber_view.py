@@ -572,7 +572,7 @@ class _Viewer:
         else:
             home = owner  # one per component
             function = f"{snake_case(owner.name)}_{snake_case(where.split('.')[-1])}_items"
-        element = self.element(item, "item_where", home)
+        element = self.element(item, "where", home)
         # The items function passes depth on when its items nest (Data in Data).
         recursive = getattr(element.value, "depth", "") == ", depth + 1"
         lists = self.items_of.setdefault(home.name, [])

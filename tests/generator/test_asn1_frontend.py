@@ -11,6 +11,7 @@ from gen61850.generator.asn1.frontend import parse_module
 from gen61850.generator.asn1.ir import (
     Bounds,
     Builtin,
+    Choice,
     Enumerated,
     ModuleTagging,
     Primitive,
@@ -51,6 +52,35 @@ def test_sv_module_graph_is_as_written() -> None:
     assert isinstance(asdu, Sequence)
     assert asdu.components[2].type == TypeRef("INT16U")
     assert module.get("INT16U").type == Primitive(Builtin.OCTET_STRING, (Bounds(2, 2),))
+
+
+def test_goose_module_graph() -> None:
+    module = parse_module(resource_path("specs", "asn1", "iec61850-8-1-goose.asn"), "g.asn")
+    data = module.get("Data").type
+    assert isinstance(data, Choice) and not data.extensible
+    assert [a.tag.number for a in data.alternatives] == [  # type: ignore[union-attr]
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        9,
+        10,
+        12,
+        13,
+        14,
+        16,
+        17,
+    ]
+    pdu = module.get("IECGoosePdu").type
+    assert isinstance(pdu, Sequence) and pdu.extensible
+    simulation = {c.name: c for c in pdu.components}["simulation"]
+    assert simulation.default is False
+    assert module.get("TimeOfDay").type == Primitive(
+        Builtin.OCTET_STRING, (Bounds(4, 4), Bounds(6, 6))
+    )
 
 
 def test_enumerated_and_inner_types_are_kept_as_written(tmp_path: Path) -> None:
