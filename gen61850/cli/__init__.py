@@ -11,7 +11,7 @@ from gen61850 import __version__
 from gen61850.runtime.errors import Gen61850Error
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
-COMMAND_MODULES = ("generate", "sv", "scl", "xmpp", "demo")
+COMMAND_MODULES = ("generate", "sv", "goose", "scl", "xmpp", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
