@@ -9,8 +9,9 @@ Python values of that type (IEC 61850-8-1 Table 6 gives the alternative of each 
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,8 +70,22 @@ def plain(value: Data) -> Any:
     return [plain(item) for item in value.value]
 
 
+_QUALITIES: dict[tuple[bytes, int], Quality] = {}
+"""Qualities met so far (a data set repeats a handful of them; at most 2**14 exist)."""
+
+
 def quality_from_bits(bits: BitString) -> Quality:
     """IEC 61850-8-1 Quality (a BIT STRING, validity in bits 0-1 written ``b0 b1``)."""
+    key = (bits.octets, bits.length)
+    known = _QUALITIES.get(key)
+    if known is None:
+        known = _quality(bits)
+        if len(_QUALITIES) < 1 << 14:
+            _QUALITIES[key] = known
+    return known
+
+
+def _quality(bits: BitString) -> Quality:
 
     def bit(index: int) -> bool:
         return index < bits.length and bits.bit(index)
@@ -176,58 +191,145 @@ _ALTERNATIVE = {
 }
 
 
+_BASIC = {b.value: b for b in BasicType}
+
+
 def _basic(kind: str, path: str) -> BasicType:
-    try:
-        return BasicType(kind)
-    except ValueError:
-        raise MemberValueError(path, f"unknown basic type {kind!r}") from None
+    basic = _BASIC.get(kind)
+    if basic is None:
+        raise MemberValueError(path, f"unknown basic type {kind!r}")
+    return basic
+
+
+Converter = Callable[[Data], Any]
 
 
 def typed(value: Data, member: MemberType, path: str = "") -> Any:
-    """The Python value of ``value`` as ``member`` types it; MemberValueError when it does not fit.
+    """The Python value of ``value`` as ``member`` types it; MemberValueError when it does
+    not fit (its path is ``path``, or the member's name, then the inner members').
 
     bool, int, float, ``Quality``, ``UtcTime``, str, bytes; Dbpos and Tcmd as their code
     (0 intermediate, 1 off, 2 on, 3 bad); other bit strings as ``BitString``; a structure
     as a tuple, an array as a list.
     """
-    where = path or member.name or "value"
+    try:
+        return converter(member)(value)
+    except MemberValueError as error:
+        if not path:
+            raise
+        own = member.name or "value"
+        raise MemberValueError(path + error.path[len(own) :], error.reason) from None
+
+
+@functools.cache
+def converter(member: MemberType) -> Converter:
+    """A function that types one value as ``member`` says, made once per member type
+    (what ``typed`` does, without deciding it again for every value)."""
+    name = member.name or "value"
     if member.kind == ARRAY:
-        if not isinstance(value, DataArray):
-            raise MemberValueError(where, f"expected an array, got {_alternative(value)}")
-        return [typed(v, member.members[0], f"{where}[{i}]") for i, v in enumerate(value.value)]
-    kind = _basic(member.kind, where)
+        return _array_converter(name, converter(member.members[0]), member.members[0])
+    kind = _basic(member.kind, name)
     expected = _ALTERNATIVE.get(kind)
-    if expected is None or not isinstance(value, expected):
-        wanted = expected.__name__ if expected else "nothing"
-        raise MemberValueError(
-            where, f"{kind.value} travels as {wanted}, got {_alternative(value)}"
+    if expected is None:
+        raise MemberValueError(name, f"{kind.value} cannot travel in GOOSE")
+
+    def misfit(value: Data) -> MemberValueError:
+        return MemberValueError(
+            name, f"{kind.value} travels as {expected.__name__}, got {type(value).__name__}"
         )
-    if isinstance(value, DataStructure):
-        if len(value.value) != len(member.members):
-            raise MemberValueError(
-                where, f"structure of {len(value.value)} members, expected {len(member.members)}"
-            )
-        return tuple(
-            typed(v, m, f"{where}.{m.name or i}")
-            for i, (v, m) in enumerate(zip(value.value, member.members, strict=True))
-        )
-    if isinstance(value, DataBitString):
-        bits = value.value
-        if kind in (BasicType.DBPOS, BasicType.TCMD):
-            if bits.length != 2:
-                raise MemberValueError(where, f"{kind.value} has 2 bits, got {bits.length}")
-            return int(bits.bit(0)) << 1 | int(bits.bit(1))
-        if kind is BasicType.QUALITY:
-            return quality_from_bits(bits)
-        return bits
-    if isinstance(value, DataFloatingPoint):
-        return value.value.value
+
+    if kind is BasicType.STRUCT:
+        return _struct_converter(name, member.members, misfit)
+    if kind in (BasicType.DBPOS, BasicType.TCMD):
+
+        def two_bit_code(value: Data) -> Any:
+            if type(value) is not DataBitString:
+                raise misfit(value)
+            if value.value.length != 2:
+                raise MemberValueError(name, f"{kind.value} has 2 bits, got {value.value.length}")
+            return value.value.octets[0] >> 6
+
+        return two_bit_code
+    if kind is BasicType.QUALITY:
+
+        def quality(value: Data) -> Any:
+            if type(value) is not DataBitString:
+                raise misfit(value)
+            return quality_from_bits(value.value)
+
+        return quality
+    if expected is DataFloatingPoint:
+
+        def number(value: Data) -> Any:
+            if type(value) is not DataFloatingPoint:
+                raise misfit(value)
+            return value.value.value
+
+        return number
     number_range = _RANGES.get(kind)
-    if number_range and isinstance(value, DataInteger | DataUnsigned):
+    if number_range is not None:
         low, high = number_range
-        if not low <= value.value <= high:
-            raise MemberValueError(where, f"{value.value} is outside {kind.value} ({low}..{high})")
-    return value.value
+
+        def ranged(value: Data) -> Any:
+            if type(value) is not expected or not isinstance(value, DataInteger | DataUnsigned):
+                raise misfit(value)
+            got = value.value
+            if not low <= got <= high:
+                raise MemberValueError(name, f"{got} is outside {kind.value} ({low}..{high})")
+            return got
+
+        return ranged
+
+    def plain_value(value: Data) -> Any:
+        if type(value) is not expected:
+            raise misfit(value)
+        return value.value
+
+    return plain_value
+
+
+def _struct_converter(
+    name: str, members: tuple[MemberType, ...], misfit: Callable[[Data], MemberValueError]
+) -> Converter:
+    parts = [(converter(m), m.name or str(i)) for i, m in enumerate(members)]
+
+    def structure(value: Data) -> Any:
+        if type(value) is not DataStructure:
+            raise misfit(value)
+        items = value.value
+        if len(items) != len(parts):
+            raise MemberValueError(
+                name, f"structure of {len(items)} members, expected {len(parts)}"
+            )
+        out = []
+        for item, (convert, label) in zip(items, parts, strict=True):
+            try:
+                out.append(convert(item))
+            except MemberValueError as error:
+                inner = error.path.split(".", 1)[1:] if "." in error.path else []
+                rest = f".{inner[0]}" if inner else ""
+                raise MemberValueError(f"{name}.{label}{rest}", error.reason) from None
+        return tuple(out)
+
+    return structure
+
+
+def _array_converter(name: str, element: Converter, member: MemberType) -> Converter:
+    def array(value: Data) -> Any:
+        if type(value) is not DataArray:
+            raise MemberValueError(name, f"expected an array, got {type(value).__name__}")
+        out = []
+        for index, item in enumerate(value.value):
+            try:
+                out.append(element(item))
+            except MemberValueError as error:
+                own = member.name or "value"
+                raise MemberValueError(
+                    f"{name}[{index}]{error.path[len(own) :]}", error.reason
+                ) from None
+        return out
+
+    return array
 
 
 def to_data(value: Any, member: MemberType, path: str = "") -> Data:
@@ -351,24 +453,18 @@ def _bits(value: Any) -> BitString:
     return BitString.from_bits(str(value))
 
 
-def _alternative(value: Data) -> str:
-    return type(value).__name__
-
-
 def typed_values(values: Sequence[Data], members: Sequence[MemberType]) -> list[Any]:
     """Every member's typed value; a count that differs is a MemberValueError too."""
     if len(values) != len(members):
         raise MemberValueError("allData", f"{len(values)} values for {len(members)} members")
-    return [
-        typed(v, m, m.name or f"allData[{i}]")
-        for i, (v, m) in enumerate(zip(values, members, strict=True))
-    ]
+    return [converter(m)(v) for v, m in zip(values, members, strict=True)]
 
 
 __all__ = [
     "ARRAY",
     "MemberType",
     "MemberValueError",
+    "converter",
     "data_from_json",
     "plain",
     "quality_from_bits",
