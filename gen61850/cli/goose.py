@@ -24,10 +24,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _register_decode(commands)
 
 
-def _scl_group(parser: argparse.ArgumentParser) -> None:
+def _scl_group(parser: argparse.ArgumentParser, subscriber: bool = False) -> None:
     scl = parser.add_argument_group("from SCL")
     scl.add_argument("--scl", type=Path, metavar="FILE", help="SCL file with the GSEControl")
-    scl.add_argument("--ied", help="IED name (with --scl)")
+    scl.add_argument(
+        "--ied",
+        help="IED name (with --scl): the publisher of --gocb"
+        + (
+            "; without --gocb, the subscriber whose Inputs say what to receive"
+            if subscriber
+            else ""
+        ),
+    )
     scl.add_argument("--gocb", help="control block LD/LLN0.NAME (with --scl)")
 
 
@@ -39,7 +47,11 @@ def _scl_control(args: argparse.Namespace) -> Any:
         return None
     if not (args.ied and args.gocb):
         raise CliError("--scl needs --ied and --gocb")
-    raise CliError("--scl: GOOSE control blocks from SCL are not read yet")
+    if not args.scl.is_file():
+        raise CliError(f"{args.scl}: no such file")
+    from gen61850.generator.scl.goose_bridge import goose_control_for
+
+    return goose_control_for(args.scl, args.ied, args.gocb)
 
 
 # ---------------------------------------------------------------- publish
@@ -231,7 +243,7 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
         help="receive GOOSE on an interface, print messages and events, end with statistics",
     )
     p.add_argument("--iface", required=True)
-    _scl_group(p)
+    _scl_group(p, subscriber=True)
     p.add_argument("--appid", type=_int, action="append", help="only these APPIDs (kernel)")
     p.add_argument("--gocbref", action="append", help="only these gocbRefs")
     p.add_argument("--format", choices=("text", "jsonl"), default="text")
@@ -262,8 +274,18 @@ def run_subscribe(args: argparse.Namespace) -> int:
     from gen61850.runtime.goose.subscriber import GooseSubscriber
     from gen61850.runtime.pcap import CapturedFrame, write_capture
 
-    control = _scl_control(args)
-    subscriptions = [control.subscription] if control is not None else []
+    if args.scl is not None and args.ied and not args.gocb:
+        # The IED is the subscriber: what its Inputs/ExtRef read over GOOSE.
+        from gen61850.generator.scl.goose_bridge import subscriptions_for
+
+        if not args.scl.is_file():
+            raise CliError(f"{args.scl}: no such file")
+        subscriptions = subscriptions_for(args.scl, args.ied)
+        if not subscriptions:
+            raise CliError(f"IED {args.ied} has no Inputs/ExtRef fed by a GOOSE control block")
+    else:
+        control = _scl_control(args)
+        subscriptions = [control.subscription] if control is not None else []
     jsonl = args.format == "jsonl"
     events_out = sys.stderr if jsonl else sys.stdout
     subscriber = GooseSubscriber(

@@ -14,9 +14,10 @@ from gen61850.generator import render
 from gen61850.generator.scl import naming
 from gen61850.generator.scl.device_view import build_view
 from gen61850.generator.scl.diagnostics import Diagnostic, SclError, Severity
+from gen61850.generator.scl.goose_bridge import goose_view
 from gen61850.generator.scl.model import SclModel
 
-MODULES = ("__init__", "enums", "types", "data", "model", "datasets", "streams", "mms")
+MODULES = ("__init__", "enums", "types", "data", "model", "datasets", "streams", "mms", "goose")
 CONTROL_TYPES = {
     "SV_CONTROLS": "SampledValueControl",
     "GOOSE_CONTROLS": "GseControl",
@@ -64,6 +65,7 @@ def device_packages(
             "view": view,
             "generator_version": __version__,
             "control_types": CONTROL_TYPES,
+            "goose": goose_view(model, ied),
         }
         for module in MODULES:
             relative = f"{view.package}/{module}.py"

@@ -36,6 +36,8 @@ from gen61850.runtime.net.packet import PacketSocket
 from gen61850.runtime.sv.frame import VlanTag, format_mac, parse_mac
 
 NS_PER_MS = 1_000_000
+DEFAULT_MIN_TIME_MS = 4
+DEFAULT_MAX_TIME_MS = 1000
 Sender = Callable[[bytes, int], None]
 """Called with each frame and the time it is for (ns since the epoch)."""
 
@@ -61,8 +63,8 @@ class GooseConfig:
     src_mac: str = "02:00:00:00:00:01"
     vlan_id: int | None = 0
     vlan_priority: int = 4
-    min_time_ms: int = 4
-    max_time_ms: int = 1000
+    min_time_ms: int = DEFAULT_MIN_TIME_MS
+    max_time_ms: int = DEFAULT_MAX_TIME_MS
     tal_factor: float = 2.0
     simulation: bool = False
     nds_com: bool = False
@@ -329,6 +331,8 @@ class GoosePublisher:
 
 
 __all__ = [
+    "DEFAULT_MAX_TIME_MS",
+    "DEFAULT_MIN_TIME_MS",
     "GooseConfig",
     "GoosePublisher",
     "PublisherCore",

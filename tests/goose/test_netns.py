@@ -294,3 +294,77 @@ def test_we_receive_open61850(veth: VethPair) -> None:
         assert message.values is not None
     assert [e.st_num for e in events if isinstance(e, StateChanged)] == [2]
     assert subscriber.receiver.stats.decode_errors == 0
+
+
+def test_cli_publish_from_scl_to_cli_subscribe_from_scl_inputs(veth: VethPair) -> None:
+    """BAY1 publishes its gcbPos; BAY2 subscribes to what its Inputs/ExtRef read."""
+    scl = str(ROOT / "specs" / "scl" / "inputs.scd")
+    cli = [sys.executable, "-m", "gen61850", "goose"]
+    subscriber = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_b,
+            *cli,
+            "subscribe",
+            "--iface",
+            veth.if_b,
+            "--scl",
+            scl,
+            "--ied",
+            "BAY2",
+            "--format",
+            "jsonl",
+            "--duration",
+            "3",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        publisher = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                veth.ns_a,
+                *cli,
+                "publish",
+                "--iface",
+                veth.if_a,
+                "--scl",
+                scl,
+                "--ied",
+                "BAY1",
+                "--gocb",
+                "CTRL/LLN0.gcbPos",
+                "--duration",
+                "0.6",
+                "--min-time",
+                "20",
+                "--values",
+                '[1, "0000000000000", [false, "0000000000000", 0]]',
+                "--change",
+                '[2, "0000000000000", [true, "0000000000000", 0]]',
+                "--change-after",
+                "0.3",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert publisher.returncode == 0, publisher.stderr
+        out, err = subscriber.communicate(timeout=20)
+    finally:
+        reap(subscriber)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records, err
+    assert {r["gocbRef"] for r in records} == {"BAY1CTRL/LLN0$GO$gcbPos"}
+    assert [r["values"][0] for r in records if r["sqNum"] == 0] == ["01", "10"]
+    assert "event StateChanged" in err and "event NewStream" in err
+    assert "decode errors 0" in err

@@ -64,7 +64,7 @@ def test_generate_writes_packages(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["scl", "generate", str(SPECS / "sv.scd"), "-o", str(out), "--progress"]) == 0
     assert (out / "mu01" / "streams.py").is_file()
     err = capsys.readouterr().err
-    assert "reading" in err and "8/8" in err and "1 package(s)" in err
+    assert "reading" in err and "9/9" in err and "1 package(s)" in err
     assert main(["scl", "generate", str(SPECS / "sv.scd"), "-o", str(out)]) == 0
     assert "0 written" in capsys.readouterr().err
 
