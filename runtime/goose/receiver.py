@@ -30,6 +30,8 @@ from gen61850.runtime.goose.supervision import (
 from gen61850.runtime.goose.values import MemberType, MemberValueError, typed_values
 
 _QUICK_FIELDS = ("IECGoosePdu.timeAllowedtoLive", "IECGoosePdu.sqNum")
+QUICK_STREAMS = 1024
+"""At most this many remembered frames: frames of ever-new lengths cannot grow memory."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ class GooseReceiver:
         if tal is None or sq is None:
             return
         base = header.apdu_offset - 8
+        if len(self._known) >= QUICK_STREAMS:
+            self._known.clear()
         self._known[(len(frame), frame[base : base + 2])] = _Known(
             bytes(frame), tal, sq, header, pdu, values
         )

@@ -109,3 +109,13 @@ def test_quick_parse_is_not_fooled_by_a_changed_value_of_the_same_length() -> No
     assert message.pdu.allData[1] != VALUES[1]
     assert isinstance(message.pdu.allData[0], DataBoolean)
     assert DataInteger(1) != message.pdu.allData[0]
+
+
+def test_remembered_frames_are_bounded() -> None:
+    from gen61850.runtime.goose.receiver import QUICK_STREAMS
+
+    receiver = GooseReceiver()
+    for appid in range(QUICK_STREAMS + 10):
+        config = GooseConfig("IED1LD0/LLN0$GO$gcb1", "IED1LD0/LLN0$DS1", appid=appid)
+        receiver.feed(PublisherCore(config, VALUES).start(T0), 0.0)
+    assert len(receiver._known) <= QUICK_STREAMS
