@@ -1,7 +1,8 @@
 """Rendering: one jinja2 environment for every artifact, a fixed header, ruff formatting.
 
-Templates live in ``templates/<artifact kind>/``; filters (naming rules) are registered here
-once, from ``generator.naming``. Output depends only on the templates and the IR passed in.
+Templates live in ``templates/<artifact kind>/``; each target passes the filters (naming
+rules) its templates use, so no import registers anything behind another target's back.
+Output depends only on the templates, the filters and the IR passed in.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 
@@ -22,26 +23,17 @@ HEADER_TEMPLATE = (
     "# Do not edit: change the input or the templates and run `gen61850 generate`.\n"
 )
 
-_FILTERS: dict[str, Callable[..., Any]] = {}
-FilterFunction = TypeVar("FilterFunction", bound=Callable[..., Any])
+Filters = Mapping[str, Callable[..., Any]]
 
 
 class RenderError(Gen61850Error):
     """A template failed, or the formatter refused what a template produced."""
 
 
-def register_filter(name: str) -> Callable[[FilterFunction], FilterFunction]:
-    """Decorator: make a Python function available to every template as a filter."""
-
-    def decorate(function: FilterFunction) -> FilterFunction:
-        _FILTERS[name] = function
-        return function
-
-    return decorate
-
-
-def environment(template_root: Path | None = None) -> jinja2.Environment:
-    """The jinja2 environment: strict undefined, trimmed blocks, our filters."""
+def environment(
+    template_root: Path | None = None, filters: Filters | None = None
+) -> jinja2.Environment:
+    """The jinja2 environment: strict undefined, trimmed blocks, the target's ``filters``."""
     root = template_root or resource_path("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
@@ -51,7 +43,7 @@ def environment(template_root: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(_FILTERS)
+    env.filters.update(filters or {})
     return env
 
 
@@ -109,11 +101,11 @@ def render_python(
 
 
 __all__ = [
+    "Filters",
     "RenderError",
     "environment",
     "format_python",
     "header",
-    "register_filter",
     "render_python",
     "source_digest",
 ]

@@ -32,7 +32,7 @@ class Target:
 
 # Order does not matter for the output; it is the order of the progress lines.
 TARGETS: tuple[Target, ...] = (
-    Target("sv-codec", "gen61850.generator.asn1.target"),
+    Target("asn1-codecs", "gen61850.generator.asn1.target"),
     Target("scl-bindings", "gen61850.generator.scl.target"),
     Target("scsm-8-2", "gen61850.generator.xmpp.target"),
 )

@@ -15,6 +15,7 @@ Buffer = bytes | bytearray
 # Short-form length octets, precomputed: encoders look them up instead of building them.
 SHORT_LENGTHS: Final[tuple[bytes, ...]] = tuple(bytes((n,)) for n in range(128))
 _MAX_LENGTH_OCTETS: Final = 4
+_MAX_TAG_OCTETS: Final = 6
 
 
 def encode_length(length: int) -> bytes:
@@ -41,16 +42,32 @@ def read_long_length(data: Buffer, pos: int, end: int, path: str, start: int) ->
     return length, pos + 1 + count
 
 
+def identifier_end(data: Buffer, pos: int, end: int, path: str) -> int:
+    """Offset just after the identifier octets at ``pos`` (one, or more for tag numbers
+    above 30: X.690 8.1.2.4)."""
+    if pos >= end:
+        raise DecodeError(path, pos, "truncated before the tag")
+    if data[pos] & 0x1F != 0x1F:
+        return pos + 1
+    cursor = pos + 1
+    while cursor < end and data[cursor] & 0x80:
+        cursor += 1
+        if cursor - pos > _MAX_TAG_OCTETS:
+            raise DecodeError(path, pos, f"tag of more than {_MAX_TAG_OCTETS} octets")
+    if cursor >= end:
+        raise DecodeError(path, pos, "truncated in the tag")
+    return cursor + 1
+
+
 def element_bounds(data: Buffer, pos: int, end: int, path: str) -> tuple[int, int]:
     """(contents start, contents end) of the element whose tag is at ``pos``; checked."""
-    if pos + 2 > end:
+    after_tag = identifier_end(data, pos, end, path) if pos < end else pos + 1
+    if after_tag + 1 > end:
         raise DecodeError(path, pos, "truncated before the length")
-    if data[pos] & 0x1F == 0x1F:
-        raise DecodeError(path, pos, f"multi-octet tag 0x{data[pos]:02x}... is not supported")
-    length = data[pos + 1]
-    content = pos + 2
+    length = data[after_tag]
+    content = after_tag + 1
     if length & 0x80:
-        length, content = read_long_length(data, pos + 1, end, path, pos)
+        length, content = read_long_length(data, after_tag, end, path, pos)
     if content + length > end:
         raise DecodeError(
             path, pos, f"length {length} runs past the end ({end - content} octets left)"
@@ -64,8 +81,9 @@ def skip_element(data: Buffer, pos: int, end: int, path: str) -> int:
 
 
 def encode_integer(value: int) -> bytes:
-    """INTEGER contents: two's complement in the fewest octets."""
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
+    """INTEGER contents: two's complement in the fewest octets (-128 is one octet, 0x80)."""
+    magnitude = value if value >= 0 else ~value
+    return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
 
 
 def decode_integer(data: Buffer, start: int, stop: int, path: str, at: int) -> int:
@@ -75,11 +93,19 @@ def decode_integer(data: Buffer, start: int, stop: int, path: str, at: int) -> i
     return int.from_bytes(data[start:stop], "big", signed=True)
 
 
-def unexpected_tag(data: Buffer, pos: int, end: int, path: str, expected: int) -> DecodeError:
-    """The error for a missing mandatory element: what was expected and what is there."""
+def unexpected_tag(
+    data: Buffer, pos: int, end: int, path: str, expected: int | bytes
+) -> DecodeError:
+    """The error for a missing mandatory element: what was expected and what is there
+    (``expected`` is one identifier octet, or several for tag numbers above 30)."""
+    if isinstance(expected, int):
+        wanted, found = f"0x{expected:02x}", f"0x{data[pos]:02x}" if pos < end else ""
+    else:
+        wanted = "0x" + expected.hex()
+        found = "0x" + bytes(data[pos : min(end, pos + len(expected))]).hex()
     if pos >= end:
-        return DecodeError(path, pos, f"missing (expected tag 0x{expected:02x}, found the end)")
-    return DecodeError(path, pos, f"expected tag 0x{expected:02x}, found 0x{data[pos]:02x}")
+        return DecodeError(path, pos, f"missing (expected tag {wanted}, found the end)")
+    return DecodeError(path, pos, f"expected tag {wanted}, found {found}")
 
 
 def wrong_size(path: str, at: int, expected: str, got: int) -> DecodeError:

@@ -16,6 +16,13 @@ class DecodeError(Gen61850Error, ValueError):
         self.reason = reason
         super().__init__(f"{path} at offset {offset}: {reason}")
 
+    def within(self, prefix: str, index: int) -> DecodeError:
+        """The same error with item ``index`` of the list at ``prefix`` put in its path
+        (``L.x`` -> ``L[3].x``): lists name their items only when something fails."""
+        if not self.path.startswith(prefix):
+            return self
+        return DecodeError(f"{prefix}[{index}]{self.path[len(prefix) :]}", self.offset, self.reason)
+
 
 class EncodeError(Gen61850Error, ValueError):
     """A value that cannot be encoded (out of range, wrong size): names the field path."""
@@ -24,3 +31,9 @@ class EncodeError(Gen61850Error, ValueError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+    def within(self, prefix: str, index: int) -> EncodeError:
+        """As ``DecodeError.within``: item ``index`` of the list at ``prefix`` in the path."""
+        if not self.path.startswith(prefix):
+            return self
+        return EncodeError(f"{prefix}[{index}]{self.path[len(prefix) :]}", self.reason)

@@ -1,181 +1,189 @@
-"""ASN.1 front end: ``asn1tools.parse_files`` output → the typed IR of ``generator.asn1.ir``.
+"""ASN.1 front end: ``asn1tools.parse_files`` output → the type graph of ``generator.asn1.ir``.
 
-asn1tools is used only to parse the notation; tags, constraints and the value
-representation are decided here, so the generated code never depends on asn1tools.
+asn1tools is used only to parse the notation. The graph is built as written: references
+stay references, tags keep the tagging they were written with (or none), inner types stay
+anonymous. Deciding what those mean is the passes' job (``generator.asn1.passes``), so the
+generated code never depends on asn1tools. What the graph cannot hold (SET, REAL, ...)
+is refused here with ``FILE:Type.component: message``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import asn1tools
 
-from gen61850.generator.asn1.ir import Bounds, Codec, Field, Module, SequenceType, Tag, TagClass
+from gen61850.generator.asn1.ir import (
+    Bounds,
+    Builtin,
+    Choice,
+    Component,
+    Constraint,
+    DefaultValue,
+    Enumerated,
+    Module,
+    ModuleTagging,
+    Primitive,
+    Sequence,
+    SequenceOf,
+    Tag,
+    TagClass,
+    Tagging,
+    Type,
+    TypeDef,
+    TypeRef,
+)
 from gen61850.generator.errors import GeneratorError
 
-# Universal tags of the built-in types this generator supports.
-_UNIVERSAL = {
-    "INTEGER": Tag(TagClass.UNIVERSAL, 2, False),
-    "OCTET STRING": Tag(TagClass.UNIVERSAL, 4, False),
-    "VisibleString": Tag(TagClass.UNIVERSAL, 26, False),
-    "SEQUENCE": Tag(TagClass.UNIVERSAL, 16, True),
-    "SEQUENCE OF": Tag(TagClass.UNIVERSAL, 16, True),
-}
-_CONSTRUCTED_TYPES = {"SEQUENCE", "SEQUENCE OF"}
-# IEC 61850-7-2 unsigned basic types carried as fixed-size OCTET STRINGs (9-2 clause 8.6).
-_UNSIGNED_ALIAS = re.compile(r"INT(8|16|32|64)U")
-
 Raw = Mapping[str, Any]
+_BUILTINS = {b.value: b for b in Builtin}
+# Built-in types of X.680 the graph does not hold (yet); a reference to one is refused.
+_UNSUPPORTED = {
+    "NULL",
+    "SET",
+    "SET OF",
+    "REAL",
+    "OBJECT IDENTIFIER",
+    "RELATIVE-OID",
+    "EXTERNAL",
+    "EMBEDDED PDV",
+    "CHARACTER STRING",
+    "GeneralizedTime",
+    "UTCTime",
+    "IA5String",
+    "PrintableString",
+    "NumericString",
+    "BMPString",
+    "UniversalString",
+    "GraphicString",
+    "GeneralString",
+    "TeletexString",
+    "T61String",
+    "VideotexString",
+    "ObjectDescriptor",
+}
 
 
 def parse_module(path: Path, source_name: str) -> Module:
-    """Read one ASN.1 file holding one module and return its IR."""
+    """Read one ASN.1 file holding one module and return its graph, as written."""
     try:
         parsed: dict[str, Raw] = asn1tools.parse_files([str(path)])
     except asn1tools.ParseError as error:
         raise GeneratorError(source_name, f"ASN.1 syntax: {error}") from error
+    except (ValueError, KeyError, TypeError, IndexError) as error:  # asn1tools' own slips
+        raise GeneratorError(source_name, f"ASN.1 not understood: {error}") from error
     if len(parsed) != 1:
         raise GeneratorError(source_name, f"expected one module, found {len(parsed)}")
     ((name, module),) = parsed.items()
-    return _Builder(name, module, source_name).module()
+    return _Reader(source_name).module(name, module)
 
 
-class _Builder:
-    """Turns one parsed module into IR; remembers which SEQUENCE types others use."""
+class _Reader:
+    """Turns asn1tools' dictionaries into graph nodes, naming where each came from."""
 
-    def __init__(self, name: str, module: Raw, source_name: str) -> None:
-        self.name = name
-        self.types: Raw = module["types"]
-        self.implicit_by_default = module.get("tags") in ("IMPLICIT", "AUTOMATIC")
+    def __init__(self, source_name: str) -> None:
         self.source_name = source_name
 
     def where(self, *parts: str) -> str:
         return ":".join((self.source_name, ".".join(parts)))
 
-    def module(self) -> Module:
-        sequences = {
-            name: self.sequence(name, raw)
-            for name, raw in sorted(self.types.items())
-            if raw["type"] == "SEQUENCE"
-        }
-        used = {f.element for s in sequences.values() for f in s.fields if f.element}
-        ordered: list[SequenceType] = []
-        for name in _dependency_order(sequences):
-            seq = sequences[name]
-            ordered.append(SequenceType(seq.name, seq.tag, seq.fields, referenced=name in used))
-        return Module(self.name, self.source_name, tuple(ordered))
+    def module(self, name: str, raw: Raw) -> Module:
+        tagging = ModuleTagging(raw.get("tags") or "EXPLICIT")
+        types = tuple(
+            self.typedef(type_name, body) for type_name, body in sorted(raw["types"].items())
+        )
+        return Module(name, self.source_name, tagging, types)
 
-    def sequence(self, name: str, raw: Raw) -> SequenceType:
-        tag = self.outer_tag(raw, "SEQUENCE", self.where(name))
-        fields = tuple(self.field(name, member) for member in raw["members"])
-        return SequenceType(name, tag, fields, referenced=False)
+    def typedef(self, name: str, raw: Raw) -> TypeDef:
+        tag, tagging = self.tag(raw, self.where(name))
+        return TypeDef(name, self.type(raw, (name,)), tag, tagging)
 
-    def outer_tag(self, raw: Raw, builtin: str, where: str) -> Tag:
-        """The tag an element of this (possibly tagged) type starts with."""
-        tag = raw.get("tag")
-        if tag is None:
-            return _UNIVERSAL[builtin]
-        kind = tag.get("kind") or ("IMPLICIT" if self.implicit_by_default else "EXPLICIT")
-        if kind != "IMPLICIT" and builtin != "ANY":
-            raise GeneratorError(where, f"explicit tagging of {builtin} is not supported")
-        number = int(tag["number"])
-        if number > 30:
-            raise GeneratorError(where, f"tag number {number} needs several identifier octets")
-        tag_class = TagClass[tag.get("class", "CONTEXT").replace("-", "_")]
-        constructed = builtin in _CONSTRUCTED_TYPES or builtin == "ANY"
-        return Tag(tag_class, number, constructed)
+    def tag(self, raw: Raw, where: str) -> tuple[Tag | None, Tagging | None]:
+        """The tag written on a type or component, and its tagging keyword if any."""
+        written = raw.get("tag")
+        if written is None:
+            return None, None
+        try:
+            tag_class = TagClass[str(written.get("class", "CONTEXT")).replace("-", "_")]
+            number = int(written["number"])
+        except (KeyError, ValueError) as error:
+            raise GeneratorError(where, f"tag {written!r} is not a class and number") from error
+        kind = written.get("kind")
+        return Tag(tag_class, number), None if kind is None else Tagging(kind)
 
-    def field(self, owner: str, member: Raw) -> Field:
-        name: str = member["name"]
-        where = self.where(owner, name)
-        type_name: str = member["type"]
-        optional = bool(member.get("optional", False))
-        if "default" in member:
-            raise GeneratorError(where, "DEFAULT values are not supported")
-        if type_name == "ANY":
-            if "tag" not in member:
-                raise GeneratorError(where, "an untagged ANY cannot be decoded")
-            return Field(
-                name, Codec.OPEN_TYPE, self.outer_tag(member, "ANY", where), optional, type_name
+    def type(self, raw: Raw, path: tuple[str, ...]) -> Type:
+        """The type of a type assignment or component at ``path`` (type name, components)."""
+        kind: str = raw["type"]
+        if kind == "SEQUENCE":
+            components, extensible = self.components(raw["members"], path)
+            return Sequence(components, extensible)
+        if kind == "CHOICE":
+            alternatives, extensible = self.components(raw["members"], path)
+            return Choice(alternatives, extensible)
+        if kind == "SEQUENCE OF":
+            item_path = (*path, "item")
+            tag, tagging = self.tag(raw["element"], self.where(*item_path))
+            item = Component("item", self.type(raw["element"], item_path), tag, tagging)
+            return SequenceOf(item, self.constraint(raw.get("size"), item_path))
+        if kind == "ENUMERATED":
+            items = tuple(tuple(v) for v in raw["values"] if v is not None)
+            extensible = any(v is None for v in raw["values"])
+            return Enumerated(tuple((str(n), int(v)) for n, v in items), extensible)
+        if kind in _UNSUPPORTED:
+            raise GeneratorError(self.where(*path), f"type {kind} is not supported")
+        size = self.constraint(raw.get("size"), path)
+        value_range = self.constraint(raw.get("restricted-to"), path)
+        builtin = _BUILTINS.get(kind)
+        if builtin is not None:
+            return Primitive(builtin, size, value_range)
+        return TypeRef(kind, size, value_range)
+
+    def components(
+        self, members: list[Raw | None], path: tuple[str, ...]
+    ) -> tuple[tuple[Component, ...], bool]:
+        """The components in order, and whether an extension marker (``...``) is among them."""
+        components: list[Component] = []
+        for member in members:
+            if member is None:
+                continue
+            name: str = member["name"]
+            where = (*path, name)
+            tag, tagging = self.tag(member, self.where(*where))
+            components.append(
+                Component(
+                    name,
+                    self.type(member, where),
+                    tag,
+                    tagging,
+                    optional=bool(member.get("optional", False)),
+                    default=self.default(member, where),
+                )
             )
-        if type_name == "SEQUENCE OF":
-            element = member["element"]["type"]
-            if self.types.get(element, {}).get("type") != "SEQUENCE":
-                raise GeneratorError(where, f"SEQUENCE OF {element}: items must be a SEQUENCE")
-            return Field(
-                name,
-                Codec.SEQUENCE_OF,
-                self.outer_tag(member, "SEQUENCE OF", where),
-                optional,
-                type_name,
-                size=_bounds(member.get("size")),
-                element=element,
-                element_tag=self.outer_tag(self.types[element], "SEQUENCE", self.where(element)),
-            )
-        return self.typed_field(name, member, type_name, optional, where)
+        return tuple(components), any(m is None for m in members)
 
-    def typed_field(
-        self, name: str, member: Raw, type_name: str, optional: bool, where: str
-    ) -> Field:
-        """A field of a built-in type or of a type reference (alias or SEQUENCE)."""
-        alias = self.types.get(type_name)
-        builtin = type_name if alias is None else alias["type"]
-        if builtin == "SEQUENCE":
-            return Field(
-                name,
-                Codec.SEQUENCE,
-                self.outer_tag(member, "SEQUENCE", where),
-                optional,
-                type_name,
-                element=type_name,
-            )
-        if builtin not in _UNIVERSAL:
-            raise GeneratorError(where, f"type {type_name} ({builtin}) is not supported")
-        if alias is not None and alias.get("tag") is not None:
-            raise GeneratorError(where, f"tagged type reference {type_name} is not supported")
-        tag = self.outer_tag(member, builtin, where)
-        size = _bounds(member.get("size") or (alias or {}).get("size"))
-        if builtin == "INTEGER":
-            value_range = _bounds(member.get("restricted-to"))
-            return Field(name, Codec.INTEGER, tag, optional, type_name, value_range=value_range)
-        if builtin == "VisibleString":
-            return Field(name, Codec.VISIBLE_STRING, tag, optional, type_name, size=size)
-        unsigned = _UNSIGNED_ALIAS.fullmatch(type_name)
-        if unsigned and size is not None and size.minimum == size.maximum == int(unsigned[1]) // 8:
-            return Field(
-                name, Codec.UNSIGNED_OCTETS, tag, optional, type_name, fixed_octets=size.minimum
-            )
-        return Field(name, Codec.OCTETS, tag, optional, type_name, size=size)
+    def default(self, member: Raw, path: tuple[str, ...]) -> DefaultValue | None:
+        if "default" not in member:
+            return None
+        value = member["default"]
+        if isinstance(value, bool | int | str):
+            return value
+        raise GeneratorError(self.where(*path), f"DEFAULT {value!r} is not supported")
 
-
-def _bounds(constraint: Any) -> Bounds | None:
-    """asn1tools' SIZE / value constraint (``[2]``, ``[(1, 129)]``) as inclusive bounds."""
-    if not constraint:
-        return None
-    (item,) = constraint
-    if isinstance(item, tuple):
-        low, high = item
-        return Bounds(None if low == "MIN" else int(low), None if high == "MAX" else int(high))
-    return Bounds(int(item), int(item))
-
-
-def _dependency_order(sequences: Mapping[str, SequenceType]) -> list[str]:
-    """SEQUENCE names sorted so each comes after the types it contains."""
-    done: list[str] = []
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        if name in done:
-            return
-        if name in trail:
-            raise GeneratorError(name, "recursive types are not supported")
-        for field in sequences[name].fields:
-            if field.element:
-                visit(field.element, (*trail, name))
-        done.append(name)
-
-    for name in sorted(sequences):
-        visit(name, ())
-    return done
+    def constraint(self, raw: Any, path: tuple[str, ...]) -> Constraint:
+        """asn1tools' SIZE / value constraint (``[2]``, ``[(1, 129)]``, ``[4, 6]``)."""
+        if not raw:
+            return ()
+        bounds: list[Bounds] = []
+        for item in raw:
+            if isinstance(item, tuple):
+                low, high = item
+                bounds.append(
+                    Bounds(None if low == "MIN" else int(low), None if high == "MAX" else int(high))
+                )
+            elif isinstance(item, int):
+                bounds.append(Bounds(item, item))
+            else:
+                raise GeneratorError(self.where(*path), f"constraint {raw!r} is not supported")
+        return tuple(bounds)

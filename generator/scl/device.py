@@ -14,10 +14,22 @@ from gen61850.generator import render
 from gen61850.generator.scl import naming
 from gen61850.generator.scl.device_view import build_view
 from gen61850.generator.scl.diagnostics import Diagnostic, SclError, Severity
+from gen61850.generator.scl.goose_bridge import goose_view
 from gen61850.generator.scl.model import SclModel
 from gen61850.generator.scl.refs_view import build_refs
 
-MODULES = ("__init__", "enums", "types", "data", "model", "datasets", "streams", "mms", "refs")
+MODULES = (
+    "__init__",
+    "enums",
+    "types",
+    "data",
+    "model",
+    "datasets",
+    "streams",
+    "mms",
+    "refs",
+    "goose",
+)
 CONTROL_TYPES = {
     "SV_CONTROLS": "SampledValueControl",
     "GOOSE_CONTROLS": "GseControl",
@@ -55,7 +67,7 @@ def device_packages(
         )
     name = source_name or model.path.name
     source_bytes = model.path.read_bytes()
-    env = render.environment()
+    env = render.environment(filters=naming.FILTERS)
     files: dict[str, str] = {}
     total = len(chosen) * len(MODULES)
     done = 0
@@ -66,6 +78,7 @@ def device_packages(
             "generator_version": __version__,
             "control_types": CONTROL_TYPES,
             "refs": build_refs(ied),
+            "goose": goose_view(model, ied),
         }
         for module in MODULES:
             relative = f"{view.package}/{module}.py"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import keyword
 import unicodedata
-from collections.abc import Iterable
-
-from gen61850.generator.render import register_filter
+from collections.abc import Callable, Iterable
+from typing import Any
 
 # Names the generated modules use in class bodies (annotations, defaults): a field with one
 # of these names would shadow it for the fields after it.
@@ -50,7 +49,6 @@ def _identifier_chars(name: str) -> str:
     return text
 
 
-@register_filter("py_identifier")
 def py_identifier(name: str, prefix: str = "f_") -> str:
     """A valid, non-keyword identifier for ``name`` (``from`` → ``from_``, ``1a`` → ``f_1a``)."""
     text = _identifier_chars(name) or "_"
@@ -61,13 +59,11 @@ def py_identifier(name: str, prefix: str = "f_") -> str:
     return text
 
 
-@register_filter("class_name")
 def class_name(kind: str, type_id: str) -> str:
     """``class_name("DO", "9-2LESAVAmp")`` → ``DO_9_2LESAVAmp``."""
     return f"{kind}_{_identifier_chars(type_id)}"
 
 
-@register_filter("package_name")
 def package_name(ied_name: str) -> str:
     """The Python package of an IED: lower case identifier (``TEMPLATE`` → ``template``)."""
     text = _identifier_chars(ied_name).lower() or "ied"
@@ -78,7 +74,6 @@ def package_name(ied_name: str) -> str:
     return text
 
 
-@register_filter("enum_member")
 def enum_member(literal: str, ordinal: int) -> str:
     """An IntEnum member name for a literal (empty → ``V<ord>``; ``test/blocked`` → ``test_blocked``)."""
     if not literal.strip():
@@ -105,10 +100,26 @@ def unique(names: Iterable[str]) -> list[str]:
     return result
 
 
-@register_filter("pyrepr")
 def pyrepr(value: object) -> str:
     """A Python literal for a string or number (``repr``)."""
     return repr(value)
 
 
-__all__ = ["class_name", "enum_member", "package_name", "py_identifier", "pyrepr", "unique"]
+FILTERS: dict[str, Callable[..., Any]] = {
+    "py_identifier": py_identifier,
+    "class_name": class_name,
+    "package_name": package_name,
+    "enum_member": enum_member,
+    "pyrepr": pyrepr,
+}
+"""The filters the device templates use."""
+
+__all__ = [
+    "FILTERS",
+    "class_name",
+    "enum_member",
+    "package_name",
+    "py_identifier",
+    "pyrepr",
+    "unique",
+]

@@ -8,11 +8,10 @@ ElementTree codec, the service builders/parsers/dispatch and the slixmpp stanza 
 from __future__ import annotations
 
 from gen61850 import resource_path
-from gen61850.generator import naming  # noqa: F401  (registers the naming filters)
 from gen61850.generator.render import environment, header, render_python, source_digest
 from gen61850.generator.targets import GeneratedFiles
 from gen61850.generator.xmpp.schema_ir import read_bindings
-from gen61850.generator.xmpp.view import build_view
+from gen61850.generator.xmpp.view import FILTERS, build_view
 from gen61850.generator.xsd.bindings import build_bindings
 from gen61850.generator.xsd.facets import read_choices, read_facets
 
@@ -41,7 +40,7 @@ def build() -> GeneratedFiles:
         read_facets(schema_path),
         read_choices(schema_path),
     )
-    env = environment()
+    env = environment(filters=FILTERS)
     context = {"view": view, "plugin_attrib": PLUGIN_ATTRIB, "digest": source_digest(schema_bytes)}
     for template, name in (
         ("xmpp/codec.py.j2", "codec.py"),

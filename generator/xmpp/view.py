@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from gen61850.generator.naming import safe_identifier, snake_case
-from gen61850.generator.render import register_filter
 from gen61850.generator.xmpp.schema_ir import FieldIr, SchemaIr, SchemaIrError, TypeIr
 from gen61850.generator.xmpp.services import (
     CONFIRMED_SERVICES,
@@ -86,19 +85,16 @@ class XmppView:
         return tag_constant(xml_name)
 
 
-@register_filter("xmpp_tag")
 def tag_constant(xml_name: str) -> str:
     """Module constant holding the Clark-notation tag of an element: ``_T_invokeID``."""
     return "_T_" + safe_identifier(xml_name)
 
 
-@register_filter("xmpp_pattern")
 def pattern_constant(regex: str) -> str:
     """Module constant holding a compiled facet pattern (named by its text's hash)."""
     return "_P_" + hashlib.sha256(regex.encode()).hexdigest()[:10]
 
 
-@register_filter("xmpp_bounds")
 def bounds_arguments(facets: Facets) -> str:
     """The bound arguments of the codec's checked readers for ``facets``.
 
@@ -192,6 +188,14 @@ def max_element_depth(schema: SchemaIr, root_class: str, nesting: int) -> int:
     acyclic = _longest_simple(children, root_class, None) + 1  # + a simple leaf element
     cycle = max((_longest_simple(children, c, c) for c in recursive_classes(schema)), default=0)
     return acyclic + nesting * cycle
+
+
+FILTERS = {
+    "xmpp_tag": tag_constant,
+    "xmpp_pattern": pattern_constant,
+    "xmpp_bounds": bounds_arguments,
+}
+"""The filters the xmpp templates use."""
 
 
 def build_view(

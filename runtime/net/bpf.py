@@ -1,4 +1,4 @@
-"""Classic BPF programs for SV capture, built here and attached with SO_ATTACH_FILTER.
+"""Classic BPF programs for SV and GOOSE capture, built here and attached with SO_ATTACH_FILTER.
 
 The kernel runs the filter before a frame reaches the socket, so other traffic never
 costs a copy or a wake-up. On Linux the receive path usually moves an 802.1Q tag out of
@@ -26,12 +26,29 @@ ACCEPT = 0x40000  # snap length: the whole frame
 Instruction = tuple[int, int, int, int]
 
 
+ETHERTYPE_SV = 0x88BA
+ETHERTYPE_GOOSE = 0x88B8
+
+
 def sv_program(appids: list[int] | None = None, *, outgoing: bool = True) -> list[Instruction]:
     """Accept SV frames (tagged or not), optionally only the given APPIDs.
 
     ``outgoing=False`` drops the frames this host sends (on ``lo`` each frame would
     otherwise arrive twice: once outgoing, once incoming).
     """
+    return ethertype_program(ETHERTYPE_SV, appids, outgoing=outgoing)
+
+
+def goose_program(appids: list[int] | None = None, *, outgoing: bool = True) -> list[Instruction]:
+    """Accept GOOSE frames (tagged or not), optionally only the given APPIDs."""
+    return ethertype_program(ETHERTYPE_GOOSE, appids, outgoing=outgoing)
+
+
+def ethertype_program(
+    ethertype: int, appids: list[int] | None = None, *, outgoing: bool = True
+) -> list[Instruction]:
+    """Accept frames of ``ethertype`` whose APPID (the two octets after it, as SV and GOOSE
+    have) is one of ``appids`` (all when None), tagged or not."""
     wanted = sorted(set(appids or []))
     if len(wanted) > 200:
         raise ValueError("at most 200 APPIDs in one kernel filter")
@@ -54,16 +71,16 @@ def sv_program(appids: list[int] | None = None, *, outgoing: bool = True) -> lis
     tagged = appid_block(18) if wanted else [(RET_K, 0, 0, ACCEPT)]
     # Indices from here on (after the optional outgoing check):
     # 0: ld [12]
-    # 1: jeq 0x88ba -> untagged block (at 6), else 2
+    # 1: jeq ethertype -> untagged block (at 6), else 2
     # 2: jeq 0x8100 -> 3, else drop (5)
     # 3: ld [16]
-    # 4: jeq 0x88ba -> tagged block (after untagged), else drop (5)
+    # 4: jeq ethertype -> tagged block (after untagged), else drop (5)
     # 5: ret 0
     program.append((LD_H_ABS, 0, 0, 12))
-    program.append((JEQ_K, 4, 0, 0x88BA))
+    program.append((JEQ_K, 4, 0, ethertype))
     program.append((JEQ_K, 0, 2, 0x8100))
     program.append((LD_H_ABS, 0, 0, 16))
-    program.append((JEQ_K, len(untagged) + 1, 0, 0x88BA))
+    program.append((JEQ_K, len(untagged) + 1, 0, ethertype))
     program.append((RET_K, 0, 0, 0))
     program += untagged
     program += tagged

@@ -25,13 +25,13 @@ def test_generation_is_deterministic() -> None:
 
 
 def test_check_command_reports_drift(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "gen61850", "generate", "--target", "sv-codec"]
+    command = [sys.executable, "-m", "gen61850", "generate", "--target", "asn1-codecs"]
     subprocess.run([*command, "--output", str(tmp_path)], check=True, capture_output=True)
     clean = subprocess.run(
         [*command, "--check", "--output", str(tmp_path)], capture_output=True, text=True
     )
     assert clean.returncode == 0, clean.stderr
-    assert clean.stderr == f"{tmp_path} is current with specs/ (sv-codec)\n"  # says so
+    assert clean.stderr == f"{tmp_path} is current with specs/ (asn1-codecs)\n"  # says so
     codec = tmp_path / "sv" / "iec61850_9_2.py"
     codec.write_text(codec.read_text() + "# edited by hand\n")
     stale = subprocess.run(
