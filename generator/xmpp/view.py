@@ -8,8 +8,9 @@ names an element the schema does not have.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gen61850.generator.naming import safe_identifier, snake_case
 from gen61850.generator.xmpp.schema_ir import FieldIr, SchemaIr, SchemaIrError, TypeIr
@@ -190,7 +191,7 @@ def max_element_depth(schema: SchemaIr, root_class: str, nesting: int) -> int:
     return acyclic + nesting * cycle
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., Any]] = {
     "xmpp_tag": tag_constant,
     "xmpp_pattern": pattern_constant,
     "xmpp_bounds": bounds_arguments,
