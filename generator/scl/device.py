@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from gen61850 import __version__
 from gen61850.generator import render
-from gen61850.generator.scl import naming
 from gen61850.generator.scl.device_view import build_view
 from gen61850.generator.scl.diagnostics import Diagnostic, SclError, Severity
 from gen61850.generator.scl.model import SclModel
@@ -38,19 +37,6 @@ def device_packages(
     if not chosen:
         raise SclError(
             (Diagnostic(str(model.path), 0, Severity.ERROR, "no IED to generate a package for"),)
-        )
-    packages = [naming.package_name(i.name) for i in chosen]
-    clashes = sorted({p for p in packages if packages.count(p) > 1})
-    if clashes:
-        raise SclError(
-            (
-                Diagnostic(
-                    str(model.path),
-                    0,
-                    Severity.ERROR,
-                    f"IED names give the same package name: {', '.join(clashes)}",
-                ),
-            )
         )
     name = source_name or model.path.name
     source_bytes = model.path.read_bytes()
