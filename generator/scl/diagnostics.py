@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -129,10 +129,15 @@ class Diagnostics:
 
     def sorted(self) -> tuple[Diagnostic, ...]:
         """By line, errors before warnings on the same line, duplicates dropped."""
-        unique: dict[Diagnostic, Diagnostic] = {}
-        for item in self.items:
-            unique.setdefault(item, item)
-        return tuple(sorted(unique, key=lambda d: (d.line, d.severity.value, d.message)))
+        return ordered(self.items)
+
+
+def ordered(items: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """By line, errors before warnings on the same line, duplicates dropped (first kept)."""
+    unique: dict[Diagnostic, Diagnostic] = {}
+    for item in items:
+        unique.setdefault(item, item)
+    return tuple(sorted(unique, key=lambda d: (d.line, d.severity.value, d.message)))
 
 
 def _line(line: object) -> int:
@@ -150,4 +155,4 @@ class SclError(Gen61850Error):
         super().__init__(f"{len(errors)} error(s) in SCL input:\n{shown}{more}")
 
 
-__all__ = ["Diagnostic", "Diagnostics", "SclError", "Severity", "one_line"]
+__all__ = ["Diagnostic", "Diagnostics", "SclError", "Severity", "one_line", "ordered"]

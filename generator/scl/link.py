@@ -131,7 +131,7 @@ class InstanceValues:
             if v.get("sGroup") in (None, "1")
         )
         value = self.types.value(
-            vals, target.btype, target.enum, target.count, line_of(instance), where
+            vals, target.btype, target.enum, target.count, line_of(instance), where, "DAI"
         )
         if value is not None and value != target.value:
             result = _with(result, value=value)
@@ -181,7 +181,7 @@ class InstanceValues:
                 if v.get("sGroup") in (None, "1")
             )
             value = self.types.value(
-                vals, target.btype, target.enum, 0, line_of(instance), f"{where}[{ix}]"
+                vals, target.btype, target.enum, 0, line_of(instance), f"{where}[{ix}]", "DAI"
             )
             if value is None or isinstance(value, tuple):
                 return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from gen61850.generator.scl.cache import ResolutionCache
 from gen61850.generator.scl.diagnostics import Diagnostics
-from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
+from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs, tag_of
 from gen61850.generator.scl.values import ValueProblem, convert
 from gen61850.runtime.device import FC, BasicType, DataAttribute, DataObject, EnumType, Node
 from gen61850.runtime.device.types import Value
@@ -90,6 +90,7 @@ class TypeGraph:
                             f"{child.name!r} of {owner} left out",
                             cost=f"{_kind(child)} {child.name!r} of {owner}",
                             rule="reference",
+                            tag=tag_of(child),
                         )
                     continue
                 below = graph.depth[target]
@@ -103,6 +104,7 @@ class TypeGraph:
                             f"{MAX_DEPTH - 1} are not read",
                             cost=f"{_kind(child)} {child.name!r} of {owner}",
                             rule="depth",
+                            tag=tag_of(child),
                         )
                     continue
                 frame[2] = max(best, below + 1)
@@ -113,9 +115,7 @@ class TypeGraph:
 
 
 def _kind(child: Child) -> str:
-    if isinstance(child, SubObjectDef):
-        return "SDO"
-    return "DA" if child.fc is not None else "BDA"
+    return tag_of(child)
 
 
 def _owner(key: TypeKey) -> str:
@@ -206,7 +206,7 @@ class TypeInstantiator:
         self._missing.add(key)
         return True
 
-    def enum(self, type_id: str | None, line: int, what: str) -> EnumType | None:
+    def enum(self, type_id: str | None, line: int, what: str, tag: str = "") -> EnumType | None:
         if type_id is None:
             return None
         found = self.typedefs.enum_types.get(type_id)
@@ -216,6 +216,7 @@ class TypeInstantiator:
                 f"{what} left out: EnumType {type_id!r} not found",
                 cost=what,
                 rule="reference",
+                tag=tag,
             )
         return found
 
@@ -225,7 +226,7 @@ class TypeInstantiator:
         components: tuple[DataAttribute, ...] = ()
         enum = None
         if d.btype is BasicType.STRUCT:
-            found = self.struct(d.type_id or "", d.line, what)
+            found = self.struct(d.type_id or "", d.line, what, kind)
             if found is None:
                 return None
             key = (d.type_id or "", fc)
@@ -234,10 +235,10 @@ class TypeInstantiator:
                 memo[key] = tuple(_with_fc(c, fc) for c in found)
             components = memo[key]
         elif d.btype is BasicType.ENUM:
-            enum = self.enum(d.type_id, d.line, what)
+            enum = self.enum(d.type_id, d.line, what, kind)
             if enum is None:
                 return None
-        value = self.value(d.vals, d.btype, enum, d.count, d.line, d.name)
+        value = self.value(d.vals, d.btype, enum, d.count, d.line, d.name, kind)
         return DataAttribute(
             name=d.name,
             fc=fc,
@@ -261,6 +262,7 @@ class TypeInstantiator:
         count: int,
         line: int,
         name: str,
+        tag: str = "",
     ) -> Value | None:
         if not vals or btype is BasicType.STRUCT:
             return None
@@ -271,13 +273,17 @@ class TypeInstantiator:
         try:
             converted = tuple(convert(v, btype, enum) for v in vals)
         except ValueProblem as problem:
-            self.diagnostics.warning(line, f"value of {name!r} ignored: {problem}", rule="value")
+            self.diagnostics.warning(
+                line, f"value of {name!r} ignored: {problem}", rule="value", tag=tag
+            )
             return None
         result = converted if count else converted[0]
         memo[key] = result
         return result
 
-    def struct(self, type_id: str, line: int, what: str) -> tuple[DataAttribute, ...] | None:
+    def struct(
+        self, type_id: str, line: int, what: str, tag: str = ""
+    ) -> tuple[DataAttribute, ...] | None:
         """The BDAs of DAType ``type_id`` (FC filled in by the caller)."""
         memo = self.cache.structs
         if type_id in memo:
@@ -290,6 +296,7 @@ class TypeInstantiator:
                     f"{what} left out: DAType {type_id!r} not found",
                     cost=what,
                     rule="reference",
+                    tag=tag,
                 )
             return None
         made = []
@@ -315,6 +322,7 @@ class TypeInstantiator:
                     f"{what} left out: DOType {sub.type_id!r} not found",
                     cost=what,
                     rule="reference",
+                    tag=sub.tag,
                 )
             memo[key] = None
             return None

@@ -91,6 +91,7 @@ class MmsLengthCheck:
                 continue
             culprits.add(do_name)
             line = doi_lines.get(do_name) or do_lines.get(do_name) or line_of(element)
+            tag = "DOI" if do_name in doi_lines else ("DO" if do_name in do_lines else "")
             self.diagnostics.error(
                 line,
                 f"{ld_name}: MMS name {item.name!r} has {len(item.name)} characters "
@@ -98,6 +99,7 @@ class MmsLengthCheck:
                 "left out",
                 cost=f"DO {ld_name}/{ln.name}.{do_name}",
                 rule="value",
+                tag=tag,
             )
         return culprits
 

@@ -25,7 +25,13 @@ from gen61850.generator.scl.build import BuiltIed, IedBuilder
 from gen61850.generator.scl.cache import ResolutionCache
 from gen61850.generator.scl.check import StreamKey, check_document
 from gen61850.generator.scl.communication import CommunicationReader
-from gen61850.generator.scl.diagnostics import Diagnostic, Diagnostics, SclError, Severity
+from gen61850.generator.scl.diagnostics import (
+    Diagnostic,
+    Diagnostics,
+    SclError,
+    Severity,
+    ordered,
+)
 from gen61850.generator.scl.facts import SchemaFacts, schema_facts
 from gen61850.generator.scl.guard import guarded
 from gen61850.generator.scl.identity import (
@@ -35,6 +41,7 @@ from gen61850.generator.scl.identity import (
     report_clashes,
 )
 from gen61850.generator.scl.inputs import check_inputs
+from gen61850.generator.scl.lines import at_start_lines
 from gen61850.generator.scl.link import InstanceValues, Linker
 from gen61850.generator.scl.link_types import TypeGraph, TypeInstantiator
 from gen61850.generator.scl.mmslength import MmsLengthCheck
@@ -47,8 +54,8 @@ from gen61850.generator.scl.xmlread import (
     iter_sections,
     line_of,
     read_root,
+    report_syntax_error,
     scan,
-    syntax_error_line,
 )
 from gen61850.generator.scl.xsdcheck import validate_xsd
 from gen61850.runtime.device import DataObject, Ied
@@ -209,10 +216,11 @@ class _Loader:
 
     def load(self, validate: bool, xsd: Sequence[Path] | None = None) -> SclModel:
         model = self._read()
-        if not validate or self.root is None:
-            return model
-        schema = validate_xsd(self.path, self.root, self.diagnostics, xsd)
-        return replace(model, diagnostics=self.diagnostics.sorted(), schema=schema or "")
+        schema = None
+        if validate and self.root is not None:
+            schema = validate_xsd(self.path, self.root, self.diagnostics, xsd)
+        located = ordered(at_start_lines(self.path, self.diagnostics.items))
+        return replace(model, diagnostics=located, schema=schema or "")
 
     def _read(self) -> SclModel:
         diagnostics = self.diagnostics
@@ -283,12 +291,7 @@ class _Loader:
             if shared is None:  # the file changed between the passes
                 d.error(0, f"cannot read the IED sections again: {error.msg}", cost="file")
             else:
-                d.error(
-                    syntax_error_line(error),
-                    f"malformed XML: {error.msg}",
-                    cost="file",
-                    rule="syntax",
-                )
+                report_syntax_error(self.path, error, d)
             return self.unusable(context)
         except OSError as error:
             d.error(0, f"cannot read the IED sections: {error.strerror or error}", cost="file")

@@ -50,6 +50,7 @@ class SubObjectDef:
     count: int
     line: int
     count_ref: str = ""
+    tag: str = "DO"  # or SDO
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +135,18 @@ def _resolve_counts(children: list[_Child], owner: str, diagnostics: Diagnostics
                     child.line,
                     f"{child.name!r}: array size {reference!r} {problem} (read as 0)",
                     rule="value",
+                    tag=tag_of(child),
                 )
                 child = replace(child, count=0, count_ref="")
         resolved.append(child)
     return resolved
+
+
+def tag_of(child: AttrDef | SubObjectDef) -> str:
+    """The element name a definition was read from (DA, BDA, DO, SDO)."""
+    if isinstance(child, SubObjectDef):
+        return child.tag
+    return "DA" if child.fc is not None else "BDA"
 
 
 def _split_count(count: int | str) -> tuple[int, str]:
@@ -249,7 +258,7 @@ class TemplateReader:
             )
             return None
         count, count_ref = _split_count(_count(element, kind, self.diagnostics))
-        return SubObjectDef(name, type_id, count, line_of(element), count_ref)
+        return SubObjectDef(name, type_id, count, line_of(element), count_ref, kind)
 
     def _children(self, element: etree._Element, kind: str, owner: str) -> set[int]:
         """Report name clashes inside one type; the ids of the children left out."""
@@ -388,4 +397,5 @@ __all__ = [
     "TemplateReader",
     "TypeDefs",
     "read_typedefs",
+    "tag_of",
 ]

@@ -116,7 +116,10 @@ def _refuse_doctype(path: Path, diagnostics: Diagnostics) -> bool:
         return False
     line = head.count(b"\n", 0, doctype) + 1
     diagnostics.error(
-        line, "document type declaration refused (entities and external DTDs are not allowed)"
+        line,
+        "document type declaration refused (entities and external DTDs are not allowed)",
+        cost="file",
+        rule="syntax",
     )
     return True
 
@@ -193,10 +196,10 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
             ied_count += name == "IED"
             _drop(element)
     except etree.XMLSyntaxError as error:
-        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+        report_syntax_error(path, error, diagnostics)
         return None
     except OSError as error:
-        diagnostics.error(0, f"cannot read: {error.strerror or error}")
+        diagnostics.error(0, f"cannot read: {error.strerror or error}", cost="file")
         return None
     return replace(
         root,
@@ -211,6 +214,57 @@ def syntax_error_line(error: etree.XMLSyntaxError) -> int:
     """The line lxml gives for a syntax error (0 when it gives none)."""
     line = error.lineno or (error.position[0] if error.position else 0)
     return line if isinstance(line, int) else 0
+
+
+_VALUE_LIMIT = 10_000_000  # libxml2's limit for one value or text without XML_PARSE_HUGE
+
+
+def report_syntax_error(path: Path, error: etree.XMLSyntaxError, diagnostics: Diagnostics) -> None:
+    """One located error for a file the parser gave up on.
+
+    A value longer than the parser's limit is reported where the parser stopped reading,
+    often far below it (a streaming parser reads ahead): it is located at the element that
+    holds it instead.
+    """
+    if getattr(error, "code", None) == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        line = _oversized_at(path)
+        if line:
+            diagnostics.error(
+                line,
+                f"malformed XML: a value of this element is longer than {_VALUE_LIMIT:,} "
+                "characters (the parser's limit)",
+                cost="file",
+                rule="syntax",
+            )
+            return
+    diagnostics.error(
+        syntax_error_line(error), f"malformed XML: {error.msg}", cost="file", rule="syntax"
+    )
+
+
+def _oversized_at(path: Path) -> int:
+    """The line of the ``<`` before the first run of ``_VALUE_LIMIT`` bytes without one."""
+    line = 1  # of the stream position
+    last_open = (0, 1)  # offset and line of the last "<"
+    offset = 0
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 22):
+                start = 0
+                while True:
+                    found = chunk.find(b"<", start)
+                    end = found if found >= 0 else len(chunk)
+                    if offset + end - last_open[0] >= _VALUE_LIMIT:
+                        return last_open[1]
+                    line += chunk.count(b"\n", start, end)
+                    if found < 0:
+                        break
+                    last_open = (offset + found, line)
+                    start = found + 1
+                offset += len(chunk)
+    except OSError:
+        return 0
+    return 0
 
 
 def iter_ieds(path: Path, namespace: str = SCL_NS) -> Iterator[etree._Element]:
@@ -242,16 +296,16 @@ def read_root(path: Path, diagnostics: Diagnostics) -> SclContext | None:
             return None
         first = _first_element(path)
     except etree.XMLSyntaxError as error:
-        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+        report_syntax_error(path, error, diagnostics)
         return None
     except OSError as error:
-        diagnostics.error(0, f"cannot read: {error.strerror or error}")
+        diagnostics.error(0, f"cannot read: {error.strerror or error}", cost="file")
         return None
     if first is None:
-        diagnostics.error(1, "empty document")
+        diagnostics.error(1, "empty document", cost="file", rule="syntax")
         return None
     if first.getroottree().docinfo.internalDTD is not None:
-        diagnostics.error(1, "document type declaration refused")
+        diagnostics.error(1, "document type declaration refused", cost="file", rule="syntax")
         return None
     tag = str(first.tag)
     namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
@@ -314,6 +368,7 @@ __all__ = [
     "line_of",
     "local_name",
     "read_root",
+    "report_syntax_error",
     "scan",
     "scl_child",
     "scl_children",

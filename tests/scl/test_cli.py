@@ -20,7 +20,7 @@ def test_check_reports_located_errors(corpus: Path, capsys: pytest.CaptureFixtur
     path = corpus / "scl" / "SCD_WRONG.scd"
     assert main(["scl", "check", str(path)]) == 1
     out = capsys.readouterr().out
-    assert f"{path}:7787: error: DAType without id" in out
+    assert f"{path}:7786: error: DAType without id" in out
     assert main(["scl", "check", "--no-xsd", "-q", str(corpus / "scl" / "sv.icd")]) == 0
     assert capsys.readouterr().out == ""
 

@@ -103,10 +103,10 @@ def test_known_bad_messages(corpus: Path) -> None:
         f"{path}:7465: error: DA 'hstRangeC' of DOType 'HST' left out: DAType 'Cell' not found"
         in wrong
     )
-    assert f"{path}:7787: error: DAType without id left out" in wrong
+    assert f"{path}:7786: error: DAType without id left out" in wrong
     # the official schema says the same at those lines: said once, by the reader
-    assert [m for m in wrong if ":7465:" in m or ":7787:" in m] == [
+    assert [m for m in wrong if ":7465:" in m or ":7786:" in m] == [
         f"{path}:7465: error: DA 'hstRangeC' of DOType 'HST' left out: DAType 'Cell' not found",
-        f"{path}:7787: error: DAType without id left out",
+        f"{path}:7786: error: DAType without id left out",
     ]
     assert model.schema == "SCL2007B4"

@@ -15,6 +15,7 @@ import pytest
 
 from gen61850.cli import main
 from gen61850.generator.scl.device import device_packages
+from gen61850.generator.scl.diagnostics import one_line
 from gen61850.generator.scl.model import load_scl
 from gen61850.runtime.device import GseControl, ReportControl, SampledValueControl
 from gen61850.runtime.sv.streams import StreamNotPublishable
@@ -126,7 +127,7 @@ def test_edition_1_smp_rate_counts_per_period(tmp_path: Path) -> None:
     model = load_scl(path, validate=False)
     assert model.edition == "1" and model.errors == ()
     (warning,) = model.warnings
-    assert warning.line == _line(path, "<SampledValueControl") + 1
+    assert warning.line == _line(path, "<SampledValueControl")  # where its start tag starts
     assert warning.message == (
         "SampledValueControl IED1LD0/LLN0.MSVCB01: described without a stream: smpRate 4800: "
         "an Edition 1 smpRate counts samples per period (Edition 1 has no smpMod), so 240000 "
@@ -308,3 +309,35 @@ def test_check_and_generate_print_the_same_problems(
         line for line in capsys.readouterr().err.splitlines() if line.startswith(str(path))
     ]
     assert len(checked) == 2 and generated[:2] == checked
+
+
+def test_parser_messages_are_one_line(write_scl: Writer) -> None:
+    path = write_scl(
+        ied()
+        .replace('desc=""', "")
+        .replace('<IED name="IED1">', '<IED name="IED1" desc="' + "x" * 11_000_000 + '">')
+        + TEMPLATES
+    )
+    model = load_scl(path, validate=False)
+    (error,) = model.errors
+    assert "\n" not in str(error) and error.line == _line(path, "<IED ")
+    assert error.message == (
+        "malformed XML: a value of this element is longer than 10,000,000 characters (the "
+        "parser's limit)"
+    )
+    truncated = write_scl(ied(name="IED2")[:-40], name="cut.scd")  # ends inside a tag
+    (cut,) = load_scl(truncated, validate=False).errors
+    assert "\n" not in str(cut) and cut.message.startswith("malformed XML:")
+    assert one_line("Resource limit exceeded: try XML_PARSE_HUGE\n, line 2") == (
+        "Resource limit exceeded: try XML_PARSE_HUGE , line 2"
+    )
+
+
+def test_elements_written_over_several_lines_are_located_at_their_start(
+    write_scl: Writer,
+) -> None:
+    lns = '\n<LN lnClass="XCBR"\n    inst="1"\n    desc="a\nlong\ndescription"\n    lnType="Gone"/>'
+    path = write_scl(ied(lns=lns) + TEMPLATES)
+    (error,) = load_scl(path, validate=False).errors
+    assert error.line == _line(path, '<LN lnClass="XCBR"')
+    assert error.message == "LN IED1LD0/XCBR1 left out: LNodeType 'Gone' not found"

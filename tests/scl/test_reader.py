@@ -235,7 +235,7 @@ def test_rates_a_stream_cannot_carry_are_warnings(
     line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "<SampledValue" in t)
     assert [(d.line, d.message) for d in model.warnings] == [
         (
-            line + 1,
+            line,
             f"SampledValueControl IED1LD0/LLN0.MSVCB01: described without a stream: {expected}",
         )
     ]
