@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gen61850.runtime.errors import Gen61850Error
@@ -111,13 +110,9 @@ class Diagnostics:
         already reported at ``line``."""
         return (line, rule, tag) in self._rules
 
-    @contextmanager
-    def scoped(self, scope: str) -> Iterator[None]:
-        self.scopes.append(scope)
-        try:
-            yield
-        finally:
-            self.scopes.pop()
+    def scoped(self, scope: str) -> _Scope:
+        """``with diagnostics.scoped("DOType:x"):`` (a plain object: this runs per type)."""
+        return _Scope(self.scopes, scope)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -130,6 +125,20 @@ class Diagnostics:
     def sorted(self) -> tuple[Diagnostic, ...]:
         """By line, errors before warnings on the same line, duplicates dropped."""
         return ordered(self.items)
+
+
+class _Scope:
+    __slots__ = ("scope", "scopes")
+
+    def __init__(self, scopes: list[str], scope: str) -> None:
+        self.scopes = scopes
+        self.scope = scope
+
+    def __enter__(self) -> None:
+        self.scopes.append(self.scope)
+
+    def __exit__(self, *exc: object) -> None:
+        self.scopes.pop()
 
 
 def ordered(items: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:

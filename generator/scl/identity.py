@@ -86,6 +86,9 @@ def group_of(element: etree._Element, tag: str) -> str:
 
 
 def _select(element: etree._Element, steps: tuple[str, ...]) -> Iterator[etree._Element]:
+    if len(steps) == 1 and steps[0] not in ("*", "//"):
+        yield from element.iterchildren(_NS + steps[0], steps[0])
+        return
     current = [element]
     descend = False
     for step in steps:
@@ -108,6 +111,9 @@ def _select(element: etree._Element, steps: tuple[str, ...]) -> Iterator[etree._
 
 def _key(element: etree._Element, fields: tuple[str, ...]) -> tuple[str, ...] | None:
     """The field values (None when one is missing: the element takes no part)."""
+    if len(fields) == 1 and fields[0] != ".":
+        value = element.get(fields[0][1:])
+        return None if value is None else (value.strip(),)
     values: list[str] = []
     for name in fields:
         if name == ".":
@@ -130,10 +136,14 @@ class Result:
     clashes: list[Clash] = field(default_factory=list)
     dangling: list[Dangling] = field(default_factory=list)
 
-    def left_out(self) -> set[int]:
-        """ids of the elements a same-kind clash leaves out (the later ones)."""
+    def left_out(self) -> dict[int, etree._Element]:
+        """The elements a same-kind clash leaves out (the later ones), by ``id``.
+
+        The elements are held in the result: lxml element objects are proxies, and an id is
+        only unique while its proxy lives.
+        """
         return {
-            id(c.second.element)
+            id(c.second.element): c.second.element
             for c in self.clashes
             if c.same_kind and c.second.element is not None
         }
@@ -152,25 +162,44 @@ class IdentityRules:
         return scope in self.by_scope
 
     def check(self, scope: str, element: etree._Element) -> Result:
-        """Every constraint declared on ``scope``, evaluated on ``element``."""
+        """Every constraint declared on ``scope``, evaluated on ``element``.
+
+        Runs for every LN, type and DOI of a file: keys are plain tuples in a dict, and the
+        element descriptions (``Found``) are made only for what clashes or dangles.
+        """
         result = Result()
-        tables: dict[str, dict[tuple[str, ...], Found]] = {}
-        constraints = self.by_scope.get(scope, ())
+        constraints = self.by_scope.get(scope)
+        if not constraints:
+            return result
+        tables: dict[str, dict[tuple[str, ...], etree._Element]] = {}
         for constraint in constraints:
             if constraint.kind == "keyref":
                 continue
             table = tables.setdefault(constraint.name, {})
+            fields = constraint.fields
+            single = fields[0][1:] if len(fields) == 1 and fields[0] != "." else None
             for steps in constraint.selector:
+                if single is not None and len(steps) == 1 and steps[0] not in ("*", "//"):
+                    for node in element.iterchildren(_NS + steps[0], steps[0]):
+                        value = node.get(single)  # the common case, kept tight
+                        if value is None:
+                            continue
+                        one: tuple[str, ...] = (value.strip(),)
+                        first = table.setdefault(one, node)
+                        if first is not node:
+                            result.clashes.append(
+                                Clash(constraint, _found(first, one, True), _found(node, one, True))
+                            )
+                    continue
                 for node in _select(element, steps):
-                    key = _key(node, constraint.fields)
+                    key = _key(node, fields)
                     if key is None:
                         continue
-                    found = _found(node, key, keep=True)
-                    first = table.get(key)
-                    if first is None:
-                        table[key] = found
-                    else:
-                        result.clashes.append(Clash(constraint, first, found))
+                    first = table.setdefault(key, node)
+                    if first is not node:
+                        result.clashes.append(
+                            Clash(constraint, _found(first, key, True), _found(node, key, True))
+                        )
         for constraint in constraints:
             if constraint.kind != "keyref":
                 continue
@@ -182,13 +211,14 @@ class IdentityRules:
                     key = _key(node, constraint.fields)
                     if key is not None and key not in keys:
                         result.dangling.append(Dangling(constraint, _found(node, key, True)))
-        seen: set[int] = set()
-        unique: list[Clash] = []
-        for clash in result.clashes:  # one report per element, from its first constraint
-            if id(clash.second.element) not in seen:
-                seen.add(id(clash.second.element))
-                unique.append(clash)
-        result.clashes = sorted(unique, key=lambda c: (c.second.line, c.constraint.name))
+        if result.clashes:
+            seen: set[int] = set()
+            unique: list[Clash] = []
+            for clash in result.clashes:  # one report per element, from its first constraint
+                if id(clash.second.element) not in seen:
+                    seen.add(id(clash.second.element))
+                    unique.append(clash)
+            result.clashes = sorted(unique, key=lambda c: (c.second.line, c.constraint.name))
         return result
 
 
@@ -238,7 +268,9 @@ class DocumentIdentities:
         return found
 
 
-def report_clashes(result: Result, where: str, diagnostics: Diagnostics) -> set[int]:
+def report_clashes(
+    result: Result, where: str, diagnostics: Diagnostics
+) -> dict[int, etree._Element]:
     """Report the clashes of one scope; returns the ids of the elements they leave out.
 
     A clash of the same kind (same element kind and functional group: the same MMS name)

@@ -76,7 +76,7 @@ class InstanceValues:
                 self.rules.check(local_name(element) or "", element), where, self.diagnostics
             )
             if len(element) > 1
-            else set()
+            else {}
         )
         updated = list(children)
         for instance in element.iterchildren(*_INSTANCE_TAGS):
@@ -398,7 +398,7 @@ class Linker:
     ) -> DataSetMember | None:
         """Resolve one FCDA; members that name nothing are left out (an error)."""
         line = line_of(fcda)
-        attributes = tuple((str(k), str(v)) for k, v in fcda.items())
+        attributes: tuple[tuple[str, str], ...] = tuple(fcda.items())  # type: ignore[arg-type]
         entry = self.cache.fcda.get(attributes)
         if entry is None:
             made = self._fcda(fcda, line, where)

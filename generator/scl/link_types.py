@@ -141,6 +141,7 @@ class TypeInstantiator:
         self.cache = cache or ResolutionCache()
         self.graph = graph or TypeGraph.analyse(typedefs, diagnostics)
         self._missing: set[tuple[str, str, int]] = set()  # reported once per reference
+        self._below: dict[str, frozenset[str]] = {}
 
     def enums_of(self, kind: str, type_id: str) -> dict[str, EnumType]:
         """Enum types used below an LNodeType / DOType / DAType (memoised per type id)."""
@@ -170,8 +171,14 @@ class TypeInstantiator:
         memo[key] = found
         return found
 
-    def types_below(self, ln_type: str) -> set[str]:
+    def types_below(self, ln_type: str) -> frozenset[str]:
         """Scopes (``DOType:id`` …) of every type an LNodeType uses: what it may have lost."""
+        known = self._below.get(ln_type)
+        if known is None:
+            known = self._below[ln_type] = frozenset(self._types_below(ln_type))
+        return known
+
+    def _types_below(self, ln_type: str) -> set[str]:
         found: set[str] = set()
         pending: list[TypeKey] = []
         definition = self.typedefs.lnode_types.get(ln_type)

@@ -269,10 +269,12 @@ class IedReader:
                 record.aps.append(made)
         return record
 
-    def report_clashes(self, identities: Result, where: str) -> set[int]:
+    def report_clashes(self, identities: Result, where: str) -> dict[int, etree._Element]:
         return report_clashes(identities, where, self.diagnostics)
 
-    def _access_point(self, element: etree._Element, ied: IedRecord, dropped: set[int]) -> ApRecord:
+    def _access_point(
+        self, element: etree._Element, ied: IedRecord, dropped: dict[int, etree._Element]
+    ) -> ApRecord:
         values = self.attributes.read(element, "AccessPoint", f"AccessPoint {ied.name}") or {}
         ap = ApRecord(text(values, "name"), line_of(element))
         self.report_clashes(self.rules.check("AccessPoint", element), f"AccessPoint {ap.name}")

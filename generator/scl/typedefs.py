@@ -260,7 +260,9 @@ class TemplateReader:
         count, count_ref = _split_count(_count(element, kind, self.diagnostics))
         return SubObjectDef(name, type_id, count, line_of(element), count_ref, kind)
 
-    def _children(self, element: etree._Element, kind: str, owner: str) -> set[int]:
+    def _children(
+        self, element: etree._Element, kind: str, owner: str
+    ) -> dict[int, etree._Element]:
         """Report name clashes inside one type; the ids of the children left out."""
         return report_clashes(self.rules.check(kind, element), owner, self.diagnostics)
 
