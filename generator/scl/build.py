@@ -43,7 +43,7 @@ class BuiltIed:
     line: int
     streams: dict[StreamKey, tuple[int, StreamConfig | str]] = field(default_factory=dict)
     incomplete: set[tuple[str, str, str]] = field(default_factory=set)  # (LD inst, LN, DS)
-    type_scopes: frozenset[str] = frozenset()
+    ln_types: frozenset[str] = frozenset()  # LNodeType ids it uses
 
 
 class IedBuilder:
@@ -147,9 +147,7 @@ class IedBuilder:
             for ln in ld.logical_nodes:
                 enum_ids.update(self.types.enums_of("LN", ln.ln_type))
                 scopes.add(ln.ln_type)
-        built.type_scopes = frozenset(
-            scope for ln_type in scopes for scope in self.types.types_below(ln_type)
-        )
+        built.ln_types = frozenset(scopes)
         built.ied = Ied(
             name=record.name,
             manufacturer=record.manufacturer,

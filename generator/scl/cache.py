@@ -40,6 +40,7 @@ class ResolutionCache:
 
     # types → shared subtrees
     data_objects: dict[tuple[str, str, int], DataObject | None] = field(default_factory=dict)
+    do_children: dict[str, tuple[DataObject | DataAttribute, ...]] = field(default_factory=dict)
     structs: dict[str, tuple[DataAttribute, ...] | None] = field(default_factory=dict)
     with_fc: dict[tuple[str, FC], tuple[DataAttribute, ...]] = field(default_factory=dict)
     enums: dict[tuple[str, str], dict[str, EnumType]] = field(default_factory=dict)
@@ -51,7 +52,7 @@ class ResolutionCache:
     # data sets
     fcda: dict[tuple[tuple[str, str], ...], tuple[Fcda, str, str]] = field(default_factory=dict)
     nodes: dict[tuple[int, str, str, FC], Node] = field(default_factory=dict)
-    fcs: dict[int, frozenset[FC]] = field(default_factory=dict)
+    fcs: dict[str, frozenset[FC]] = field(default_factory=dict)
     structures: dict[tuple[object, ...], int] = field(default_factory=dict)
     data_sets: dict[
         tuple[int, bytes], tuple[tuple[Fcda, str, Node | None, BasicType | None], ...]
@@ -84,10 +85,10 @@ class ResolutionCache:
         return found
 
     def fcs_of(self, node: DataObject) -> frozenset[FC]:
-        found = self.fcs.get(id(node))
+        """The FCs below a data object: fixed by its type (instance values change none)."""
+        found = self.fcs.get(node.type_id)
         if found is None:
-            found = self.fcs[id(node)] = node.fcs()
-            self.hold(node)
+            found = self.fcs[node.type_id] = node.fcs()
         return found
 
     def start_ied(self) -> None:

@@ -419,48 +419,55 @@ class Linker:
                     rule="reference",
                     tag="FCDA",
                 )
-
-        def left_out(problem: str, reference: str) -> None:
-            self.diagnostics.error(
-                line,
-                f"FCDA {reference} of {where} left out: {problem}",
-                cost=f"FCDA {reference} of {where}",
-                rule="reference",
-                tag="FCDA",
-            )
-
         if ld is None:
-            left_out(f"no LDevice {member.ld_inst!r} in IED {ied_name}", f"{member.ld_inst}/{path}")
-            return None
+            problem = f"no LDevice {member.ld_inst!r} in IED {ied_name}"
+            return self._left_out(line, problem, f"{member.ld_inst}/{path}", where)
         reference = f"{ld.name}/{path}"
         ln = self._ln_index(ld).get(ln_name)
         if ln is None:
-            left_out(f"no LN {ln_name!r}", reference)
-            return None
+            return self._left_out(line, f"no LN {ln_name!r}", reference, where)
         fc = member.fc
         node_key = (id(ln.data_objects), member.do_name, member.da_name, fc)
         node: Node | None = self.cache.nodes.get(node_key)
-        if node is not None:
-            btype = node.btype if isinstance(node, DataAttribute) else None
-            return DataSetMember(member, reference, node, btype)
-        parts = [p for p in (*member.do_name.split("."), *member.da_name.split(".")) if p]
-        if parts:
-            node = ln.child(parts[0])
-            for part in parts[1:]:
-                if node is None:
-                    break
-                node = node.child(part)
+        if node is None:
+            parts = [p for p in (*member.do_name.split("."), *member.da_name.split(".")) if p]
+            if not parts:
+                return DataSetMember(member, reference, None, None)
+            node = self._below(ln.data_objects, parts)
             if node is None:
-                left_out("it names nothing in the LN", reference)
-                return None
+                return self._left_out(line, "it names nothing in the LN", reference, where)
             fcs = self.cache.fcs_of(node) if isinstance(node, DataObject) else {node.fc}
             if fc not in fcs:
-                left_out(f"nothing below it has fc {fc.value}", reference)
-                return None
+                problem = f"nothing below it has fc {fc.value}"
+                return self._left_out(line, problem, reference, where)
             self.cache.nodes[node_key] = node
             self.cache.hold(ln.data_objects)
         btype = node.btype if isinstance(node, DataAttribute) else None
         return DataSetMember(member, reference, node, btype)
+
+    def _below(self, children: tuple[Node, ...], parts: list[str]) -> Node | None:
+        """The node at ``parts`` below ``children`` (names looked up by index, not scanned)."""
+        node: Node | None = None
+        for part in parts:
+            index = self.cache.positions_of(children).get(part)
+            if index is None:
+                return None
+            node = children[index]
+            children = node.children if isinstance(node, DataObject) else node.components
+        return node
+
+    def _left_out(
+        self, line: int, problem: str, reference: str, where: str
+    ) -> DataSetMember | None:
+        """Report a member left out; None (what ``_member`` returns for it)."""
+        self.diagnostics.error(
+            line,
+            f"FCDA {reference} of {where} left out: {problem}",
+            cost=f"FCDA {reference} of {where}",
+            rule="reference",
+            tag="FCDA",
+        )
+        return None
 
     def data_sets(
         self,

@@ -16,7 +16,7 @@ from gen61850.generator.scl.cache import ResolutionCache
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs, tag_of
 from gen61850.generator.scl.values import ValueProblem, convert
-from gen61850.runtime.device import FC, BasicType, DataAttribute, DataObject, EnumType, Node
+from gen61850.runtime.device import FC, BasicType, DataAttribute, DataObject, EnumType
 from gen61850.runtime.device.types import Value
 
 MAX_DEPTH = 24
@@ -141,7 +141,6 @@ class TypeInstantiator:
         self.cache = cache or ResolutionCache()
         self.graph = graph or TypeGraph.analyse(typedefs, diagnostics)
         self._missing: set[tuple[str, str, int]] = set()  # reported once per reference
-        self._below: dict[str, frozenset[str]] = {}
 
     def enums_of(self, kind: str, type_id: str) -> dict[str, EnumType]:
         """Enum types used below an LNodeType / DOType / DAType (memoised per type id)."""
@@ -169,41 +168,6 @@ class TypeInstantiator:
             ):
                 found[child.type_id] = defs.enum_types[child.type_id]
         memo[key] = found
-        return found
-
-    def types_below(self, ln_type: str) -> frozenset[str]:
-        """Scopes (``DOType:id`` …) of every type an LNodeType uses: what it may have lost."""
-        known = self._below.get(ln_type)
-        if known is None:
-            known = self._below[ln_type] = frozenset(self._types_below(ln_type))
-        return known
-
-    def _types_below(self, ln_type: str) -> set[str]:
-        found: set[str] = set()
-        pending: list[TypeKey] = []
-        definition = self.typedefs.lnode_types.get(ln_type)
-        if definition is None:
-            return found
-        found.add(f"LNodeType:{ln_type}")
-        pending.extend(("DO", d.type_id) for d in definition.dos)
-        while pending:
-            key = pending.pop()
-            scope = _scope(key)
-            if scope in found:
-                continue
-            found.add(scope)
-            if key[0] == "DO" and key[1] in self.typedefs.do_types:
-                kids: tuple[Child, ...] = self.typedefs.do_types[key[1]].children
-            elif key[0] == "DA" and key[1] in self.typedefs.da_types:
-                kids = self.typedefs.da_types[key[1]].bdas
-            else:
-                continue
-            for child in kids:
-                target = _target(child)
-                if target is not None:
-                    pending.append(target)
-                elif isinstance(child, AttrDef) and child.btype is BasicType.ENUM:
-                    found.add(f"EnumType:{child.type_id}")
         return found
 
     def _missing_once(self, kind: str, type_id: str, line: int) -> bool:
@@ -320,6 +284,12 @@ class TypeInstantiator:
         memo = self.cache.data_objects
         if key in memo:
             return memo[key]
+        known = self.cache.do_children.get(sub.type_id)
+        if known is not None:  # the type is built: only this name is new
+            cdc = self.typedefs.do_types[sub.type_id].cdc
+            made = DataObject(sub.name, sub.type_id, cdc, sub.count, known)
+            memo[key] = made
+            return made
         definition = self.typedefs.do_types.get(sub.type_id)
         if definition is None:
             what = f"{kind} {sub.name!r}" + (f" of {owner}" if owner else "")
@@ -333,7 +303,7 @@ class TypeInstantiator:
                 )
             memo[key] = None
             return None
-        children: list[Node] = []
+        children: list[DataObject | DataAttribute] = []
         type_owner = f"DOType {sub.type_id!r}"
         with self.diagnostics.scoped(f"DOType:{sub.type_id}"):
             for _, child in self.graph.kept(("DO", sub.type_id), definition.children):
@@ -345,9 +315,40 @@ class TypeInstantiator:
                     made_da = self.attribute(child, child.fc or FC.ST, type_owner)
                     if made_da is not None:
                         children.append(made_da)
-        result = DataObject(sub.name, sub.type_id, definition.cdc, sub.count, tuple(children))
+        built = self.cache.do_children[sub.type_id] = tuple(children)
+        result = DataObject(sub.name, sub.type_id, definition.cdc, sub.count, built)
         memo[key] = result
         return result
+
+
+def types_below(typedefs: TypeDefs, ln_type: str) -> set[str]:
+    """Scopes (``LNodeType:id``, ``DOType:id`` …) of every type an LNodeType uses: what its
+    LNs may have lost when one of those types had a problem."""
+    found: set[str] = set()
+    definition = typedefs.lnode_types.get(ln_type)
+    if definition is None:
+        return found
+    found.add(f"LNodeType:{ln_type}")
+    pending: list[TypeKey] = [("DO", d.type_id) for d in definition.dos]
+    while pending:
+        key = pending.pop()
+        scope = _scope(key)
+        if scope in found:
+            continue
+        found.add(scope)
+        if key[0] == "DO" and key[1] in typedefs.do_types:
+            kids: tuple[Child, ...] = typedefs.do_types[key[1]].children
+        elif key[0] == "DA" and key[1] in typedefs.da_types:
+            kids = typedefs.da_types[key[1]].bdas
+        else:
+            continue
+        for child in kids:
+            target = _target(child)
+            if target is not None:
+                pending.append(target)
+            elif isinstance(child, AttrDef) and child.btype is BasicType.ENUM:
+                found.add(f"EnumType:{child.type_id}")
+    return found
 
 
 def _with_fc(attribute: DataAttribute, fc: FC) -> DataAttribute:
@@ -357,4 +358,4 @@ def _with_fc(attribute: DataAttribute, fc: FC) -> DataAttribute:
     )
 
 
-__all__ = ["MAX_DEPTH", "TypeGraph", "TypeInstantiator"]
+__all__ = ["MAX_DEPTH", "TypeGraph", "TypeInstantiator", "types_below"]

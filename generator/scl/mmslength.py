@@ -38,27 +38,35 @@ class MmsLengthCheck:
         self._lns = cache.mms_lns
 
     def _longest(self, node: Node) -> dict[FC, int]:
-        """Per FC, the length of the longest ``$name$…`` suffix below and with ``node``.
+        """Per FC, the length of the longest ``$name$…`` suffix below and with ``node``."""
+        own = len(node.name) + 1
+        found = {fc: own + length for fc, length in self._below(node).items()}
+        if isinstance(node, DataAttribute) and own > found.get(node.fc, 0):
+            found[node.fc] = own
+        return found
+
+    def _below(self, node: Node) -> dict[FC, int]:
+        """Per FC, the longest suffix below ``node`` (without its own name).
 
         Names and FCs below a node are fixed by its type (DOI values never change them),
-        so the result is kept per (name, FC, type id).
+        so the result is kept per (type id, FC): DOs of one type under different names
+        share it.
         """
+        if node.type_id is None:
+            return {}
         fc = node.fc.value if isinstance(node, DataAttribute) else ""
-        key = (node.name, fc, node.type_id)
+        key = ("", fc, node.type_id)
         found = self._types.get(key)
         if found is not None:
             return found
-        own = len(node.name) + 1
         found = {}
-        if isinstance(node, DataAttribute):
-            found[node.fc] = own
         children: tuple[Node, ...] = (
             node.children if isinstance(node, DataObject) else node.components
         )
         for child in children:
             for child_fc, length in self._longest(child).items():
-                if own + length > found.get(child_fc, 0):
-                    found[child_fc] = own + length
+                if length > found.get(child_fc, 0):
+                    found[child_fc] = length
         self._types[key] = found
         return found
 

@@ -43,7 +43,7 @@ from gen61850.generator.scl.identity import (
 from gen61850.generator.scl.inputs import check_inputs
 from gen61850.generator.scl.lines import at_start_lines
 from gen61850.generator.scl.link import InstanceValues, Linker
-from gen61850.generator.scl.link_types import TypeGraph, TypeInstantiator
+from gen61850.generator.scl.link_types import TypeGraph, TypeInstantiator, types_below
 from gen61850.generator.scl.mmslength import MmsLengthCheck
 from gen61850.generator.scl.prefetch import SharedSections, fetch_shared
 from gen61850.generator.scl.read import AttributeReader, ControlReader, IedReader
@@ -84,7 +84,7 @@ class SclModel:
     schema: str = ""  # the official schema it was validated against ("" when none)
     streams: Mapping[StreamKey, tuple[int, StreamConfig | str]] = field(default_factory=dict)
     incomplete: frozenset[tuple[str, str, str, str]] = frozenset()  # IED, LD, LN, data set
-    type_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    ln_types: Mapping[str, frozenset[str]] = field(default_factory=dict)  # per IED
     ied_lines: Mapping[str, int] = field(default_factory=dict)
     ied_sections: int = 0  # IED elements in the file (whether or not they survived)
     type_graph: TypeGraph = field(default_factory=TypeGraph)
@@ -128,8 +128,13 @@ class SclModel:
     def left_out(self, ied: str) -> tuple[Diagnostic, ...]:
         """The errors that cost IED ``ied`` something: its own, and those of the types it
         uses (a type's problem is reported once, at the type)."""
-        scopes = self.type_scopes.get(ied, frozenset()) | {f"IED:{ied}"}
-        return tuple(d for d in self.errors if d.scope in scopes)
+        errors = self.errors
+        if not errors:
+            return ()
+        scopes = {f"IED:{ied}"}
+        for ln_type in self.ln_types.get(ied, ()):
+            scopes |= types_below(self.typedefs, ln_type)
+        return tuple(d for d in errors if d.scope in scopes)
 
     def incomplete_in(self, ied: str, ld_inst: str, ln_name: str) -> frozenset[str]:
         """Names of the data sets of one LN that lost members."""
@@ -322,7 +327,7 @@ class _Loader:
             revision=context.revision,
             streams=streams,
             incomplete=frozenset(incomplete),
-            type_scopes={b.ied.name: b.type_scopes for b in built if b.ied.name in kept_names},
+            ln_types={b.ied.name: b.ln_types for b in built if b.ied.name in kept_names},
             ied_lines=lines,
             ied_sections=sections,
             type_graph=graph,

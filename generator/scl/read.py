@@ -20,7 +20,13 @@ from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.facts import AttributeFact, SchemaFacts
 from gen61850.generator.scl.guard import guarded
 from gen61850.generator.scl.identity import IdentityRules, Result, report_clashes
-from gen61850.generator.scl.xmlread import line_of, local_name, scl_child, scl_children
+from gen61850.generator.scl.xmlread import (
+    line_of,
+    local_name,
+    scl_child,
+    scl_children,
+    scl_children_named,
+)
 from gen61850.runtime.device import (
     GseControl,
     LogControl,
@@ -344,11 +350,7 @@ class IedReader:
         )
         if values is None:
             return None
-        parts: dict[str, list[etree._Element]] = {}
-        for child in element:
-            name = local_name(child)
-            if name in LN_PARTS:
-                parts.setdefault(name, []).append(child)
+        parts = scl_children_named(element, LN_PARTS)
         return LnRecord(
             element,
             tag,
