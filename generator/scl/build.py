@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from gen61850.generator.scl.check import StreamKey, check_logical_nodes, check_streams
 from gen61850.generator.scl.communication import ConnectedAp
@@ -32,7 +33,9 @@ from gen61850.runtime.device import (
     ReportControl,
     SampledValueControl,
 )
-from gen61850.runtime.sv.stream import StreamConfig
+
+if TYPE_CHECKING:  # the SV runtime (and numpy) is imported only when a file has SV streams
+    from gen61850.runtime.sv.stream import StreamConfig
 
 
 @dataclass

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.identity import Dangling, IdentityRules
 from gen61850.generator.scl.mmslength import MmsLengthCheck
 from gen61850.generator.scl.naming import package_name
 from gen61850.generator.scl.read import ControlRecord, LnRecord
-from gen61850.generator.scl.sv_streams import stream_or_reason
 from gen61850.generator.scl.typedefs import TypeDefs
 from gen61850.runtime.device import Ied, LogicalNode, SampledValueControl
-from gen61850.runtime.sv.stream import StreamConfig
+
+if TYPE_CHECKING:  # the SV runtime (and numpy) is imported only when a file has SV streams
+    from gen61850.runtime.sv.stream import StreamConfig
 
 StreamKey = tuple[str, str, str]  # (IED, LD inst, SampledValueControl name)
 
@@ -70,6 +72,11 @@ def check_streams(
 ) -> dict[StreamKey, tuple[int, StreamConfig | str]]:
     """Each SampledValueControl's stream, or the reason (a warning) it has none."""
     found: dict[StreamKey, tuple[int, StreamConfig | str]] = {}
+    controls = list(controls)
+    if not controls:
+        return found
+    from gen61850.generator.scl.sv_streams import stream_or_reason
+
     for ld_inst, record, svc in controls:
         ld = ied.logical_device(ld_inst)
         if ld is None:

@@ -157,30 +157,65 @@ class IdentityRules:
         for identity in facts.identities:
             self.by_scope[identity.scope] = (*self.by_scope.get(identity.scope, ()), identity)
         self.keys = {i.name: i for i in facts.identities if i.kind in ("key", "unique")}
+        # constraints whose selectors are all one step: the names of those steps
+        self.one_step: dict[str, tuple[str, ...]] = {
+            i.name: tuple(s[0] for s in i.selector)
+            for i in facts.identities
+            if all(len(s) == 1 and s[0] not in ("*", "//") for s in i.selector)
+        }
 
     def has(self, scope: str) -> bool:
         return scope in self.by_scope
 
-    def check(self, scope: str, element: etree._Element) -> Result:
+    def check(
+        self,
+        scope: str,
+        element: etree._Element,
+        children: Mapping[str, list[etree._Element]] | None = None,
+        skip: frozenset[str] = frozenset(),
+    ) -> Result:
         """Every constraint declared on ``scope``, evaluated on ``element``.
 
         Runs for every LN, type and DOI of a file: keys are plain tuples in a dict, and the
         element descriptions (``Found``) are made only for what clashes or dangles.
+        ``children``: the element's children by local name, when the caller has them (a name
+        it holds, even with an empty list, is taken as complete; others are looked up);
+        ``skip``: keys whose references are checked elsewhere.
         """
         result = Result()
         constraints = self.by_scope.get(scope)
         if not constraints:
             return result
         tables: dict[str, dict[tuple[str, ...], etree._Element]] = {}
+        one_step = self.one_step
         for constraint in constraints:
             if constraint.kind == "keyref":
                 continue
+            names = one_step.get(constraint.name)
+            if (
+                children is not None
+                and names is not None
+                and all(n in children for n in names)
+                and sum(len(children[n]) for n in names) < 2
+            ):
+                tables[constraint.name] = {
+                    key: node
+                    for n in names
+                    for node in children[n]
+                    if (key := _key(node, constraint.fields)) is not None
+                }
+                continue  # fewer than two elements: nothing can clash
             table = tables.setdefault(constraint.name, {})
             fields = constraint.fields
             single = fields[0][1:] if len(fields) == 1 and fields[0] != "." else None
             for steps in constraint.selector:
                 if single is not None and len(steps) == 1 and steps[0] not in ("*", "//"):
-                    for node in element.iterchildren(_NS + steps[0], steps[0]):
+                    nodes = (
+                        children[steps[0]]
+                        if children is not None and steps[0] in children
+                        else element.iterchildren(_NS + steps[0], steps[0])
+                    )
+                    for node in nodes:
                         value = node.get(single)  # the common case, kept tight
                         if value is None:
                             continue
@@ -201,7 +236,7 @@ class IdentityRules:
                             Clash(constraint, _found(first, key, True), _found(node, key, True))
                         )
         for constraint in constraints:
-            if constraint.kind != "keyref":
+            if constraint.kind != "keyref" or constraint.refer in skip:
                 continue
             keys = tables.get(constraint.refer)
             if keys is None:

@@ -270,15 +270,15 @@ class Linker:
                 rule="reference",
                 tag=record.tag,
             )
-        dois = scl_children(record.element, "DOI")
+        dois = record.dois
         dropped = report_clashes(record.identities, where, self.diagnostics)
         if dropped:
             dois = [d for d in dois if id(d) not in dropped]
-        markup = [etree.tostring(doi, with_tail=False) for doi in dois]
-        key = (record.ln_type, digest(_UNUSED.sub(b"", b"".join(markup))) if markup else b"")
+        key = (record.ln_type, _content_digest(record.element) if dois else b"")
         data_objects = self.cache.ln_objects.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)
+            markup = [etree.tostring(doi, with_tail=False) for doi in dois]
             data_objects = self._data_objects(definition.dos, dois, markup, record.ln_type, where)
             if len(self.diagnostics.items) == before:  # problems are reported every time
                 self.cache.ln_objects[key] = data_objects
@@ -604,6 +604,15 @@ class Linker:
                 settings[0],
                 where,
             )
+
+
+def _content_digest(element: etree._Element) -> bytes:
+    """A digest of what an LN holds (its DOIs and the rest), without its own start tag and
+    without the attributes the IR does not keep: LNs of one type with the same content
+    share their data objects. One serialisation in C per LN."""
+    markup = etree.tostring(element, with_tail=False)
+    start = markup.find(b">") + 1  # ">" is escaped inside serialised attribute values
+    return digest(_UNUSED.sub(b"", markup[start:]))
 
 
 def _with(a: DataAttribute, **changes: object) -> DataAttribute:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -59,7 +60,9 @@ from gen61850.generator.scl.xmlread import (
 )
 from gen61850.generator.scl.xsdcheck import validate_xsd
 from gen61850.runtime.device import DataObject, Ied
-from gen61850.runtime.sv.stream import StreamConfig
+
+if TYPE_CHECKING:  # the SV runtime (and numpy) is imported only when a file has SV streams
+    from gen61850.runtime.sv.stream import StreamConfig
 
 STATUS_COMPLETE = 0
 STATUS_PARTIAL = 1

@@ -52,6 +52,9 @@ LN_PARTS = (
     "SettingControl",
     "Inputs",
 )
+_LN_CHILDREN = (*LN_PARTS, "DOI")
+# Keys whose references the linker checks itself (it reports what they cost).
+_LINKED_KEYS = frozenset({"LDeviceInIEDKey"})
 
 
 class AttributeReader:
@@ -62,6 +65,8 @@ class AttributeReader:
         self.diagnostics = diagnostics
         self.edition = edition
         self._tables: dict[tuple[str, str], Mapping[str, AttributeFact]] = {}
+        # per (tag, parent): (name, fact, fallback value, plain text) for each attribute
+        self._compiled: dict[tuple[str, str], list[tuple[str, AttributeFact, Value, bool]]] = {}
 
     def table(self, tag: str, parent: str = "") -> Mapping[str, AttributeFact]:
         key = (tag, parent)
@@ -95,8 +100,14 @@ class AttributeReader:
                 tag=tag,
             )
             return None
-        for name, fact in table.items():
-            text = element.get(name)
+        compiled = self._compiled.get((tag, parent))
+        if compiled is None:
+            compiled = self._compiled[(tag, parent)] = [
+                (name, fact, self._fallback(fact), _plain(fact)) for name, fact in table.items()
+            ]
+        get = element.get
+        for name, fact, fallback, plain in compiled:
+            text = get(name)
             if text is None:
                 if fact.required:
                     self.diagnostics.warning(
@@ -106,9 +117,11 @@ class AttributeReader:
                         rule="required",
                         tag=tag,
                     )
-                values[name] = self._fallback(fact)
-                continue
-            values[name] = self.value(element, tag, fact, text, what)
+                values[name] = fallback
+            elif plain:
+                values[name] = text if fact.base == "string" else " ".join(text.split())
+            else:
+                values[name] = self.value(element, tag, fact, text, what)
         return values
 
     def _fallback(self, fact: AttributeFact) -> Value:
@@ -161,6 +174,15 @@ class AttributeReader:
         return value, None
 
 
+def _plain(fact: AttributeFact) -> bool:
+    """Whether any text is a value of the attribute (a string without a closed list)."""
+    return (
+        fact.base not in ("boolean",)
+        and not fact.is_integer
+        and not (fact.enumeration and not fact.open_enumeration)
+    )
+
+
 def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:40] + "...")
 
@@ -197,6 +219,7 @@ class LnRecord:
     desc: str
     parts: dict[str, list[etree._Element]]
     identities: Result
+    dois: list[etree._Element] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -257,7 +280,7 @@ class IedReader:
             text(values, "configVersion"),
             text(values, "desc"),
         )
-        identities = self.rules.check("IED", element)
+        identities = self.rules.check("IED", element, skip=_LINKED_KEYS)
         dropped = self.report_clashes(identities, f"IED {name}")
         for ap in scl_children(element, "AccessPoint"):
             if id(ap) in dropped:
@@ -350,7 +373,9 @@ class IedReader:
         )
         if values is None:
             return None
-        parts = scl_children_named(element, LN_PARTS)
+        found = scl_children_named(element, _LN_CHILDREN)
+        children = {name: found.get(name, []) for name in _LN_CHILDREN}
+        parts = {name: found[name] for name in LN_PARTS if name in found}
         return LnRecord(
             element,
             tag,
@@ -361,7 +386,8 @@ class IedReader:
             text(values, "inst"),
             text(values, "desc"),
             parts,
-            self.rules.check(tag, element),
+            self.rules.check(tag, element, children),
+            children["DOI"],
         )
 
 

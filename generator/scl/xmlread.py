@@ -92,10 +92,15 @@ def scl_children_named(
 ) -> dict[str, list[etree._Element]]:
     """Direct children called one of ``names``, by local name (one filtered walk in C)."""
     found: dict[str, list[etree._Element]] = {}
-    tags = [t for name in names for t in (_NS_PREFIX + name, name)]
+    tags = _TAGS.get(names)
+    if tags is None:
+        tags = _TAGS[names] = tuple(t for name in names for t in (_NS_PREFIX + name, name))
     for child in element.iterchildren(*tags):
         found.setdefault(local_name(child) or "", []).append(child)
     return found
+
+
+_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:

@@ -17,6 +17,7 @@ from gen61850.cli import main
 from gen61850.generator.scl.device import device_packages
 from gen61850.generator.scl.diagnostics import one_line
 from gen61850.generator.scl.model import load_scl
+from gen61850.generator.scl.show import model_lines
 from gen61850.runtime.device import GseControl, ReportControl, SampledValueControl
 from gen61850.runtime.sv.streams import StreamNotPublishable
 
@@ -100,6 +101,8 @@ def test_routable_sv_address_is_read_and_described(write_scl: Writer, tmp_path: 
         "SampledValueControl IED1LD0/LLN0.MSVCB01: described without a stream: routable SV "
         "(IEC 61850-90-5) to 239.0.0.1: described, the SV runtime publishes layer-2 streams only"
     ]
+    shown = "\n".join(model_lines(model))
+    assert "multicast True -> routable 239.0.0.1 APPID 4000" in shown
     package = _import(device_packages(model), tmp_path, "ied1")
     described = package.streams.SV_CONTROLS["IED1LD0/LLN0.MSVCB01"]  # type: ignore[attr-defined]
     assert described.routable_address == routable
