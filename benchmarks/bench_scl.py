@@ -8,10 +8,12 @@ the median peak RSS, and the ratios to lxml's minimum seconds and median RSS. Th
 is shared: its load average is printed before and after each table.
 
 Files: every corpus SCL file larger than 200 KB (real, distinct files), and synthetic SCDs
-of about 10, 50 and 100 MB built from BCU_402T's IEDs under new names, in two variants:
-``shared`` (copies as they are: identical LN instances share their resolution) and
-``distinct`` (every copied DAI value is changed per copy, so no two LN instances have the
-same markup: the reader's sharing never applies; the worst case).
+of about 10, 50 and 100 MB built from BCU_402T's IEDs under new names of the same length
+(so LD names stay within 64 characters), in two variants: ``shared`` (copies as they are:
+identical LN instances share their resolution) and ``distinct`` (in every copied LN a
+string or float attribute of one DO names the copy, and every decimal value moves with
+the copy: about 90 % of the LN instances have content of their own, the rest are of types
+without such an attribute; every value stays valid for its type).
 
 Rows (what each one does):
 - ``lxml parse``: ``etree.parse`` of the whole file into a tree;
@@ -62,14 +64,17 @@ def synthetic_scd(target_mb: float, path: Path, *, distinct: bool) -> tuple[int,
     }
     templates = root.find(f"{NS}DataTypeTemplates")
     insert_at = list(root).index(templates) if templates is not None else len(root)
+    descriptions = _described_dos(templates)
     count = 0
     for n in range(1, copies):
-        for ied in ieds:
-            name = f"{ied.get('name')}_{n:04d}"
+        for index, ied in enumerate(ieds):
+            original = ied.get("name") or "IED"
+            # as long as the original: LD names (IED name + inst) keep their length
+            name = f"{original[: max(1, len(original) - 5)]}{index}{n:04d}"
             clone = copy.deepcopy(ied)
             clone.set("name", name)
             if distinct:
-                _distinct_values(clone, n)
+                _distinct_values(clone, n, descriptions)
             root.insert(insert_at, clone)
             insert_at += 1
             count += 1
@@ -84,24 +89,61 @@ def synthetic_scd(target_mb: float, path: Path, *, distinct: bool) -> tuple[int,
     return len(ieds) + count, ieds[0].get("name") or ""
 
 
-def _distinct_values(ied: object, n: int) -> None:
-    """Change every DAI value of a copied IED (numbers by ``n``, texts by a suffix), and give
-    every DOI without a value one of its own, so that no LN instance repeats another."""
-    for number, val in enumerate(ied.iter(f"{NS}Val")):  # type: ignore[attr-defined]
-        text = (val.text or "").strip()
-        if text.lstrip("-").isdigit():
-            val.text = str(int(text) + n % 7 + number % 3)
-        elif text.replace(".", "", 1).lstrip("-").isdigit():
-            val.text = f"{float(text) + n / 1000:g}"
-        elif text and text.isidentifier() is False:
-            val.text = f"{text}{n % 10}"[:60]
-    for number, doi in enumerate(ied.iter(f"{NS}DOI")):  # type: ignore[attr-defined]
-        doi.set("desc", f"copy {n} {number}")
-        if doi.find(f"{NS}DAI") is None and doi.find(f"{NS}SDI") is None:
+_VALUE_TYPES = ("VisString255", "VisString129", "VisString64", "Unicode255", "FLOAT32", "FLOAT64")
+
+
+def _described_dos(templates: object) -> dict[str, tuple[str, str, str]]:
+    """LNodeType id → (DO, DA, bType) of one of its DOs with an attribute any copy can hold
+    its own value in: a description ``d``, else a string or float attribute."""
+    if templates is None:
+        return {}
+    choice: dict[str, tuple[str, str]] = {}
+    for do_type in templates.iterfind(f"{NS}DOType"):  # type: ignore[attr-defined]
+        das = [(da.get("name"), da.get("bType")) for da in do_type.iterfind(f"{NS}DA")]
+        ranked = [d for d in das if d[0] == "d"] + [d for d in das if d[1] in _VALUE_TYPES]
+        if ranked:
+            choice[do_type.get("id")] = ranked[0]
+    found: dict[str, tuple[str, str, str]] = {}
+    for ln_type in templates.iterfind(f"{NS}LNodeType"):  # type: ignore[attr-defined]
+        for do in ln_type.iterfind(f"{NS}DO"):
+            if do.get("type") in choice:
+                da, btype = choice[do.get("type")]
+                found[ln_type.get("id")] = (do.get("name"), da, btype)
+                break
+    return found
+
+
+def _distinct_values(ied: object, n: int, described: dict[str, tuple[str, str, str]]) -> None:
+    """Give every LN of a copied IED content of its own, with valid values: one attribute of
+    one of its DOs (a description ``d``, else a string or float) takes a value naming the
+    copy, and every decimal value moves with ``n``. No two LN instances of the file then
+    have the same content, so the reader's sharing never applies (``desc`` or ``sAddr``
+    alone, which the reader ignores, would not do that)."""
+    for ln in ied.iter(f"{NS}LN", f"{NS}LN0"):  # type: ignore[attr-defined]
+        for val in ln.iter(f"{NS}Val"):
+            text = (val.text or "").strip()
+            if "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
+                val.text = f"{float(text) + n / 1000:g}"
+        chosen = described.get(ln.get("lnType"))
+        if chosen is None:
             continue
-        for dai in doi.iter(f"{NS}DAI"):
-            if dai.find(f"{NS}Val") is None:
-                dai.set("sAddr", f"{n}.{number}")
+        do_name, da_name, btype = chosen
+        doi = next((d for d in ln.iterfind(f"{NS}DOI") if d.get("name") == do_name), None)
+        if doi is None:
+            doi = etree_sub(ln, "DOI", name=do_name)
+        dai = next((d for d in doi.iterfind(f"{NS}DAI") if d.get("name") == da_name), None)  # type: ignore[attr-defined]
+        if dai is None:
+            dai = etree_sub(doi, "DAI", name=da_name)
+        for old in list(dai):  # type: ignore[call-overload]
+            dai.remove(old)  # type: ignore[attr-defined]
+        value = f"{n}.5" if btype.startswith("FLOAT") else f"copy {n}"
+        etree_sub(dai, "Val").text = value  # type: ignore[attr-defined]
+
+
+def etree_sub(parent: object, tag: str, **attributes: str) -> object:
+    from lxml import etree
+
+    return etree.SubElement(parent, f"{NS}{tag}", **attributes)  # type: ignore[arg-type]
 
 
 def measure(tool: str, path: str, ied: str, xsd: str) -> dict[str, float]:
