@@ -122,11 +122,14 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff lint and format check over the hand-written code."""
-    session.install("ruff==0.17.6")
+    """ruff lint and format check over the hand-written code; the layering contracts
+    (import-linter, pyproject.toml): runtime and generated code never import the generator."""
+    session.install("ruff==0.17.6", "import-linter==2.16")
+    session.install("-e", ".", "--no-deps")
     paths = ["generator", "runtime", "gen61850", "tests", "benchmarks", "noxfile.py"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+    session.run("lint-imports")
 
 
 @nox.session

@@ -1,28 +1,35 @@
-"""SCL: reading and generating, beside the plain lxml parse (the floor) and open61850.scl.
+"""SCL: loading real and synthetic files beside their plain lxml parse (the floor).
 
-Files: the corpus's BCU_402T.scd (865 KB, 4 IEDs) and synthetic SCDs of about 10 and 50 MB
-built here by copying BCU_402T's IEDs under new names (with their Communication entries);
-one 10 MB variant gives every copied DOI its own ``desc`` so that no LN instance repeats
-another (the reader shares the resolution of identical instances; this row shows the cost
-without that help).
-Each measurement runs in a fresh Python process, so its peak RSS (VmHWM) is its own; times
-are taken inside the process around the work only, best of 5 / 3 / 2 runs (BCU, 10 MB,
-50 MB): the team machine is shared and single runs vary by ±30 %. Rows:
+Every run is one fresh Python process that does one thing once and reports the seconds of
+that work (measured inside, around the work only) and its peak resident set (VmHWM), so
+each figure is its own. The cases of one comparison are interleaved (lxml, gen61850, lxml,
+gen61850, ...), repeated ``REPEAT`` times; a row gives the minimum and the median seconds,
+the median peak RSS, and the ratios to lxml's minimum seconds and median RSS. The machine
+is shared: its load average is printed before and after each table.
 
-- ``lxml parse``: ``etree.parse`` of the whole file (the floor);
-- ``open61850.scl``: ``load_ieds`` (its reader: addresses, LDs, data sets, control blocks);
-- ``gen61850 load``: ``load_scl(validate=False)``: read (one streaming pass), resolve every
-  type, check;
-- ``gen61850 check``: the same plus the official XSD of the file's version;
-- ``gen61850 generate``: load + render every package (one IED, ``--ied``, for synthetic
-  files: the whole file is still read and resolved).
+Files: every corpus SCL file larger than 200 KB (real, distinct files), and synthetic SCDs
+of about 10, 50 and 100 MB built from BCU_402T's IEDs under new names of the same length
+(so LD names stay within 64 characters), in two variants: ``shared`` (copies as they are:
+identical LN instances share their resolution) and ``distinct`` (in every copied LN a
+string or float attribute of one DO names the copy, and every decimal value moves with
+the copy: about 90 % of the LN instances have content of their own, the rest are of types
+without such an attribute; every value stays valid for its type).
+
+Rows (what each one does):
+- ``lxml parse``: ``etree.parse`` of the whole file into a tree;
+- ``open61850.scl``: its ``load_ieds`` (addresses, LDs, data sets, control blocks);
+- ``gen61850 load``: ``load_scl(validate=False)``: read, link, check, build every IED;
+- ``gen61850 check``: the same plus the official XSD of the file's version (corpus only);
+- ``gen61850 generate``: load + render one IED's package (``--ied``), formatting included.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,18 +39,16 @@ from pathlib import Path
 from benchmarks.timing import print_table
 
 ROOT = Path(__file__).resolve().parents[1]
-BCU = ROOT.parent / "shared" / "corpus" / "scl" / "BCU_402T.scd"
+CORPUS = ROOT.parent / "shared" / "corpus"
+BCU = CORPUS / "scl" / "BCU_402T.scd"
 NS = "{http://www.iec.ch/61850/2003/SCL}"
-TOOLS = ("lxml parse", "open61850.scl", "gen61850 load", "gen61850 check", "gen61850 generate")
+REPEAT = int(os.environ.get("GEN61850_BENCH_REPEAT", "5"))
+LARGE = 200_000  # corpus files above this size are measured
+SIZES_MB = (10, 50, 100)
 
 
-def synthetic_scd(target_mb: float, path: Path, *, distinct: bool = False) -> tuple[int, str]:
-    """Write an SCD of about ``target_mb`` MB; returns (IED count, one IED's name).
-
-    ``distinct``: every copied DOI gets its own ``desc``, so no two LN instances have the
-    same markup and the reader's sharing of identical instances never applies (the worst
-    case for it; the values are still those of BCU_402T).
-    """
+def synthetic_scd(target_mb: float, path: Path, *, distinct: bool) -> tuple[int, str]:
+    """Write an SCD of about ``target_mb`` MB; returns (IED count, one IED's name)."""
     from lxml import etree
 
     tree = etree.parse(str(BCU))
@@ -59,15 +64,17 @@ def synthetic_scd(target_mb: float, path: Path, *, distinct: bool = False) -> tu
     }
     templates = root.find(f"{NS}DataTypeTemplates")
     insert_at = list(root).index(templates) if templates is not None else len(root)
+    descriptions = _described_dos(templates)
     count = 0
     for n in range(1, copies):
-        for ied in ieds:
-            name = f"{ied.get('name')}_{n:04d}"
+        for index, ied in enumerate(ieds):
+            original = ied.get("name") or "IED"
+            # as long as the original: LD names (IED name + inst) keep their length
+            name = f"{original[: max(1, len(original) - 5)]}{index}{n:04d}"
             clone = copy.deepcopy(ied)
             clone.set("name", name)
             if distinct:
-                for number, doi in enumerate(clone.iter(f"{NS}DOI")):
-                    doi.set("desc", f"{name} {number}")
+                _distinct_values(clone, n, descriptions)
             root.insert(insert_at, clone)
             insert_at += 1
             count += 1
@@ -82,31 +89,88 @@ def synthetic_scd(target_mb: float, path: Path, *, distinct: bool = False) -> tu
     return len(ieds) + count, ieds[0].get("name") or ""
 
 
-def measure(tool: str, path: str, ied: str, repeat: int) -> dict[str, float]:
-    """Run one tool on one file in this process: best seconds and peak RSS."""
-    best = float("inf")
-    for _ in range(repeat):
+_VALUE_TYPES = ("VisString255", "VisString129", "VisString64", "Unicode255", "FLOAT32", "FLOAT64")
+
+
+def _described_dos(templates: object) -> dict[str, tuple[str, str, str]]:
+    """LNodeType id → (DO, DA, bType) of one of its DOs with an attribute any copy can hold
+    its own value in: a description ``d``, else a string or float attribute."""
+    if templates is None:
+        return {}
+    choice: dict[str, tuple[str, str]] = {}
+    for do_type in templates.iterfind(f"{NS}DOType"):  # type: ignore[attr-defined]
+        das = [(da.get("name"), da.get("bType")) for da in do_type.iterfind(f"{NS}DA")]
+        ranked = [d for d in das if d[0] == "d"] + [d for d in das if d[1] in _VALUE_TYPES]
+        if ranked:
+            choice[do_type.get("id")] = ranked[0]
+    found: dict[str, tuple[str, str, str]] = {}
+    for ln_type in templates.iterfind(f"{NS}LNodeType"):  # type: ignore[attr-defined]
+        for do in ln_type.iterfind(f"{NS}DO"):
+            if do.get("type") in choice:
+                da, btype = choice[do.get("type")]
+                found[ln_type.get("id")] = (do.get("name"), da, btype)
+                break
+    return found
+
+
+def _distinct_values(ied: object, n: int, described: dict[str, tuple[str, str, str]]) -> None:
+    """Give every LN of a copied IED content of its own, with valid values: one attribute of
+    one of its DOs (a description ``d``, else a string or float) takes a value naming the
+    copy, and every decimal value moves with ``n``. No two LN instances of the file then
+    have the same content, so the reader's sharing never applies (``desc`` or ``sAddr``
+    alone, which the reader ignores, would not do that)."""
+    for ln in ied.iter(f"{NS}LN", f"{NS}LN0"):  # type: ignore[attr-defined]
+        for val in ln.iter(f"{NS}Val"):
+            text = (val.text or "").strip()
+            if "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
+                val.text = f"{float(text) + n / 1000:g}"
+        chosen = described.get(ln.get("lnType"))
+        if chosen is None:
+            continue
+        do_name, da_name, btype = chosen
+        doi = next((d for d in ln.iterfind(f"{NS}DOI") if d.get("name") == do_name), None)
+        if doi is None:
+            doi = etree_sub(ln, "DOI", name=do_name)
+        dai = next((d for d in doi.iterfind(f"{NS}DAI") if d.get("name") == da_name), None)  # type: ignore[attr-defined]
+        if dai is None:
+            dai = etree_sub(doi, "DAI", name=da_name)
+        for old in list(dai):  # type: ignore[call-overload]
+            dai.remove(old)  # type: ignore[attr-defined]
+        value = f"{n}.5" if btype.startswith("FLOAT") else f"copy {n}"
+        etree_sub(dai, "Val").text = value  # type: ignore[attr-defined]
+
+
+def etree_sub(parent: object, tag: str, **attributes: str) -> object:
+    from lxml import etree
+
+    return etree.SubElement(parent, f"{NS}{tag}", **attributes)  # type: ignore[arg-type]
+
+
+def measure(tool: str, path: str, ied: str, xsd: str) -> dict[str, float]:
+    """Run one tool once on one file in this process: seconds of the work (what the tool
+    imports is imported before the clock starts, and only that), peak RSS."""
+    from lxml import etree
+
+    if tool == "lxml parse":
         start = time.perf_counter()
-        if tool == "lxml parse":
-            from lxml import etree
+        etree.parse(path)
+    elif tool == "open61850.scl":
+        import open61850.scl
 
-            etree.parse(path)
-        elif tool == "open61850.scl":
-            import open61850.scl
+        start = time.perf_counter()
+        open61850.scl.load_ieds(path)
+    else:
+        from gen61850.generator.scl.device import device_packages
+        from gen61850.generator.scl.model import load_scl
 
-            open61850.scl.load_ieds(path)
-        elif tool in ("gen61850 load", "gen61850 check"):
-            from gen61850.generator.scl.model import load_scl
-
-            load_scl(Path(path), validate=tool == "gen61850 check")
-        else:
-            from gen61850.generator.scl.device import device_packages
-            from gen61850.generator.scl.model import load_scl
-
+        start = time.perf_counter()
+        if tool == "gen61850 generate":
             model = load_scl(Path(path), validate=False)
             device_packages(model, ieds=[ied] if ied else None)
-        best = min(best, time.perf_counter() - start)
-    return {"seconds": best, "peak_mb": _peak_rss_mb()}
+        else:
+            check = tool == "gen61850 check"
+            load_scl(Path(path), validate=check, xsd=[Path(xsd)] if check and xsd else None)
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_rss_mb()}
 
 
 def _peak_rss_mb() -> float:
@@ -119,7 +183,8 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(tool: str, path: Path, ied: str, repeat: int) -> dict[str, float]:
+def _child(tool: str, path: Path, ied: str) -> dict[str, float]:
+    xsd = CORPUS / "scl-xsd"
     completed = subprocess.run(
         [
             sys.executable,
@@ -129,7 +194,7 @@ def _child(tool: str, path: Path, ied: str, repeat: int) -> dict[str, float]:
             tool,
             str(path),
             ied,
-            str(repeat),
+            str(xsd) if xsd.is_dir() else "",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -142,47 +207,85 @@ def _child(tool: str, path: Path, ied: str, repeat: int) -> dict[str, float]:
     return result
 
 
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} CPUs"
+
+
+def compare(label: str, path: Path, tools: tuple[str, ...], ied: str = "") -> list[list[object]]:
+    """Rows for one file: every tool run ``REPEAT`` times, interleaved."""
+    runs: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
+    for _ in range(REPEAT):
+        for tool in tools:
+            runs[tool].append(_child(tool, path, ied))
+    floor = min(r["seconds"] for r in runs[tools[0]])
+    floor_mb = statistics.median(r["peak_mb"] for r in runs[tools[0]])
+    rows: list[list[object]] = []
+    for tool in tools:
+        seconds = [r["seconds"] for r in runs[tool]]
+        peak = statistics.median(r["peak_mb"] for r in runs[tool])
+        what = tool + (f" (--ied {ied})" if tool == "gen61850 generate" and ied else "")
+        rows.append(
+            [
+                label,
+                what,
+                min(seconds),
+                statistics.median(seconds),
+                min(seconds) / floor,
+                peak,
+                peak / floor_mb,
+            ]
+        )
+    return rows
+
+
+HEADER = ["file", "what", "min s", "median s", "x lxml (min)", "peak RSS MB", "x lxml RSS"]
+
+
 def main() -> None:
     if not BCU.is_file():
         print(f"skipped: {BCU} not found")
         return
+    large = sorted(p for p in (CORPUS / "scl").iterdir() if p.stat().st_size > LARGE)
+    print(f"\nrepeat {REPEAT}, interleaved; before: {_load()}")
+    rows: list[list[object]] = []
+    corpus_tools = ("lxml parse", "open61850.scl", "gen61850 load", "gen61850 check")
+    for path in large:
+        label = f"{path.name} ({path.stat().st_size / 1e3:.0f} KB)"
+        rows += compare(label, path, corpus_tools)
+    print_table("SCL: real corpus files > 200 KB (one fresh process per run)", HEADER, rows)
+    print(f"after: {_load()}")
     with tempfile.TemporaryDirectory(prefix="gen61850-bench-scl-") as tmp:
-        files: list[tuple[str, Path, str, int]] = [(BCU.name, BCU, "", 5)]
-        for mb, repeat, distinct in ((10, 3, False), (10, 3, True), (50, 2, False)):
-            path = Path(tmp) / f"synthetic_{mb}MB{'_distinct' if distinct else ''}.scd"
-            count, one = synthetic_scd(mb, path, distinct=distinct)
-            kind = ", distinct DOIs" if distinct else ""
-            label = f"synthetic {path.stat().st_size / 1e6:.0f} MB ({count} IEDs{kind})"
-            files.append((label, path, one, repeat))
         rows = []
-        per_mb: dict[str, list[float]] = {}
-        for label, path, ied, repeat in files:
-            size_mb = path.stat().st_size / 1e6
-            floor = None
-            for tool in TOOLS:
-                result = _child(tool, path, ied, repeat)
-                if floor is None:
-                    floor = result["seconds"]
-                what = tool + (f" (--ied {ied})" if ied and tool == "gen61850 generate" else "")
-                rows.append(
-                    [label, what, result["seconds"], result["peak_mb"], result["seconds"] / floor]
-                )
-                per_mb.setdefault(tool, []).append(result["seconds"] / size_mb)
+        growth: dict[str, list[str]] = {}
+        print(f"\nbefore: {_load()}")
+        for distinct in (False, True):
+            variant = "distinct" if distinct else "shared"
+            for mb in SIZES_MB:
+                path = Path(tmp) / f"synthetic_{mb}MB_{variant}.scd"
+                count, one = synthetic_scd(mb, path, distinct=distinct)
+                size = path.stat().st_size / 1e6
+                label = f"synthetic {size:.0f} MB, {count} IEDs, {variant}"
+                tools = ("lxml parse", "gen61850 load")
+                if mb == SIZES_MB[0]:
+                    tools += ("open61850.scl", "gen61850 generate")
+                found = compare(label, path, tools, one)
+                rows += found
+                load = next(r for r in found if r[1] == "gen61850 load")
+                growth.setdefault(variant, []).append(f"{float(load[2]) / size * 1000:.1f}")  # type: ignore[arg-type]
+                path.unlink()
+        print_table("SCL: synthetic SCDs from BCU_402T's IEDs", HEADER, rows)
         print_table(
-            "SCL reading and generation (fresh process per row; x lxml = seconds / lxml parse)",
-            ["file", "tool", "seconds", "peak RSS MB", "x lxml"],
-            rows,
+            "Growth: gen61850 load, milliseconds per MB (flat = linear)",
+            ["variant", *[f"{mb} MB" for mb in SIZES_MB]],
+            [[variant, *values] for variant, values in growth.items()],
         )
-        print_table(
-            "Growth: seconds per MB of input (flat = linear)",
-            ["tool", *[label.split(" IEDs")[0].replace(" (", ", ") for label, *_ in files]],
-            [[tool, *values] for tool, values in per_mb.items()],
-        )
+        print(f"after: {_load()}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--measure":
-        tool, path, ied, repeat = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-        print(json.dumps(measure(tool, path, ied, repeat)))
+        tool, path, ied, xsd = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+        print(json.dumps(measure(tool, path, ied, xsd)))
     else:
         main()

@@ -34,6 +34,7 @@ class Target:
 TARGETS: tuple[Target, ...] = (
     Target("asn1-codecs", "gen61850.generator.asn1.target"),
     Target("scl-bindings", "gen61850.generator.scl.target"),
+    Target("scl-facts", "gen61850.generator.scl.target", "build_facts"),
     Target("scsm-8-2", "gen61850.generator.xmpp.target"),
 )
 

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -170,7 +171,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.scl.is_file():
         raise Gen61850Error(f"{args.scl}: no such SCL file")
     scl = load_scl(args.scl)
-    scl.raise_on_errors()
+    for problem in scl.errors:  # what was left out; the rest is served
+        print(problem, file=sys.stderr)
     if args.ied:
         ied = scl.ied(args.ied)
     elif scl.ieds:

@@ -52,19 +52,6 @@ def device_packages(
         raise SclError(
             (Diagnostic(str(model.path), 0, Severity.ERROR, "no IED to generate a package for"),)
         )
-    packages = [naming.package_name(i.name) for i in chosen]
-    clashes = sorted({p for p in packages if packages.count(p) > 1})
-    if clashes:
-        raise SclError(
-            (
-                Diagnostic(
-                    str(model.path),
-                    0,
-                    Severity.ERROR,
-                    f"IED names give the same package name: {', '.join(clashes)}",
-                ),
-            )
-        )
     name = source_name or model.path.name
     source_bytes = model.path.read_bytes()
     env = render.environment(filters=naming.FILTERS)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from gen61850.generator.scl.diagnostics import Diagnostics, SclError
 from gen61850.generator.scl.emit import Emitter
+from gen61850.generator.scl.link_types import TypeGraph
 from gen61850.generator.scl.model import SclModel
 from gen61850.generator.scl.naming import (
     class_name,
@@ -20,8 +20,7 @@ from gen61850.generator.scl.naming import (
     py_identifier,
     unique,
 )
-from gen61850.generator.scl.resolve import TypeInstantiator
-from gen61850.generator.scl.sv_bridge import layout_of, stream_config_of
+from gen61850.generator.scl.sv_streams import layout_or_reason
 from gen61850.generator.scl.typedefs import AttrDef, SubObjectDef, TypeDefs
 from gen61850.generator.scl.values import ValueProblem, convert
 from gen61850.runtime.device import (
@@ -99,6 +98,8 @@ class PackageView:
     control_imports: tuple[str, ...] = ()
     mms: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     inputs: tuple[tuple[str, str], ...] = ()  # (LD/LN, expression of its ExtRef tuple)
+    refused_streams: tuple[tuple[str, str], ...] = ()  # (reference, why it is not published)
+    left_out: tuple[tuple[str, str], ...] = ()  # (what, the located error that cost it)
 
 
 def _float(value: float) -> str:
@@ -110,8 +111,9 @@ def _float(value: float) -> str:
 class _Types:
     """Class names, field names, annotations and defaults of the template types in use."""
 
-    def __init__(self, typedefs: TypeDefs) -> None:
+    def __init__(self, typedefs: TypeDefs, graph: TypeGraph) -> None:
         self.typedefs = typedefs
+        self.graph = graph
         self.enum_names: dict[str, str] = {}
         self.members: dict[str, dict[int, str]] = {}
         self.field_names: dict[tuple[str, str], dict[str, str]] = {}
@@ -157,11 +159,14 @@ class _Types:
         return True
 
     def _children(self, kind: str, type_id: str) -> tuple[SubObjectDef | AttrDef, ...]:
+        """The children the model has (references cut by the type graph left out)."""
         if kind == "LN":
             return self.typedefs.lnode_types[type_id].dos
         if kind == "DO":
-            return self.typedefs.do_types[type_id].children
-        return self.typedefs.da_types[type_id].bdas
+            children: tuple[SubObjectDef | AttrDef, ...] = self.typedefs.do_types[type_id].children
+        else:
+            children = self.typedefs.da_types[type_id].bdas
+        return tuple(c for _, c in self.graph.kept((kind, type_id), children))
 
     def _enum(self, type_id: str) -> str | None:
         enum = self.typedefs.enum_types.get(type_id)
@@ -311,9 +316,8 @@ class _Types:
 class _Initial:
     """Constructor expressions that differ from the type defaults (DOI/SDI/DAI values)."""
 
-    def __init__(self, types: _Types, base: TypeInstantiator) -> None:
+    def __init__(self, types: _Types) -> None:
         self.types = types
-        self.base = base
 
     def do_expr(self, runtime: DataObject, base: DataObject | None) -> str | None:
         if base is not None and runtime == base:
@@ -385,9 +389,8 @@ def _reference_name(ld: LogicalDevice, ln_name: str, name: str) -> str:
 
 def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
     """The template context of IED ``ied`` (from ``model``)."""
-    types = _Types(model.typedefs)
-    base = TypeInstantiator(model.typedefs, Diagnostics("(defaults)"))
-    initial = _Initial(types, base)
+    types = _Types(model.typedefs, model.type_graph)
+    initial = _Initial(types)
     lns = [(ld, ln) for ld in ied.logical_devices for ln in ld.logical_nodes]
     for ln_type in sorted({ln.ln_type for _, ln in lns}):
         types.visit("LN", ln_type)
@@ -410,7 +413,8 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
                 runtime = ln.child(sub.name)
                 if runtime is None or sub.name not in names:
                     continue
-                text = initial.node_or_array_expr(runtime, base.data_object(sub, "DO"))
+                base = model.base_objects.get((sub.name, sub.type_id, sub.count))
+                text = initial.node_or_array_expr(runtime, base)
                 if text is not None:
                     args.append(f"{names[sub.name]}={text}")
             default = (
@@ -436,6 +440,7 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
 
     data_sets: list[DataSetView] = []
     streams: list[tuple[str, str, str]] = []
+    refused: list[tuple[str, str]] = []
     stream_emitter = Emitter(())
     ds_class_names = unique(
         class_name("DS", f"{ld.inst}_{ln.name}_{ds.name}") for ld, ln in lns for ds in ln.data_sets
@@ -445,18 +450,26 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
         for ds in ln.data_sets:
             data_sets.append(
                 _data_set_view(
-                    ied, ds, ld, ln.name, next(ds_iter), types, stream_emitter, str(model.path)
+                    ied,
+                    ds,
+                    ld,
+                    ln.name,
+                    next(ds_iter),
+                    types,
+                    stream_emitter,
+                    complete=ds.name not in model.incomplete_in(ied.name, ld.inst, ln.name),
                 )
             )
         for svc in ln.sv_controls:
-            try:
-                config = stream_config_of(model, ied, ld, svc)
-            except SclError:
+            line, config = model.streams.get((ied.name, ld.inst, svc.name), (0, "not checked"))
+            reference = _reference_name(ld, ln.name, svc.name)
+            if isinstance(config, str):
+                refused.append((reference, f"{source_name}:{line}: {config}"))
                 continue
             streams.append(
                 (
                     py_identifier(f"STREAM_{ld.inst}_{svc.name}"),
-                    _reference_name(ld, ln.name, svc.name),
+                    reference,
                     stream_emitter.expr(config),
                 )
             )
@@ -502,6 +515,11 @@ def build_view(model: SclModel, ied: Ied, *, source_name: str) -> PackageView:
         model_imports=model_imports,
         data_sets=tuple(data_sets),
         streams=tuple(streams),
+        refused_streams=tuple(refused),
+        left_out=tuple(
+            (d.cost or d.message, f"{source_name}:{d.line}: {d.severity.value}: {d.message}")
+            for d in model.left_out(ied.name)
+        ),
         controls={k: tuple(v) for k, v in controls.items()},
         control_imports=tuple(sorted(control_emitter.classes | stream_emitter.classes)),
         mms=mms,
@@ -517,7 +535,8 @@ def _data_set_view(
     cls: str,
     types: _Types,
     emitter: Emitter,
-    file: str,
+    *,
+    complete: bool,
 ) -> DataSetView:
     names = unique(py_identifier(m.fcda.path.replace(".", "_")) for m in ds.members)
     fields: list[FieldView] = []
@@ -542,9 +561,8 @@ def _data_set_view(
             )
     reference = f"{ld.name}/{ln_name}${ds.name}"
     data = ClassView(cls, f"Data set {reference}: members as typed fields.", tuple(fields))
-    try:
-        layout = layout_of(ied, ds, file)
-    except SclError:
+    layout = layout_or_reason(ied, ds) if complete else "lost members"
+    if isinstance(layout, str):  # not an SV data set: typed members only
         return DataSetView(ds.name, reference, data)
     channel_names = unique(py_identifier(c.name.replace(".", "_")) for c in layout.channels)
     return DataSetView(

@@ -71,15 +71,24 @@ def read_inputs(
                     line,
                     f"ExtRef in {where}: serviceType {service!r} is not one of "
                     f"{', '.join(SERVICE_TYPES)}",
+                    tag="ExtRef",
+                    rule="reference",
                 )
             if ext_ref.ied_name and not ext_ref.is_bound and not ext_ref.src_cb_name:
                 diagnostics.warning(
                     line,
                     f"ExtRef in {where}: iedName {ext_ref.ied_name!r} without ldInst, "
                     "lnClass and doName names no data",
+                    tag="ExtRef",
+                    rule="reference",
                 )
             if ext_ref.src_cb_name and not ext_ref.ied_name:
-                diagnostics.warning(line, f"ExtRef in {where}: srcCBName without iedName")
+                diagnostics.warning(
+                    line,
+                    f"ExtRef in {where}: srcCBName without iedName",
+                    tag="ExtRef",
+                    rule="reference",
+                )
             found.append(ext_ref)
             if ext_ref.ied_name:
                 pending.append(PendingExtRef(line, where, ext_ref))
@@ -101,13 +110,23 @@ def check_inputs(
             try:
                 source.find(ext_ref.data_path)
             except ReferenceError61850 as problem:
-                diagnostics.warning(item.line, f"{what}: source {ext_ref.ied_name} {problem}")
+                diagnostics.warning(
+                    item.line,
+                    f"{what}: source {ext_ref.ied_name} {problem}",
+                    tag="ExtRef",
+                    rule="reference",
+                )
         if not ext_ref.control_block_path:
             continue
         try:
             block = source.find(ext_ref.control_block_path)
         except ReferenceError61850 as problem:
-            diagnostics.warning(item.line, f"{what}: source {ext_ref.ied_name} {problem}")
+            diagnostics.warning(
+                item.line,
+                f"{what}: source {ext_ref.ied_name} {problem}",
+                tag="ExtRef",
+                rule="reference",
+            )
             continue
         expected = {"GOOSE": GseControl, "SMV": SampledValueControl}.get(ext_ref.service_type)
         if expected is not None and not isinstance(block, expected):
@@ -115,6 +134,8 @@ def check_inputs(
                 item.line,
                 f"{what}: serviceType {ext_ref.service_type} but "
                 f"{ext_ref.ied_name} {ext_ref.control_block_path} is a {type(block).__name__}",
+                tag="ExtRef",
+                rule="reference",
             )
 
 

@@ -14,12 +14,16 @@ from gen61850.runtime.device import (
     EthernetAddress,
     ExtRef,
     Ied,
+    IpAddress,
     LogicalNode,
     Node,
 )
 
 
-def _eth(address: EthernetAddress | None) -> str:
+def _eth(address: EthernetAddress | None, routable: IpAddress | None = None) -> str:
+    if routable is not None:
+        ip = f"routable {routable.ip}" + (f" APPID {routable.appid:04X}" if routable.appid else "")
+        return ip if address is None else f"{_eth(address)}; {ip}"
     if address is None:
         return "no address"
     text = f"{address.mac} APPID {address.appid:04X} VLAN {address.vlan_id} prio {address.vlan_priority}"
@@ -68,12 +72,13 @@ def _ln(ln: LogicalNode, data: bool) -> Iterator[str]:
         yield (
             f"        SampledValueControl {svc.name}: smvID {svc.smv_id}, datSet {svc.dat_set}, "
             f"smpRate {svc.smp_rate} {svc.smp_mod.value}, nofASDU {svc.nof_asdu}, "
-            f"confRev {svc.conf_rev}, multicast {svc.multicast} -> {_eth(svc.address)}"
+            f"confRev {svc.conf_rev}, multicast {svc.multicast} -> "
+            f"{_eth(svc.address, svc.routable_address)}"
         )
     for gse in ln.gse_controls:
         yield (
             f"        GSEControl {gse.name} ({gse.type}): appID {gse.app_id}, datSet "
-            f"{gse.dat_set}, confRev {gse.conf_rev} -> {_eth(gse.address)}"
+            f"{gse.dat_set}, confRev {gse.conf_rev} -> {_eth(gse.address, gse.routable_address)}"
         )
     for rcb in ln.report_controls:
         kind = "buffered" if rcb.buffered else "unbuffered"

@@ -1,7 +1,10 @@
-"""DataTypeTemplates as a typed IR: LNodeType, DOType (DA/SDO), DAType (BDA), EnumType.
+"""Read DataTypeTemplates as a typed IR: LNodeType, DOType (DA/SDO), DAType (BDA), EnumType.
 
-This pass only reads and checks each definition on its own (ids present and unique, known
-basic types, FCs); following references between types is the resolver's job.
+This pass reads and checks each definition on its own (ids present and unique, names unique
+inside a type, known basic types, FCs, value kinds, all as the schema facts say); following
+references between types is ``link_types``' job. A definition that cannot be used is left
+out with a located error (scoped to the type, so each package using it can list it); a
+child that cannot be used is left out of its type.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from typing import TypeVar
 from lxml import etree
 
 from gen61850.generator.scl.diagnostics import Diagnostics
+from gen61850.generator.scl.facts import SchemaFacts
+from gen61850.generator.scl.guard import guarded
+from gen61850.generator.scl.identity import IdentityRules, report_clashes
 from gen61850.generator.scl.xmlread import line_of, local_name, scl_children
 from gen61850.runtime.device import FC, BasicType, EnumType
 
@@ -44,6 +50,7 @@ class SubObjectDef:
     count: int
     line: int
     count_ref: str = ""
+    tag: str = "DO"  # or SDO
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +90,22 @@ class TypeDefs:
 _BTYPES = {b.value: b for b in BasicType}
 _FCS = {f.value: f for f in FC}
 _TRUE = ("true", "1")
+_KINDS = ("LNodeType", "DOType", "DAType", "EnumType")
 
 
-def _count(element: etree._Element, diagnostics: Diagnostics) -> int | str:
+def _count(element: etree._Element, kind: str, diagnostics: Diagnostics) -> int | str:
     """The array size: a number, or (Ed. 2.1) the name of a sibling attribute holding it."""
-    text = element.get("count", "0").strip()
-    if text.isdigit():
+    text = (element.get("count") or "0").strip()
+    if text.isdigit() and len(text) < 10:
         return int(text)
     if text.isidentifier():
         return text  # resolved by _resolve_counts once the siblings are known
-    diagnostics.warning(element.sourceline, f"count {text!r} is neither a number nor a name")
+    diagnostics.warning(
+        element.sourceline,
+        f"count {text[:40]!r} is neither a number below 10**9 nor a name (read as 0)",
+        rule="value",
+        tag=kind,
+    )
     return 0
 
 
@@ -110,7 +123,7 @@ def _resolve_counts(children: list[_Child], owner: str, diagnostics: Diagnostics
         reference = child.count_ref
         if reference:
             text = values.get(reference, "")
-            if text.isdigit():
+            if text.isdigit() and len(text) < 10:
                 child = replace(child, count=int(text), count_ref="")
             else:
                 problem = (
@@ -121,10 +134,19 @@ def _resolve_counts(children: list[_Child], owner: str, diagnostics: Diagnostics
                 diagnostics.warning(
                     child.line,
                     f"{child.name!r}: array size {reference!r} {problem} (read as 0)",
+                    rule="value",
+                    tag=tag_of(child),
                 )
                 child = replace(child, count=0, count_ref="")
         resolved.append(child)
     return resolved
+
+
+def tag_of(child: AttrDef | SubObjectDef) -> str:
+    """The element name a definition was read from (DA, BDA, DO, SDO)."""
+    if isinstance(child, SubObjectDef):
+        return child.tag
+    return "DA" if child.fc is not None else "BDA"
 
 
 def _split_count(count: int | str) -> tuple[int, str]:
@@ -137,145 +159,235 @@ def _vals(element: etree._Element) -> tuple[str, ...]:
     return tuple(v.text or "" for v in plain)
 
 
-def _attr(element: etree._Element, is_da: bool, diagnostics: Diagnostics) -> AttrDef | None:
-    kind = "DA" if is_da else "BDA"
-    line = line_of(element)
-    name = element.get("name")
-    if not name:
-        diagnostics.error(line, f"{kind} without name")
-        return None
-    btext = element.get("bType", "")
-    btype = _BTYPES.get(btext)
-    if btype is None:
-        diagnostics.error(line, f"{kind} {name!r}: unknown bType {btext!r}")
-        return None
-    fc: FC | None = None
-    if is_da:
-        fc_text = element.get("fc", "")
-        fc = _FCS.get(fc_text)
-        if fc is None:
-            diagnostics.error(line, f"DA {name!r}: unknown functional constraint {fc_text!r}")
-            return None
-    type_id = element.get("type")
-    if btype in (BasicType.STRUCT, BasicType.ENUM) and not type_id:
-        diagnostics.warning(line, f"{kind} {name!r} left out: bType {btext} without type")
-        return None
-    count, count_ref = _split_count(_count(element, diagnostics))
-    return AttrDef(
-        name=name,
-        btype=btype,
-        fc=fc,
-        type_id=type_id if btype in (BasicType.STRUCT, BasicType.ENUM) else None,
-        count=count,
-        count_ref=count_ref,
-        vals=_vals(element),
-        line=line,
-        dchg=element.get("dchg", "false").lower() in _TRUE,
-        qchg=element.get("qchg", "false").lower() in _TRUE,
-        dupd=element.get("dupd", "false").lower() in _TRUE,
-        value_kind=element.get("valKind", "Set"),
-    )
+class TemplateReader:
+    """Reads DataTypeTemplates with the schema facts' lists and identity rules."""
 
+    def __init__(self, facts: SchemaFacts, rules: IdentityRules, diagnostics: Diagnostics) -> None:
+        self.rules = rules
+        self.diagnostics = diagnostics
+        self.schema_btypes = frozenset(_enumeration(facts, "DA", "bType"))
+        self.schema_fcs = frozenset(_enumeration(facts, "DA", "fc"))
+        self.value_kinds = frozenset(_enumeration(facts, "DA", "valKind"))
 
-def _sub(element: etree._Element, kind: str, diagnostics: Diagnostics) -> SubObjectDef | None:
-    name, type_id = element.get("name"), element.get("type")
-    if not name or not type_id:
-        missing = "name" if not name else "type"
-        diagnostics.error(element.sourceline, f"{kind} {name or ''!r} without {missing}")
-        return None
-    count, count_ref = _split_count(_count(element, diagnostics))
-    return SubObjectDef(name, type_id, count, line_of(element), count_ref)
-
-
-def _unique(items: list[tuple[str, int]], kind: str, owner: str, diagnostics: Diagnostics) -> None:
-    seen: set[str] = set()
-    for name, line in items:
-        if name in seen:
-            diagnostics.error(line, f"duplicate {kind} {name!r} in {owner}")
-        seen.add(name)
-
-
-def read_typedefs(templates: etree._Element | None, diagnostics: Diagnostics) -> TypeDefs:
-    """Read DataTypeTemplates; bad definitions are reported and left out."""
-    if templates is None:
-        return TypeDefs()
-    lnode: dict[str, LNodeTypeDef] = {}
-    do: dict[str, DOTypeDef] = {}
-    da: dict[str, DATypeDef] = {}
-    enums: dict[str, EnumType] = {}
-    enum_lines: dict[str, int] = {}
-    for element in templates:
-        kind = local_name(element)
-        if kind not in ("LNodeType", "DOType", "DAType", "EnumType"):
-            continue
+    def _attr(self, element: etree._Element, is_da: bool, owner: str) -> AttrDef | None:
+        kind = "DA" if is_da else "BDA"
+        d = self.diagnostics
         line = line_of(element)
-        type_id = element.get("id")
-        if not type_id:
-            diagnostics.error(line, f"{kind} without id")
-            continue
-        registry: dict[str, object] = {
-            "LNodeType": lnode,
-            "DOType": do,
-            "DAType": da,
-            "EnumType": enums,
-        }[kind]  # type: ignore[assignment]
-        if type_id in registry:
-            diagnostics.error(line, f"duplicate {kind} id {type_id!r}")
-            continue
-        if kind == "LNodeType":
-            dos = [_sub(e, "DO", diagnostics) for e in scl_children(element, "DO")]
-            kept = tuple(
-                _resolve_counts(
-                    [d for d in dos if d is not None], f"LNodeType {type_id!r}", diagnostics
+        name = (element.get("name") or "").strip()
+        if not name:
+            d.error(
+                line,
+                f"{kind} of {owner} left out: no 'name'",
+                cost=f"{kind} of {owner}",
+                rule="required",
+                tag=kind,
+            )
+            return None
+        what = f"{kind} {name!r} of {owner}"
+        btext = (element.get("bType") or "").strip()
+        btype = _BTYPES.get(btext)
+        if btype is None:
+            if not btext:
+                problem = "no 'bType'"
+            elif btext in self.schema_btypes:
+                problem = f"bType {btext!r} is not supported"
+            else:
+                problem = f"unknown bType {btext[:40]!r}"
+            d.error(line, f"{what} left out: {problem}", cost=what, rule="value", tag=kind)
+            return None
+        fc: FC | None = None
+        if is_da:
+            fc_text = (element.get("fc") or "").strip()
+            fc = _FCS.get(fc_text) if (fc_text in self.schema_fcs or not self.schema_fcs) else None
+            if fc is None:
+                d.error(
+                    line,
+                    f"{what} left out: unknown functional constraint {fc_text[:20]!r}",
+                    cost=what,
+                    rule="value",
+                    tag=kind,
                 )
+                return None
+        type_id = element.get("type")
+        if btype in (BasicType.STRUCT, BasicType.ENUM) and not type_id:
+            d.error(
+                line,
+                f"{what} left out: bType {btext} without type",
+                cost=what,
+                rule="required",
+                tag=kind,
             )
-            _unique([(d.name, d.line) for d in kept], "DO", f"LNodeType {type_id!r}", diagnostics)
-            lnode[type_id] = LNodeTypeDef(type_id, element.get("lnClass", ""), kept, line)
-        elif kind == "DOType":
-            children: list[SubObjectDef | AttrDef] = []
-            for child in element:
-                child_kind = local_name(child)
-                made: SubObjectDef | AttrDef | None = None
-                if child_kind == "SDO":
-                    made = _sub(child, "SDO", diagnostics)
-                elif child_kind == "DA":
-                    made = _attr(child, True, diagnostics)
-                if made is not None:
-                    children.append(made)
-            _unique(
-                [(c.name, c.line) for c in children], "DA/SDO", f"DOType {type_id!r}", diagnostics
+            return None
+        count, count_ref = _split_count(_count(element, kind, d))
+        value_kind = element.get("valKind") or "Set"
+        if self.value_kinds and value_kind not in self.value_kinds:
+            d.warning(
+                line,
+                f"{what}: valKind {value_kind[:20]!r} unknown (read as 'Set')",
+                rule="value",
+                tag=kind,
             )
-            children = _resolve_counts(children, f"DOType {type_id!r}", diagnostics)
-            do[type_id] = DOTypeDef(type_id, element.get("cdc", ""), tuple(children), line)
-        elif kind == "DAType":
-            bdas = [_attr(e, False, diagnostics) for e in scl_children(element, "BDA")]
-            kept_bdas = tuple(
-                _resolve_counts(
-                    [b for b in bdas if b is not None], f"DAType {type_id!r}", diagnostics
+            value_kind = "Set"
+        return AttrDef(
+            name=name,
+            btype=btype,
+            fc=fc,
+            type_id=type_id if btype in (BasicType.STRUCT, BasicType.ENUM) else None,
+            count=count,
+            count_ref=count_ref,
+            vals=_vals(element),
+            line=line,
+            dchg=(element.get("dchg") or "false").strip().lower() in _TRUE,
+            qchg=(element.get("qchg") or "false").strip().lower() in _TRUE,
+            dupd=(element.get("dupd") or "false").strip().lower() in _TRUE,
+            value_kind=value_kind,
+        )
+
+    def _sub(self, element: etree._Element, kind: str, owner: str) -> SubObjectDef | None:
+        name = (element.get("name") or "").strip()
+        type_id = (element.get("type") or "").strip()
+        if not name or not type_id:
+            missing = "name" if not name else "type"
+            what = f"{kind} {name!r} of {owner}" if name else f"{kind} of {owner}"
+            self.diagnostics.error(
+                element.sourceline,
+                f"{what} left out: no {missing!r}",
+                cost=what,
+                rule="required",
+                tag=kind,
+            )
+            return None
+        count, count_ref = _split_count(_count(element, kind, self.diagnostics))
+        return SubObjectDef(name, type_id, count, line_of(element), count_ref, kind)
+
+    def _children(
+        self, element: etree._Element, kind: str, owner: str
+    ) -> dict[int, etree._Element]:
+        """Report name clashes inside one type; the ids of the children left out."""
+        return report_clashes(self.rules.check(kind, element), owner, self.diagnostics)
+
+    def lnode_type(self, element: etree._Element, type_id: str) -> LNodeTypeDef | None:
+        owner = f"LNodeType {type_id!r}"
+        ln_class = (element.get("lnClass") or "").strip()
+        if not ln_class:
+            self.diagnostics.warning(
+                element.sourceline, f"{owner}: no 'lnClass'", rule="required", tag="LNodeType"
+            )
+        dropped = self._children(element, "LNodeType", owner)
+        dos = [
+            self._sub(e, "DO", owner) for e in scl_children(element, "DO") if id(e) not in dropped
+        ]
+        kept = _resolve_counts([d for d in dos if d is not None], owner, self.diagnostics)
+        return LNodeTypeDef(type_id, ln_class, tuple(kept), line_of(element))
+
+    def do_type(self, element: etree._Element, type_id: str) -> DOTypeDef | None:
+        owner = f"DOType {type_id!r}"
+        dropped = self._children(element, "DOType", owner)
+        children: list[SubObjectDef | AttrDef] = []
+        for child in element:
+            if id(child) in dropped:
+                continue
+            child_kind = local_name(child)
+            made: SubObjectDef | AttrDef | None = None
+            if child_kind == "SDO":
+                made = self._sub(child, "SDO", owner)
+            elif child_kind == "DA":
+                made = self._attr(child, True, owner)
+            if made is not None:
+                children.append(made)
+        children = _resolve_counts(children, owner, self.diagnostics)
+        return DOTypeDef(type_id, element.get("cdc", ""), tuple(children), line_of(element))
+
+    def da_type(self, element: etree._Element, type_id: str) -> DATypeDef | None:
+        owner = f"DAType {type_id!r}"
+        dropped = self._children(element, "DAType", owner)
+        bdas = [
+            self._attr(e, False, owner)
+            for e in scl_children(element, "BDA")
+            if id(e) not in dropped
+        ]
+        kept = _resolve_counts([b for b in bdas if b is not None], owner, self.diagnostics)
+        return DATypeDef(type_id, tuple(kept), line_of(element))
+
+    def enum_type(self, element: etree._Element, type_id: str) -> EnumType | None:
+        owner = f"EnumType {type_id!r}"
+        dropped = self._children(element, "EnumType", owner)
+        values: list[tuple[int, str]] = []
+        for val in scl_children(element, "EnumVal"):
+            if id(val) in dropped:
+                continue
+            ord_text = (val.get("ord") or "").strip()
+            if not ord_text.lstrip("-").isdigit() or len(ord_text) > 11:
+                self.diagnostics.error(
+                    val.sourceline,
+                    f"EnumVal of {owner} left out: ord {ord_text[:20]!r} is not an integer",
+                    cost=f"EnumVal of {owner}",
+                    rule="value",
+                    tag="EnumVal",
                 )
-            )
-            _unique(
-                [(b.name, b.line) for b in kept_bdas], "BDA", f"DAType {type_id!r}", diagnostics
-            )
-            da[type_id] = DATypeDef(type_id, kept_bdas, line)
-        else:
-            values: list[tuple[int, str]] = []
-            for val in scl_children(element, "EnumVal"):
-                ord_text = val.get("ord", "")
-                try:
-                    ordinal = int(ord_text)
-                except ValueError:
-                    diagnostics.error(val.sourceline, f"EnumVal ord {ord_text!r} is not an integer")
-                    continue
-                if any(o == ordinal for o, _ in values):
-                    diagnostics.error(
-                        val.sourceline, f"duplicate ord {ordinal} in EnumType {type_id!r}"
-                    )
-                    continue
-                values.append((ordinal, (val.text or "").strip()))
-            enums[type_id] = EnumType(type_id, tuple(values))
-            enum_lines[type_id] = line
-    return TypeDefs(lnode, do, da, enums, enum_lines)
+                continue
+            values.append((int(ord_text), (val.text or "").strip()))
+        return EnumType(type_id, tuple(values))
+
+    def read(self, templates: etree._Element | None) -> TypeDefs:
+        """Read DataTypeTemplates; bad definitions are reported and left out."""
+        if templates is None:
+            return TypeDefs()
+        d = self.diagnostics
+        lnode: dict[str, LNodeTypeDef] = {}
+        do: dict[str, DOTypeDef] = {}
+        da: dict[str, DATypeDef] = {}
+        enums: dict[str, EnumType] = {}
+        enum_lines: dict[str, int] = {}
+        dropped = report_clashes(
+            self.rules.check("DataTypeTemplates", templates), "DataTypeTemplates", d
+        )
+        for element in templates:
+            kind = local_name(element)
+            if kind not in _KINDS or id(element) in dropped:
+                continue
+            line = line_of(element)
+            type_id = (element.get("id") or "").strip()
+            if not type_id:
+                d.error(line, f"{kind} without id left out", cost=kind, rule="required", tag=kind)
+                continue
+            with d.scoped(f"{kind}:{type_id}"):
+                what = f"{kind} {type_id!r}"
+                if kind == "LNodeType":
+                    made_ln = guarded(d, line, what, self.lnode_type, element, type_id)
+                    if made_ln is not None:
+                        lnode.setdefault(type_id, made_ln)
+                elif kind == "DOType":
+                    made_do = guarded(d, line, what, self.do_type, element, type_id)
+                    if made_do is not None:
+                        do.setdefault(type_id, made_do)
+                elif kind == "DAType":
+                    made_da = guarded(d, line, what, self.da_type, element, type_id)
+                    if made_da is not None:
+                        da.setdefault(type_id, made_da)
+                else:
+                    made_enum = guarded(d, line, what, self.enum_type, element, type_id)
+                    if made_enum is not None:
+                        enums.setdefault(type_id, made_enum)
+                        enum_lines.setdefault(type_id, line)
+        return TypeDefs(lnode, do, da, enums, enum_lines)
+
+
+def _enumeration(facts: SchemaFacts, element: str, attribute: str) -> tuple[str, ...]:
+    fact = facts.attribute(element, attribute)
+    return fact.enumeration if fact is not None else ()
+
+
+def read_typedefs(
+    templates: etree._Element | None,
+    diagnostics: Diagnostics,
+    facts: SchemaFacts | None = None,
+) -> TypeDefs:
+    """Read DataTypeTemplates with the schema facts (ours by default)."""
+    from gen61850.generator.scl.facts import schema_facts
+
+    chosen = facts or schema_facts()
+    return TemplateReader(chosen, IdentityRules(chosen), diagnostics).read(templates)
 
 
 __all__ = [
@@ -284,6 +396,8 @@ __all__ = [
     "DOTypeDef",
     "LNodeTypeDef",
     "SubObjectDef",
+    "TemplateReader",
     "TypeDefs",
     "read_typedefs",
+    "tag_of",
 ]

@@ -1,5 +1,11 @@
 """Read an SCL file safely and incrementally, keeping only the sections the generator uses.
 
+Namespaces: SCL of every edition uses ``http://www.iec.ch/61850/2003/SCL``. A file whose
+root ``SCL`` element is in another namespace (the 2006 draft ``.../2006/SCL``, an unknown
+one) is read as the closest edition with a warning: its elements in that namespace are
+renamed into the SCL namespace as each section is read (``adopt``). A root without any
+namespace is read the same way (elements without a namespace count as SCL elements).
+
 XML attacks are refused before lxml sees the document: any ``<!DOCTYPE`` (SCL never needs
 one; it is how entity expansion and external entities get in) stops the read with a located
 error; lxml itself runs with entity resolution, DTD loading and network access off.
@@ -41,10 +47,14 @@ class SclContext:
     communication: etree._Element | None
     templates: etree._Element | None
     ied_count: int
+    namespace: str = SCL_NS
+    assumed_edition: str = ""  # set when the namespace, not the version, decides it
 
     @property
     def edition(self) -> str:
         """``1`` (2003), ``2`` (2007 revision B, release < 2) or ``2.1`` (release ≥ 2)."""
+        if self.assumed_edition and not self.version:
+            return self.assumed_edition
         if not self.version:
             return "1"
         if self.release.isdigit() and int(self.release) >= 2:
@@ -82,10 +92,15 @@ def scl_children_named(
 ) -> dict[str, list[etree._Element]]:
     """Direct children called one of ``names``, by local name (one filtered walk in C)."""
     found: dict[str, list[etree._Element]] = {}
-    tags = [t for name in names for t in (_NS_PREFIX + name, name)]
+    tags = _TAGS.get(names)
+    if tags is None:
+        tags = _TAGS[names] = tuple(t for name in names for t in (_NS_PREFIX + name, name))
     for child in element.iterchildren(*tags):
         found.setdefault(local_name(child) or "", []).append(child)
     return found
+
+
+_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:
@@ -106,14 +121,29 @@ def _refuse_doctype(path: Path, diagnostics: Diagnostics) -> bool:
         return False
     line = head.count(b"\n", 0, doctype) + 1
     diagnostics.error(
-        line, "document type declaration refused (entities and external DTDs are not allowed)"
+        line,
+        "document type declaration refused (entities and external DTDs are not allowed)",
+        cost="file",
+        rule="syntax",
     )
     return True
 
 
-def _iterparse(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
+def adopt(element: etree._Element | None, namespace: str) -> None:
+    """Rename ``element``'s descendants in ``namespace`` into the SCL namespace (in place)."""
+    if element is None or namespace in (SCL_NS, ""):
+        return
+    prefix = "{" + namespace + "}"
+    for node in element.iter(prefix + "*"):
+        node.tag = _NS_PREFIX + str(node.tag)[len(prefix) :]
+
+
+def _iterparse(
+    path: Path, tags: tuple[str, ...], namespace: str = SCL_NS
+) -> Iterator[tuple[str, etree._Element]]:
     """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C)."""
-    names = tuple(t for name in tags for t in (_NS_PREFIX + name, name))
+    spaces = (_NS_PREFIX, "") if namespace in (SCL_NS, "") else (_NS_PREFIX, "", f"{{{namespace}}}")
+    names = tuple(space + name for name in tags for space in spaces)
     with path.open("rb") as stream:  # closed even when the caller stops early
         yield from etree.iterparse(
             stream,
@@ -159,7 +189,8 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
     try:
         kept: dict[str, etree._Element] = {}
         ied_count = 0
-        for _, element in _iterparse(path, _TOP_LEVEL):
+        for _, element in _iterparse(path, _TOP_LEVEL, root.namespace):
+            adopt(element, root.namespace)
             parent = element.getparent()
             if parent is None or parent.getparent() is not None:
                 continue  # the root itself, or a nested element with a top-level name
@@ -170,10 +201,10 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
             ied_count += name == "IED"
             _drop(element)
     except etree.XMLSyntaxError as error:
-        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+        report_syntax_error(path, error, diagnostics)
         return None
     except OSError as error:
-        diagnostics.error(0, f"cannot read: {error.strerror or error}")
+        diagnostics.error(0, f"cannot read: {error.strerror or error}", cost="file")
         return None
     return replace(
         root,
@@ -190,21 +221,74 @@ def syntax_error_line(error: etree.XMLSyntaxError) -> int:
     return line if isinstance(line, int) else 0
 
 
-def iter_ieds(path: Path) -> Iterator[etree._Element]:
+_VALUE_LIMIT = 10_000_000  # libxml2's limit for one value or text without XML_PARSE_HUGE
+
+
+def report_syntax_error(path: Path, error: etree.XMLSyntaxError, diagnostics: Diagnostics) -> None:
+    """One located error for a file the parser gave up on.
+
+    A value longer than the parser's limit is reported where the parser stopped reading,
+    often far below it (a streaming parser reads ahead): it is located at the element that
+    holds it instead.
+    """
+    if getattr(error, "code", None) == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        line = _oversized_at(path)
+        if line:
+            diagnostics.error(
+                line,
+                f"malformed XML: a value of this element is longer than {_VALUE_LIMIT:,} "
+                "characters (the parser's limit)",
+                cost="file",
+                rule="syntax",
+            )
+            return
+    diagnostics.error(
+        syntax_error_line(error), f"malformed XML: {error.msg}", cost="file", rule="syntax"
+    )
+
+
+def _oversized_at(path: Path) -> int:
+    """The line of the ``<`` before the first run of ``_VALUE_LIMIT`` bytes without one."""
+    line = 1  # of the stream position
+    last_open = (0, 1)  # offset and line of the last "<"
+    offset = 0
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 22):
+                start = 0
+                while True:
+                    found = chunk.find(b"<", start)
+                    end = found if found >= 0 else len(chunk)
+                    if offset + end - last_open[0] >= _VALUE_LIMIT:
+                        return last_open[1]
+                    line += chunk.count(b"\n", start, end)
+                    if found < 0:
+                        break
+                    last_open = (offset + found, line)
+                    start = found + 1
+                offset += len(chunk)
+    except OSError:
+        return 0
+    return 0
+
+
+def iter_ieds(path: Path, namespace: str = SCL_NS) -> Iterator[etree._Element]:
     """Pass 2: each top-level IED element in turn, freed once the caller has moved on."""
-    for _, element in iter_sections(path, ("IED",)):
+    for _, element in iter_sections(path, ("IED",), namespace):
         yield element
 
 
 def iter_sections(
-    path: Path, names: tuple[str, ...] = _TOP_LEVEL
+    path: Path, names: tuple[str, ...] = _TOP_LEVEL, namespace: str = SCL_NS
 ) -> Iterator[tuple[str, etree._Element]]:
     """The top-level sections called ``names`` in turn (others are not reported), each
-    freed once the caller has moved on: memory holds one section at a time."""
-    for _, element in _iterparse(path, names):
+    freed once the caller has moved on: memory holds one section at a time. Sections of a
+    file in another namespace are renamed into the SCL namespace (``adopt``)."""
+    for _, element in _iterparse(path, names, namespace):
         parent = element.getparent()
         if parent is None or parent.getparent() is not None:
             continue
+        adopt(element, namespace)
         yield local_name(element) or "", element
         _drop(element)
 
@@ -217,42 +301,79 @@ def read_root(path: Path, diagnostics: Diagnostics) -> SclContext | None:
             return None
         first = _first_element(path)
     except etree.XMLSyntaxError as error:
-        diagnostics.error(syntax_error_line(error), f"malformed XML: {error.msg}")
+        report_syntax_error(path, error, diagnostics)
         return None
     except OSError as error:
-        diagnostics.error(0, f"cannot read: {error.strerror or error}")
+        diagnostics.error(0, f"cannot read: {error.strerror or error}", cost="file")
         return None
     if first is None:
-        diagnostics.error(1, "empty document")
+        diagnostics.error(1, "empty document", cost="file", rule="syntax")
         return None
     if first.getroottree().docinfo.internalDTD is not None:
-        diagnostics.error(1, "document type declaration refused")
+        diagnostics.error(1, "document type declaration refused", cost="file", rule="syntax")
         return None
-    if local_name(first) != "SCL":
-        diagnostics.error(line_of(first), f"root element is {first.tag!r}, expected SCL")
+    tag = str(first.tag)
+    namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+    if tag.rpartition("}")[2] != "SCL":
+        diagnostics.error(
+            line_of(first),
+            f"root element is {tag[:80]!r}, expected SCL",
+            cost="file",
+            rule="structure",
+        )
         return None
-    if not str(first.tag).startswith("{"):
-        diagnostics.warning(line_of(first), f"SCL element without the namespace {SCL_NS}")
-    return SclContext(
+    context = SclContext(
         line_of(first),
-        first.get("version", ""),
-        first.get("revision", ""),
-        first.get("release", ""),
+        (first.get("version") or "").strip(),
+        (first.get("revision") or "").strip(),
+        (first.get("release") or "").strip(),
         None,
         None,
         None,
         0,
+        namespace=namespace,
+        assumed_edition=_closest_edition(namespace) if namespace not in ("", SCL_NS) else "",
     )
+    if not namespace:
+        diagnostics.warning(
+            line_of(first),
+            f"SCL element without the namespace {SCL_NS}: read as SCL, not validated against "
+            "an official schema",
+            rule="namespace",
+            tag="SCL",
+        )
+    elif namespace != SCL_NS:
+        diagnostics.warning(
+            line_of(first),
+            f"SCL namespace {namespace[:80]!r} is not {SCL_NS}: read as Edition "
+            f"{context.edition}, the closest, and not validated against an official schema",
+            rule="namespace",
+            tag="SCL",
+        )
+    return context
+
+
+_YEAR = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
+
+
+def _closest_edition(namespace: str) -> str:
+    """The edition a namespace's year points to (2006 draft and later: 2; earlier: 1)."""
+    year = _YEAR.search(namespace)
+    if year is None:
+        return "2"
+    return "1" if int(year.group(0)) < 2006 else "2"
 
 
 __all__ = [
     "SCL_NS",
     "SclContext",
+    "adopt",
     "iter_ieds",
     "iter_sections",
     "line_of",
     "local_name",
     "read_root",
+    "report_syntax_error",
     "scan",
     "scl_child",
     "scl_children",

@@ -4,7 +4,7 @@ Built by the SCL reader and instantiated by generated device packages; the SV ru
 IEC 61850-8-2 (XMPP) server consume them. Plain frozen dataclasses, no I/O.
 """
 
-from gen61850.runtime.device.address import Address, EthernetAddress, jid_problem
+from gen61850.runtime.device.address import Address, EthernetAddress, IpAddress, jid_problem
 from gen61850.runtime.device.bitstring import BitString
 from gen61850.runtime.device.controls import (
     DataSet,
@@ -58,6 +58,7 @@ __all__ = [
     "Fcda",
     "GseControl",
     "Ied",
+    "IpAddress",
     "LogControl",
     "LogicalDevice",
     "LogicalNode",

@@ -1,7 +1,10 @@
 """Communication addresses: the ``P`` parameters of a ConnectedAP, GSE and SMV.
 
-``EthernetAddress`` is what a GSE or SMV element carries (MAC-Address, APPID, VLAN-ID,
-VLAN-PRIORITY), already checked and normalised by the reader. ``Address`` keeps every P of a
+``EthernetAddress`` is what a GSE or SMV element carries for layer-2 GOOSE/SV (MAC-Address,
+APPID, VLAN-ID, VLAN-PRIORITY), already checked and normalised by the reader. ``IpAddress``
+is the routable form (IEC 61850-8-1 Ed. 2.1 / IEC 61850-90-5: ``IP``, ``IP-SUBNET``,
+``IP-GATEWAY``, ``IP-IGMPv3Src``, ``IP-ClassOfTraffic`` and their IPv6 counterparts): the
+runtime describes such streams but does not publish them yet. ``Address`` keeps every P of a
 ConnectedAP in document order and offers typed accessors, among them the ``JID`` of
 IEC 61850-8-2 (XMPP).
 """
@@ -57,6 +60,32 @@ class EthernetAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class IpAddress:
+    """Routable destination of a GOOSE or SV stream (R-GOOSE / R-SV, IEC 61850-90-5).
+
+    ``ip`` is the destination (IPv4 or IPv6, multicast or unicast) as written; ``subnet`` and
+    ``gateway`` the IPv4 mask and router (or IPv6 prefix and router); ``igmpv3_sources`` the
+    allowed multicast sources; ``class_of_traffic`` the DSCP/traffic class as written;
+    ``appid``, ``vlan_id``, ``vlan_priority`` when the address also gives them (None when
+    not). ``params`` keeps every P of the address as written.
+    """
+
+    ip: str
+    version: int = 4
+    subnet: str | None = None
+    gateway: str | None = None
+    igmpv3_sources: tuple[str, ...] = ()
+    class_of_traffic: str | None = None
+    appid: int | None = None
+    vlan_id: int | None = None
+    vlan_priority: int | None = None
+    udp_port: int | None = None
+    min_time: int | None = None
+    max_time: int | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Address:
     """The P parameters of a ConnectedAP (``IP``, ``OSI-AP-Title``, ``JID``, ...)."""
 
@@ -75,4 +104,4 @@ class Address:
         return self.get("JID")
 
 
-__all__ = ["Address", "EthernetAddress", "jid_problem"]
+__all__ = ["Address", "EthernetAddress", "IpAddress", "jid_problem"]

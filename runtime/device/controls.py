@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gen61850.runtime.device.address import EthernetAddress
+from gen61850.runtime.device.address import EthernetAddress, IpAddress
 from gen61850.runtime.device.types import FC, BasicType
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class SmvOpts:
 
 @dataclass(frozen=True, slots=True)
 class SampledValueControl:
-    """An MSVCB/USVCB joined with its SMV address."""
+    """An MSVCB/USVCB joined with its SMV address (layer 2 and/or routable, IEC 61850-90-5)."""
 
     name: str
     smv_id: str
@@ -105,6 +105,7 @@ class SampledValueControl:
     security_enable: str = "None"
     desc: str = ""
     address: EthernetAddress | None = None
+    routable_address: IpAddress | None = None
 
     def sample_period(self, signal_frequency: float = 50.0) -> float:
         """Seconds between two samples, whatever ``smp_mod`` says ``smp_rate`` counts.
@@ -123,7 +124,8 @@ class SampledValueControl:
 
 @dataclass(frozen=True, slots=True)
 class GseControl:
-    """A GoCB (type GOOSE) or GsCB (GSSE) joined with its GSE address."""
+    """A GoCB (type GOOSE) or GsCB (GSSE) joined with its GSE address (layer 2 and/or
+    routable)."""
 
     name: str
     app_id: str
@@ -134,6 +136,7 @@ class GseControl:
     security_enable: str = "None"
     desc: str = ""
     address: EthernetAddress | None = None
+    routable_address: IpAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)

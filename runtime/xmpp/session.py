@@ -1,6 +1,7 @@
-"""A whole local 8-2 set-up in one call, for demos: dev Prosody, an IED served from SCL, a client.
+"""A whole local 8-2 set-up in one call, for demos: dev Prosody, an IED served, a client.
 
-    with local_ied(Path("station.icd")) as ied:
+    model = load_scl(Path("station.icd"))     # gen61850.generator.scl.model: the caller loads
+    with local_ied(model.ieds[0]) as ied:     # the runtime takes the device model
         for line in ied.browse():
             print(line)
         print(ied.get(["LD0/MMXU1.TotW.mag.f[MX]"]))
@@ -17,7 +18,6 @@ import secrets
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 from gen61850.runtime.device import Ied
@@ -112,16 +112,12 @@ class LocalIed:
 
 
 @contextlib.contextmanager
-def local_ied(scl: Path | Ied, ied: str | None = None) -> Iterator[LocalIed]:
-    """Start a dev Prosody, serve ``ied`` of ``scl`` over 8-2, stop everything on exit."""
-    if isinstance(scl, Ied):
-        device = scl
-    else:
-        from gen61850.generator.scl.model import load_scl
+def local_ied(device: Ied) -> Iterator[LocalIed]:
+    """Start a dev Prosody, serve ``device`` over 8-2, stop everything on exit.
 
-        model = load_scl(scl)
-        model.raise_on_errors()
-        device = model.ied(ied) if ied else model.ieds[0]
+    The runtime does not read SCL: the caller loads the model (the command line or the
+    application, with ``gen61850.generator.scl.model.load_scl``) and hands the IED over.
+    """
     with DevServer() as dev:
         user = "".join(c for c in device.name.lower() if c.isalnum()) or "ied"
         ied_password, client_password = secrets.token_hex(8), secrets.token_hex(8)

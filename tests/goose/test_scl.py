@@ -91,7 +91,7 @@ def test_inputs_name_the_control_block_and_member() -> None:
         (("", ""), "no GSEControl 'CTRL/LLN0.gcbNope' in IED BAY1 (known: CTRL/LLN0.gcbPos)"),
         (
             ('datSet="Positions"', 'datSet="Missing"'),
-            "goose.scd:36: error: GSEControl BAY1CTRL/LLN0.gcbPos: datSet 'Missing' names no DataSet",
+            "goose.scd:35: error: GSEControl BAY1CTRL/LLN0.gcbPos: datSet 'Missing' names no DataSet",
         ),
         (
             ('<GSE ldInst="CTRL" cbName="gcbPos">', '<GSE ldInst="CTRL" cbName="other">'),

@@ -21,7 +21,7 @@ def test_check_reports_located_errors(corpus: Path, capsys: pytest.CaptureFixtur
     path = corpus / "scl" / "SCD_WRONG.scd"
     assert main(["scl", "check", str(path)]) == 1
     out = capsys.readouterr().out
-    assert f"{path}:7787: error: DAType without id" in out
+    assert f"{path}:7786: error: DAType without id" in out
     assert main(["scl", "check", "--no-xsd", "-q", str(corpus / "scl" / "sv.icd")]) == 0
     assert capsys.readouterr().out == ""
 
@@ -32,7 +32,7 @@ def test_malformed_file_never_gives_a_traceback(
     bad = tmp_path / "bad.scd"
     bad.write_bytes(b"<SCL><IED name='x'>\x00</SCL>")
     for command in (["check"], ["show"], ["generate", "-o", str(tmp_path / "out")]):
-        assert main(["scl", *command, str(bad)]) == 1
+        assert main(["scl", *command, str(bad)]) == 2
         captured = capsys.readouterr()
         assert "Traceback" not in captured.err + captured.out
         assert f"{bad}:1: error:" in captured.out + captured.err
@@ -41,7 +41,7 @@ def test_malformed_file_never_gives_a_traceback(
 def test_a_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "station.scd"
     for command in (["check"], ["show"], ["generate", "-o", str(tmp_path / "out")]):
-        assert main(["scl", *command, str(missing)]) == 1
+        assert main(["scl", *command, str(missing)]) == 2  # nothing usable
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err == f"gen61850: error: {missing}: no such file\n"
 
@@ -55,7 +55,7 @@ def test_show_tree(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_show_unknown_ied_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scl", "show", "--ied", "NOPE", str(SPECS / "goose.scd")]) == 1
+    assert main(["scl", "show", "--ied", "NOPE", str(SPECS / "goose.scd")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gen61850: error:") and "no IED 'NOPE' (IEDs: BAY1)" in err
 
@@ -71,14 +71,17 @@ def test_generate_writes_packages(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "0 written" in capsys.readouterr().err
 
 
-def test_generate_refuses_files_with_errors(
+def test_generate_without_ieds_writes_nothing(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["scl", "generate", str(corpus / "scl" / "invalid2007B.scd"), "-o", str(tmp_path)])
-    assert code == 1
+    xsd = str(corpus / "scl-xsd")
+    path = str(corpus / "scl" / "invalid2007B.scd")
+    code = main(["scl", "generate", path, "-o", str(tmp_path / "out"), "--xsd", xsd])
+    assert code == 2
     err = capsys.readouterr().err
-    assert ":8: error: SCL2007B: Element 'Substation'" in err
-    assert list(tmp_path.iterdir()) == []
+    assert ":8: warning: SCL2007B: Element 'Substation': The attribute 'name' is required" in err
+    assert "nothing generated (no usable IED)" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_check_reports_mms_names_over_64_characters(

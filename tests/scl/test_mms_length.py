@@ -1,4 +1,5 @@
-"""MMS names over 64 characters: errors located at the DOI (or the DO) that produces them."""
+"""MMS names over 64 characters: errors located at the DOI (or the DO) that produces them;
+the data object is left out, the rest of the LN is kept."""
 
 from __future__ import annotations
 
@@ -31,19 +32,24 @@ def test_long_name_is_located_at_the_doi(write_scl: Writer) -> None:
     (do_line,) = _lines(path, f'<DO name="{LONG}"')
     assert sorted(by_line) == sorted([do_line, doi_line])  # TCTR1 has no DOI: its DO line
     assert (
-        f"IED1LD0: MMS name 'TCTR2$MX${LONG}$instMag$i' has 72 characters (at most 64)"
-        in (by_line[doi_line])
+        f"IED1LD0: MMS name 'TCTR2$MX${LONG}$instMag' has 70 characters (at most 64): "
+        f"DO '{LONG}' of LN IED1LD0/TCTR2 is left out" in (by_line[doi_line])
     )
     assert any(m.startswith("IED1LD0: MMS name 'TCTR1$MX$") for m in by_line[do_line])
     assert all(len(m.split("'")[1]) > 64 for m in by_line[doi_line] + by_line[do_line])
 
 
-def test_generate_refuses_long_names(write_scl: Writer) -> None:
+def test_long_names_cost_their_data_object_only(write_scl: Writer) -> None:
     path = write_scl(ied() + TEMPLATES.replace('"Amp"', f'"{LONG}"'))
     model = load_scl(path, validate=False)
     with pytest.raises(SclError, match="MMS name 'TCTR1"):
         model.raise_on_errors()
-    assert model.ieds  # still read: check lists every problem
+    tctr = model.ied("IED1").find("LD0/TCTR1")
+    assert tctr.data_objects == ()  # type: ignore[union-attr]
+    assert model.ied("IED1").find("LD0/LLN0.Mod.stVal") is not None
+    assert model.status == 1
+    assert [d.cost for d in model.left_out("IED1")] == [f"DO IED1LD0/TCTR1.{LONG}"]
+    assert device_packages(model)
 
 
 def test_names_of_64_characters_are_fine(write_scl: Writer) -> None:

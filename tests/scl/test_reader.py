@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gen61850.generator.scl.model import load_scl
-from gen61850.runtime.device import DataAttribute, DataObject
+from gen61850.runtime.device import DataAttribute, DataObject, SampledValueControl
 
 from .conftest import SPECS
 
@@ -129,8 +129,10 @@ def test_dangling_type_references(write_scl: Writer) -> None:
     broken = TEMPLATES.replace('type="SavT"', 'type="Missing"').replace('type="AV"', 'type="NoDA"')
     path = write_scl(ied(lns='\n<LN lnClass="XCBR" inst="1" lnType="NoSuchType"/>') + broken)
     found = errors(path)
-    assert any("DO 'Amp': DOType 'Missing' not found" in m for m in found)
-    assert any("LNodeType 'NoSuchType' not found" in m for m in found)
+    assert any(
+        "DO 'Amp' of LNodeType 'TCTRT' left out: DOType 'Missing' not found" in m for m in found
+    )
+    assert any("LN IED1LD0/XCBR1 left out: LNodeType 'NoSuchType' not found" in m for m in found)
     line = next(m for m in found if "NoSuchType" in m).split(":")[1]
     assert int(line) > 0
 
@@ -141,11 +143,12 @@ def test_duplicate_names(write_scl: Writer) -> None:
     )
     path = write_scl(ied(lns='\n<LN lnClass="TCTR" inst="1" lnType="TCTRT"/>') + doubled)
     found = errors(path)
-    assert any("duplicate DAType id 'AV'" in m for m in found)
-    assert any("duplicate LN TCTR1" in m for m in found)
+    assert any("duplicate DAType 'AV' in DataTypeTemplates" in m for m in found)
+    assert any("duplicate LN TCTR1 in IED1LD0" in m for m in found)
+    assert all(m.endswith("the later one is left out") for m in found)
 
 
-def test_fcda_that_resolves_to_nothing_is_left_out_with_a_warning(write_scl: Writer) -> None:
+def test_fcda_that_resolves_to_nothing_is_left_out_with_an_error(write_scl: Writer) -> None:
     ds = (
         '<DataSet name="DS">'
         '<FCDA ldInst="LD0" lnClass="TCTR" lnInst="1" doName="Vol" fc="MX"/>'
@@ -154,10 +157,11 @@ def test_fcda_that_resolves_to_nothing_is_left_out_with_a_warning(write_scl: Wri
         "</DataSet>"
     )
     path = write_scl(ied(ds) + TEMPLATES)
-    found = messages(path)
-    assert any("TCTR1.Vol" in m and "resolves to nothing" in m and "warning" in m for m in found)
-    assert any("nothing with fc ST" in m for m in found)
+    found = errors(path)
+    assert any("TCTR1.Vol" in m and "it names nothing in the LN" in m for m in found)
+    assert any("nothing below it has fc ST" in m for m in found)
     assert any("no LDevice 'LD9'" in m for m in found)
+    assert len(found) == 3
     data_set = load_scl(path, validate=False).ieds[0].logical_devices[0].logical_nodes[0]
     assert data_set.data_sets[0].members == ()
 
@@ -187,7 +191,8 @@ def test_fcda_that_resolves_to_nothing_is_left_out_with_a_warning(write_scl: Wri
             '<P type="VLAN-PRIORITY">9</P>',
             "VLAN-PRIORITY '9' is not 0..7",
         ),
-        ('<P type="APPID">4000</P>', "Address lacks MAC-Address"),
+        ('<P type="APPID">4000</P>', "Address has neither a MAC-Address nor an IP"),
+        ('<P type="MAC-Address">01-0C-CD-04-00-01</P>', "Address lacks APPID"),
     ],
 )
 def test_bad_smv_addresses(write_scl: Writer, params: str, expected: str) -> None:
@@ -210,16 +215,32 @@ def test_lower_case_mac_is_a_warning(write_scl: Writer) -> None:
 @pytest.mark.parametrize(
     ("rate", "asdu", "expected"),
     [
-        (0, 1, "smpRate 0 is not 1..65535"),
-        (70000, 1, "smpRate 70000"),
-        (80, 0, "nofASDU 0 must be at least 1"),
+        (0, 1, "smpRate 0: a stream needs at least one sample"),
+        (
+            70000,
+            1,
+            "smpRate 70000: smpMod SmpPerPeriod, so 3.5e+06 samples/s at 50 Hz, more than "
+            "smpCnt (16 bits) can count",
+        ),
+        (80, 0, "nofASDU 0: the SV runtime sends 1 to 8 ASDUs per frame"),
+        (80, 80, "nofASDU 80: the SV runtime sends 1 to 8 ASDUs per frame"),
     ],
 )
-def test_smp_rate_and_nof_asdu_ranges(
+def test_rates_a_stream_cannot_carry_are_warnings(
     write_scl: Writer, rate: int, asdu: int, expected: str
 ) -> None:
     path = write_scl(smv(GOOD_SMV) + ied(SVC.format(rate=rate, asdu=asdu)) + TEMPLATES)
-    assert any(expected in m for m in errors(path))
+    model = load_scl(path, validate=False)
+    assert model.errors == ()
+    line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "<SampledValue" in t)
+    assert [(d.line, d.message) for d in model.warnings] == [
+        (
+            line,
+            f"SampledValueControl IED1LD0/LLN0.MSVCB01: described without a stream: {expected}",
+        )
+    ]
+    svc = model.ied("IED1").find("LD0/LLN0.MSVCB01")
+    assert isinstance(svc, SampledValueControl) and svc.smp_rate == rate
 
 
 @pytest.mark.parametrize("jid", ["ied@@example.org", "ied@exa..mple", "", "a b@example.org"])
@@ -265,14 +286,17 @@ def test_bad_values_are_warnings(write_scl: Writer) -> None:
 
 
 def test_xsd_validation_of_the_files_version(corpus: Path) -> None:
-    model = load_scl(corpus / "scl" / "invalid2007B.scd")
-    assert [str(d) for d in model.errors] == [
-        f"{corpus / 'scl' / 'invalid2007B.scd'}:8: error: SCL2007B: Element 'Substation': "
+    xsd = [corpus / "scl-xsd"]
+    model = load_scl(corpus / "scl" / "invalid2007B.scd", xsd=xsd)
+    assert model.schema == "SCL2007B"
+    assert [str(d) for d in model.diagnostics] == [
+        f"{corpus / 'scl' / 'invalid2007B.scd'}:8: warning: SCL2007B: Element 'Substation': "
         "The attribute 'name' is required but missing."
     ]
-    lenient = load_scl(corpus / "scl" / "simpleIO_direct_control_goose.cid")
-    assert lenient.errors == ()
-    assert any("MinTime" in str(d) for d in lenient.diagnostics)
+    lenient = load_scl(corpus / "scl" / "simpleIO_direct_control_goose.cid", xsd=xsd)
+    assert lenient.errors == () and lenient.schema == "SCL2003"
+    minimum = [str(d) for d in lenient.diagnostics if "MinTime" in str(d)]
+    assert len(minimum) == 1 and "MinTime without unit (read as ms)" in minimum[0]
 
 
 def test_private_and_foreign_elements_are_kept_out_of_the_way(write_scl: Writer) -> None:

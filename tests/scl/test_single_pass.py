@@ -106,7 +106,7 @@ def test_template_problems_keep_their_lines(write_scl: Writer) -> None:
     path = write_scl(smv(GOOD_SMV) + ied() + broken)
     line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "INT33" in t)
     found = [str(d) for d in load_scl(path, validate=False).errors]
-    assert f"{path}:{line}: error: BDA 'i': unknown bType 'INT33'" in found
+    assert f"{path}:{line}: error: BDA 'i' of DAType 'AV' left out: unknown bType 'INT33'" in found
 
 
 def test_malformed_xml_after_the_first_ied_is_located(write_scl: Writer) -> None:

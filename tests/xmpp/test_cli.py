@@ -154,7 +154,9 @@ def test_verbose_shows_the_traffic_but_not_the_password(xmpp_env: Env, tmp_path:
 
 
 def test_local_ied_for_the_demo(own_scl: Path) -> None:
-    with local_ied(own_scl) as ied:
+    from gen61850.generator.scl.model import load_scl
+
+    with local_ied(load_scl(own_scl).ieds[0]) as ied:
         lines = ied.browse()
         assert lines[0] == "XIEDLD0" and "    Setg [SP]" in lines
         assert ied.get(["XIEDLD0/GGIO1.Setg.setVal[SP]"]) == ["XIEDLD0/GGIO1.Setg.setVal[SP] = 2.5"]

@@ -1,0 +1,637 @@
+"""Pass 2 of an IED section: follow references, from records to model parts.
+
+- ``InstanceValues``: DOI/SDI/DAI initial values (and value kinds) applied to the shared
+  type subtrees, changing only the affected branches;
+- ``Linker.logical_node``: an LN record → ``LogicalNode`` with its data objects (LNs of one
+  type with the same DOI markup share them);
+- ``Linker.data_sets``: FCDAs → the nodes they name (a member naming nothing is left out,
+  and its data set is marked incomplete);
+- ``Linker.controls``: control blocks joined with their data set and Communication address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from lxml import etree
+
+from gen61850.generator.scl.cache import ResolutionCache, digest
+from gen61850.generator.scl.communication import ConnectedAp
+from gen61850.generator.scl.diagnostics import Diagnostics
+from gen61850.generator.scl.guard import guarded
+from gen61850.generator.scl.identity import IdentityRules, report_clashes
+from gen61850.generator.scl.link_types import TypeInstantiator
+from gen61850.generator.scl.read import ControlReader, ControlRecord, LnRecord
+from gen61850.generator.scl.typedefs import SubObjectDef
+from gen61850.generator.scl.xmlread import SCL_NS, line_of, local_name, scl_children
+from gen61850.runtime.device import (
+    FC,
+    BasicType,
+    DataAttribute,
+    DataObject,
+    DataSet,
+    DataSetMember,
+    Fcda,
+    GseControl,
+    LogicalDevice,
+    LogicalNode,
+    Node,
+    SampledValueControl,
+    SettingControl,
+)
+
+_FCS = {f.value: f for f in FC}
+_INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{name}", name))
+_VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
+# Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
+# that differ only by them share their resolution (lxml writes attributes with "…").
+_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"]*"')
+_VALUE_KINDS = ("Spec", "Conf", "RO", "Set")
+
+
+class InstanceValues:
+    """Applies DOI/SDI/DAI to shared subtrees; reports what names nothing in the type."""
+
+    def __init__(
+        self,
+        types: TypeInstantiator,
+        rules: IdentityRules,
+        diagnostics: Diagnostics,
+        cache: ResolutionCache,
+    ) -> None:
+        self.types = types
+        self.rules = rules
+        self.diagnostics = diagnostics
+        self.cache = cache
+
+    def apply(self, node: Node, element: etree._Element, where: str) -> Node:
+        children: tuple[Node, ...] = (
+            node.children if isinstance(node, DataObject) else node.components
+        )
+        positions = self.cache.positions_of(children)
+        dropped = (
+            report_clashes(
+                self.rules.check(local_name(element) or "", element), where, self.diagnostics
+            )
+            if len(element) > 1
+            else {}
+        )
+        updated = list(children)
+        for instance in element.iterchildren(*_INSTANCE_TAGS):
+            if id(instance) in dropped:
+                continue
+            kind = local_name(instance)
+            name = instance.get("name", "")
+            index = positions.get(name)
+            if index is None:
+                self.diagnostics.warning(
+                    instance.sourceline,
+                    f"{kind} {name!r}: {where} has no {name!r} in its type (ignored)",
+                    rule="reference",
+                    tag=kind or "",
+                )
+                continue
+            target = updated[index]
+            ix_text = instance.get("ix")
+            if ix_text is not None:
+                with_element = self._apply_element(target, instance, ix_text, f"{where}.{name}")
+                if with_element is not None:
+                    updated[index] = with_element
+                continue
+            if kind == "SDI":
+                updated[index] = self.apply(target, instance, f"{where}.{name}")
+            elif isinstance(target, DataAttribute):
+                updated[index] = self._attribute_values(target, instance, f"{where}.{name}")
+            else:
+                self.diagnostics.warning(
+                    instance.sourceline,
+                    f"DAI {name!r} names a data object (ignored)",
+                    rule="reference",
+                    tag="DAI",
+                )
+        if all(a is b for a, b in zip(updated, children, strict=True)):
+            return node  # only descriptions or ignored values: the shared subtree stays
+        if isinstance(node, DataObject):
+            return DataObject(
+                node.name, node.type_id, node.cdc, node.count, tuple(updated), node.elements
+            )
+        components = tuple(a for a in updated if isinstance(a, DataAttribute))
+        return _with(node, components=components)
+
+    def _attribute_values(
+        self, target: DataAttribute, instance: etree._Element, where: str
+    ) -> DataAttribute:
+        """``target`` with the DAI's value and value kind (``valKind`` overrides the type's)."""
+        result = target
+        vals = tuple(
+            v.text or ""
+            for v in instance.iterchildren(*_VAL_TAGS)
+            if v.get("sGroup") in (None, "1")
+        )
+        value = self.types.value(
+            vals, target.btype, target.enum, target.count, line_of(instance), where, "DAI"
+        )
+        if value is not None and value != target.value:
+            result = _with(result, value=value)
+        kind = instance.get("valKind")
+        if kind is not None:
+            if kind not in _VALUE_KINDS:
+                self.diagnostics.warning(
+                    instance.sourceline,
+                    f"DAI {where}: valKind {kind[:20]!r} unknown (ignored)",
+                    rule="value",
+                    tag="DAI",
+                )
+            elif kind != result.value_kind:
+                result = _with(result, value_kind=kind)
+        return result
+
+    def _apply_element(
+        self, target: Node, instance: etree._Element, ix_text: str, where: str
+    ) -> Node | None:
+        """``target`` (an array) with the values of its element ``ix`` from a DAI or SDI."""
+        kind = local_name(instance) or ""
+        line = instance.sourceline
+        warn = self.diagnostics.warning
+        if not target.count:
+            warn(
+                line,
+                f"{kind} {where} ix={ix_text[:20]}: not an array (ignored)",
+                rule="value",
+                tag=kind,
+            )
+            return None
+        if not ix_text.isdigit() or len(ix_text) > 9 or int(ix_text) >= target.count:
+            warn(
+                line,
+                f"{kind} {where}: ix {ix_text[:20]!r} is not within 0..{target.count - 1} "
+                "(ignored)",
+                rule="value",
+                tag=kind,
+            )
+            return None
+        ix = int(ix_text)
+        plain = isinstance(target, DataAttribute) and target.btype is not BasicType.STRUCT
+        if kind == "DAI" and isinstance(target, DataAttribute) and plain:
+            vals = tuple(
+                v.text or ""
+                for v in scl_children(instance, "Val")
+                if v.get("sGroup") in (None, "1")
+            )
+            value = self.types.value(
+                vals, target.btype, target.enum, 0, line_of(instance), f"{where}[{ix}]", "DAI"
+            )
+            if value is None or isinstance(value, tuple):
+                return None
+            old = target.value
+            items = list(old) if isinstance(old, tuple) and len(old) == target.count else None
+            if items is None:
+                items = [target.btype.python_type() for _ in range(target.count)]
+            items[ix] = value
+            return _with(target, value=tuple(items))
+        if kind == "DAI" or plain:
+            warn(
+                line,
+                f"{kind} {where}[{ix}]: {'a DAI' if kind == 'SDI' else 'an SDI'} is needed "
+                "here (ignored)",
+                rule="reference",
+                tag=kind,
+            )
+            return None
+        at = f"{where}[{ix}]"
+        if isinstance(target, DataObject):
+            objects = list(target.elements) or [replace(target, count=0)] * target.count
+            made_do = self.apply(objects[ix], instance, at)
+            if made_do is objects[ix] or not isinstance(made_do, DataObject):
+                return None
+            objects[ix] = made_do
+            return replace(target, elements=tuple(objects))
+        attributes = list(target.elements) or [replace(target, count=0)] * target.count
+        made_da = self.apply(attributes[ix], instance, at)
+        if made_da is attributes[ix] or not isinstance(made_da, DataAttribute):
+            return None
+        attributes[ix] = made_da
+        return replace(target, elements=tuple(attributes))
+
+
+@dataclass
+class LinkedControls:
+    """The control blocks of one LN, joined; and the data sets that lost members."""
+
+    data_sets: tuple[DataSet, ...] = ()
+    incomplete: set[str] = field(default_factory=set)
+    sv: list[tuple[ControlRecord, SampledValueControl]] = field(default_factory=list)
+    gse: list[tuple[ControlRecord, GseControl]] = field(default_factory=list)
+    others: list[ControlRecord] = field(default_factory=list)
+    setting: SettingControl | None = None
+
+
+class Linker:
+    """LN records → logical nodes, data sets and control blocks of one file's IEDs."""
+
+    def __init__(
+        self,
+        types: TypeInstantiator,
+        values: InstanceValues,
+        controls: ControlReader,
+        connected: Mapping[tuple[str, str], ConnectedAp],
+        diagnostics: Diagnostics,
+        cache: ResolutionCache,
+    ) -> None:
+        self.types = types
+        self.values = values
+        self.control_reader = controls
+        self.connected = connected
+        self.diagnostics = diagnostics
+        self.cache = cache
+        self.structure = -1  # of the IED being linked (see structure_of)
+
+    # -- logical nodes --------------------------------------------------------------------
+    def logical_node(self, record: LnRecord, ld_name: str) -> LogicalNode | None:
+        """The LN with its data objects; None (an error costing the LN) without its type."""
+        where = f"{ld_name}/{record.name}"
+        definition = self.types.typedefs.lnode_types.get(record.ln_type)
+        if definition is None:
+            self.diagnostics.error(
+                record.line,
+                f"LN {where} left out: LNodeType {record.ln_type!r} not found",
+                cost=f"LN {where}",
+                rule="reference",
+                tag=record.tag,
+            )
+            return None
+        if definition.ln_class and definition.ln_class != record.ln_class:
+            self.diagnostics.warning(
+                record.line,
+                f"LN {where}: lnClass {record.ln_class} but LNodeType {record.ln_type!r} is "
+                f"for {definition.ln_class} (read with that type)",
+                rule="reference",
+                tag=record.tag,
+            )
+        dois = record.dois
+        dropped = report_clashes(record.identities, where, self.diagnostics)
+        if dropped:
+            dois = [d for d in dois if id(d) not in dropped]
+        key = (record.ln_type, _content_digest(record.element) if dois else b"")
+        data_objects = self.cache.ln_objects.get(key)
+        if data_objects is None:
+            before = len(self.diagnostics.items)
+            markup = [etree.tostring(doi, with_tail=False) for doi in dois]
+            data_objects = self._data_objects(definition.dos, dois, markup, record.ln_type, where)
+            if len(self.diagnostics.items) == before:  # problems are reported every time
+                self.cache.ln_objects[key] = data_objects
+        return LogicalNode(
+            ln_class=record.ln_class,
+            ln_type=record.ln_type,
+            prefix=record.prefix,
+            inst=record.inst,
+            desc=record.desc,
+            data_objects=data_objects,
+        )
+
+    def _data_objects(
+        self,
+        dos: tuple[SubObjectDef, ...],
+        dois: list[etree._Element],
+        markup: list[bytes],
+        ln_type: str,
+        where: str,
+    ) -> tuple[DataObject, ...]:
+        """The LN's data objects: the type's shared subtrees with the DOI values applied
+        (a DOI with the same markup on the same subtree is applied once)."""
+        objects: dict[str, DataObject] = {}
+        with self.diagnostics.scoped(f"LNodeType:{ln_type}"):
+            for sub in dos:
+                made = self.types.data_object(sub, "DO", f"LNodeType {ln_type!r}")
+                if made is not None:
+                    objects[sub.name] = made
+        for doi, text in zip(dois, markup, strict=True):
+            name = doi.get("name", "")
+            base = objects.get(name)
+            if base is None:
+                self.diagnostics.warning(
+                    doi.sourceline,
+                    f"DOI {name!r}: LNodeType {ln_type!r} has no such DO (ignored)",
+                    rule="reference",
+                    tag="DOI",
+                )
+                continue
+            key = (id(base), _UNUSED.sub(b"", text))
+            memo = self.cache.doi.get(key)
+            if memo is not None:
+                objects[name] = memo[1]
+                continue
+            before = len(self.diagnostics.items)
+            applied = self.values.apply(base, doi, f"{where}.{name}")
+            assert isinstance(applied, DataObject)
+            objects[name] = applied
+            if len(self.diagnostics.items) == before:
+                self.cache.remember_doi(key, base, applied)
+        return tuple(objects[d.name] for d in dos if d.name in objects)
+
+    # -- data sets ------------------------------------------------------------------------
+    def structure_of(self, lds: Mapping[str, LogicalDevice]) -> int:
+        """A number for what FCDAs resolve against: LD insts, LN names, shared DO tuples.
+
+        IEDs with the same number resolve the same FCDA to the same nodes (only the LD
+        names in the references differ), so their data sets are resolved once.
+        """
+        signature = tuple(
+            (inst, tuple((ln.name, id(ln.data_objects)) for ln in ld.logical_nodes))
+            for inst, ld in lds.items()
+        )
+        known = self.cache.structures.get(signature)
+        if known is None:
+            self.cache.hold(*(ln.data_objects for ld in lds.values() for ln in ld.logical_nodes))
+            known = self.cache.structures[signature] = len(self.cache.structures)
+        return known
+
+    def _fcda(self, fcda: etree._Element, line: int, where: str) -> Fcda | None:
+        """The FCDA's attributes, checked (None, with an error, when unusable)."""
+        fc = _FCS.get((fcda.get("fc") or "").strip())
+        ld_inst, ln_class = fcda.get("ldInst"), fcda.get("lnClass")
+        if fc is None or not ln_class or not ld_inst:
+            missing = [n for n, v in (("ldInst", ld_inst), ("lnClass", ln_class)) if not v]
+            problem = (
+                f"no {' and no '.join(missing)}" if missing else f"fc {fcda.get('fc')!r} unknown"
+            )
+            self.diagnostics.error(
+                line,
+                f"FCDA of {where} left out: {problem}",
+                cost=f"FCDA of {where}",
+                rule="required",
+                tag="FCDA",
+            )
+            return None
+        ix_text = (fcda.get("ix") or "").strip()
+        ln_inst = fcda.get("lnInst", "")
+        if ln_class == "LLN0" and ln_inst:
+            self.diagnostics.warning(
+                line,
+                f"FCDA of {where}: lnInst {ln_inst!r} ignored for LLN0",
+                rule="value",
+                tag="FCDA",
+            )
+            ln_inst = ""
+        return Fcda(
+            ld_inst=ld_inst,
+            ln_class=ln_class,
+            fc=fc,
+            prefix=fcda.get("prefix", ""),
+            ln_inst=ln_inst,
+            do_name=fcda.get("doName", ""),
+            da_name=fcda.get("daName", ""),
+            ix=int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None,
+        )
+
+    def _ln_index(self, ld: LogicalDevice) -> dict[str, LogicalNode]:
+        """LNs of ``ld`` by name (for the IED being linked; emptied for each IED)."""
+        found = self.cache.ln_index.get(id(ld))
+        if found is None:
+            found = self.cache.ln_index[id(ld)] = (ld, {ln.name: ln for ln in ld.logical_nodes})
+        return found[1]
+
+    def _member(
+        self, fcda: etree._Element, ied_name: str, lds: Mapping[str, LogicalDevice], where: str
+    ) -> DataSetMember | None:
+        """Resolve one FCDA; members that name nothing are left out (an error)."""
+        line = line_of(fcda)
+        attributes: tuple[tuple[str, str], ...] = tuple(fcda.items())  # type: ignore[arg-type]
+        entry = self.cache.fcda.get(attributes)
+        if entry is None:
+            made = self._fcda(fcda, line, where)
+            if made is None:
+                return None
+            entry = (made, made.path, made.ln_name)
+            if made.ln_inst or made.ln_class != "LLN0" or not fcda.get("lnInst"):
+                self.cache.fcda[attributes] = entry  # no warning to repeat
+        member, path, ln_name = entry
+        ld = lds.get(member.ld_inst)
+        if ld is None:
+            ld = next((x for x in lds.values() if x.name == member.ld_inst), None)
+            if ld is not None:
+                self.diagnostics.warning(
+                    line,
+                    f"FCDA of {where}: ldInst {member.ld_inst!r} is the LD name, "
+                    f"not its inst {ld.inst!r} (read as that LD)",
+                    rule="reference",
+                    tag="FCDA",
+                )
+        if ld is None:
+            problem = f"no LDevice {member.ld_inst!r} in IED {ied_name}"
+            return self._left_out(line, problem, f"{member.ld_inst}/{path}", where)
+        reference = f"{ld.name}/{path}"
+        ln = self._ln_index(ld).get(ln_name)
+        if ln is None:
+            return self._left_out(line, f"no LN {ln_name!r}", reference, where)
+        fc = member.fc
+        node_key = (id(ln.data_objects), member.do_name, member.da_name, fc)
+        node: Node | None = self.cache.nodes.get(node_key)
+        if node is None:
+            parts = [p for p in (*member.do_name.split("."), *member.da_name.split(".")) if p]
+            if not parts:
+                return DataSetMember(member, reference, None, None)
+            node = self._below(ln.data_objects, parts)
+            if node is None:
+                return self._left_out(line, "it names nothing in the LN", reference, where)
+            fcs = self.cache.fcs_of(node) if isinstance(node, DataObject) else {node.fc}
+            if fc not in fcs:
+                problem = f"nothing below it has fc {fc.value}"
+                return self._left_out(line, problem, reference, where)
+            self.cache.nodes[node_key] = node
+            self.cache.hold(ln.data_objects)
+        btype = node.btype if isinstance(node, DataAttribute) else None
+        return DataSetMember(member, reference, node, btype)
+
+    def _below(self, children: tuple[Node, ...], parts: list[str]) -> Node | None:
+        """The node at ``parts`` below ``children`` (names looked up by index, not scanned)."""
+        node: Node | None = None
+        for part in parts:
+            index = self.cache.positions_of(children).get(part)
+            if index is None:
+                return None
+            node = children[index]
+            children = node.children if isinstance(node, DataObject) else node.components
+        return node
+
+    def _left_out(
+        self, line: int, problem: str, reference: str, where: str
+    ) -> DataSetMember | None:
+        """Report a member left out; None (what ``_member`` returns for it)."""
+        self.diagnostics.error(
+            line,
+            f"FCDA {reference} of {where} left out: {problem}",
+            cost=f"FCDA {reference} of {where}",
+            rule="reference",
+            tag="FCDA",
+        )
+        return None
+
+    def data_sets(
+        self,
+        record: LnRecord,
+        ied_name: str,
+        lds: Mapping[str, LogicalDevice],
+        where: str,
+        linked: LinkedControls,
+    ) -> None:
+        result: list[DataSet] = []
+        dropped = record.identities.left_out()
+        for element in record.parts.get("DataSet", ()):
+            if id(element) in dropped:
+                continue  # a repeated name, reported with the LN's clashes
+            name = (element.get("name") or "").strip()
+            if not name:
+                self.diagnostics.error(
+                    element.sourceline,
+                    f"DataSet of {where} left out: no 'name'",
+                    cost=f"DataSet of {where}",
+                    rule="required",
+                    tag="DataSet",
+                )
+                continue
+            made = guarded(
+                self.diagnostics,
+                line_of(element),
+                f"DataSet {where}.{name}",
+                self._data_set,
+                element,
+                name,
+                ied_name,
+                lds,
+                where,
+                linked,
+            )
+            if made is not None:
+                result.append(made)
+        linked.data_sets = tuple(result)
+
+    def _data_set(
+        self,
+        element: etree._Element,
+        name: str,
+        ied_name: str,
+        lds: Mapping[str, LogicalDevice],
+        where: str,
+        linked: LinkedControls,
+    ) -> DataSet:
+        key = (self.structure, digest(etree.tostring(element, with_tail=False)))
+        cached = self.cache.data_sets.get(key)
+        if cached is not None:  # same data set in an IED of the same structure
+            members = tuple(
+                DataSetMember(fcda, f"{lds[fcda.ld_inst].name}/{path}", node, btype)
+                for fcda, path, node, btype in cached
+            )
+            return DataSet(name, members, element.get("desc", ""))
+        before = len(self.diagnostics.items)
+        fcdas = scl_children(element, "FCDA")
+        found = [self._member(f, ied_name, lds, f"{where}.{name}") for f in fcdas]
+        members = tuple(m for m in found if m is not None)
+        if len(members) < len(fcdas):
+            linked.incomplete.add(name)
+        elif len(self.diagnostics.items) == before:  # every ldInst named an LD inst
+            self.cache.data_sets[key] = tuple(
+                (m.fcda, m.reference.partition("/")[2], m.node, m.btype) for m in members
+            )
+        return DataSet(name, members, element.get("desc", ""))
+
+    # -- control blocks --------------------------------------------------------------------
+    def controls(
+        self,
+        record: LnRecord,
+        ied_name: str,
+        ap_name: str,
+        ld_inst: str,
+        where: str,
+        linked: LinkedControls,
+    ) -> None:
+        """Read the LN's control blocks; join each with its data set and address."""
+        d = self.diagnostics
+        reader = self.control_reader
+        dropped = record.identities.left_out()
+        dangling = {
+            id(x.found.element) for x in record.identities.dangling if x.found.element is not None
+        }
+        names = {ds.name for ds in linked.data_sets}
+        cap = self.connected.get((ied_name, ap_name))
+        for tag, read in (
+            ("SampledValueControl", reader.sampled_value_control),
+            ("GSEControl", reader.gse_control),
+            ("ReportControl", reader.report_control),
+            ("LogControl", reader.log_control),
+        ):
+            for element in record.parts.get(tag, ()):
+                if id(element) in dropped:
+                    continue
+                what = f"{tag} {where}.{element.get('name', '')}"
+                made = guarded(d, line_of(element), what, read, element, where)
+                if made is None:
+                    continue
+                block = made.block
+                if block.dat_set and (id(element) in dangling or block.dat_set not in names):
+                    d.error(
+                        made.line,
+                        f"{what}: datSet {block.dat_set!r} names no DataSet of {where}: the "
+                        "control block is kept without a data set",
+                        cost=f"data set of {what}",
+                        rule="reference",
+                        tag=tag,
+                    )
+                    block = replace(block, dat_set=None)
+                elif block.dat_set in linked.incomplete:
+                    pass  # reported at each member left out; streams check it (check.py)
+                if isinstance(block, SampledValueControl):
+                    address = cap.smv.get((ld_inst, block.name)) if cap else None
+                    routable = cap.smv_ip.get((ld_inst, block.name)) if cap else None
+                    block = replace(block, address=address, routable_address=routable)
+                    linked.sv.append((replace(made, block=block), block))
+                elif isinstance(block, GseControl):
+                    address = cap.gse.get((ld_inst, block.name)) if cap else None
+                    routable = cap.gse_ip.get((ld_inst, block.name)) if cap else None
+                    block = replace(block, address=address, routable_address=routable)
+                    linked.gse.append((replace(made, block=block), block))
+                else:
+                    linked.others.append(replace(made, block=block))
+        settings = record.parts.get("SettingControl", ())
+        if settings:
+            linked.setting = guarded(
+                d,
+                line_of(settings[0]),
+                f"SettingControl {where}",
+                reader.setting_control,
+                settings[0],
+                where,
+            )
+
+
+def _content_digest(element: etree._Element) -> bytes:
+    """A digest of what an LN holds (its DOIs and the rest), without its own start tag and
+    without the attributes the IR does not keep: LNs of one type with the same content
+    share their data objects. One serialisation in C per LN."""
+    markup = etree.tostring(element, with_tail=False)
+    start = markup.find(b">") + 1  # ">" is escaped inside serialised attribute values
+    return digest(_UNUSED.sub(b"", markup[start:]))
+
+
+def _with(a: DataAttribute, **changes: object) -> DataAttribute:
+    """``a`` with some fields changed (direct construction: faster than ``replace``)."""
+    return DataAttribute(
+        a.name,
+        a.fc,
+        a.btype,
+        a.type_id,
+        a.count,
+        changes.get("value", a.value),  # type: ignore[arg-type]
+        a.enum,
+        changes.get("components", a.components),  # type: ignore[arg-type]
+        a.dchg,
+        a.qchg,
+        a.dupd,
+        changes.get("value_kind", a.value_kind),  # type: ignore[arg-type]
+        a.elements,
+    )
+
+
+__all__ = ["InstanceValues", "LinkedControls", "Linker"]
