@@ -124,7 +124,11 @@ class EjabberdServer:
     def _start_in(self, folder: Path) -> None:
         for sub in ("spool", "logs"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        (folder / "inetrc").write_text("", encoding="utf-8")
+        # Erlang resolves node hosts itself: "localhost" is 127.0.0.1 even where the machine
+        # has no /etc/hosts (a debootstrapped root), and nothing asks DNS.
+        (folder / "inetrc").write_text(
+            '{host, {127,0,0,1}, ["localhost"]}.\n{lookup, [file, native]}.\n', encoding="utf-8"
+        )
         self.ca_file, cert, key = make_certificates(folder, self.domain)
         combined = folder / "server-combined.pem"
         combined.write_text(cert.read_text() + key.read_text(), encoding="utf-8")
