@@ -113,6 +113,44 @@ def test_every_value_and_smpcnt_arrives(veth: VethPair, name: str) -> None:
     subscriber.close()
 
 
+@pytest.mark.parametrize("ring", [True, False], ids=["ring", "socket"])
+@pytest.mark.parametrize("name", sorted(STREAM_SETS))
+def test_scaled_frames_give_every_physical_value(veth: VethPair, name: str, ring: bool) -> None:
+    streams = STREAM_SETS[name]
+    frames = 120
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=streams, ring=ring)
+    with inside(veth.ns_a):
+        publisher = Publisher(streams, iface=veth.if_a)
+    total = frames * sum(s.asdus_per_frame for s in streams)
+    got: dict[str, list[tuple[int, object, object, bool]]] = {s.sv_id: [] for s in streams}
+
+    def collect() -> None:
+        for frame in subscriber.scaled_frames(duration=10.0):
+            for sv_id, smp, values, quality in zip(
+                frame.sv_ids, frame.smp_cnt, frame.values, frame.quality, strict=True
+            ):
+                got[sv_id].append((smp, values, quality, frame.simulated))
+            if sum(map(len, got.values())) >= total:
+                break
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    publisher.run(count=frames)
+    publisher.close()
+    thread.join(15)
+    for config in streams:
+        expected = []
+        for smp, sample in expected_samples(config, frames):
+            values, quality = config.layout.decode(sample)
+            expected.append((smp, tuple(values), tuple(quality), config.simulation))
+        assert got[config.sv_id] == expected, config.sv_id
+        state = subscriber.receiver.streams[(config.appid, config.sv_id)]
+        assert (state.received, state.gaps, state.duplicates) == (len(expected), 0, 0)
+    assert subscriber.stats.delivered_asdus == total and subscriber.stats.decode_errors == 0
+    subscriber.close()
+
+
 def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
     streams = [StreamConfig("G61P1", appid=0x4010), StreamConfig("G61P2", appid=0x4010)]
     subscriber = publish_into_subscriber(
