@@ -16,7 +16,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.subscriber import Subscriber
 
 from ..conftest import veth_pair
-from .helpers import reap
+from .helpers import make_frames, reap
 
 pytestmark = pytest.mark.netns
 
@@ -149,6 +149,39 @@ def test_scaled_frames_give_every_physical_value(veth: VethPair, name: str, ring
         assert (state.received, state.gaps, state.duplicates) == (len(expected), 0, 0)
     assert subscriber.stats.delivered_asdus == total and subscriber.stats.decode_errors == 0
     subscriber.close()
+
+
+def test_tx_ring_sends_a_burst_in_one_call_and_counts_what_it_cannot(veth: VethPair) -> None:
+    from gen61850.runtime.net.txring import TxRing
+
+    config = StreamConfig("G61X1", appid=0x4011)
+    frames = make_frames(config, 6)
+    too_long = frames[0] + bytes(1600)  # over the veth MTU: the kernel refuses it
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config])
+    with inside(veth.ns_a):
+        ring = TxRing(veth.if_a, frame_count=8)
+    try:
+        assert all(ring.stage(f) for f in frames[:2])
+        assert ring.flush() == (2, 0)
+        # A refused frame stops the kernel there: it and what follows are lost, and the
+        # ring goes on from that slot (nothing is sent late by a later flush).
+        assert ring.stage(frames[2]) and ring.stage(too_long) and ring.stage(frames[3])
+        assert ring.flush() == (1, 2) and ring.refused == 1
+        for frame in frames[4:6]:
+            assert ring.stage(frame)
+        assert ring.flush() == (2, 0)
+        # More frames than slots: the ring refuses to overwrite unsent ones.
+        assert [ring.stage(frames[0]) for _ in range(9)].count(False) >= 1
+        ring.flush()
+    finally:
+        ring.close()
+    got = [f.smp_cnt[0] for f in subscriber.scaled_frames(duration=1.0, count=5)]
+    assert got[:5] == [0, 1, 2, 4, 5]
+    subscriber.close()
+    with inside(veth.ns_a):
+        assert Publisher([config], iface=veth.if_a).transport == "tx ring"
+        assert Publisher([config], iface=veth.if_a, tx_ring=False).transport == "socket"
 
 
 def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
