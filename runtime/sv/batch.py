@@ -131,6 +131,7 @@ class BatchDecoder:
         asdus = shape.asdus
         self._sample_step = _step([a.sample_offset for a in asdus])
         self._count_step = _step([a.smp_cnt_offset for a in asdus])
+        self._bad = np.zeros(0, dtype=np.uint64)
 
     @staticmethod
     def _word_checks(
@@ -177,6 +178,21 @@ class BatchDecoder:
             )
         return checks
 
+    def empty(self, count: int) -> Batch:
+        """A batch of ``count`` rows to decode into (``decode_into``), all invalid."""
+        n_asdu = len(self.shape.asdus)
+        n_ch = len(self.layout.channels)
+        span = self.shape.security
+        return Batch(
+            np.empty((count, n_asdu), dtype=np.uint16),
+            np.empty((count, n_asdu, n_ch), dtype=self.value_dtype),
+            (np.empty if self._all_quality else np.zeros)((count, n_asdu, n_ch), dtype=np.uint32),
+            np.zeros(count, dtype=np.bool_),
+            np.zeros(count, dtype=np.bool_),
+            self.scales,
+            None if span is None else np.empty((count, span[1] - span[0]), dtype=np.uint8),
+        )
+
     def decode(
         self,
         buffer: bytes | bytearray | memoryview | mmap.mmap,
@@ -192,48 +208,63 @@ class BatchDecoder:
         vouches that every frame is whole (a file whose records all have this length).
         The arrays returned own their data (the buffer may be reused at once).
         """
+        batch = self.empty(count)
+        self.decode_into(batch, 0, buffer, count, stride, offset, lengths)
+        return batch
+
+    def decode_into(
+        self,
+        batch: Batch,
+        row: int,
+        buffer: bytes | bytearray | memoryview | mmap.mmap,
+        count: int,
+        stride: int,
+        offset: int = 0,
+        lengths: int | npt.NDArray[np.integer[Any]] | None = None,
+    ) -> None:
+        """``decode`` into rows ``row`` to ``row + count`` of ``batch`` (from ``empty``)."""
         if stride < self.frame_size:
             raise DecodeError("batch", offset, f"stride {stride} < frame size {self.frame_size}")
         if count and offset + (count - 1) * stride + self.frame_size > len(buffer):
             raise DecodeError("batch", offset, f"buffer too short for {count} frames")
         base = self.base
+        rows = slice(row, row + count)
 
         def view(dtype: str, at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
             return np.ndarray(shape, np.dtype(dtype), buffer, offset + at, strides)
 
-        bad = np.zeros(count, dtype=np.uint64)
+        bad = self._scratch(count)
         for at, words, masks, consts in self._checks:
             block = view("<u8", at, (count, words), (stride, 8))
             diff = np.bitwise_xor(block, consts)
             np.bitwise_and(diff, masks, out=diff)
             for column in range(words):  # column by column: faster than a reduce
                 np.bitwise_or(bad, diff[:, column], out=bad)
-        valid = bad == 0
+        valid = batch.valid[rows]
+        np.equal(bad, 0, out=valid)
         if lengths is not None:
             sizes = np.asarray(lengths)
             valid &= (sizes >= self.frame_size) & (sizes <= MAX_FRAME)
         asdus = self.shape.asdus
-        n_asdu = len(asdus)
-        n_ch = len(self.layout.channels)
         first = asdus[0]
         if self._count_step is not None:
+            n_asdu = len(asdus)
             counts = view(
                 ">u2", base + first.smp_cnt_offset, (count, n_asdu), (stride, self._count_step)
             )
-            smp_cnt = counts.astype(np.uint16)
+            np.copyto(batch.smp_cnt[rows], counts)
         else:
-            smp_cnt = np.empty((count, n_asdu), dtype=np.uint16)
             for i, asdu in enumerate(asdus):
-                smp_cnt[:, i] = view(">u2", base + asdu.smp_cnt_offset, (count,), (stride,))
-        values = np.empty((count, n_asdu, n_ch), dtype=self.value_dtype)
-        quality = (np.empty if self._all_quality else np.zeros)(
-            (count, n_asdu, n_ch), dtype=np.uint32
-        )
+                batch.smp_cnt[rows, i] = view(
+                    ">u2", base + asdu.smp_cnt_offset, (count,), (stride,)
+                )
+        values = batch.values[rows]
+        quality = batch.quality[rows]
         if self._sample_step is not None:
             words = view(
                 ">u4",
                 base + first.sample_offset,
-                (count, n_asdu, self._words),
+                (count, len(asdus), self._words),
                 (stride, self._sample_step, 4),
             )
             self._fill(words, values, quality)
@@ -243,13 +274,25 @@ class BatchDecoder:
                     ">u4", base + asdu.sample_offset, (count, 1, self._words), (stride, 0, 4)
                 )
                 self._fill(words, values[:, i : i + 1], quality[:, i : i + 1])
-        simulated = (view(">u2", base + 4, (count,), (stride,)) & SIMULATION_BIT) != 0
-        security = None
+        flags = view(">u2", base + 4, (count,), (stride,))
+        np.not_equal(flags & SIMULATION_BIT, 0, out=batch.simulated[rows])
         span = self.shape.security
         if span is not None:
+            assert batch.security is not None
             start, stop = span
-            security = view("u1", base + start, (count, stop - start), (stride, 1)).copy()
-        return Batch(smp_cnt, values, quality, simulated, valid, self.scales, security)
+            np.copyto(
+                batch.security[rows],
+                view("u1", base + start, (count, stop - start), (stride, 1)),
+            )
+
+    def _scratch(self, count: int) -> npt.NDArray[np.uint64]:
+        """A zeroed word per frame for the checks, reused from call to call (a fresh
+        large array costs page faults, which on a VM cost more than the checks)."""
+        if self._bad.shape[0] < count:
+            self._bad = np.zeros(count, dtype=np.uint64)
+        bad = self._bad[:count]
+        bad[:] = 0
+        return bad
 
     def _fill(self, words: Any, values: Any, quality: Any) -> None:
         """Values and quality words from a [frame, asdu, word] big-endian view."""
@@ -307,24 +350,40 @@ def _merge(tagged: npt.NDArray[np.bool_], a: Batch, b: Batch) -> Batch:
     )
 
 
+CHUNK = 2048
+"""Frames joined at a time by ``decode_frames`` (the buffer stays small enough to be
+reused by the allocator, the chunk large enough for numpy's per-call cost not to count)."""
+
+
 def decode_frames(shape: FrameShape, frames: Sequence[bytes]) -> Batch:
     """Decode a list of frames of one stream; tagged and untagged frames may be mixed.
 
     Row i is frame i; ``valid`` says which frames are well-formed frames of ``shape``.
-    Frames of one length are joined once and read in place.
+    Frames of one length are joined (a chunk at a time) and read in place.
     """
     count = len(frames)
-    lengths = np.fromiter(map(len, frames), np.int64, count)
-    if count and lengths[0] >= 14 and (lengths == lengths[0]).all():
-        # The common case, frames of one length: joined once, read in place.
-        stride = int(lengths[0])
-        buffer = b"".join(frames)
-        tagged = np.ndarray((count,), np.dtype(">u2"), buffer, 12, (stride,)) == TPID_8021Q
-        base = 18 if tagged[0] else 14
-        if bool(tagged.all()) == bool(tagged.any()) and stride >= base + shape.length:
-            return BatchDecoder(shape, base).decode(buffer, count, stride, 0, lengths)
+    sizes = list(map(len, frames))
+    if count and sizes[0] >= 14 and sizes.count(sizes[0]) == count:
+        stride = sizes[0]
+        first = bytes(frames[0][12:14])
+        base = 18 if first == _TPID else 14
+        if stride >= base + shape.length:
+            decoder = BatchDecoder(shape, base)
+            batch = decoder.empty(count)
+            mixed = False
+            for start in range(0, count, CHUNK):
+                chunk = b"".join(frames[start : start + CHUNK])
+                n = len(chunk) // stride
+                tpid = np.ndarray((n,), np.dtype(">u2"), chunk, 12, (stride,))
+                if bool(((tpid == TPID_8021Q) != (base == 18)).any()):
+                    mixed = True
+                    break
+                decoder.decode_into(batch, start, chunk, n, stride, 0, stride)
+            if not mixed:
+                return batch
     # Several lengths, or tagged and untagged: each frame cut or padded to the longest
     # shape (only the octets up to its end are read), then decoded at both bases.
+    lengths = np.array(sizes, dtype=np.int64)
     buffer, stride = pack_frames(frames, 18 + shape.length)
     if not count:
         return BatchDecoder(shape).decode(b"", 0, stride)
@@ -351,7 +410,8 @@ def decode_capture(path: Path, shape: FrameShape) -> tuple[Batch, npt.NDArray[np
     with path.open("rb") as stream:
         size = path.stat().st_size
         if size > 24 + 16 + 14:
-            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # all pages at once
+            with mmap.mmap(stream.fileno(), 0, flags=flags, prot=mmap.PROT_READ) as mapped:
                 found = _uniform_pcap(mapped, shape)
                 if found is not None:
                     return found

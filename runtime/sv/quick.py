@@ -28,6 +28,8 @@ with svIDs of one length, so many streams share a key (each is one masked compar
 MAX_LINK_HEADERS = 4096
 MAX_STREAMS = 4096
 """Streams (APPID, svIDs) whose shape is kept by default."""
+MAX_EVENTS = 10_000
+"""Layout changes kept until ``take_events`` (the oldest go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ class QuickParser:
         if previous is not None:
             if _structure(previous) != _structure(shape):
                 self.events.append(LayoutChanged(shape.appid, shape.sv_ids, previous, shape))
+                if len(self.events) > MAX_EVENTS:  # nobody takes them: keep the latest
+                    del self.events[0]
             self._unfile(previous)
         elif len(self._by_stream) >= self.max_streams:
             _, oldest = self._by_stream.popitem(last=False)

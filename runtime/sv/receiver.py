@@ -13,7 +13,7 @@ a broken frame costs a counter, not the receiver. Sockets, rings and files feed 
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,21 +21,22 @@ import numpy as np
 import numpy.typing as npt
 
 from gen61850.runtime.errors import DecodeError
-from gen61850.runtime.net.ring import BlockBatch
-from gen61850.runtime.sv.batch import Batch, BatchDecoder
-from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
+from gen61850.runtime.sv.batch import Batch
+from gen61850.runtime.sv.dataset import DataSetLayout
 from gen61850.runtime.sv.quick import LayoutChanged, QuickParser
 from gen61850.runtime.sv.records import DecodedFrame
-from gen61850.runtime.sv.scaled import Emitted, ScaledFrame, emit_feed, scaled_frame
+from gen61850.runtime.sv.routes import Route, RouteTable
+from gen61850.runtime.sv.scaled import Emitted, ScaledFrame, emit_feed, scaled_frame, variant_of
 from gen61850.runtime.sv.shape import FrameShape
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.supervision import StreamState, Supervisor, SvEvent
 
+MAX_EVENTS = 10_000
+"""Events kept until ``take_events``: a receiver nobody asks for events (or a flood of new
+svIDs, each a ``NewStream``) does not grow without end; the oldest go first, counted."""
 COMPILE_AFTER = 4
-"""Frames of a shape decoded the plain way before its decoder is emitted (a stream that
+"""Frames of a route decoded the plain way before its function is emitted (a stream that
 sends one frame, such as a spoofed svID, never costs a compilation)."""
-MAX_DECODERS = 1024
-"""Emitted decoders kept; beyond that the oldest is let go (and emitted again if needed)."""
 
 
 @dataclass
@@ -58,86 +59,8 @@ class ReceiverStats:
     """Streams supervision forgot (silent for ``forget_after``, or beyond ``max_streams``)."""
     evicted_shapes: int = 0
     """Streams whose learned shape the quick parser let go (beyond its ``max_streams``)."""
-
-
-def _unowned() -> StreamState:
-    """A state no route owns: a route holds it until its stream's real one is known."""
-    return StreamState(0, 0, False, 0, 0.0, 1, False)
-
-
-class _Route:
-    """One shape at one APPID offset as the receiver sees it: the filter decision, its
-    emitted decoder once compiled, and the supervision state of its single stream."""
-
-    __slots__ = (
-        "appid",
-        "base",
-        "batch",
-        "conf_rev",
-        "count",
-        "emitted",
-        "keep",
-        "key",
-        "seen",
-        "shape",
-        "single",
-        "smp_synch",
-        "state",
-        "stream",
-    )
-
-    def __init__(self, shape: FrameShape, base: int, keep: tuple[int, ...] | None) -> None:
-        self.shape = shape
-        self.base = base
-        self.key = shape_key(shape)
-        self.keep = keep
-        """Indices of the ASDUs delivered (None: all; empty: the frame is filtered)."""
-        self.count = len(shape.asdus)
-        self.seen = 0
-        """Frames decoded the plain way (until the decoder is emitted)."""
-        self.emitted: Emitted | None = None
-        """The emitted path (``scaled.emit_feed``) once compiled."""
-        first = shape.asdus[0]
-        self.single = len(set(shape.sv_ids)) == 1 and all(
-            (a.conf_rev, a.smp_synch) == (first.conf_rev, first.smp_synch) for a in shape.asdus
-        )
-        """Every ASDU belongs to one stream: an in-order frame is supervised in place."""
-        self.appid = shape.appid
-        self.stream = (shape.appid, first.sv_id)
-        self.conf_rev = first.conf_rev
-        self.smp_synch = first.smp_synch
-        self.state = _unowned()
-        self.batch: dict[int, BatchDecoder | None] = {}
-        """The block path's decoders by the APPID offset in the block (None: the shape
-        has no single known layout of 4-octet words)."""
-
-    def batch_decoder(self, base: int) -> BatchDecoder | None:
-        if base not in self.batch:
-            try:
-                self.batch[base] = BatchDecoder(self.shape, base)
-            except LayoutError:
-                self.batch[base] = None
-        return self.batch[base]
-
-    @property
-    def compiled(self) -> bool:
-        return self.emitted is not None
-
-    @property
-    def feed(self) -> Callable[[bytes, float | None], ScaledFrame | None] | None:
-        return None if self.emitted is None else self.emitted.feed
-
-    def own(self, state: StreamState) -> None:
-        """Advance ``state`` in place from now on (until the Supervisor takes it back)."""
-        state.owner = self
-        self.state = state
-        if self.emitted is not None:
-            self.emitted.bind(state)
-
-
-def shape_key(shape: FrameShape) -> bytes:
-    """Ethertype, APPID and Length: the octets that sort frames into shapes."""
-    return b"\x88\xba" + shape.appid.to_bytes(2, "big") + shape.length.to_bytes(2, "big")
+    events_dropped: int = 0
+    """Events let go, oldest first, because ``MAX_EVENTS`` waited untaken."""
 
 
 class SvReceiver:
@@ -175,24 +98,29 @@ class SvReceiver:
         )
         self._stats = ReceiverStats()
         self.events: list[SvEvent | LayoutChanged] = []
-        self._routes: OrderedDict[tuple[int, int], _Route] = OrderedDict()
-        self._compiled: dict[bytes, list[_Route]] = {}
+        self.routes = RouteTable(4 * max_streams, self._released)
         self._switching = False
         self._slow = self._scaled_slow
+        self.feed_scaled: Callable[[bytes, float], ScaledFrame | None] = self._scaled_slow
+        """``feed_scaled(frame, time)``: one frame to physical values, a ``ScaledFrame``
+        (None when filtered out or malformed, counted in ``stats`` as by ``feed``), with
+        the same supervision and events as ``feed``.
+
+        The fast path: once a shape has been seen ``COMPILE_AFTER`` times, this
+        attribute is that shape's emitted function (``scaled.emit_feed``) for as long as
+        frames keep matching it; a frame that does not comes back to the receiver. So
+        look it up on the receiver for each frame rather than keeping it."""
 
     @property
     def stats(self) -> ReceiverStats:
         stats = self._stats
-        for route in self._compiled_routes():
+        for route in self.routes.compiled_routes():
             self._count_hits(route)
         stats.evicted_streams = self.supervisor.evicted
         stats.evicted_shapes = self.parser.evicted
         return stats
 
-    def _compiled_routes(self) -> list[_Route]:
-        return [route for bucket in self._compiled.values() for route in bucket]
-
-    def _count_hits(self, route: _Route) -> None:
+    def _count_hits(self, route: Route) -> None:
         """Move the frames an emitted path took into the receiver's counters."""
         if route.emitted is None:
             return
@@ -210,6 +138,14 @@ class SvReceiver:
         events, self.events = self.events, []
         return events
 
+    def _add_events(self, events: Sequence[SvEvent | LayoutChanged]) -> None:
+        queue = self.events
+        queue += events
+        over = len(queue) - MAX_EVENTS
+        if over > 0:
+            del queue[:over]
+            self._stats.events_dropped += over
+
     def error(self, error: DecodeError) -> None:
         stats = self._stats
         stats.decode_errors += 1
@@ -219,7 +155,7 @@ class SvReceiver:
     def _take_layout_changes(self) -> None:
         changes = self.parser.take_events()
         self._stats.layout_changes += len(changes)
-        self.events += changes
+        self._add_events(changes)
 
     def unpack(self, frame: bytes) -> tuple[FrameShape, int, tuple[object, ...]]:
         """``QuickParser.unpack`` with the receiver's bookkeeping (layout changes become
@@ -269,20 +205,9 @@ class SvReceiver:
                 asdu.smp_mod,
             )
             if events:
-                self.events += events
+                self._add_events(events)
         stats.delivered_asdus += len(decoded.asdus)
         return decoded
-
-    def feed_scaled(self, frame: bytes, time: float) -> ScaledFrame | None:
-        """One frame to physical values (None when filtered out or malformed, counted
-        in ``stats`` as by ``feed``); the same supervision and events as ``feed``.
-
-        The fast path: once a shape has been seen ``COMPILE_AFTER`` times, this
-        attribute of the receiver is that shape's emitted function (``scaled.emit_feed``)
-        for as long as frames keep matching it; a frame that does not comes back here.
-        So look it up on the receiver for each frame rather than keeping it.
-        """
-        return self._scaled_slow(frame, time)
 
     def _scaled_slow(self, frame: bytes, time: float | None) -> ScaledFrame | None:
         """A frame the current emitted path refused: another compiled route's (which
@@ -290,11 +215,11 @@ class SvReceiver:
         frame, handled the plain way."""
         if not self._switching and len(frame) >= 26:
             base = 18 if frame[12:14] == _TPID else 14
-            routes = self._compiled.get(bytes(frame[base - 2 : base + 4]))
+            routes = self.routes.candidates(frame, base)
             if routes:
                 route = routes[0] if len(routes) == 1 else self._route_of(frame)
                 if route is not None and route.base == base and route.feed is not None:
-                    self.__dict__["feed_scaled"] = route.feed
+                    self.feed_scaled = route.feed
                     self._switching = True  # a refusal now goes the plain way
                     try:
                         return route.feed(frame, time)
@@ -302,17 +227,27 @@ class SvReceiver:
                         self._switching = False
         return self._plain_scaled(frame, 0.0 if time is None else time)
 
-    def _route_of(self, frame: bytes) -> _Route | None:
-        """The route of a frame whose (APPID, Length) several shapes share."""
+    def _route_of(self, frame: bytes) -> Route | None:
+        """The route of a frame whose dispatch key several routes share."""
         try:
             shape, base, _ = self.parser.unpack(frame)
         except DecodeError:
             return None
-        return self._routes.get((id(shape), base))
+        return self.routes.find(shape, base, variant_of(frame, base))
+
+    def _keep(self, shape: FrameShape) -> tuple[int, ...] | None:
+        """The ASDUs of a shape the filters let through (None: all)."""
+        if self.appids is not None and shape.appid not in self.appids:
+            return ()
+        if self.sv_ids is not None:
+            kept = tuple(i for i, s in enumerate(shape.sv_ids) if s in self.sv_ids)
+            return None if len(kept) == len(shape.asdus) else kept
+        return None
 
     def _plain_scaled(self, frame: bytes, time: float) -> ScaledFrame | None:
         """``feed_scaled`` without an emitted path: the quick parser, ``scaled_frame``
-        and ``Supervisor.feed``; compiles the route after ``COMPILE_AFTER`` frames."""
+        and ``Supervisor.feed``; emits the route's function after ``COMPILE_AFTER``
+        frames."""
         stats = self._stats
         stats.frames += 1
         try:
@@ -324,7 +259,7 @@ class SvReceiver:
             self._take_layout_changes()
         if self.parser.dropped:
             self._forget_dropped()
-        route = self._route(shape, base)
+        route = self.routes.route(shape, base, variant_of(frame, base), self._keep)
         stats.asdus += route.count
         keep = route.keep
         if keep == ():
@@ -343,75 +278,38 @@ class SvReceiver:
         stats.delivered_asdus += route.count
         route.seen += 1
         if route.seen >= COMPILE_AFTER and not route.compiled:
-            self._compile(route)
+            self.routes.compile(route, self._emit)
         if route.feed is not None:
-            self.__dict__["feed_scaled"] = route.feed
+            self.feed_scaled = route.feed
         return out
 
-    def _route(self, shape: FrameShape, base: int) -> _Route:
-        key = (id(shape), base)
-        route = self._routes.get(key)
-        if route is None:
-            keep: tuple[int, ...] | None = None
-            if self.appids is not None and shape.appid not in self.appids:
-                keep = ()
-            elif self.sv_ids is not None:
-                kept = tuple(i for i, s in enumerate(shape.sv_ids) if s in self.sv_ids)
-                keep = None if len(kept) == len(shape.asdus) else kept
-            route = self._routes[key] = _Route(shape, base, keep)
-            if len(self._routes) > 4 * self.parser.max_streams:
-                self._drop_route(next(iter(self._routes.values())))
-        return route
-
-    def _compile(self, route: _Route) -> None:
-        if len(self._compiled_routes()) >= MAX_DECODERS:
-            for oldest in self._routes.values():
-                if oldest.compiled:
-                    self._uncompile(oldest)
-                    break
-        route.emitted = emit_feed(
+    def _emit(self, route: Route) -> Emitted:
+        return emit_feed(
             route.shape,
             route.base,
+            route.variant,
             route,
             route.state,
             self._slow,
             self._supervise,
             in_place=route.single,
         )
-        self._compiled.setdefault(route.key, []).append(route)
 
-    def _uncompile(self, route: _Route) -> None:
-        if route.feed is None:
-            return
+    def _released(self, route: Route) -> None:
+        """A route's function goes: count what it took, stop using it."""
         self._count_hits(route)
-        if self.__dict__.get("feed_scaled") is route.feed:
-            del self.__dict__["feed_scaled"]
-        route.emitted = None
-        route.seen = 0
-        bucket = self._compiled.get(route.key, [])
-        if route in bucket:
-            bucket.remove(route)
-            if not bucket:
-                del self._compiled[route.key]
-
-    def _drop_route(self, route: _Route) -> None:
-        self._uncompile(route)
-        self._routes.pop((id(route.shape), route.base), None)
-        if route.state.owner is route:
-            route.state.owner = None
+        if self.feed_scaled is route.feed:
+            self.feed_scaled = self._slow
 
     def _forget_dropped(self) -> None:
         """Routes of shapes the parser let go: their frames are learned again."""
         dropped = self.parser.dropped
         assert dropped is not None
         for shape in dropped:
-            for base in (14, 18):
-                route = self._routes.get((id(shape), base))
-                if route is not None and route.shape is shape:
-                    self._drop_route(route)
+            self.routes.drop_shape(shape)
         dropped.clear()
 
-    def _supervise(self, route: _Route, out: ScaledFrame, time: float | None) -> None:
+    def _supervise(self, route: Route, out: ScaledFrame, time: float | None) -> None:
         """Supervisor.feed for each ASDU, then let the route advance its stream's state
         on its own while the stream stays in order."""
         shape = route.shape
@@ -433,7 +331,7 @@ class SvReceiver:
                 asdu.smp_mod,
             )
             if events:
-                self.events += events
+                self._add_events(events)
         if route.single and route.keep is None:
             state = self.supervisor.streams.get(route.stream)
             if (
@@ -443,143 +341,6 @@ class SvReceiver:
                 and not state.timed_out
             ):
                 route.own(state)
-
-    def feed_block(
-        self, block: BlockBatch, times: Sequence[float] | None = None
-    ) -> list[ScaledFrame | None]:
-        """A ring block (or any frames of one length at a fixed stride, their 802.1Q tag
-        taken out as the kernel does, ``vlan_tci`` -1 where there was none) to one
-        ``ScaledFrame`` per frame, None where ``feed_scaled`` gives None: the same
-        records, counters and events, most of the work done once per shape with numpy.
-
-        The first frame of each shape in the block goes through ``feed_scaled``; the
-        rest of that shape's frames are checked and decoded together (``BatchDecoder``:
-        every constant octet, the length) and supervised together
-        (``Supervisor.feed_many``). Frames that match no decoded shape go one by one.
-        So each stream's events come in order, but the events of different streams of
-        one block come stream by stream. ``times`` (seconds) replaces the block's
-        ``time_ns`` when given.
-        """
-        count = block.count
-        out: list[ScaledFrame | None] = [None] * count
-        if not count:
-            return out
-        length = block.length
-        stride = block.stride
-        span = (count - 1) * stride + length
-        blob = bytes(block.buffer[block.offset : block.offset + span])
-        tags = block.vlan_tci
-        times = (block.time_ns / 1e9).tolist() if times is None else list(times)
-        tagged = bool((tags >= 0).any())
-        tag_list = tags.tolist() if tagged else None
-        remaining = np.ones(count, dtype=np.bool_)
-        start = 0
-        while True:
-            left = np.flatnonzero(remaining[start:])
-            if not left.size:
-                return out
-            first = start + int(left[0])
-            start = first + 1
-            remaining[first] = False
-            raw = _raw(blob, first * stride, length, tag_list[first] if tag_list else -1)
-            out[first] = result = self.feed_scaled(raw, times[first])
-            if result is None:
-                continue
-            route = self._routes.get((id(result.shape), 18 if raw[12:14] == _TPID else 14))
-            if route is None or route.keep is not None:
-                continue
-            at = first * stride
-            decoder = route.batch_decoder(18 if blob[at + 12 : at + 14] == _TPID else 14)
-            if decoder is None or length < decoder.frame_size:
-                continue
-            batch = decoder.decode(blob, count, stride, 0, length)
-            chosen = batch.valid & remaining
-            rows = np.flatnonzero(chosen)
-            if not rows.size:
-                continue
-            remaining[rows] = False
-            self._block_records(route, batch, rows, blob, stride, length, tag_list, times, out)
-
-    def _block_records(
-        self,
-        route: _Route,
-        batch: Batch,
-        rows: npt.NDArray[np.intp],
-        blob: bytes,
-        stride: int,
-        length: int,
-        tag_list: list[int] | None,
-        times: list[float],
-        out: list[ScaledFrame | None],
-    ) -> None:
-        """The records of a shape's rows of a block, supervised and counted."""
-        shape = route.shape
-        selected = batch.rows(rows)
-        picked = rows.tolist()
-        stamps = [times[r] for r in picked]
-        self.supervise_batch(shape, selected, np.array(stamps, dtype=np.float64))
-        stats = self._stats
-        n = len(picked)
-        stats.frames += n
-        stats.asdus += n * route.count
-        stats.delivered_asdus += n * route.count
-        counts = selected.smp_cnt.tolist()
-        values = selected.scaled().tolist()
-        layout = shape.layouts[0]
-        assert layout is not None
-        if layout.has_quality and all(c.quality for c in layout.channels):
-            qualities: list[tuple[tuple[int | None, ...], ...]] = [
-                tuple(map(tuple, q)) for q in selected.quality.tolist()
-            ]
-        else:
-            words = selected.quality.tolist()
-            flags = [c.quality for c in layout.channels]
-            qualities = [
-                tuple(tuple(w if f else None for w, f in zip(q, flags, strict=True)) for q in row)
-                for row in words
-            ]
-        sims = selected.simulated.tolist()
-        new = tuple.__new__
-        for k, r in enumerate(picked):
-            at = r * stride
-            raw = (
-                blob[at : at + length]
-                if tag_list is None or tag_list[r] < 0
-                else _raw(blob, at, length, tag_list[r])
-            )
-            out[r] = new(
-                ScaledFrame,
-                (
-                    shape,
-                    stamps[k],
-                    tuple(counts[k]),
-                    tuple(map(tuple, values[k])),
-                    qualities[k],
-                    sims[k],
-                    raw,
-                    None,
-                ),
-            )
-
-    def feed_scaled_many(
-        self, frames: Sequence[bytes], times: Sequence[float]
-    ) -> list[ScaledFrame | None]:
-        """``feed_scaled`` for each frame, in order (frames of one length go through
-        ``feed_block``): one ``ScaledFrame`` or None per frame."""
-        count = len(frames)
-        if count > 1 and all(len(f) == len(frames[0]) for f in frames):
-            length = len(frames[0])
-            block = BlockBatch(
-                memoryview(b"".join(frames)),
-                0,
-                length,
-                count,
-                length,
-                np.zeros(count, dtype=np.int64),
-                np.full(count, -1, dtype=np.int64),
-            )
-            return self.feed_block(block, times)
-        return [self.feed_scaled(f, t) for f, t in zip(frames, times, strict=True)]
 
     def supervise_batch(
         self, shape: FrameShape, batch: Batch, times: npt.NDArray[np.float64]
@@ -597,51 +358,43 @@ class SvReceiver:
             first = shape.asdus[columns[0]]
             sims = batch.simulated
             if sims.all() or not sims.any():
-                self.events += supervisor.feed_many(
-                    appid,
-                    sv_id,
-                    counts,
-                    first.conf_rev,
-                    first.smp_synch,
-                    bool(sims.any()),
-                    stamps,
-                    first.smp_rate,
-                    first.smp_mod,
+                self._add_events(
+                    supervisor.feed_many(
+                        appid,
+                        sv_id,
+                        counts,
+                        first.conf_rev,
+                        first.smp_synch,
+                        bool(sims.any()),
+                        stamps,
+                        first.smp_rate,
+                        first.smp_mod,
+                    )
                 )
                 continue
             flags = np.repeat(sims, len(columns))
             for smp, flag, when in zip(
                 counts.tolist(), flags.tolist(), stamps.tolist(), strict=True
             ):
-                self.events += supervisor.feed(
-                    appid,
-                    sv_id,
-                    smp,
-                    first.conf_rev,
-                    first.smp_synch,
-                    flag,
-                    when,
-                    first.smp_rate,
-                    first.smp_mod,
+                self._add_events(
+                    supervisor.feed(
+                        appid,
+                        sv_id,
+                        smp,
+                        first.conf_rev,
+                        first.smp_synch,
+                        flag,
+                        when,
+                        first.smp_rate,
+                        first.smp_mod,
+                    )
                 )
 
     def tick(self, now: float) -> None:
-        self.events += self.supervisor.tick(now)
+        self._add_events(self.supervisor.tick(now))
 
 
 _TPID = b"\x81\x00"
-_TAGS: dict[int, bytes] = {}
-
-
-def _raw(blob: bytes, at: int, length: int, tci: int) -> bytes:
-    """The frame at ``at`` in ``blob`` as it was on the wire: its 802.1Q tag put back
-    when the kernel took it out (``tci`` >= 0)."""
-    if tci < 0:
-        return blob[at : at + length]
-    tag = _TAGS.get(tci)
-    if tag is None:
-        tag = _TAGS[tci] = b"\x81\x00" + (tci & 0xFFFF).to_bytes(2, "big")
-    return b"".join((blob[at : at + 12], tag, blob[at + 12 : at + length]))
 
 
 __all__ = ["COMPILE_AFTER", "ReceiverStats", "ScaledFrame", "SvReceiver"]

@@ -121,9 +121,18 @@ ScaledDecoder = Callable[[bytes, "float | None"], ScaledFrame | None]
 well-formed frame of that shape at that APPID offset."""
 
 
-def _check_region(shape: FrameShape, base: int) -> tuple[int, int, int]:
+def variant_of(frame: bytes, base: int) -> int:
+    """The octets of a frame that a stream keeps from frame to frame although its shape
+    lets them vary: the VLAN TCI (0 when untagged) and reserved1 (with the simulation
+    bit), as one integer ``tci << 16 | reserved1``."""
+    tci = frame[14] << 8 | frame[15] if base == 18 else 0
+    return tci << 16 | frame[base + 4] << 8 | frame[base + 5]
+
+
+def _check_region(shape: FrameShape, base: int, variant: int | None) -> tuple[int, int, int]:
     """End offset, mask and constant of the octets from 12 (TPID or Ethertype) to the end
-    of the APDU: the Ethertype (and TPID) are constant, the VLAN TCI is not."""
+    of the APDU: the Ethertype (and TPID) are constant; the VLAN TCI and reserved1 are
+    too when ``variant`` gives them, else variable."""
     if base == 18:
         head_mask, head = b"\xff\xff\0\0\xff\xff", _TPID + b"\0\0"
     elif base == 14:
@@ -132,21 +141,31 @@ def _check_region(shape: FrameShape, base: int) -> tuple[int, int, int]:
         raise ValueError(f"base {base}: the APPID is at 14 (untagged) or 18 (tagged)")
     head += ETHERTYPE_SV.to_bytes(2, "big")
     length = shape.length
-    mask = int.from_bytes(head_mask + shape.mask.to_bytes(length, "big"), "big")
-    constant = int.from_bytes(head + shape.constant.to_bytes(length, "big"), "big") & mask
-    return base + length, mask, constant
+    mask = bytearray(head_mask + shape.mask.to_bytes(length, "big"))
+    constant = bytearray(head + shape.constant.to_bytes(length, "big"))
+    if variant is not None:
+        reserved1 = base - 12 + 4
+        mask[reserved1 : reserved1 + 2] = b"\xff\xff"
+        constant[reserved1 : reserved1 + 2] = (variant & 0xFFFF).to_bytes(2, "big")
+        if base == 18:
+            mask[2:4] = b"\xff\xff"
+            constant[2:4] = (variant >> 16).to_bytes(2, "big")
+    mask_int = int.from_bytes(mask, "big")
+    return base + length, mask_int, int.from_bytes(constant, "big") & mask_int
 
 
 _Piece = tuple[int, int, str, str]
 """A variable field: frame offset, width, struct code, item name ("" to skip it)."""
 
 
-def _variable_pieces(shape: FrameShape, base: int) -> list[_Piece]:
+def _variable_pieces(shape: FrameShape, base: int, variant: int | None) -> list[_Piece]:
     """The variable fields from the TPID/Ethertype to the end of the APDU, in order."""
-    pieces: list[_Piece] = [(base + 4, 2, "H", "r")]
-    if base == 18:
-        pieces.append((14, 2, "2x", ""))  # the VLAN TCI
-    elif base != 14:
+    pieces: list[_Piece] = []
+    if variant is None:
+        pieces.append((base + 4, 2, "H", "r"))  # reserved1
+        if base == 18:
+            pieces.append((14, 2, "2x", ""))  # the VLAN TCI
+    if base not in (14, 18):
         raise ValueError(f"base {base}: the APPID is at 14 (untagged) or 18 (tagged)")
     if shape.security is not None:
         start, stop = shape.security
@@ -176,13 +195,15 @@ def _variable_pieces(shape: FrameShape, base: int) -> list[_Piece]:
     return sorted(pieces)
 
 
-def _plan(shape: FrameShape, base: int) -> tuple[str, list[str], list[bytes], int]:
+def _plan(
+    shape: FrameShape, base: int, variant: int | None
+) -> tuple[str, list[str], list[bytes], int]:
     """Struct format from octet 12, the item names, the constant segments (octets that
     must be as learned, each read as one ``bytes`` item ``k<n>``), and the end offset.
 
     Checked against the shape's mask: every octet is either in a variable field or
     constant, as the quick parser's masked comparison sees it."""
-    end, mask, constant = _check_region(shape, base)
+    end, mask, constant = _check_region(shape, base, variant)
     mask_octets = mask.to_bytes(end - 12, "big")
     constant_octets = constant.to_bytes(end - 12, "big")
     fmt = [">"]
@@ -199,7 +220,7 @@ def _plan(shape: FrameShape, base: int) -> tuple[str, list[str], list[bytes], in
             names.append(f"k{len(segments)}")
             segments.append(constant_octets[run])
 
-    for offset, width, code, item in _variable_pieces(shape, base):
+    for offset, width, code, item in _variable_pieces(shape, base, variant):
         if offset < at or any(mask_octets[offset - 12 : offset - 12 + width]):
             raise ValueError(f"field at {offset} of {shape.sv_ids}: overlaps or not variable")
         constant_run(offset)
@@ -241,15 +262,17 @@ def _tuple(parts: list[str]) -> str:
 _TEMPLATE = """\
 def make(route, state, slow, supervise, unpack_from, ScaledFrame, shape, {constants}):
     hits = 0
+    expect = wrap = -1  # the next smpCnt in order and the wrap, while state is owned
+    simulated = False
 
     def feed(frame, time):
-        nonlocal hits
+        nonlocal hits, expect
         if not {end} <= len(frame) <= {max_frame}:
             return slow(frame, time)
         {names}, = unpack_from(frame, 12)
         if {compare}:
             return slow(frame, time)
-        sim = r >= 0x8000
+        sim = {simulated}
         out = ScaledFrame((shape, time, {counts}, {values}, {qualities}, sim, frame, None))
         hits += 1
 {supervision}        return out
@@ -260,18 +283,20 @@ def make(route, state, slow, supervise, unpack_from, ScaledFrame, shape, {consta
         return taken
 
     def bind(owned):
-        nonlocal state
+        nonlocal state, expect, wrap, simulated
         state = owned
+        wrap = owned.wrap
+        expect = (owned.last_smp_cnt + 1) % wrap
+        simulated = owned.simulated
 
     return feed, take_hits, bind
 """
 
 _IN_PLACE = """\
-        if (
-            state.owner is route
-            and c0 == (state.last_smp_cnt + 1) % state.wrap
-            and state.simulated is sim{run}
-        ):
+        if c0 == expect and {same_simulation}state.owner is route{run}:
+            expect = c{last} + 1
+            if expect == wrap:
+                expect = 0
             state.last_smp_cnt = c{last}
             state.received += {count}
             state.last_time = time
@@ -284,20 +309,33 @@ _SUPERVISED = """\
 """
 
 
-def _source(shape: FrameShape, base: int, supervision: str) -> tuple[str, str, list[bytes]]:
-    """The factory's source, the struct format and the constant segments."""
-    fmt, names, segments, end = _plan(shape, base)
+def _source(
+    shape: FrameShape, base: int, supervision: str, variant: int | None
+) -> tuple[str, str, list[bytes]]:
+    """The factory's source, the struct format and the constant segments. With a
+    ``variant`` the VLAN TCI and reserved1 are among the constant octets, and the
+    simulation bit a constant of the function."""
+    fmt, names, segments, end = _plan(shape, base, variant)
     values, qualities = _channel_parts(shape)
     count = len(shape.asdus)
     # The segment with the APPID and Length first: a frame of another stream fails there.
-    order = sorted(range(len(segments)), key=lambda k: k != (1 if base == 18 else 0))
+    appid_segment = 1 if base == 18 and variant is None else 0
+    order = sorted(range(len(segments)), key=lambda k: k != appid_segment)
     compare = " or ".join(f"k{k} != K{k}" for k in order)
     run = ""
     if count > 1:
-        run = f" and c0 + {count} <= state.wrap" + "".join(
+        run = f" and c0 + {count} <= wrap" + "".join(
             f" and c{i} == c0 + {i}" for i in range(1, count)
         )
-    block = supervision.format(run=run, last=count - 1, count=count) if supervision else ""
+    # An owned state has the simulation bit of the frame that made its route the owner:
+    # with a variant that is the route's own, so it need not be compared per frame.
+    same = "" if variant is not None else "sim is simulated and "
+    block = (
+        supervision.format(run=run, last=count - 1, count=count, same_simulation=same)
+        if supervision
+        else ""
+    )
+    simulated = "r >= 0x8000" if variant is None else repr(bool(variant & 0x8000))
     source = _TEMPLATE.format(
         constants=", ".join(f"K{k}" for k in range(len(segments))),
         end=int(end),
@@ -308,6 +346,7 @@ def _source(shape: FrameShape, base: int, supervision: str) -> tuple[str, str, l
         values=_tuple(values),
         qualities=_tuple(qualities),
         supervision=block,
+        simulated=simulated,
     )
     return source, fmt, segments
 
@@ -327,13 +366,14 @@ class Emitted(NamedTuple):
 def _build(
     shape: FrameShape,
     base: int,
+    variant: int | None,
     supervision: str,
     route: object,
     state: object,
     slow: Feed,
     supervise: Callable[[Any, ScaledFrame, float | None], None],
 ) -> Emitted:
-    source, fmt, segments = _source(shape, base, supervision)
+    source, fmt, segments = _source(shape, base, supervision, variant)
     namespace: dict[str, object] = {}
     code = compile(source, f"<sv shape APPID 0x{shape.appid:04x} base {base}>", "exec")
     exec(code, namespace)
@@ -353,17 +393,19 @@ def _unsupervised(_route: object, _out: ScaledFrame, _time: float | None) -> Non
     return None
 
 
-def emit_decoder(shape: FrameShape, base: int) -> ScaledDecoder:
+def emit_decoder(shape: FrameShape, base: int, variant: int | None = None) -> ScaledDecoder:
     """The emitted decoder of ``shape`` for frames whose APPID is at ``base`` (18 tagged,
     14 untagged): a frame's ``ScaledFrame``, or None when it is not a well-formed frame
-    of the shape. Its source holds only integers, float scales and generated names; the
-    constant octets are compared with values handed to it, never written into it."""
-    return _build(shape, base, "", None, None, _none, _unsupervised).feed
+    of the shape (and, with ``variant``, of that VLAN TCI and reserved1: see
+    ``variant_of``). Its source holds only integers, float scales and generated names;
+    the constant octets are compared with values handed to it, never written into it."""
+    return _build(shape, base, variant, "", None, None, _none, _unsupervised).feed
 
 
 def emit_feed(
     shape: FrameShape,
     base: int,
+    variant: int | None,
     route: object,
     state: object,
     slow: Feed,
@@ -374,9 +416,13 @@ def emit_feed(
     """The receiver's emitted path of one route: the emitted decoder, then supervision
     (``in_place``: an in-order frame of the route's single stream advances the bound
     ``StreamState`` directly while its ``owner`` is ``route``; anything else goes to
-    ``supervise``). A frame that is not of the shape goes to ``slow``."""
+    ``supervise``). A frame that is not of the shape goes to ``slow``.
+
+    ``bind(state)`` hands over a state: the next smpCnt, the wrap and the simulation bit
+    are copied from it then, which holds because only the owner changes an owned state
+    (whoever else handles the stream takes the ownership back first)."""
     return _build(
-        shape, base, _IN_PLACE if in_place else _SUPERVISED, route, state, slow, supervise
+        shape, base, variant, _IN_PLACE if in_place else _SUPERVISED, route, state, slow, supervise
     )
 
 
@@ -429,4 +475,12 @@ def scaled_frame(
     )
 
 
-__all__ = ["Emitted", "ScaledDecoder", "ScaledFrame", "emit_decoder", "emit_feed", "scaled_frame"]
+__all__ = [
+    "Emitted",
+    "ScaledDecoder",
+    "ScaledFrame",
+    "emit_decoder",
+    "emit_feed",
+    "scaled_frame",
+    "variant_of",
+]

@@ -7,7 +7,6 @@ filter, and offers callback, iterator and numpy batch APIs plus the kernel's dro
 from __future__ import annotations
 
 import time as clock
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -85,7 +84,6 @@ class Subscriber:
             )
         self._decoders: dict[FrameShape, BatchDecoder] = {}
         self._unbatchable: set[FrameShape] = set()
-        self._pending: deque[ScaledFrame] = deque()
 
     @property
     def stats(self) -> ReceiverStats:
@@ -153,57 +151,32 @@ class Subscriber:
         """Frames as physical values (``ScaledFrame``: smpCnt, values and quality as
         tuples), after filters, until ``count`` frames or ``duration`` seconds: the way
         to read values. Every frame is checked against the decode rules and supervised
-        as by ``frames()``; ``frame.decoded()`` gives the ``DecodedFrame`` on request.
-
-        From the ring, a block of frames of one length goes through
-        ``SvReceiver.feed_block`` (numpy does the checks and the scaling for all frames
-        of a stream at once); other frames through ``SvReceiver.feed_scaled``.
+        as by ``frames()`` (``SvReceiver.feed_scaled``); ``frame.decoded()`` gives the
+        ``DecodedFrame`` on request.
         """
         deadline = None if duration is None else clock.monotonic() + duration
         delivered = 0
         receiver = self.receiver
-        pending = self._pending
         interval = self._tick_interval
         next_tick = clock.monotonic() + interval
         while count is None or delivered < count:
-            if pending:
-                delivered += 1
-                yield pending.popleft()
-                continue
             now = clock.monotonic()
             if deadline is not None and now >= deadline:
                 return
-            if self._ring is not None:
-                for block in self._ring.blocks(poll):
-                    if isinstance(block, BlockBatch):
-                        results = receiver.feed_block(block)
-                    else:
-                        results = [receiver.feed_scaled(d, s / 1e9) for d, s in block]
-                    del block  # everything needed was copied: the ring may have it back
-                    for result in results:
-                        if result is None:
-                            continue
-                        if count is not None and delivered >= count:
-                            pending.append(result)  # handed out by the next call
-                            continue
-                        delivered += 1
-                        yield result
+            for seen, (data, stamp) in enumerate(self._raw(poll), start=1):
+                result = receiver.feed_scaled(data, stamp / 1e9)
+                if result is not None:
+                    delivered += 1
+                    yield result
+                    if count is not None and delivered >= count:
+                        return
+                if not seen & 63:  # the clock every 64 frames: it costs as much as a frame
                     now = clock.monotonic()
+                    if deadline is not None and now >= deadline:
+                        return
                     if now >= next_tick:
                         receiver.tick(clock.time())
                         next_tick = now + interval
-                    if (deadline is not None and now >= deadline) or (
-                        count is not None and delivered >= count
-                    ):
-                        break
-            else:
-                assert self._socket is not None
-                item = self._socket.receive(poll)
-                if item is not None:
-                    result = receiver.feed_scaled(item[0], item[1] / 1e9)
-                    if result is not None:
-                        delivered += 1
-                        yield result
             now = clock.monotonic()
             if now >= next_tick:
                 receiver.tick(clock.time())

@@ -131,7 +131,8 @@ class StreamState:
     events: int = 0
     owner: object | None = field(default=None, repr=False, compare=False)
     """Who may advance this state on its own while the stream stays in order (a
-    receiver's fast path); cleared whenever the ``Supervisor`` handles the stream."""
+    receiver's fast path); cleared whenever the ``Supervisor`` handles the stream, so
+    that only the owner changes an owned state."""
 
 
 @dataclass
@@ -276,6 +277,9 @@ class Supervisor:
         breaks: npt.NDArray[np.intp] | None = None
         breaks_for: tuple[int, bool] | None = None
         i = 0
+        first = self.streams.get(key)
+        if first is not None:
+            first.owner = None  # handled here now: a fast path must ask again
         while i < count:
             state = self.streams.get(key)
             smp = values[i]

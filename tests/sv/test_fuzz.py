@@ -3,8 +3,8 @@
 Mutated real frames (tests/sv/fuzzing.py) go through the generic decoder
 (``decode_frame``), the quick parser (fresh and primed with the unmutated frame),
 ``SvReceiver.feed``, the fast path to physical values (``SvReceiver.feed_scaled`` with
-the seed's emitted function installed, ``emit_decoder``, ``SvReceiver.feed_block`` on
-ring-like blocks with and without the 802.1Q tag taken out), the batch decoder
+the seed's emitted function installed, ``emit_decoder`` generic and for the seed's VLAN
+tag and reserved1), the batch decoder
 (``decode_frames``, ``decode_capture``, ``Batch.scaled()``), ``decode_sav_pdu``,
 ``DataSetLayout.decode`` and the scapy layers. Each may raise only our located
 ``DecodeError``, and the differential check holds on every input: the quick, receiver,
@@ -30,7 +30,6 @@ import pytest
 
 from gen61850.generated.sv.iec61850_9_2 import decode_asdu, decode_sav_pdu
 from gen61850.runtime.errors import DecodeError
-from gen61850.runtime.net.ring import BlockBatch
 from gen61850.runtime.pcap import (
     MAX_CAPTURED,
     CapturedFrame,
@@ -44,7 +43,7 @@ from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import QuickParser
 from gen61850.runtime.sv.receiver import COMPILE_AFTER, SvReceiver
-from gen61850.runtime.sv.scaled import emit_decoder
+from gen61850.runtime.sv.scaled import emit_decoder, variant_of
 from gen61850.runtime.sv.shape import learn_shape
 
 from ..conftest import CORPUS, fuzz_budget
@@ -110,13 +109,14 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
         scaled = SvReceiver(layouts=seed.layouts)
         for _ in range(COMPILE_AFTER):
             scaled.feed_scaled(seed.frame, 0.0)
-        assert "feed_scaled" in scaled.__dict__, seed.name  # the emitted function is used
+        assert scaled.feed_scaled.__qualname__ == "make.<locals>.feed", seed.name  # emitted
         shape = learn_shape(seed.frame, seed.layouts)[0]
         base = 18 if seed.frame[12:14] == b"\x81\x00" else 14
         emitted = emit_decoder(shape, base)
+        variant = variant_of(seed.frame, base)
+        specialized = emit_decoder(shape, base, variant)
         mutants = [mutate(fuzz_rng, seed.frame, frame_seeds) for _ in range(per_seed)]
         expected_rows: list[object | None] = []
-        expected_scaled: list[object | None] = []
         for frame in mutants:
             case = _case(seed, frame)
             with no_hang(case):
@@ -127,7 +127,6 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
                 except DecodeError as error:
                     located(error, frame)
                     generic = physical = None
-                expected_scaled.append(physical)
                 errors = scaled.stats.decode_errors
                 got = scaled.feed_scaled(frame, 1.0)
                 assert (got is None) == (generic is None), case
@@ -157,6 +156,11 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
                 assert (alone is not None) == (same_shape and same_base), case
                 if alone is not None:
                     assert from_scaled(alone) == physical, case
+                    # The function of the seed's VLAN TCI and reserved1 takes exactly
+                    # those frames of them.
+                    mine = specialized(frame, 1.0)
+                    assert (mine is not None) == (variant_of(frame, base) == variant), case
+                    assert mine is None or from_scaled(mine) == physical, case
             decoded_ok += generic is not None
             primed.take_events()
             receiver.take_events()
@@ -167,7 +171,6 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
             extra["delivered_asdus"] = extra["asdus"]
             want = fed + extra[counter] if counter in extra else fed
             assert getattr(scaled.stats, counter) == want, (seed.name, counter)
-        _check_blocks(seed, mutants, expected_scaled)
         with no_hang(f"seed {seed.name}: decode_frames of {len(mutants)} mutants"):
             batch = decode_frames(shape, mutants)
             # The ring path: frames of one length at a fixed stride, the length given.
@@ -208,54 +211,6 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
                 assert batch.quality[index, i].tolist() == [q or 0 for q in quality], case
     # The mutations must leave some frames whole, or the value checks checked nothing.
     assert decoded_ok > cases // 20
-
-
-def _check_blocks(seed: Seed, mutants: list[bytes], expected: list[object | None]) -> None:
-    """``SvReceiver.feed_block`` on the mutants of the seed's length as a ring block: as
-    the kernel gives them (802.1Q tag inline), and with the tag taken out into
-    ``vlan_tci`` as Linux does; each record is the generic path's, or None."""
-    length = len(seed.frame)
-    picked = [k for k, m in enumerate(mutants) if len(m) == length]
-    if not picked:
-        return
-    stride = length + 16 - length % 16
-    frames = [mutants[k] for k in picked]
-    stamps = np.arange(len(frames), dtype=np.int64) * 250_000
-    inline = BlockBatch(
-        memoryview(b"".join(f.ljust(stride, b"\xee") for f in frames)),
-        0,
-        stride,
-        len(frames),
-        length,
-        stamps,
-        np.full(len(frames), -1, dtype=np.int64),
-    )
-    tagged = [f[12:14] == b"\x81\x00" for f in frames]
-    cut = [f[:12] + f[16:] if t else f for f, t in zip(frames, tagged, strict=True)]
-    taken_out = None
-    if all(tagged):  # one length in the block: every frame lost its tag
-        taken_out = BlockBatch(
-            memoryview(b"".join(f.ljust(stride, b"\xee") for f in cut)),
-            0,
-            stride,
-            len(frames),
-            length - 4,
-            stamps,
-            np.array([int.from_bytes(f[14:16], "big") for f in frames], dtype=np.int64),
-        )
-    for block in (inline, taken_out):
-        if block is None:
-            continue
-        receiver = SvReceiver(layouts=seed.layouts)
-        for _ in range(COMPILE_AFTER):
-            receiver.feed_scaled(seed.frame, 0.0)
-        results = receiver.feed_block(block)
-        for k, frame, got in zip(picked, frames, results, strict=True):
-            case = _case(seed, frame)
-            assert (got is None) == (expected[k] is None), case
-            if got is not None:
-                assert from_scaled(got) == expected[k], case
-                assert got.raw == frame, case  # the tag put back as it was
 
 
 def test_codec_layout_and_scapy_entry_points_raise_only_decode_error(

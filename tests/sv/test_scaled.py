@@ -1,6 +1,6 @@
-"""The fast path to physical values (``SvReceiver.feed_scaled``, ``feed_block``,
-``feed_scaled_many``, ``decode_capture``) against the plain receive path, and the
-receiver's bounded state (evicted streams and shapes counted)."""
+"""The fast path to physical values (``SvReceiver.feed_scaled``, its emitted functions,
+``decode_capture``) against the plain receive path, and the receiver's bounded state
+(evicted streams and shapes counted)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gen61850.runtime.net.ring import BlockBatch
 from gen61850.runtime.pcap import CapturedFrame, read_capture, write_pcap
 from gen61850.runtime.sv import batch as batch_module
 from gen61850.runtime.sv.batch import decode_capture, decode_frames
 from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
 from gen61850.runtime.sv.quick import QuickParser
 from gen61850.runtime.sv.receiver import COMPILE_AFTER, SvReceiver
-from gen61850.runtime.sv.scaled import ScaledFrame, _source, emit_decoder
+from gen61850.runtime.sv.scaled import ScaledFrame, _source, emit_decoder, variant_of
 from gen61850.runtime.sv.shape import learn_shape
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.supervision import NewStream, Supervisor
@@ -46,8 +45,8 @@ def physical(frame: object) -> object:
     assert frame is not None
     out = []
     for asdu in frame.asdus:  # type: ignore[attr-defined]
-        config = next(s for s in STREAMS if s.sv_id == asdu.sv_id)
-        values, quality = config.layout.decode(asdu.sample)
+        layout = next((s.layout for s in STREAMS if s.sv_id == asdu.sv_id), layout_9_2le())
+        values, quality = layout.decode(asdu.sample)
         out.append((asdu.sv_id, asdu.smp_cnt, tuple(values), tuple(quality)))
     return out
 
@@ -78,11 +77,10 @@ def scenario() -> list[bytes]:
 
 
 def fed(receiver: SvReceiver) -> tuple[object, object, object]:
-    """Counters, events stream by stream (in order within a stream), supervision state."""
+    """Counters, events, supervision state."""
     stats = receiver.stats
     counters = (stats.frames, stats.asdus, stats.delivered_asdus, stats.filtered)
-    events = sorted(receiver.take_events(), key=lambda e: getattr(e, "stream", (0, "")))
-    return counters, events, dict(receiver.streams)
+    return counters, receiver.take_events(), dict(receiver.streams)
 
 
 def test_scaled_path_gives_the_plain_path_values_events_and_counters() -> None:
@@ -94,15 +92,9 @@ def test_scaled_path_gives_the_plain_path_values_events_and_counters() -> None:
     fast = SvReceiver(layouts=layouts)
     got = [fast.feed_scaled(f, t) for f, t in zip(frames, times, strict=True)]
     assert [scaled(g) for g in got if g is not None] == expected
-    assert "feed_scaled" in fast.__dict__  # the emitted functions did the work
-    reference = fed(plain)
-    assert fed(fast) == reference
-    # The same through blocks (frames of one length together) and one list.
-    many = SvReceiver(layouts=layouts)
-    results = many.feed_scaled_many(frames, times)
-    assert [scaled(g) for g in results if g is not None] == expected
-    assert fed(many) == reference
-    assert [g.time for g in results if g is not None] == times
+    assert fast.feed_scaled.__qualname__ == "make.<locals>.feed"  # an emitted function
+    assert fed(fast) == fed(plain)
+    assert [g.time for g in got if g is not None] == times
 
 
 def test_timeout_and_resumption_on_the_scaled_path() -> None:
@@ -159,36 +151,15 @@ def test_emitted_source_holds_no_frame_text() -> None:
     config = StreamConfig(hostile, dat_set="LD/LLN0$DS\\x")
     frame = make_frames(config, 1)[0]
     shape = learn_shape(frame, {hostile: config.layout})[0]
-    source, _fmt, segments = _source(shape, 18, "")
-    assert "import" not in source and "LLN0" not in source and "os" not in source.split()
-    assert any(hostile.encode() in s for s in segments)  # compared as a value
+    for variant in (None, variant_of(frame, 18)):
+        source, _fmt, segments = _source(shape, 18, "", variant)
+        assert "import" not in source and "LLN0" not in source and "os" not in source.split()
+        assert any(hostile.encode() in s for s in segments)  # compared as a value
     decoder = emit_decoder(shape, 18)
     out = decoder(frame, 0.0)
     assert out is not None and out.sv_ids == (hostile,)
     changed = frame.replace(b"import", b"IMPORT")
     assert decoder(changed, 0.0) is None  # every constant octet is checked
-
-
-def test_block_with_tags_taken_out_as_the_kernel_does(sv_capture: Path) -> None:
-    captured = list(read_capture(sv_capture))[:3000]
-    frames = [c.data for c in captured]
-    stride = 128
-    buffer = b"".join((f[:12] + f[16:]).ljust(stride, b"\0") for f in frames)
-    block = BlockBatch(
-        memoryview(buffer),
-        0,
-        stride,
-        len(frames),
-        len(frames[0]) - 4,
-        np.array([c.time_ns for c in captured], dtype=np.int64),
-        np.array([int.from_bytes(f[14:16], "big") for f in frames], dtype=np.int64),
-    )
-    layouts = {"4001": layout_9_2le()}
-    from_block = SvReceiver(layouts=layouts).feed_block(block)
-    one_by_one = SvReceiver(layouts=layouts)
-    expected = [one_by_one.feed_scaled(c.data, c.time_ns / 1e9) for c in captured]
-    assert [tuple(r) for r in from_block] == [tuple(r) for r in expected]  # type: ignore[arg-type]
-    assert [r.raw for r in from_block] == frames  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------- batches from files
@@ -252,7 +223,7 @@ def test_receiver_state_is_bounded_under_spoofed_svids() -> None:
             path(spoof[k], k * 0.0002)
     for target in (receiver, plain):
         assert len(target.streams) <= 32 and len(target.parser._by_stream) <= 32
-        assert len(target._routes) <= 4 * 32
+        assert len(target.routes.routes) <= 4 * 32
         stats = target.stats
         assert stats.evicted_streams >= 300 - 32 and stats.evicted_shapes >= 300 - 32
         assert (0x4000, "LIVE") in target.streams
@@ -260,6 +231,46 @@ def test_receiver_state_is_bounded_under_spoofed_svids() -> None:
     out = receiver.feed_scaled(live_frames[300], 0.1)
     assert out is not None and out.smp_cnt == (300,)
     assert receiver.streams[(0x4000, "LIVE")].received == 301
+
+
+def test_vlan_tag_and_reserved1_variants_of_one_stream() -> None:
+    """A stream whose VLAN priority and simulation bit change: each (TCI, reserved1) has
+    its own emitted function up to MAX_VARIANTS, then they share the generic one; the
+    values and events are the plain path's throughout."""
+    from gen61850.runtime.sv.routes import MAX_VARIANTS
+
+    config = StreamConfig("VAR", appid=0x4020)
+    frames = []
+    for k in range(60):
+        priority, simulation = k // 10 % 6, k // 30 == 1
+        variant = config.with_changes(vlan_priority=priority, simulation=simulation)
+        frames += make_frames(variant, 1, first=k)
+    plain = SvReceiver(streams=[config])
+    expected = [physical(plain.feed(f, k * 0.001)) for k, f in enumerate(frames)]
+    fast = SvReceiver(streams=[config])
+    got = [fast.feed_scaled(f, k * 0.001) for k, f in enumerate(frames)]
+    assert [scaled(g) for g in got if g is not None] == expected
+    assert [g.simulated for g in got if g is not None] == [k // 30 == 1 for k in range(60)]
+    assert fed(fast) == fed(plain)
+    variants = [r.variant for r in fast.routes.routes.values()]
+    assert variants.count(None) == 1 and len(variants) == MAX_VARIANTS + 1
+    assert all(r.compiled for r in fast.routes.routes.values())
+
+
+def test_events_are_bounded_when_nobody_takes_them() -> None:
+    from gen61850.runtime.sv.receiver import MAX_EVENTS
+    from gen61850.runtime.sv.template import FrameTemplate
+
+    config = StreamConfig("GAPS")
+    template = FrameTemplate(config)
+    items = [0, 0] * len(config.layout.channels)
+    receiver = SvReceiver(streams=[config])
+    for k in range(MAX_EVENTS + 50):  # every frame skips a sample: an SmpCntGap each
+        receiver.feed_scaled(bytes(template.frame(2 * k % 4000, [items])), k * 0.0005)
+    assert len(receiver.events) == MAX_EVENTS
+    assert receiver.stats.events_dropped == 50  # one event per frame: NewStream, then gaps
+    kinds = {type(e).__name__ for e in receiver.take_events()}
+    assert kinds == {"SmpCntGap"}  # the oldest (NewStream) went first
 
 
 @pytest.mark.parametrize("bad", [0, -1])
