@@ -292,7 +292,16 @@ class Publisher:
         # No collector pauses in the send loop (frames and rows hold no cycles).
         collecting = gc.isenabled()
         gc.disable()
-        lateness = stats.lateness_ns
+        # Lateness goes into an array sized for the run: a list grown frame by frame
+        # would now and then copy itself whole between two bursts.
+        if count is not None:
+            capacity = count * len(self._lanes)
+        else:
+            assert duration is not None
+            capacity = sum(int(duration * NS / lane.period_ns) + 2 for lane in self._lanes)
+        lateness = np.empty(capacity, dtype=np.int64)
+        filled = 0
+        overflow: list[int] = []
         burst = self._burst
         lanes = self._lanes
         per_stream = stats.per_stream
@@ -316,7 +325,11 @@ class Publisher:
                     handed = clock()
                     sent, failed = burst.release(due)
                     late = handed - due
-                    lateness.extend(itertools.repeat(late, sent))
+                    if filled + sent <= capacity:
+                        lateness[filled : filled + sent] = late
+                        filled += sent
+                    else:
+                        overflow.extend(itertools.repeat(late, sent))
                     if late > threshold:
                         stats.late += sent
                 else:
@@ -334,6 +347,7 @@ class Publisher:
             if collecting:
                 gc.enable()
             restore()
+            stats.lateness_ns = lateness[:filled].tolist() + overflow
         return stats
 
     def close(self) -> None:
