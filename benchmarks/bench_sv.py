@@ -928,7 +928,7 @@ def bench_publisher() -> None:
         good = [r for r in runs if "error" not in r]
         if not good:
             error = runs[0].get("error", "") if runs else ""
-            rows.append([engine, len(runs), "failed", error, "", "", "", "", ""])
+            rows.append([engine, len(runs), "failed", error, "", "", "", "", "", ""])
             continue
         p99[engine] = [r["p99"] / 1000 for r in good]
         lost = [r["lost"] for r in good]
@@ -938,6 +938,7 @@ def bench_publisher() -> None:
                 len(good),
                 f"{min(r['p50'] for r in good) / 1000:.1f}",
                 f"{min(p99[engine]):.1f} / {sorted(p99[engine])[len(good) // 2]:.1f}",
+                " ".join(f"{v:.0f}" for v in p99[engine]),
                 f"{min(r['max'] for r in good) / 1000:.1f}",
                 f"{min(lost)} / {max(lost)}",
                 f"{min(r['send_lost'] for r in good)} / {max(r['send_lost'] for r in good)}",
@@ -953,6 +954,7 @@ def bench_publisher() -> None:
             "runs",
             "p50 µs (min)",
             "p99 µs min / median",
+            "p99 µs, each round",
             "max µs (min)",
             "lost at receiver min/max",
             "lost (own count)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import mmap
+import socket
 import struct
 
 from gen61850.runtime.net.packet import (
@@ -113,7 +114,10 @@ class TxRing:
         if not staged:
             return 0, 0
         try:
-            self.sock.send(b"")
+            # MSG_DONTWAIT: the kernel sends every staged frame now but does not wait
+            # for them to be freed (that may be left to ksoftirqd, a normal-priority
+            # thread a real-time publisher would then wait for).
+            self.sock.send(b"", socket.MSG_DONTWAIT)
         except OSError as error:
             if error.errno not in _GIVE_UP:
                 raise NetError(f"{self.iface}: send failed: {error.strerror or error}") from error
@@ -122,7 +126,7 @@ class TxRing:
         # their slots freed, and the next frame is staged where the kernel will look.
         for index, at in enumerate(staged):
             status = _STATUS.unpack_from(self._map, at)[0]
-            if status in (TP_STATUS_SEND_REQUEST, TP_STATUS_WRONG_FORMAT):
+            if status in (TP_STATUS_SEND_REQUEST, TP_STATUS_WRONG_FORMAT):  # not sent
                 self.refused += status == TP_STATUS_WRONG_FORMAT
                 for later in staged[index:]:
                     _STATUS.pack_into(self._map, later, TP_STATUS_AVAILABLE)

@@ -4,11 +4,12 @@
 counting by field and per-stream supervision, and gives ``DecodedFrame`` records.
 ``SvReceiver.feed_scaled(frame, time)`` does the same work and gives a ``ScaledFrame``
 (smpCnt, physical values and quality as tuples): the fast path. After a few frames of a
-shape it runs that shape's emitted decoder (``scaled.emit_decoder``), and supervises an
-ASDU that is simply the next sample of its stream in a few comparisons, handing
-everything else (a new stream, a gap, a change, a wrap inside a frame) to the
-``Supervisor``, so the events are the same on both paths. Neither raises on bad input:
-a broken frame costs a counter, not the receiver. Sockets, rings and files feed it.
+stream's route (shape, APPID offset, VLAN tag and reserved1: ``routes``) it runs the
+route's emitted function (``scaled.emit_feed``), which supervises a frame that is simply
+the stream's next sample in a few comparisons and hands everything else (a new stream, a
+gap, a change, a wrap inside a frame) to the ``Supervisor``, so the events are the same
+on both paths. Neither raises on bad input: a broken frame costs a counter, not the
+receiver. Sockets, rings and files feed it.
 """
 
 from __future__ import annotations
