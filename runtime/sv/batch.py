@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import mmap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class Batch:
     security: npt.NDArray[np.uint8] | None = None
     """Per frame, the octets of the IEC 62351-6 security value ([frame, octet]; its size
     is part of the shape), or None when the shape has no security element."""
+    words: npt.NDArray[np.uint32] | None = field(default=None, repr=False)
+    """The sample words [frame, asdu, word] when every channel has a quality word:
+    ``values`` and ``quality`` are then its two interleaved views (None otherwise)."""
 
     def scaled(self) -> npt.NDArray[np.float64]:
         """Physical values (wire value / channel scale)."""
@@ -122,6 +125,7 @@ class BatchDecoder:
         self._quality_cols = np.array(quality_cols, dtype=np.intp)
         self._has_quality = np.array([c.quality for c in self.layout.channels])
         self._all_quality = bool(self._has_quality.all())
+        self._paired = self._all_quality and self.value_dtype != np.float64
         self._float_cols = np.array([c.type is ChannelType.FLOAT32 for c in self.layout.channels])
         if base not in (14, 18):
             raise ValueError(f"base {base}: the APPID is at 14 (untagged) or 18 (tagged)")
@@ -131,7 +135,10 @@ class BatchDecoder:
         asdus = shape.asdus
         self._sample_step = _step([a.sample_offset for a in asdus])
         self._count_step = _step([a.smp_cnt_offset for a in asdus])
-        self._bad = np.zeros(0, dtype=np.uint64)
+        self._widest = max((words for _at, words, _m, _c in self._checks), default=1)
+        self._bad = np.zeros(0, dtype=np.bool_)
+        self._masked = np.empty((0, self._widest), dtype=np.uint64)
+        self._differs = np.empty((0, self._widest), dtype=np.bool_)
 
     @staticmethod
     def _word_checks(
@@ -183,14 +190,27 @@ class BatchDecoder:
         n_asdu = len(self.shape.asdus)
         n_ch = len(self.layout.channels)
         span = self.shape.security
+        words = None
+        if self._paired:
+            # Value and quality words alternate: one array of the sample's words, read
+            # in one pass; values and quality are its two interleaved views.
+            words = np.empty((count, n_asdu, 2 * n_ch), dtype=np.uint32)
+            values: npt.NDArray[Any] = words.view(self.value_dtype)[:, :, 0::2]
+            quality: npt.NDArray[Any] = words[:, :, 1::2]
+        else:
+            values = np.empty((count, n_asdu, n_ch), dtype=self.value_dtype)
+            quality = (np.empty if self._all_quality else np.zeros)(
+                (count, n_asdu, n_ch), dtype=np.uint32
+            )
         return Batch(
             np.empty((count, n_asdu), dtype=np.uint16),
-            np.empty((count, n_asdu, n_ch), dtype=self.value_dtype),
-            (np.empty if self._all_quality else np.zeros)((count, n_asdu, n_ch), dtype=np.uint32),
+            values,
+            quality,
             np.zeros(count, dtype=np.bool_),
             np.zeros(count, dtype=np.bool_),
             self.scales,
             None if span is None else np.empty((count, span[1] - span[0]), dtype=np.uint8),
+            words,
         )
 
     def decode(
@@ -233,15 +253,17 @@ class BatchDecoder:
         def view(dtype: str, at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
             return np.ndarray(shape, np.dtype(dtype), buffer, offset + at, strides)
 
-        bad = self._scratch(count)
+        # (word & mask) != (constant & mask) for every checked word; the frame is bad
+        # when any is. Column by column: faster than a reduce over a short axis.
+        bad, masked, differs = self._scratch(count)
         for at, words, masks, consts in self._checks:
             block = view("<u8", at, (count, words), (stride, 8))
-            diff = np.bitwise_xor(block, consts)
-            np.bitwise_and(diff, masks, out=diff)
-            for column in range(words):  # column by column: faster than a reduce
-                np.bitwise_or(bad, diff[:, column], out=bad)
+            np.bitwise_and(block, masks, out=masked[:, :words])
+            np.not_equal(masked[:, :words], consts, out=differs[:, :words])
+            for column in range(words):
+                np.logical_or(bad, differs[:, column], out=bad)
         valid = batch.valid[rows]
-        np.equal(bad, 0, out=valid)
+        np.logical_not(bad, out=valid)
         if lengths is not None:
             sizes = np.asarray(lengths)
             valid &= (sizes >= self.frame_size) & (sizes <= MAX_FRAME)
@@ -260,7 +282,16 @@ class BatchDecoder:
                 )
         values = batch.values[rows]
         quality = batch.quality[rows]
-        if self._sample_step is not None:
+        if batch.words is not None and self._sample_step is not None:
+            # One byte-swapping copy of all the sample's words (see ``empty``).
+            words = view(
+                ">u4",
+                base + first.sample_offset,
+                (count, len(asdus), self._words),
+                (stride, self._sample_step, 4),
+            )
+            np.copyto(batch.words[rows], words)
+        elif self._sample_step is not None:
             words = view(
                 ">u4",
                 base + first.sample_offset,
@@ -285,14 +316,19 @@ class BatchDecoder:
                 view("u1", base + start, (count, stop - start), (stride, 1)),
             )
 
-    def _scratch(self, count: int) -> npt.NDArray[np.uint64]:
-        """A zeroed word per frame for the checks, reused from call to call (a fresh
-        large array costs page faults, which on a VM cost more than the checks)."""
+    def _scratch(
+        self, count: int
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+        """A cleared flag per frame and room for the widest run of checked words, reused
+        from call to call (fresh large arrays cost page faults, which on a VM can cost
+        more than the checks)."""
         if self._bad.shape[0] < count:
-            self._bad = np.zeros(count, dtype=np.uint64)
+            self._bad = np.zeros(count, dtype=np.bool_)
+            self._masked = np.empty((count, self._widest), dtype=np.uint64)
+            self._differs = np.empty((count, self._widest), dtype=np.bool_)
         bad = self._bad[:count]
-        bad[:] = 0
-        return bad
+        bad[:] = False
+        return bad, self._masked[:count], self._differs[:count]
 
     def _fill(self, words: Any, values: Any, quality: Any) -> None:
         """Values and quality words from a [frame, asdu, word] big-endian view."""
