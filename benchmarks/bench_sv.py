@@ -547,7 +547,7 @@ def _live_ready() -> str | None:
 
 
 def _capture_child(reader: str, iface: str, limit: float) -> None:
-    """Child process (in the receiving namespace, pinned): receive until 0.5 s without a
+    """Child process (in the receiving namespace, pinned): receive until 2 s without a
     frame once frames came (or ``limit`` seconds), summing smpCnt and values of every
     frame; prints "ready" when listening, then the counts as JSON."""
     counts = 0
@@ -572,7 +572,7 @@ def _capture_child(reader: str, iface: str, limit: float) -> None:
             now = time.monotonic()
             if frames != before:
                 last = now
-            elif (last is not None and now - last > 0.5) or now - start > limit:
+            elif (last is not None and now - last > 2.0) or now - start > limit:
                 break
         stats = sub.stats
         drops, errors = stats.kernel_drops, stats.decode_errors
@@ -591,7 +591,7 @@ def _capture_child(reader: str, iface: str, limit: float) -> None:
                     values += fsum(vals)
                 frames += 1
                 last = now
-            elif (last is not None and now - last > 0.5) or now - start > limit:
+            elif (last is not None and now - last > 2.0) or now - start > limit:
                 break
         drops, errors = cap.stats().dropped, 0
         cap.close()
