@@ -247,6 +247,8 @@ class BatchDecoder:
             raise DecodeError("batch", offset, f"stride {stride} < frame size {self.frame_size}")
         if count and offset + (count - 1) * stride + self.frame_size > len(buffer):
             raise DecodeError("batch", offset, f"buffer too short for {count} frames")
+        if not count:
+            return  # no frame: nothing to view (an empty buffer has no offsets)
         base = self.base
         rows = slice(row, row + count)
 
@@ -439,9 +441,10 @@ def decode_capture(path: Path, shape: FrameShape) -> tuple[Batch, npt.NDArray[np
     A little-endian classic pcap whose records all have one length is read in place
     (mapped, not copied): the record headers are checked in one pass and the frames
     decoded where they lie. Any other file goes through ``read_capture`` (which raises
-    ``CaptureFileError`` for a broken file) and ``decode_frames``.
+    ``CaptureFileError`` for a broken file) and ``decode_frames``; a record whose time
+    does not fit int64 nanoseconds (after the year 2262) is refused the same way.
     """
-    from gen61850.runtime.pcap import read_capture
+    from gen61850.runtime.pcap import CaptureFileError, read_capture
 
     with path.open("rb") as stream:
         size = path.stat().st_size
@@ -452,6 +455,11 @@ def decode_capture(path: Path, shape: FrameShape) -> tuple[Batch, npt.NDArray[np
                 if found is not None:
                     return found
     frames = list(read_capture(path))
+    for number, frame in enumerate(frames, start=1):
+        if not 0 <= frame.time_ns < 1 << 63:
+            raise CaptureFileError(
+                str(path), 0, "timestamp beyond int64 nanoseconds (after 2262)", number
+            )
     times = np.fromiter((f.time_ns for f in frames), np.int64, len(frames))
     return decode_frames(shape, [f.data for f in frames]), times
 

@@ -187,6 +187,11 @@ def test_decode_capture_reads_a_uniform_pcap_in_place(sv_capture: Path, tmp_path
     mixed, stamps = decode_capture(path, shape)
     assert mixed.valid.tolist() == [k != 3 for k in range(8)]
     assert stamps.tolist() == [k // 1000 * 1000 for k in range(8)]
+    # A capture without records, and no frames at all: empty batches.
+    write_pcap(path, [], nanoseconds=False)
+    empty, none = decode_capture(path, shape)
+    assert len(empty) == 0 and none.size == 0
+    assert len(decode_frames(shape, [])) == 0
 
 
 # ---------------------------------------------------------------- bounded state
