@@ -5,13 +5,15 @@
 Generated from the service table (``generator/xmpp/services.py``, after 8-2 table D.1) and
 the schema's bindings. Per MMS service: ``<service>_request(invoke_id, request)`` builds the
 MMSpdu, ``<service>_response(pdu)`` takes the typed answer out of a response PDU, and
-``dispatch`` calls the matching method of a ``ServiceHandlers`` implementation.
+``dispatch`` calls the matching method of a ``ServiceHandlers`` implementation with the
+call context the server passes (explicitly, per request); ``wrap_response`` puts an answer
+computed later (deferred work) into its ConfirmedServiceResponse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gen61850.runtime.xmpp.errors import PayloadError
 from gen61850.generated.scsm_8_2.bindings import (
@@ -306,75 +308,112 @@ def file_directory_response(response: ConfirmedResponsePdu) -> FileDirectoryResp
     return result
 
 
-class ServiceHandlers(Protocol):
-    """What a server implements: one method per confirmed service; ``peer`` is the caller's JID."""
+Call_contra = TypeVar("Call_contra", contravariant=True)
+Call = TypeVar("Call")
 
-    def get_name_list(self, peer: str, request: GetNameListRequest) -> GetNameListResponse: ...
 
-    def read(self, peer: str, request: ReadRequest) -> ReadResponse: ...
+class ServiceHandlers(Protocol[Call_contra]):
+    """What a server implements: one method per confirmed service; ``call`` is the context
+    of the request (who calls, under which association), whatever type the server uses."""
 
-    def write(self, peer: str, request: WriteRequest) -> WriteResponse: ...
+    def get_name_list(
+        self, call: Call_contra, request: GetNameListRequest
+    ) -> GetNameListResponse: ...
+
+    def read(self, call: Call_contra, request: ReadRequest) -> ReadResponse: ...
+
+    def write(self, call: Call_contra, request: WriteRequest) -> WriteResponse: ...
 
     def get_variable_access_attributes(
-        self, peer: str, request: GetVariableAccessAttributesRequest
+        self, call: Call_contra, request: GetVariableAccessAttributesRequest
     ) -> GetVariableAccessAttributesResponse: ...
 
     def define_named_variable_list(
-        self, peer: str, request: DefineNamedVariableListRequest
+        self, call: Call_contra, request: DefineNamedVariableListRequest
     ) -> Null: ...
 
     def get_named_variable_list_attributes(
-        self, peer: str, request: ObjectName
+        self, call: Call_contra, request: ObjectName
     ) -> GetNamedVariableListAttributesResponse: ...
 
     def delete_named_variable_list(
-        self, peer: str, request: DeleteNamedVariableListRequest
+        self, call: Call_contra, request: DeleteNamedVariableListRequest
     ) -> DeleteNamedVariableListResponse: ...
 
-    def file_directory(self, peer: str, request: FileDirectoryRequest) -> FileDirectoryResponse: ...
+    def file_directory(
+        self, call: Call_contra, request: FileDirectoryRequest
+    ) -> FileDirectoryResponse: ...
 
 
 def dispatch(
-    handlers: ServiceHandlers, peer: str, request: ConfirmedServiceRequest
+    handlers: ServiceHandlers[Call], call: Call, request: ConfirmedServiceRequest
 ) -> ConfirmedServiceResponse | None:
     """Run the handler of the service ``request`` holds; None when it holds no known service."""
     if request.get_name_list is not None:
         return ConfirmedServiceResponse(
-            get_name_list=handlers.get_name_list(peer, request.get_name_list)
+            get_name_list=handlers.get_name_list(call, request.get_name_list)
         )
     if request.read is not None:
-        return ConfirmedServiceResponse(read=handlers.read(peer, request.read))
+        return ConfirmedServiceResponse(read=handlers.read(call, request.read))
     if request.write is not None:
-        return ConfirmedServiceResponse(write=handlers.write(peer, request.write))
+        return ConfirmedServiceResponse(write=handlers.write(call, request.write))
     if request.get_variable_access_attributes is not None:
         return ConfirmedServiceResponse(
             get_variable_access_attributes=handlers.get_variable_access_attributes(
-                peer, request.get_variable_access_attributes
+                call, request.get_variable_access_attributes
             )
         )
     if request.define_named_variable_list is not None:
         return ConfirmedServiceResponse(
             define_named_variable_list=handlers.define_named_variable_list(
-                peer, request.define_named_variable_list
+                call, request.define_named_variable_list
             )
         )
     if request.get_named_variable_list_attributes is not None:
         return ConfirmedServiceResponse(
             get_named_variable_list_attributes=handlers.get_named_variable_list_attributes(
-                peer, request.get_named_variable_list_attributes
+                call, request.get_named_variable_list_attributes
             )
         )
     if request.delete_named_variable_list is not None:
         return ConfirmedServiceResponse(
             delete_named_variable_list=handlers.delete_named_variable_list(
-                peer, request.delete_named_variable_list
+                call, request.delete_named_variable_list
             )
         )
     if request.file_directory is not None:
         return ConfirmedServiceResponse(
-            file_directory=handlers.file_directory(peer, request.file_directory)
+            file_directory=handlers.file_directory(call, request.file_directory)
         )
     return None
+
+
+def wrap_response(service: str, response: object) -> ConfirmedServiceResponse:
+    """The ConfirmedServiceResponse of ``service`` (its element name) holding ``response``;
+    TypeError when ``response`` is not that service's answer type."""
+    if service == "getNameList" and isinstance(response, GetNameListResponse):
+        return ConfirmedServiceResponse(get_name_list=response)
+    if service == "read" and isinstance(response, ReadResponse):
+        return ConfirmedServiceResponse(read=response)
+    if service == "write" and isinstance(response, WriteResponse):
+        return ConfirmedServiceResponse(write=response)
+    if service == "getVariableAccessAttributes" and isinstance(
+        response, GetVariableAccessAttributesResponse
+    ):
+        return ConfirmedServiceResponse(get_variable_access_attributes=response)
+    if service == "defineNamedVariableList" and isinstance(response, Null):
+        return ConfirmedServiceResponse(define_named_variable_list=response)
+    if service == "getNamedVariableListAttributes" and isinstance(
+        response, GetNamedVariableListAttributesResponse
+    ):
+        return ConfirmedServiceResponse(get_named_variable_list_attributes=response)
+    if service == "deleteNamedVariableList" and isinstance(
+        response, DeleteNamedVariableListResponse
+    ):
+        return ConfirmedServiceResponse(delete_named_variable_list=response)
+    if service == "fileDirectory" and isinstance(response, FileDirectoryResponse):
+        return ConfirmedServiceResponse(file_directory=response)
+    raise TypeError(f"{type(response).__name__} does not answer {service}")
 
 
 __all__ = [
@@ -386,6 +425,7 @@ __all__ = [
     "pdu_kind",
     "request_iq_type",
     "request_service",
+    "wrap_response",
     "get_name_list_request",
     "get_name_list_response",
     "read_request",

@@ -2,8 +2,12 @@
 
 ``AcsiClient`` is the XMPP account; ``associate(jid)`` returns a ``ClientAssociation`` whose
 async methods are the ACSI services (GetServerDirectory ... GetDataSetDirectory). Requests
-are correlated by invokeID, bounded by the negotiated number outstanding and timed out;
-losing the link or the server's presence aborts the association and fails what is pending.
+are correlated by invokeID, bounded by the negotiated number outstanding and timed out.
+Associations belong to the XMPP session: a TCP cut that XEP-0198 resumes keeps them and
+what is pending (resent requests get their answers); the session ending, or the server's
+presence going unavailable, aborts them and fails what is pending. A request that failed
+(timeout, abort, cancelled) is withdrawn from slixmpp's queues, so it is never sent after
+a resumption once the caller was told it failed.
 """
 
 from __future__ import annotations
@@ -275,9 +279,14 @@ class AcsiClient(Endpoint):
             self.send(iq)
             return await asyncio.wait_for(future, self.settings.request_timeout)
         except TimeoutError:
+            self.withdraw(iq_id)
             raise TimeoutError61850(
-                f"no answer from {handle.state.peer} within {self.settings.request_timeout:g} s"
+                f"no answer from {handle.state.peer} within {self.settings.request_timeout:g} s "
+                "(withdrawn: it is not sent again; if the server got it, it may have run it)"
             ) from None
+        except (AssociationError, asyncio.CancelledError):
+            self.withdraw(iq_id)
+            raise
         finally:
             self._pending.pop(iq_id, None)
             if invoke_id is not None:
@@ -372,7 +381,7 @@ class AcsiClient(Endpoint):
             if id(pending.association) in closed and not pending.future.done():
                 pending.future.set_exception(AssociationError(f"association aborted: {reason}"))
 
-    def link_lost(self, reason: str) -> None:
+    def session_lost(self, reason: str) -> None:
         self._abort(list(self.associations.values()), f"link lost ({reason})")
 
     def peer_unavailable(self, jid: str) -> None:
