@@ -36,6 +36,7 @@ from gen61850.runtime.device import (
     Ied,
     LogicalNode,
     Node,
+    TimeQuality,
     mms_items,
 )
 from gen61850.runtime.device.store import (
@@ -166,6 +167,9 @@ class ServedModel:
     listeners: list[WriteListener] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
     limits: DataSetLimits = field(default_factory=DataSetLimits)
+    # The TimeQuality of time stamps the server takes now (``t`` of set_status, controls):
+    # a clock disciplined by SNTP (``runtime.time.DeviceClock.quality``) says how good it is.
+    time_quality: Callable[[], TimeQuality] = TimeQuality
 
     @classmethod
     def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
@@ -393,19 +397,30 @@ class ServedModel:
             raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
         return data.array.data[index]
 
-    def _data(self, variable: Variable, call: CallContext | None = None) -> Data:
-        provided = self.providers.find(variable.domain, variable.name)
-        if provided is not None:
-            return provided[1].read(variable.domain, variable.name, call)
+    def _data(
+        self, variable: Variable, call: CallContext | None = None, *, providers: bool = True
+    ) -> Data:
+        if providers:
+            provided = self.providers.find(variable.domain, variable.name)
+            if provided is not None:
+                return provided[1].read(variable.domain, variable.name, call)
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _value_data(node, self.store.values[(variable.domain, variable.name)])
         return structure(
             [
-                self._data(self.variables[(variable.domain, c)], call)
+                self._data(self.variables[(variable.domain, c)], call, providers=providers)
                 for c in self._children(variable)
             ]
         )
+
+    def stored_data(self, domain: str, name: str) -> Data:
+        """The Data of a variable as the store holds it, whatever provider owns the name
+        (a provider answers its plain reads with this)."""
+        try:
+            return self._data(self.variable(domain, name), providers=False)
+        except ValueMismatch:
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
 
     def write(
         self,
@@ -433,6 +448,19 @@ class ServedModel:
             return
         if variable.fc is None or variable.fc not in WRITABLE_FCS:
             raise AccessFailure(DataAccessError.OBJECT_ACCESS_DENIED)
+        self.write_stored(domain, name, data, call, index)
+
+    def write_stored(
+        self,
+        domain: str,
+        name: str,
+        data: Data,
+        call: CallContext,
+        index: int | None = None,
+    ) -> None:
+        """A client write into the store under the store's rules (type, valKind), for a
+        provider that has checked its own (a setting group's edit reservation)."""
+        variable = self.variable(domain, name)
         updates: list[tuple[tuple[str, str], StoredValue]] = []
         try:
             if index is not None:
@@ -530,8 +558,8 @@ class ServedModel:
         ``LD/MMXU1.TotW.mag.f[MX]``); ``q`` and ``t`` are the siblings of the same data
         object and FC. ``value`` None leaves the value as it is (a quality change alone);
         ``quality`` is the 13-bit Quality as an int (``Quality.to_int()`` or bits), left as
-        it is when None; ``t`` becomes ``time`` (a Timestamp, or seconds with the default
-        TimeQuality), now when not given, whenever the data object has a ``t``.
+        it is when None; ``t`` becomes ``time`` (a Timestamp, or seconds with the model's
+        ``time_quality()``), now when not given, whenever the data object has a ``t``.
         """
         domain, item = self.resolve(reference)
         owner = self.data_object_of(domain, item)
@@ -548,7 +576,9 @@ class ServedModel:
             keys[(domain, f"{owner}$q")] = quality
         when = self.store.clock() if time is None else time
         if (domain, f"{owner}$t") in self.store.leaves:
-            keys[(domain, f"{owner}$t")] = when if isinstance(when, Timestamp) else Timestamp(when)
+            keys[(domain, f"{owner}$t")] = (
+                when if isinstance(when, Timestamp) else Timestamp(when, self.time_quality())
+            )
         seconds = when.seconds if isinstance(when, Timestamp) else when
         self._commit(keys, seconds, shown)
 
@@ -567,6 +597,10 @@ class ServedModel:
             raise ModelError(
                 f"{where}: {misfit.value!r} does not fit {btype}: {misfit.cause}"
             ) from None
+
+    def now(self) -> Timestamp:
+        """The time now, with the TimeQuality of the clock that gives it."""
+        return Timestamp(self.store.clock(), self.time_quality())
 
     def get_value(self, reference: str) -> StoredValue:
         domain, item = self.resolve(reference)
@@ -717,16 +751,24 @@ class ServedModel:
     def type_description(self, domain: str, name: str) -> TypeDescription:
         return self._type(self.variable(domain, name))
 
-    def _type(self, variable: Variable) -> TypeDescription:
-        provided = self.providers.find(variable.domain, variable.name)
-        if provided is not None:
-            return provided[1].type_description(variable.domain, variable.name)
+    def stored_type(self, domain: str, name: str) -> TypeDescription:
+        """The MMS type of a variable from the model, whatever provider owns the name."""
+        return self._type(self.variable(domain, name), providers=False)
+
+    def _type(self, variable: Variable, *, providers: bool = True) -> TypeDescription:
+        if providers:
+            provided = self.providers.find(variable.domain, variable.name)
+            if provided is not None:
+                return provided[1].type_description(variable.domain, variable.name)
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _attribute_type(node)
         return structure_description(
             [
-                (name.rsplit("$", 1)[1], self._type(self.variables[(variable.domain, name)]))
+                (
+                    name.rsplit("$", 1)[1],
+                    self._type(self.variables[(variable.domain, name)], providers=providers),
+                )
                 for name in self._children(variable)
             ]
         )
@@ -815,6 +857,17 @@ def _initial(attribute: DataAttribute, index: int) -> StoredValue:
     return default_value(attribute.btype)
 
 
+def value_of(attribute: DataAttribute, data: Data) -> StoredValue:
+    """The stored value of ``data`` for ``attribute`` (a dict for a structure, a list for
+    an array); ``ValueMismatch`` when it does not fit."""
+    return _stored_from_data(attribute, data)
+
+
+def data_of(attribute: DataAttribute, value: StoredValue) -> Data:
+    """The Data of a stored value of ``attribute``; ``ValueMismatch`` when it does not fit."""
+    return _value_data(attribute, value)
+
+
 def _value_data(attribute: DataAttribute, value: StoredValue) -> Data:
     """Data of a stored value: scalar, array (list) or struct element (dict)."""
     if attribute.count:
@@ -891,4 +944,6 @@ __all__ = [
     "ServedModel",
     "StoredValue",
     "Variable",
+    "data_of",
+    "value_of",
 ]
