@@ -323,6 +323,9 @@ class IedResolver:
                 )
                 if value is not None and value != target.value:
                     updated[index] = target = _with_value(target, value)
+                groups = self._group_values(instance, target, f"{where}.{name}")
+                if groups != target.group_values:
+                    updated[index] = target = replace(target, group_values=groups)
                 kind = instance.get("valKind")
                 if kind is not None and kind != target.value_kind:
                     updated[index] = replace(target, value_kind=kind)
@@ -336,6 +339,28 @@ class IedResolver:
             )
         components = tuple(a for a in updated if isinstance(a, DataAttribute))
         return _with_components(node, components)
+
+    def _group_values(
+        self, instance: etree._Element, target: DataAttribute, where: str
+    ) -> tuple[tuple[int, Value], ...]:
+        """A DAI's ``Val sGroup="n"`` values, one per setting group (a bad group is warned
+        about and left out); setting groups of arrays are not read."""
+        groups: dict[int, Value] = {}
+        for val in instance.iterchildren(*_VAL_TAGS):
+            group = val.get("sGroup")
+            if group is None:
+                continue
+            if not group.isdigit() or int(group) < 1:
+                self.diagnostics.warning(val.sourceline, f"{where}: sGroup {group!r} ignored")
+                continue
+            if target.count:
+                continue
+            value = self.types.value(
+                (val.text or "",), target.btype, target.enum, 0, line_of(val), where
+            )
+            if value is not None:
+                groups[int(group)] = value
+        return tuple(sorted(groups.items()))
 
     def _apply_element(
         self, target: Node, instance: etree._Element, ix_text: str, where: str
@@ -908,6 +933,7 @@ def _with_value(a: DataAttribute, value: Value) -> DataAttribute:
         a.dupd,
         a.value_kind,
         a.elements,
+        a.group_values,
     )
 
 
@@ -926,6 +952,7 @@ def _with_components(a: DataAttribute, components: tuple[DataAttribute, ...]) ->
         a.dupd,
         a.value_kind,
         a.elements,
+        a.group_values,
     )
 
 

@@ -25,7 +25,6 @@ machines and their rules are ``runtime.device.control``; statuses follow through
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +49,6 @@ from gen61850.runtime.device.control import (
     DEFAULT_MAX_ACTIVATION_DELAY,
     AddCause,
     ApplError,
-    Cancellable,
     Check,
     Command,
     ControlHandler,
@@ -158,18 +156,6 @@ class LastApplError:
         except ValueError:
             error = "unknown"
         return f"{cause} ({self.add_cause}), Error {error} ({self.error})"
-
-
-class _Scheduler:
-    """The core's timers for the machines (waking the adapter to re-arm its timer)."""
-
-    def __init__(self, core: ServerCore) -> None:
-        self.core = core
-
-    def call_at(self, when: float, callback: Callable[[float], None]) -> Cancellable:
-        timer = self.core.timers.call_at(when, callback)
-        self.core.wake()
-        return timer
 
 
 @dataclass
@@ -369,7 +355,7 @@ class ControlService:
         self.model: ServedModel = core.model
         self.handler: ControlHandler = handler or FollowCtlVal()
         self.max_activation_delay = max_activation_delay
-        self.scheduler = _Scheduler(core)
+        self.scheduler = core
         self.clock = self.model.store.clock
         self.providers: dict[str, ControlProvider] = {}
         for ld in self.model.ied.logical_devices:

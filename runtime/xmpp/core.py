@@ -63,7 +63,7 @@ from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
 from gen61850.runtime.xmpp.scope import AssociationScope, CallContext
-from gen61850.runtime.xmpp.timers import Timers
+from gen61850.runtime.xmpp.timers import Timer, Timers
 
 log = logging.getLogger(__name__)
 _ASSOCIATION_REQUESTS = ("initiate-RequestPDU", "conclude-RequestPDU", "cancel-RequestPDU")
@@ -164,6 +164,13 @@ class ServerCore:
         self._outbox.append(output)
         if self.on_wake is not None:
             self.on_wake()
+
+    def call_at(self, when: float, callback: Callable[[float], None]) -> Timer:
+        """Run ``callback(now)`` at ``when`` (the core's clock), and tell the adapter so it
+        re-arms its timer (services schedule from outside a request too)."""
+        timer = self.timers.call_at(when, callback)
+        self.wake()
+        return timer
 
     def wake(self) -> None:
         """Tell the adapter to call ``handle_timer`` (a deadline moved earlier)."""

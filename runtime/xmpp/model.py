@@ -39,6 +39,7 @@ from gen61850.runtime.device import (
     TimeQuality,
     mms_items,
 )
+from gen61850.runtime.device.setting_groups import with_setting_views
 from gen61850.runtime.device.store import (
     Change,
     DataSetRef,
@@ -173,7 +174,12 @@ class ServedModel:
 
     @classmethod
     def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
-        """Serve ``ied``; ``clock`` dates the changes the application does not date."""
+        """Serve ``ied``; ``clock`` dates the changes the application does not date.
+
+        An LD with a SettingControl serves each setting in both views, FC SG (active group)
+        and FC SE (edit buffer), whichever one the SCL declares (``with_setting_views``).
+        """
+        ied = with_setting_views(ied)
         model = cls(ied, ValueStore(normalise, clock))
         initial: dict[tuple[str, str], StoredValue] = {}
         for ld in ied.logical_devices:

@@ -1,6 +1,6 @@
 """A sans-I/O 8-2 core serving ``control_ied.icd`` with its control service, driven by hand.
 
-Shared by the control, setting-group and file tests and the XML test vectors of the docs:
+Shared by the control and setting-group tests and the XML test vectors of the docs:
 several clients (peers), a clock the test moves, every payload the core sends checked
 against the schema, and helpers that read what came out (which PDU, which report).
 """
@@ -31,6 +31,7 @@ from gen61850.runtime.xmpp.controls import ControlService, LastApplError
 from gen61850.runtime.xmpp.core import ServerCore
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.outputs import IqError, IqResult, Message, Output
+from gen61850.runtime.xmpp.setting_groups import SettingGroupService
 from tests.xmpp.conftest import SchemaCheck
 
 HERE = Path(__file__).parent
@@ -147,6 +148,7 @@ class ControlDriver:
             self.check(direction, element) if direction == "sent" else None
         )
         self.controls = ControlService(self.core, self.handler)
+        self.settings = SettingGroupService(self.core)
         self.ctl_nums: dict[str, int] = {}
         self.last: dict[str, str] = {}
 
