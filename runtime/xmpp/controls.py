@@ -68,6 +68,7 @@ from gen61850.runtime.xmpp.values import ValueMismatch, structure
 
 log = logging.getLogger(__name__)
 LAST_APPL_ERROR = "LastApplError"
+INFORMATION_REPORT_BIT = 79  # ServiceSupportOptions informationReport
 # The DataAccessError of a refused SBOw/Oper/Cancel write, by AddCause (others: 3).
 WRITE_FAILURES: dict[AddCause, DataAccessError] = {
     AddCause.LOCKED_BY_OTHER_CLIENT: DataAccessError.TEMPORARILY_UNAVAILABLE,
@@ -358,6 +359,7 @@ class ControlService:
         self.scheduler = core
         self.clock = self.model.store.clock
         self.providers: dict[str, ControlProvider] = {}
+        core.advertise((INFORMATION_REPORT_BIT,))  # LastApplError, CommandTermination
         for ld in self.model.ied.logical_devices:
             for ln in ld.logical_nodes:
                 for do in ln.data_objects:

@@ -61,7 +61,15 @@ from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, Payloa
 from gen61850.runtime.xmpp.handlers import ModelHandlers, ServiceFailure
 from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
 from gen61850.runtime.xmpp.model import ServedModel
-from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
+from gen61850.runtime.xmpp.outputs import (
+    IqError,
+    IqRequest,
+    IqResult,
+    Job,
+    Message,
+    Output,
+    Presence,
+)
 from gen61850.runtime.xmpp.scope import AssociationScope, CallContext
 from gen61850.runtime.xmpp.timers import Timer, Timers
 
@@ -78,12 +86,31 @@ class Deferred(Exception):
 
     The core hands ``work`` to the adapter as a ``Job``; when it is done, ``finish(result)``
     makes the answer (or raises ``ServiceFailure``), as if the handler had returned it.
+    Without ``work`` the answer waits for something else (answers of requests the server
+    sent, as SetFile's transfer): the core sets ``token``, and a later
+    ``Job(token, work)`` (posted) or ``complete(token, result, now)`` answers it.
     """
 
-    def __init__(self, work: Callable[[], Any], finish: Callable[[Any], object]) -> None:
+    def __init__(self, work: Callable[[], Any] | None, finish: Callable[[Any], object]) -> None:
         super().__init__("deferred")
         self.work = work
         self.finish = finish
+        self.token = 0
+
+
+Answer = Mmspdu | Exception
+AnswerHandler = Callable[[Answer], None]
+REQUEST_TIMEOUT = 30.0  # s a request the server sends waits for its answer
+
+
+@dataclass
+class _Request:
+    """A request the server sent a peer (SetFile's fileOpen, fileRead, fileClose)."""
+
+    peer: str
+    association_id: str
+    on_answer: AnswerHandler
+    timer: Timer | None = None
 
 
 @dataclass
@@ -123,6 +150,7 @@ class ServerCore:
         self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
         self.timers = Timers()
         self.link_up = True
+        self.now = 0.0  # the time of the latest call (for work started from callbacks)
         self.on_wake: Callable[[], None] | None = None
         self.services_supported = pdus.SERVICES_SUPPORTED
         self._outbox: list[Output] = []
@@ -130,6 +158,8 @@ class ServerCore:
         self._association_listeners: list[Callable[[AssociationScope], None]] = []
         self._jobs = itertools.count(1)
         self._waiting: dict[int, _Waiting] = {}
+        self._request_ids = itertools.count(1)
+        self._requests: dict[str, _Request] = {}
         self.offer = self._make_offer()
 
     def _make_offer(self) -> Offer:
@@ -203,6 +233,69 @@ class ServerCore:
             self._outbox = []
         return outputs
 
+    # ------------------------------------------------------------ requests to peers
+
+    def request(
+        self,
+        peer: str,
+        association_id: str,
+        iq_type: str,
+        pdu: Mmspdu,
+        on_answer: AnswerHandler,
+        now: float,
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        """Send ``pdu`` (a confirmed-RequestPDU) to ``peer`` in its association; the answer
+        (its MMSpdu, or the exception: an iq error, a payload that does not decode, no answer
+        within ``timeout``) goes to ``on_answer``. Posted: it leaves with the next outputs."""
+        iq_id = f"g61850-{next(self._request_ids)}"
+        pending = _Request(peer, association_id, on_answer)
+        self._requests[iq_id] = pending
+
+        def expired(_now: float) -> None:
+            if self._requests.pop(iq_id, None) is not None:
+                self._tell(pending, TimeoutError(f"no answer from {peer} within {timeout:g} s"))
+
+        pending.timer = self.call_at(now + timeout, expired)
+        self.post(IqRequest(peer, iq_type, iq_id, self.encode(association_id, pdu)))
+
+    def receive_answer(
+        self,
+        sender: str,
+        iq_id: str,
+        element: Element | None,
+        now: float,
+        condition: str = "",
+    ) -> list[Output]:
+        """The answer (an iq result's payload, or None and the condition of an iq error) to a
+        request the server sent; anything else with that id is ignored."""
+        self.now = now
+        pending = self._requests.get(iq_id)
+        if pending is None or pending.peer != sender:
+            return self._drain([])
+        del self._requests[iq_id]
+        if pending.timer is not None:
+            pending.timer.cancel()
+        answer: Answer
+        if element is None:
+            answer = PayloadError("iq", f"{sender} answered with an XMPP error: {condition}")
+        else:
+            try:
+                context = codec.decode(element)
+                if context.association_id != pending.association_id:
+                    raise PayloadError("associationID", "an answer in another association")
+                answer = context.pdu
+            except PayloadError as error:
+                answer = error
+        self._tell(pending, answer)
+        return self._drain([])
+
+    def _tell(self, pending: _Request, answer: Answer) -> None:
+        try:
+            pending.on_answer(answer)
+        except Exception:
+            log.exception("8-2 server: handling the answer of %s failed", pending.peer)
+
     # ------------------------------------------------------------ time
 
     def next_deadline(self) -> float | None:
@@ -210,6 +303,7 @@ class ServerCore:
 
     def handle_timer(self, now: float) -> list[Output]:
         """Run the timers due at ``now``; returns what they (and earlier wakes) produced."""
+        self.now = now
         self.timers.run_due(now)
         return self._drain([])
 
@@ -272,6 +366,7 @@ class ServerCore:
         self, sender: str, iq_type: str, iq_id: str, element: Element, now: float
     ) -> list[Output]:
         """Handle one 8-2 iq (get or set) from ``sender``; returns the outputs, in order."""
+        self.now = now
         outputs: list[Output] = []
         try:
             self._handle(outputs, sender, iq_type, iq_id, element, now)
@@ -287,6 +382,7 @@ class ServerCore:
 
     def complete(self, token: int, result: Any, now: float) -> list[Output]:
         """A job's ``result`` (or the exception it raised): the waiting request is answered."""
+        self.now = now
         waiting = self._waiting.pop(token, None)
         if waiting is None:
             return self._drain([])
@@ -571,11 +667,13 @@ class ServerCore:
             pdu = pdus.confirmed_error(invoke_id, failure.error, failure.description)
         except Deferred as deferred:
             token = next(self._jobs)
+            deferred.token = token
             self._waiting[token] = _Waiting(
                 sender, iq_id, call.association_id, invoke_id, service, call, deferred.finish
             )
             outputs.extend(call.before)
-            outputs.append(Job(token, deferred.work))
+            if deferred.work is not None:
+                outputs.append(Job(token, deferred.work))
             call.before = []
             return
         self._answer_confirmed(outputs, sender, iq_id, call, pdu)
@@ -694,4 +792,4 @@ class ServerCore:
         self._answer(outputs, sender, iq_id, context.association_id, pdus.conclude_response())
 
 
-__all__ = ["AssociationKey", "Deferred", "ServerCore"]
+__all__ = ["REQUEST_TIMEOUT", "Answer", "AnswerHandler", "AssociationKey", "Deferred", "ServerCore"]

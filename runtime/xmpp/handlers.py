@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Protocol
 
 from gen61850.generated.scsm_8_2.bindings import (
     AccessResult,
@@ -26,6 +27,9 @@ from gen61850.generated.scsm_8_2.bindings import (
     FileDirectoryRequest,
     FileDirectoryResponse,
     FileName,
+    FileOpenRequest,
+    FileOpenResponse,
+    FileReadResponse,
     GetNamedVariableListAttributesResponse,
     GetNameListRequest,
     GetNameListResponse,
@@ -37,6 +41,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     ListOfVariable,
     Null,
     ObjectName,
+    ObtainFileRequest,
     ReadRequest,
     ReadResponse,
     SelectAccess,
@@ -83,11 +88,31 @@ class ServiceFailure(Exception):
         super().__init__(description)
 
 
+class FileServices(Protocol):
+    """The file services a server offers when it has a file store (``runtime.xmpp.files``)."""
+
+    def file_directory(
+        self, call: CallContext, request: FileDirectoryRequest
+    ) -> FileDirectoryResponse: ...
+
+    def file_open(self, call: CallContext, request: FileOpenRequest) -> FileOpenResponse: ...
+
+    def file_read(self, call: CallContext, request: int) -> FileReadResponse: ...
+
+    def file_close(self, call: CallContext, request: int) -> Null: ...
+
+    def file_delete(self, call: CallContext, request: FileName) -> Null: ...
+
+    def obtain_file(self, call: CallContext, request: ObtainFileRequest) -> Null: ...
+
+
 @dataclass
 class ModelHandlers:
-    """The confirmed services of one server, over ``model``."""
+    """The confirmed services of one server, over ``model`` (and ``files`` when it has a
+    file store: GetFile, SetFile, DeleteFile and the file directory go there)."""
 
     model: ServedModel
+    files: FileServices | None = None
 
     # ------------------------------------------------------------ directory
 
@@ -312,10 +337,33 @@ class ModelHandlers:
 
     # ------------------------------------------------------------ files
 
+    def _files(self) -> FileServices:
+        if self.files is None:
+            raise ServiceFailure(mapping.FILE_ACCESS_DENIED, "this server has no file store")
+        return self.files
+
+    def file_open(self, call: CallContext, request: FileOpenRequest) -> FileOpenResponse:
+        return self._files().file_open(call, request)
+
+    def file_read(self, call: CallContext, request: int) -> FileReadResponse:
+        return self._files().file_read(call, request)
+
+    def file_close(self, call: CallContext, request: int) -> Null:
+        return self._files().file_close(call, request)
+
+    def file_delete(self, call: CallContext, request: FileName) -> Null:
+        return self._files().file_delete(call, request)
+
+    def obtain_file(self, call: CallContext, request: ObtainFileRequest) -> Null:
+        return self._files().obtain_file(call, request)
+
     def file_directory(
         self, call: CallContext, request: FileDirectoryRequest
     ) -> FileDirectoryResponse:
-        """GetServerDirectory(FILE) without a specification; GetFileAttributeValues with one."""
+        """GetServerDirectory(FILE) without a specification; GetFileAttributeValues with one.
+        With a file store, the store's files; without, those listed with ``add_file``."""
+        if self.files is not None:
+            return self.files.file_directory(call, request)
         names = sorted(self.model.files)
         if request.file_specification is not None:
             wanted = "/".join(request.file_specification.graphic_string)
@@ -387,4 +435,4 @@ def _index_of(access: AlternateAccess | None) -> int | DataAccessError | None:
     return select.index
 
 
-__all__ = ["CallContext", "ModelHandlers", "ServiceFailure", "index_access"]
+__all__ = ["CallContext", "FileServices", "ModelHandlers", "ServiceFailure", "index_access"]

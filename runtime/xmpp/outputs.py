@@ -45,6 +45,17 @@ class IqError:
 
 
 @dataclass(frozen=True, slots=True)
+class IqRequest:
+    """``iq`` get/set the server sends ``to`` a peer (SetFile's fileOpen, fileRead, fileClose
+    go to the client); its answer comes back through ``core.receive_answer``."""
+
+    to: str
+    iq_type: str
+    iq_id: str
+    payload: Element
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """``message type="normal"`` (informationReport, rejectPDU; 8-2 table D.1)."""
 
@@ -68,7 +79,7 @@ class Job:
     work: Callable[[], Any]
 
 
-Output = IqResult | IqError | Message | Presence | Job
+Output = IqResult | IqError | IqRequest | Message | Presence | Job
 
 
-__all__ = ["IqError", "IqResult", "Job", "Message", "Output", "Presence"]
+__all__ = ["IqError", "IqRequest", "IqResult", "Job", "Message", "Output", "Presence"]

@@ -14,7 +14,7 @@ import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import Element
 
 from slixmpp.xmlstream.handler import Callback
@@ -27,7 +27,15 @@ from gen61850.runtime.xmpp.association import Association, Offer
 from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.handlers import ModelHandlers
 from gen61850.runtime.xmpp.model import ServedModel
-from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
+from gen61850.runtime.xmpp.outputs import (
+    IqError,
+    IqRequest,
+    IqResult,
+    Job,
+    Message,
+    Output,
+    Presence,
+)
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,13 @@ class AcsiServer(Endpoint):
                     self._on_iq,
                 )
             )
+        # answers to the requests the core sends (SetFile's transfer from the client)
+        self.register_handler(
+            Callback("8-2 answer", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_answer)
+        )
+        self.register_handler(
+            Callback("8-2 answer error", StanzaPath("iq@type=error"), self._on_answer)
+        )
 
     # ------------------------------------------------------------ what tests and tools see
 
@@ -127,6 +142,14 @@ class AcsiServer(Endpoint):
         outputs = self.core.receive(sender, iq["type"], iq["id"], element, self.clock())
         self._emit(outputs, answering=(sender, iq["id"]))
 
+    def _on_answer(self, iq: Any) -> None:
+        element = iq.xml.find(ROOT_TAG) if iq["type"] == "result" else None
+        condition = iq["error"]["condition"] if iq["type"] == "error" else ""
+        outputs = self.core.receive_answer(
+            str(iq["from"]), iq["id"], element, self.clock(), condition
+        )
+        self._emit(outputs)
+
     # ------------------------------------------------------------ sending
 
     def _emit(self, outputs: list[Output], answering: tuple[str, str] | None = None) -> None:
@@ -164,6 +187,10 @@ class AcsiServer(Endpoint):
             )
             error["type"] = "error"
             error.send()
+        elif isinstance(output, IqRequest):
+            request = self.make_iq(id=output.iq_id, ito=output.to, itype=cast(Any, output.iq_type))
+            request.xml.append(output.payload)
+            self.send(request)
         elif isinstance(output, Presence):
             self.send_presence(pto=output.to)
         elif isinstance(output, Job):

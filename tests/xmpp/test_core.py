@@ -119,7 +119,7 @@ def _unknown_service() -> ET.Element:
     service = root.find(f"{NS}pdu/{NS}confirmed-RequestPDU/{NS}service")
     assert service is not None
     service.clear()
-    ET.SubElement(service, f"{NS}obtainFile")
+    ET.SubElement(service, f"{NS}fileRename")
     return root
 
 

@@ -34,6 +34,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest,
     FileDirectoryRequest,
+    FileName,
+    FileOpenRequest,
     GetNameListRequest,
     GetVariableAccessAttributesRequest,
     ListOfObjectName,
@@ -42,6 +44,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     Null,
     ObjectClass,
     ObjectScope,
+    ObtainFileRequest,
     ReadRequest,
     VariableAccessSpecification,
     WriteRequest,
@@ -184,6 +187,20 @@ def seed_requests() -> list[tuple[str, Mmspdu]]:
             ),
         ),
         (services.file_directory_request, FileDirectoryRequest()),
+        (
+            services.file_open_request,
+            FileOpenRequest(file_name=FileName(graphic_string=["a.txt"]), initial_position=0),
+        ),
+        (services.file_read_request, 1),
+        (services.file_close_request, 1),
+        (services.file_delete_request, FileName(graphic_string=["a.txt"])),
+        (
+            services.obtain_file_request,
+            ObtainFileRequest(
+                source_file=FileName(graphic_string=["a"]),
+                destination_file=FileName(graphic_string=["b"]),
+            ),
+        ),
     ]
     out: list[tuple[str, Mmspdu]] = []
     for n, (build, value) in enumerate(requests, start=1):
