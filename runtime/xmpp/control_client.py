@@ -92,6 +92,7 @@ class _Object:
     ctl_model: CtlModel | None
     ctl_num: int = 0
     selected: bool = False  # a SelectWithValue was accepted and no Cancel since
+    has_sbow: bool = False
 
 
 @dataclass
@@ -144,6 +145,29 @@ class ControlClient:
     async def cancel(self, reference: str, value: Any = None, **options: Any) -> ControlResult:
         """Cancel: a write of ``$Cancel`` (with the ctlNum of the last SBOw/Oper unless given)."""
         return await self._write(reference, "Cancel", value, options)
+
+    async def select_before_operate(
+        self, reference: str, value: Any, **options: Any
+    ) -> ControlResult:
+        """The select the object's ctlModel asks for: Select (SBO normal) or SelectWithValue
+        (SBO enhanced; also when the model is unknown and the object has an SBOw)."""
+        domain, prefix = control_reference(reference)
+        described = await self._object(domain, prefix)
+        if described.ctl_model is CtlModel.SBO_NORMAL or (
+            described.ctl_model is None and not described.has_sbow
+        ):
+            return await self.select(reference)
+        return await self.select_with_value(reference, value, **options)
+
+    async def ctl_val_description(self, reference: str) -> TypeDescription:
+        """The MMS type of the object's ctlVal (to read a value typed as text)."""
+        described = await self._object(*control_reference(reference))
+        structure_type = described.oper.structure
+        for component in structure_type.components.sequence if structure_type else []:
+            inner = component.component_type.type_description
+            if component.component_name == "ctlVal" and inner is not None:
+                return inner
+        raise LocalError(f"{reference}: its Oper has no ctlVal")
 
     async def ctl_model(self, reference: str) -> CtlModel | None:
         """The object's CF ctlModel (None when it has none the client may read)."""
@@ -222,7 +246,7 @@ class ControlClient:
                 ctl_model = CtlModel(data.integer)
         except (DataAccessFailure, ValueError):
             ctl_model = None
-        found = _Object(oper, cancel, ctl_model)
+        found = _Object(oper, cancel, ctl_model, has_sbow="SBOw" in names)
         self._objects[(domain, prefix)] = found
         return found
 
