@@ -163,18 +163,17 @@ class FileStore:
             os.close(folder)
 
     def entries(self, under: str | None = None) -> list[FileEntry]:
-        """Every file below the store (or below folder ``under``), by name; links skipped."""
-        start = self.root
-        prefix = ""
-        if under:
-            check_name(under)
-            if not self.is_folder(under):
-                raise FileMissing(f"no folder {under!r}")
-            start = self.root / under
-            prefix = under + "/"
-        found: list[FileEntry] = []
-        for entry in _walk(start, prefix):
-            found.append(entry)
+        """Every file below the store (or below folder ``under``), by name; links skipped.
+        The walk goes through folder descriptors, never through a path, like ``open``."""
+        parts = check_name(under) if under else []
+        try:
+            fd = self._folder([*parts, "."])
+        except FileMissing:
+            raise FileMissing(f"no folder {under!r}") from None
+        try:
+            found = list(_walk(fd, f"{under}/" if under else ""))
+        finally:
+            os.close(fd)
         return sorted(found, key=lambda e: e.name)
 
     # ------------------------------------------------------------ uploads
@@ -266,16 +265,27 @@ class Upload:
         self.path.unlink(missing_ok=True)
 
 
-def _walk(folder: Path, prefix: str) -> Iterator[FileEntry]:
+def _walk(folder: int, prefix: str) -> Iterator[FileEntry]:
+    """The files below the folder open as ``folder``; subfolders opened without links."""
     with os.scandir(folder) as scan:
-        for item in scan:
-            if item.is_symlink() or (not prefix and item.name == PARTIAL):
+        items = list(scan)
+    for item in items:
+        if item.is_symlink() or (not prefix and item.name == PARTIAL):
+            continue
+        if item.is_dir(follow_symlinks=False):
+            try:
+                inner = os.open(
+                    item.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder
+                )
+            except OSError:  # swapped for a link, or gone: not ours to list
                 continue
-            if item.is_dir(follow_symlinks=False):
-                yield from _walk(Path(item.path), f"{prefix}{item.name}/")
-            elif item.is_file(follow_symlinks=False):
-                info = item.stat(follow_symlinks=False)
-                yield FileEntry(prefix + item.name, info.st_size, info.st_mtime)
+            try:
+                yield from _walk(inner, f"{prefix}{item.name}/")
+            finally:
+                os.close(inner)
+        elif item.is_file(follow_symlinks=False):
+            info = item.stat(follow_symlinks=False)
+            yield FileEntry(prefix + item.name, info.st_size, info.st_mtime)
 
 
 def _refusal(error: OSError, name: str) -> FileStoreError:

@@ -121,6 +121,8 @@ def test_symbolic_links_are_refused_and_not_listed(folder: Path) -> None:
     assert (folder.parent / "secret").read_bytes() == b"do not serve"
     assert [e.name for e in store.entries()] == ["COMTRADE/fault1.cfg", "readme.txt"]
     assert [e.name for e in store.entries("COMTRADE")] == ["COMTRADE/fault1.cfg"]
+    with pytest.raises(FileAccessRefused):
+        store.entries("linkdir")  # a folder reached through a link is not listed either
     with pytest.raises(FileMissing):
         store.open("nothere")
 
