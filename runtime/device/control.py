@@ -477,7 +477,7 @@ class ControlObject:
                 self._move(State.UNSELECTED, now)
             return Verdict(decision)
         self.owner, self.selection = command.client, command
-        self._move(State.READY, now, restart=True)
+        self._move(State.READY, now, restart=True, settings=settings)
         return ACCEPTED
 
     def operate(self, command: Command, now: float) -> Verdict:
@@ -499,7 +499,7 @@ class ControlObject:
         self.owner = command.client
         if timed:
             self.pending = command
-            self._move(State.WAIT_ACTIVATION, now, at=now + delay)
+            self._move(State.WAIT_ACTIVATION, now, at=now + delay, settings=settings)
             return ACCEPTED
         return self._execute(command, settings, now, Event.OPERATE)
 
@@ -596,7 +596,7 @@ class ControlObject:
             self._end_operation(now, settings)
             return ACCEPTED
         self.pending, self.completion = command, completion
-        self._move(State.WAIT_TERMINATION, now, at=now + settings.oper_timeout)
+        self._move(State.WAIT_TERMINATION, now, at=now + settings.oper_timeout, settings=settings)
         completion.armed = True
         if isinstance(decision, Accept) and not completion.ended:
             completion.ended = True
@@ -629,7 +629,7 @@ class ControlObject:
         target = State.UNSELECTED
         if settings.ctl_model.is_sbo and settings.sbo_class is SboClass.OPERATE_MANY:
             target = State.READY
-        self._move(target, now, restart=True)
+        self._move(target, now, restart=True, settings=settings)
 
     def _tell_terminated(self, command: Command, outcome: Refuse | None, now: float) -> None:
         try:
@@ -645,7 +645,13 @@ class ControlObject:
         return self.state is not State.UNSELECTED and self.settings().ctl_model.is_sbo
 
     def _move(
-        self, state: State, now: float, *, at: float | None = None, restart: bool = False
+        self,
+        state: State,
+        now: float,
+        *,
+        at: float | None = None,
+        restart: bool = False,
+        settings: ControlSettings | None = None,
     ) -> None:
         was_selected = self._selected
         if state is self.state and not restart:
@@ -656,14 +662,17 @@ class ControlObject:
         self.state = state
         if state is State.UNSELECTED:
             self.owner = self.selection = self.pending = self.completion = None
-        elif state is State.READY:
-            timeout = self.settings().sbo_timeout
-            self._timer = self.scheduler.call_at(now + timeout, self._sbo_timeout)
+            self._selected = False
+        else:
+            settings = settings or self.settings()
+            self._selected = settings.ctl_model.is_sbo
+        if state is State.READY:
+            assert settings is not None
+            self._timer = self.scheduler.call_at(now + settings.sbo_timeout, self._sbo_timeout)
         elif state is State.WAIT_ACTIVATION and at is not None:
             self._timer = self.scheduler.call_at(at, self.activate)
         elif state is State.WAIT_TERMINATION and at is not None:
             self._timer = self.scheduler.call_at(at, self._oper_timeout)
-        self._selected = self.selected
         if self._selected != was_selected:
             try:
                 self.events.selected(self, self._selected, now)

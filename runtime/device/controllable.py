@@ -92,8 +92,17 @@ class ControlPoint:
     def cdc(self) -> str:
         return self.do.cdc
 
+    def __post_init__(self) -> None:
+        self._keys: dict[tuple[object, ...], LeafKey] = {}
+
     def key(self, fc: FC, *path: str, ln: str | None = None, do: str | None = None) -> LeafKey:
-        return (self.domain, "$".join([ln or self.ln, fc.value, do or self.do.name, *path]))
+        """The store key of ``LN$FC$DO$path`` (cached: every request asks for the same)."""
+        memo = (fc, path, ln, do)
+        found = self._keys.get(memo)
+        if found is None:
+            found = (self.domain, "$".join([ln or self.ln, fc.value, do or self.do.name, *path]))
+            self._keys[memo] = found
+        return found
 
     def get(self, key: LeafKey) -> Any:
         """The stored value of ``key``, None when the DO has no such leaf."""
