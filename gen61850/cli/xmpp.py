@@ -48,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("scl", type=Path, metavar="SCLFILE")
     serve.add_argument("--ied", help="IED name (default: the only or first IED)")
     serve.add_argument("--jid", help="the IED's JID (default: its JID address in the SCL)")
+    serve.add_argument(
+        "--files", type=Path, metavar="DIR", help="serve file transfer from this folder"
+    )
+    serve.add_argument(
+        "--sntp",
+        metavar="HOST[:PORT]",
+        help="discipline the IED's clock by this SNTP server (time stamps carry its quality)",
+    )
     _connection_options(serve, "the IED's account")
     serve.set_defaults(func=_serve)
 
@@ -67,6 +75,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         _connection_options(command, "our account")
         command.set_defaults(func=func)
 
+    _register_acting(commands)
+
     dev = commands.add_parser(
         "dev-server", help="a local XMPP server (Prosody or ejabberd) with TLS and test accounts"
     )
@@ -79,6 +89,135 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     dev.add_argument("--folder", type=Path, help="keep config, CA and accounts here")
     dev.set_defaults(func=_dev_server)
+
+
+def _register_acting(commands: argparse._SubParsersAction[Any]) -> None:
+    """``operate``, ``cancel``, ``sg`` and ``file``: acting on a server."""
+    operate = commands.add_parser(
+        "operate", help="operate a control: REF as LD/LN.DO, VALUE as its ctlVal takes it"
+    )
+    operate.add_argument("target", metavar="JID", help="the server's JID")
+    operate.add_argument("reference", metavar="REF", help="LD/LN.DO (e.g. XIEDLD0/XCBR1.Pos)")
+    operate.add_argument("value", metavar="VALUE", help="true/false, an integer, lower/higher")
+    operate.add_argument("--sbo", action="store_true", help="select first (as its ctlModel says)")
+    operate.add_argument("--test", action="store_true", help="set the Test flag")
+    _origin_options(operate)
+    operate.add_argument(
+        "--check", metavar="LIST", help="ask for checks: interlock,synchro (either or both)"
+    )
+    cancel = commands.add_parser("cancel", help="cancel a selection or a time-activated operate")
+    cancel.add_argument("target", metavar="JID", help="the server's JID")
+    cancel.add_argument("reference", metavar="REF", help="LD/LN.DO")
+    _origin_options(cancel)
+    sg = commands.add_parser("sg", help="setting groups: show, activate, edit, confirm")
+    sg.add_argument("target", metavar="JID", help="the server's JID")
+    sg.add_argument("ld", metavar="LD", help="the logical device (e.g. XIEDLD0)")
+    sg.add_argument("--active", type=int, metavar="N", help="SelectActiveSG N")
+    sg.add_argument("--edit", type=int, metavar="N", help="SelectEditSG N")
+    sg.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="REF=VALUE",
+        help="SetEditSGValue (REF as LN.DO.DA, e.g. PTOC1.StrVal.setMag.f=150); repeatable",
+    )
+    sg.add_argument("--confirm", action="store_true", help="ConfirmEditSGValues")
+    files = commands.add_parser("file", help="files: ls [FOLDER], get NAME [TARGET], put, rm")
+    files.add_argument("action", choices=("ls", "get", "put", "rm"))
+    files.add_argument("target", metavar="JID", help="the server's JID")
+    files.add_argument("arguments", nargs="*", metavar="ARG")
+    for command, func in ((operate, _operate), (cancel, _cancel), (sg, _sg), (files, _file)):
+        command.add_argument("--as", dest="jid", help="our own JID (or GEN61850_XMPP_JID)")
+        _connection_options(command, "our account")
+        command.set_defaults(func=func)
+
+
+def _origin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--orcat", type=int, default=3, metavar="N", help="originator category (3: remote)"
+    )
+    parser.add_argument("--orident", default="", metavar="S", help="originator identification")
+
+
+def _origin(args: argparse.Namespace) -> Any:
+    from gen61850.runtime.device.control import Origin
+
+    if not 0 <= args.orcat <= 8:
+        raise Gen61850Error(f"--orcat {args.orcat}: 0 to 8 (IEC 61850-7-3 orCategory)")
+    ident = args.orident.encode("utf-8")
+    if len(ident) > 64:
+        raise Gen61850Error("--orident: at most 64 octets")
+    return Origin(args.orcat, ident)
+
+
+def _operate(args: argparse.Namespace) -> int:
+    from gen61850.runtime.xmpp import acting
+    from gen61850.runtime.xmpp.control_client import control_reference
+
+    control_reference(args.reference)
+    check = acting.check_of(args.check)
+    origin = _origin(args)
+    ok, lines = _with_association(
+        args,
+        lambda a: acting.operate(
+            a, args.reference, args.value, sbo=args.sbo, origin=origin, test=args.test, check=check
+        ),
+    )
+    for line in lines:
+        print(printable(line))
+    return 0 if ok else 1
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from gen61850.runtime.xmpp import acting
+    from gen61850.runtime.xmpp.control_client import control_reference
+
+    control_reference(args.reference)
+    origin = _origin(args)
+    ok, lines = _with_association(args, lambda a: acting.cancel(a, args.reference, origin=origin))
+    for line in lines:
+        print(printable(line))
+    return 0 if ok else 1
+
+
+def _sg(args: argparse.Namespace) -> int:
+    from gen61850.runtime.xmpp import acting
+
+    settings = []
+    for text in args.set:
+        reference, equals, value = text.partition("=")
+        if not equals or not reference:
+            raise Gen61850Error(f"--set {text!r}: REF=VALUE (e.g. PTOC1.StrVal.setMag.f=150)")
+        settings.append((reference.strip(), value.strip()))
+    if (settings or args.confirm) and args.edit is None:
+        raise Gen61850Error("--set and --confirm need --edit N (the group to edit)")
+    lines = _with_association(
+        args,
+        lambda a: acting.setting_groups(
+            a, args.ld, active=args.active, edit=args.edit, settings=settings, confirm=args.confirm
+        ),
+    )
+    for line in lines:
+        print(printable(line))
+    return 0
+
+
+def _file(args: argparse.Namespace) -> int:
+    from gen61850.runtime.xmpp import acting
+
+    needed = {"ls": (0, 1), "get": (1, 2), "put": (1, 2), "rm": (1, 1)}[args.action]
+    if not needed[0] <= len(args.arguments) <= needed[1]:
+        usage = {
+            "ls": "ls JID [FOLDER]",
+            "get": "get JID NAME [TARGET]",
+            "put": "put JID LOCAL [NAME]",
+            "rm": "rm JID NAME",
+        }
+        raise Gen61850Error(f"file {usage[args.action]}")
+    lines = _with_association(args, lambda a: acting.files(a, args.action, args.arguments))
+    for line in lines:
+        print(printable(line))
+    return 0
 
 
 # SASL payloads in slixmpp's traffic log: PLAIN carries the password (base64), SCRAM proofs.
@@ -164,8 +303,14 @@ def _set(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.device.clock import DeviceClock
+    from gen61850.runtime.filestore import FileStore
+    from gen61850.runtime.sntp.aio import NTP_PORT, Discipline
+    from gen61850.runtime.xmpp.controls import ControlService
+    from gen61850.runtime.xmpp.files import FileService
     from gen61850.runtime.xmpp.model import ServedModel
     from gen61850.runtime.xmpp.server import AcsiServer
+    from gen61850.runtime.xmpp.setting_groups import SettingGroupService
 
     _quiet(args.verbose)
     if not args.scl.is_file():
@@ -191,24 +336,43 @@ def _serve(args: argparse.Namespace) -> int:
         )
         account = account.merged(type(account)(jid=address))
     settings = account.settings(f"IED {ied.name}", timeout=args.timeout)
-    model = ServedModel.from_ied(ied)
-    stat = args.scl.stat()
-    model.add_file(args.scl.name, stat.st_size, stat.st_mtime)
+    clock = DeviceClock()
+    model = ServedModel.from_ied(ied, clock=clock.now)
+    if args.sntp:
+        model.time_quality = clock.quality
+    store = None
+    if args.files is not None:
+        store = FileStore(args.files)
+    else:
+        stat = args.scl.stat()
+        model.add_file(args.scl.name, stat.st_size, stat.st_mtime)
     model.on_write(lambda d, i, v, p: print(f"write by {p}: {d}/{i} = {v!r}", flush=True))
 
     async def body() -> None:
-        server = AcsiServer(settings, model)
+        server = AcsiServer(settings, model, clock=clock.now)
+        controls = ControlService(server.core)  # the demo handler: statuses follow ctlVal
+        SettingGroupService(server.core)
+        if store is not None:
+            FileService(server.core, store)
+        discipline = None
+        if args.sntp:
+            host, _, port = args.sntp.partition(":")
+            discipline = Discipline(clock, host, int(port or NTP_PORT))
+            discipline.start()
         await server.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(
-            f"serving IED {ied.name} ({len(model.domains)} logical devices) as "
-            f"{server.boundjid}; Ctrl-C stops",
+            f"serving IED {ied.name} ({len(model.domains)} logical devices, "
+            f"{len(controls.providers)} controllable objects) as {server.boundjid}; "
+            "Ctrl-C stops",
             flush=True,
         )
         await stop.wait()
+        if discipline is not None:
+            discipline.stop()
         await server.stop()
 
     _run(body())

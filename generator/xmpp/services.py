@@ -55,7 +55,8 @@ PDU_STANZAS: tuple[PduStanza, ...] = (
     PduStanza("cancel-ErrorPDU", "iq", "result"),
 )
 
-# The confirmed services behind the directory, data and data-set ACSI services (8-2 clause 8).
+# The confirmed services behind the directory, data, data-set and file ACSI services (8-2
+# clause 8, table D.1: fileRead and obtainFile in iq get; fileOpen, fileClose, fileDelete set).
 CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService(
         "getNameList",
@@ -71,6 +72,11 @@ CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService("getNamedVariableListAttributes", "get", ("GetDataSetDirectory",)),
     ConfirmedService("deleteNamedVariableList", "set", ("DeleteDataSet",)),
     ConfirmedService("fileDirectory", "get", ("GetServerDirectory", "GetFileAttributeValues")),
+    ConfirmedService("fileOpen", "set", ("GetFile",)),
+    ConfirmedService("fileRead", "get", ("GetFile",)),
+    ConfirmedService("fileClose", "set", ("GetFile",)),
+    ConfirmedService("fileDelete", "set", ("DeleteFile",)),
+    ConfirmedService("obtainFile", "get", ("SetFile",)),
 )
 
 # Types that hold the two sides of the confirmed services, named as in the schema.

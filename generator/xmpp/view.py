@@ -81,6 +81,7 @@ class XmppView:
     recursive: frozenset[str] = frozenset()  # classes on a cycle: their decoders check depth
     max_nesting: int = MAX_NESTING_LEVEL
     max_depth: int = 0
+    service_classes: tuple[str, ...] = ()  # bindings classes the services name, each once
 
     def tag(self, xml_name: str) -> str:
         return tag_constant(xml_name)
@@ -234,6 +235,16 @@ def build_view(
         PduView(p.pdu, pdu_type.field_by_xml(p.pdu).attribute, p.stanza, p.stanza_type)
         for p in PDU_STANZAS
     )
+    # a service whose request is a plain value (fileRead's frsmID) names a builtin, not a class
+    bindings_classes = {t.class_name for t in schema.types}
+    service_classes = tuple(
+        dict.fromkeys(
+            name
+            for s in services
+            for name in (s.request_class, s.response_class)
+            if name in bindings_classes
+        )
+    )
     confirmed_request = schema.by_class(pdu_type.field_by_xml("confirmed-RequestPDU").kind)
     confirmed_response = schema.by_class(pdu_type.field_by_xml("confirmed-ResponsePDU").kind)
     names = sorted({ROOT_ELEMENT} | {f.xml_name for t in schema.types for f in t.fields})
@@ -263,6 +274,7 @@ def build_view(
         recursive=recursive_classes(schema),
         max_nesting=MAX_NESTING_LEVEL,
         max_depth=max_element_depth(schema, root.class_name, MAX_NESTING_LEVEL),
+        service_classes=service_classes,
     )
 
 

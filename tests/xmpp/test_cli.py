@@ -81,7 +81,9 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
     try:
         assert serve.stdout is not None
         line = serve.stdout.readline()
-        assert line.startswith("serving IED XIED (1 logical devices) as ied1@iec61850.test/IEC")
+        assert line.startswith(
+            "serving IED XIED (1 logical devices, 0 controllable objects) as ied1@iec61850.test/IEC"
+        )
         target = f"ied1@{xmpp_env.server.domain}"
         browsed = cli("browse", target, "--config", str(client))
         assert browsed.returncode == 0, browsed.stderr
