@@ -1,4 +1,5 @@
-"""`gen61850 xmpp`: serve an IED over IEC 61850-8-2, browse/get/set one, run a dev XMPP server.
+"""`gen61850 xmpp`: serve an IED over IEC 61850-8-2, browse/get/set one, receive its reports,
+run a dev XMPP server.
 
 Connection options come from the command line, then the environment (GEN61850_XMPP_JID,
 GEN61850_XMPP_PASSWORD, GEN61850_XMPP_SERVER, GEN61850_XMPP_CA), then a TOML config file
@@ -14,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -27,14 +29,17 @@ T = TypeVar("T")
 DEFAULT_USERS = ("ied1", "ied2", "client1", "client2")
 
 
-def _connection_options(parser: argparse.ArgumentParser, who: str) -> None:
+def _connection_options(
+    parser: argparse.ArgumentParser, who: str, *, step_timeout: bool = True
+) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument("--password", help=f"password of {who} (or GEN61850_XMPP_PASSWORD)")
     group.add_argument("--server", help="XMPP server HOST[:PORT] (default: the JID's domain, 5222)")
     group.add_argument("--ca", help="CA certificate file to verify the server with")
     group.add_argument("--sasl", metavar="MECH", help="SASL mechanism (default: best offered)")
     group.add_argument("--config", type=Path, help="TOML file with jid, password, server, ca")
-    group.add_argument("--timeout", type=float, default=10.0, help="seconds per step (10)")
+    if step_timeout:
+        group.add_argument("--timeout", type=float, default=10.0, help="seconds per step (10)")
     group.add_argument("-v", "--verbose", action="store_true", help="log the XMPP traffic")
 
 
@@ -47,8 +52,42 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("scl", type=Path, metavar="SCLFILE")
     serve.add_argument("--ied", help="IED name (default: the only or first IED)")
     serve.add_argument("--jid", help="the IED's JID (default: its JID address in the SCL)")
+    serve.add_argument(
+        "--simulate",
+        nargs="?",
+        const=1.0,
+        type=float,
+        metavar="SECONDS",
+        help="move MX values and toggle ST values every SECONDS (1) so reports flow",
+    )
+    serve.add_argument(
+        "--report-store",
+        type=Path,
+        metavar="FILE",
+        help="SQLite file that keeps BRCB buffers across restarts (default: memory only)",
+    )
     _connection_options(serve, "the IED's account")
     serve.set_defaults(func=_serve)
+
+    report = commands.add_parser(
+        "report",
+        help="reserve and enable a BRCB or URCB, print its reports, disable it on exit",
+    )
+    report.add_argument("target", metavar="JID", help="the server's JID")
+    report.add_argument(
+        "rcb", metavar="RCB", help="LD/LN.RCBName (an indexed one: the first free instance)"
+    )
+    report.add_argument("--gi", action="store_true", help="ask a general interrogation first")
+    report.add_argument("--intg-pd", type=int, metavar="MS", help="integrity period (ms)")
+    report.add_argument("--trg", metavar="LIST", help="TrgOps: some of dchg,qchg,dupd,integrity,gi")
+    report.add_argument("--count", type=int, metavar="N", help="stop after N reports")
+    report.add_argument(
+        "--timeout", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)"
+    )
+    report.add_argument("--format", choices=("text", "jsonl"), default="text")
+    report.add_argument("--as", dest="jid", help="our own JID (or GEN61850_XMPP_JID)")
+    _connection_options(report, "our account", step_timeout=False)
+    report.set_defaults(func=_report)
 
     for name, helptext, func in (
         ("browse", "show a server's logical devices, nodes, data and data sets", _browse),
@@ -161,14 +200,113 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from gen61850.runtime.xmpp.reports.codes import TRIGGERS, mask
+
+    _quiet(args.verbose)
+    settings: dict[str, Any] = {}
+    if args.trg is not None:
+        try:
+            settings["TrgOps"] = mask(TRIGGERS, [t.strip() for t in args.trg.split(",") if t])
+        except ValueError as error:
+            raise Gen61850Error(f"--trg: {error}") from None
+    if args.intg_pd is not None:
+        if not 0 <= args.intg_pd <= 0xFFFFFFFF:
+            raise Gen61850Error("--intg-pd: 0 to 4294967295 ms")
+        settings["IntgPd"] = args.intg_pd
+    if args.count is not None and args.count < 1:
+        raise Gen61850Error("--count: at least 1")
+    account = _account(args).settings("client")
+    return _run(_receive_reports(args, account, settings))
+
+
+async def _receive_reports(args: argparse.Namespace, account: Any, settings: dict[str, Any]) -> int:
+    from gen61850.runtime.xmpp.client import AcsiClient
+    from gen61850.runtime.xmpp.reports.subscription import (
+        ReportSubscription,
+        get_rcb_values,
+        parse_rcb_reference,
+    )
+
+    parse_rcb_reference(args.rcb)
+    client = AcsiClient(account)
+    await client.start()
+    subscription = ReportSubscription(client, args.target, args.rcb, settings=settings, gi=args.gi)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        rcb = await subscription.start()
+        association = subscription.association
+        assert association is not None
+        renderer = await _renderer(association, (await get_rcb_values(association, rcb))["DatSet"])
+        print(f"# {rcb.reference} enabled", file=sys.stderr, flush=True)
+        deadline = None if args.timeout is None else loop.time() + args.timeout
+        printed = 0
+        while args.count is None or printed < args.count:
+            waits: set[asyncio.Future[Any]] = {
+                asyncio.ensure_future(subscription.reports.get()),
+                asyncio.ensure_future(stop.wait()),
+            }
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            done, pending = await asyncio.wait(waits, timeout=left, return_when="FIRST_COMPLETED")
+            for future in pending:
+                future.cancel()
+            report = next((f.result() for f in done if not isinstance(f.result(), bool)), None)
+            if report is None:
+                break
+            line = renderer.json(report) if args.format == "jsonl" else renderer.text(report)
+            print(printable(line) if args.format == "text" else line, flush=True)
+            printed += 1
+    finally:
+        await subscription.stop()
+        await client.stop()
+    return 0
+
+
+async def _renderer(association: Any, dat_set: str) -> Any:
+    """Member references and types of the RCB's data set, for the printed reports."""
+    from gen61850.runtime.xmpp.errors import XmppError
+    from gen61850.runtime.xmpp.reports.render import ReportRenderer
+
+    references: list[str] = []
+    descriptions: dict[int, Any] = {}
+    domain, _, name = dat_set.partition("/")
+    if not dat_set or dat_set.startswith("@"):
+        return ReportRenderer(references)
+    try:
+        _, members = await association.get_data_set_directory(domain, name)
+    except XmppError:
+        return ReportRenderer(references)
+    for position, member in enumerate(members):
+        reference = f"{member.domain}/{member.item}"
+        if member.ix is not None:
+            reference += f"({member.ix})"
+        references.append(reference)
+        try:
+            description = await association.get_data_definition(member.domain, member.item)
+        except XmppError:
+            continue
+        if member.ix is not None and description.array is not None:
+            description = description.array.element_type.type_description
+        if description is not None:
+            descriptions[position] = description
+    return ReportRenderer(references, descriptions)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from gen61850.generator.scl.model import load_scl
     from gen61850.runtime.xmpp.model import ServedModel
+    from gen61850.runtime.xmpp.reports.engine import ReportSettings
     from gen61850.runtime.xmpp.server import AcsiServer
+    from gen61850.runtime.xmpp.simulate import Simulator
 
     _quiet(args.verbose)
     if not args.scl.is_file():
         raise Gen61850Error(f"{args.scl}: no such SCL file")
+    if args.simulate is not None and not args.simulate > 0:
+        raise Gen61850Error("--simulate: a period in seconds above 0")
     scl = load_scl(args.scl)
     scl.raise_on_errors()
     if args.ied:
@@ -195,7 +333,7 @@ def _serve(args: argparse.Namespace) -> int:
     model.on_write(lambda d, i, v, p: print(f"write by {p}: {d}/{i} = {v!r}", flush=True))
 
     async def body() -> None:
-        server = AcsiServer(settings, model)
+        server = AcsiServer(settings, model, reports=ReportSettings(journal=args.report_store))
         await server.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -206,7 +344,27 @@ def _serve(args: argparse.Namespace) -> int:
             f"{server.boundjid}; Ctrl-C stops",
             flush=True,
         )
+        if server.reports.rcbs:
+            names = ", ".join(sorted(r.reference for r in server.reports.rcbs.values()))
+            print(f"report control blocks: {names}", flush=True)
+        simulation = None
+        if args.simulate is not None:
+            simulator = Simulator(model)
+            print(
+                f"simulating {len(simulator.analogue)} MX and {len(simulator.status)} ST values "
+                f"every {args.simulate:g} s",
+                flush=True,
+            )
+
+            async def simulate() -> None:
+                while True:
+                    await asyncio.sleep(args.simulate)
+                    simulator.step()
+
+            simulation = asyncio.ensure_future(simulate())
         await stop.wait()
+        if simulation is not None:
+            simulation.cancel()
         await server.stop()
 
     _run(body())

@@ -176,6 +176,8 @@ class AcsiClient(Endpoint):
         self.inspect = inspect
         self.associations: dict[str, ClientAssociation] = {}
         self.report_listeners: list[ReportListener] = []
+        # told (association, reason) when an association is aborted (not released)
+        self.abort_listeners: list[Callable[[ClientAssociation, str], None]] = []
         self._pending: dict[str, _Pending] = {}
         self.register_handler(
             Callback("8-2 result", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_result)
@@ -366,8 +368,11 @@ class AcsiClient(Endpoint):
             if handle.state.peer != sender:  # only the associated peer reports in it
                 log.warning("8-2: ignored a report in %s from %s", context.association_id, sender)
                 return
-            for listener in self.report_listeners:
-                listener(sender, report)
+            for listener in [*self.report_listeners, *handle.report_listeners]:
+                try:
+                    listener(sender, report)
+                except Exception:
+                    log.exception("8-2: a report listener failed")
 
     # ------------------------------------------------------------ aborts
 
@@ -380,6 +385,12 @@ class AcsiClient(Endpoint):
         for pending in self._pending.values():
             if id(pending.association) in closed and not pending.future.done():
                 pending.future.set_exception(AssociationError(f"association aborted: {reason}"))
+        for handle in handles:
+            for listener in list(self.abort_listeners):
+                try:
+                    listener(handle, reason)
+                except Exception:
+                    log.exception("8-2: an abort listener failed")
 
     def session_lost(self, reason: str) -> None:
         self._abort(list(self.associations.values()), f"link lost ({reason})")
@@ -406,6 +417,8 @@ class ClientAssociation:
         self.client = client
         self.state = state
         self._definitions: dict[Reference, TypeDescription] = {}
+        # (sender, informationReport) of the reports that arrive in this association
+        self.report_listeners: list[ReportListener] = []
 
     @property
     def is_open(self) -> bool:

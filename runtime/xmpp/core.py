@@ -121,8 +121,9 @@ class ServerCore:
         self.inspect = inspect
         self.scopes: dict[AssociationKey, AssociationScope] = {}
         self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
-        self.timers = Timers()
+        self.timers = Timers(on_earlier=self.wake)
         self.link_up = True
+        self.now = 0.0  # the time of the last call (what close hooks and services act at)
         self.on_wake: Callable[[], None] | None = None
         self.services_supported = pdus.SERVICES_SUPPORTED
         self._outbox: list[Output] = []
@@ -203,6 +204,7 @@ class ServerCore:
 
     def handle_timer(self, now: float) -> list[Output]:
         """Run the timers due at ``now``; returns what they (and earlier wakes) produced."""
+        self.now = now
         self.timers.run_due(now)
         return self._drain([])
 
@@ -210,6 +212,7 @@ class ServerCore:
 
     def link_down(self, now: float) -> list[Output]:
         """The TCP link is gone, the XMPP session may resume: associations wait."""
+        self.now = now
         if self.link_up:
             self.link_up = False
             for listener in list(self._link_listeners):
@@ -218,6 +221,7 @@ class ServerCore:
 
     def link_resumed(self, now: float) -> list[Output]:
         """XEP-0198 resumed the session: associations go on."""
+        self.now = now
         if not self.link_up:
             self.link_up = True
             for listener in list(self._link_listeners):
@@ -226,11 +230,13 @@ class ServerCore:
 
     def session_lost(self, now: float, reason: str = "link lost") -> list[Output]:
         """The XMPP session ended (not resumable): every association over it is aborted."""
+        self.now = now
         self._abort_all(now, f"aborted: {reason}")
         return self._drain([])
 
     def session_started(self, now: float, local_jid: str | None = None) -> list[Output]:
         """A new XMPP session: associations of an earlier one cannot go on."""
+        self.now = now
         if local_jid:
             self.local_jid = local_jid
         if self.scopes:
@@ -243,6 +249,7 @@ class ServerCore:
 
     def peer_unavailable(self, jid: str, now: float) -> list[Output]:
         """``jid`` (full or bare) went unavailable: its associations are aborted."""
+        self.now = now
         for scope in list(self.scopes.values()):
             if scope.peer == jid or scope.peer.split("/")[0] == jid:
                 scope.association.abort(f"{jid} unavailable")
@@ -265,6 +272,7 @@ class ServerCore:
         self, sender: str, iq_type: str, iq_id: str, element: Element, now: float
     ) -> list[Output]:
         """Handle one 8-2 iq (get or set) from ``sender``; returns the outputs, in order."""
+        self.now = now
         outputs: list[Output] = []
         try:
             self._handle(outputs, sender, iq_type, iq_id, element, now)
@@ -280,6 +288,7 @@ class ServerCore:
 
     def complete(self, token: int, result: Any, now: float) -> list[Output]:
         """A job's ``result`` (or the exception it raised): the waiting request is answered."""
+        self.now = now
         waiting = self._waiting.pop(token, None)
         if waiting is None:
             return self._drain([])

@@ -28,6 +28,7 @@ from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.handlers import ModelHandlers
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
+from gen61850.runtime.xmpp.reports.engine import ReportEngine, ReportSettings
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class AcsiServer(Endpoint):
     """Serves one IED (``model``) to any number of associated clients.
 
     A peer keeps at most ``max_associations_per_peer`` associations: the oldest gives way
-    to a new one. ``clock`` gives the core its time (wall-clock seconds).
+    to a new one. ``clock`` gives the core its time (wall-clock seconds). The report
+    control blocks of the SCL are served (``reports``: buffer bounds and the SQLite file
+    that keeps BRCB buffers across restarts).
     """
 
     def __init__(
@@ -52,9 +55,13 @@ class AcsiServer(Endpoint):
         inspect: Inspector | None = None,
         max_associations_per_peer: int = 16,
         clock: Callable[[], float] = time.time,
+        reports: ReportSettings | None = None,
     ) -> None:
         super().__init__(settings)
         self.clock = clock
+        self._pump_scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self.core = ServerCore(
             model,
             max_pdu_size=max_pdu_size,
@@ -63,9 +70,7 @@ class AcsiServer(Endpoint):
             inspect=inspect,
         )
         self.core.on_wake = self._wake
-        self._pump_scheduled = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self.reports = ReportEngine(self.core, reports)
         for iq_type in ("get", "set"):
             self.register_handler(
                 Callback(
@@ -241,6 +246,7 @@ class AcsiServer(Endpoint):
         if self._worker is not None:
             worker, self._worker = self._worker, None
             await asyncio.get_running_loop().run_in_executor(None, worker.shutdown)
+        self.reports.close()
 
 
 __all__ = ["AcsiServer"]

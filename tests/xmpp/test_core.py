@@ -333,11 +333,12 @@ def test_posted_outputs_and_timers_come_out_of_handle_timer() -> None:
     driver.core.on_wake = lambda: woken.append(1)
     fired: list[float] = []
     driver.core.timers.call_at(1005.0, fired.append)
+    assert woken == [1]  # a timer earlier than any other: the adapter must wake earlier
     late = driver.core.timers.call_at(1010.0, fired.append)
-    assert driver.core.next_deadline() == 1005.0
+    assert woken == [1] and driver.core.next_deadline() == 1005.0
     marker = Message(PEER, _marker("a1", "after"))
     driver.core.post(marker)
-    assert woken == [1]
+    assert woken == [1, 1]
     assert driver.core.handle_timer(1004.0) == [marker] and fired == []
     assert driver.core.handle_timer(1006.0) == [] and fired == [1006.0]
     late.cancel()
