@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="move MX values and toggle ST values every SECONDS (1) so reports flow",
     )
     serve.add_argument(
+        "--sv-interface",
+        metavar="IFACE",
+        help="publish an MSVCB's SV stream on IFACE while a client sets its SvEna (root)",
+    )
+    serve.add_argument(
         "--report-store",
         type=Path,
         metavar="FILE",
@@ -295,12 +300,33 @@ async def _renderer(association: Any, dat_set: str) -> Any:
     return ReportRenderer(references, descriptions)
 
 
+def _sv_streams(scl: Any, ied: Any) -> dict[str, Any]:
+    """The SV stream of each MSVCB of ``ied`` (by ``LD/LLN0$MS$name``) the SV runtime can
+    publish; one it cannot is named on stderr and left out."""
+    from gen61850.generator.scl.sv_bridge import stream_config_of
+
+    streams: dict[str, Any] = {}
+    for ld in ied.logical_devices:
+        lln0 = ld.lln0
+        for svc in lln0.sv_controls if lln0 is not None else ():
+            if not svc.multicast:
+                continue
+            try:
+                streams[f"{ld.name}/LLN0$MS${svc.name}"] = stream_config_of(scl, ied, ld, svc)
+            except Gen61850Error as error:
+                print(
+                    f"gen61850: {ld.name}/LLN0.{svc.name} not published: {error}", file=sys.stderr
+                )
+    return streams
+
+
 def _serve(args: argparse.Namespace) -> int:
     from gen61850.generator.scl.model import load_scl
     from gen61850.runtime.xmpp.model import ServedModel
     from gen61850.runtime.xmpp.reports.engine import ReportSettings
     from gen61850.runtime.xmpp.server import AcsiServer
     from gen61850.runtime.xmpp.simulate import Simulator
+    from gen61850.runtime.xmpp.sv_runner import SvOutput
 
     _quiet(args.verbose)
     if not args.scl.is_file():
@@ -332,8 +358,16 @@ def _serve(args: argparse.Namespace) -> int:
     model.add_file(args.scl.name, stat.st_size, stat.st_mtime)
     model.on_write(lambda d, i, v, p: print(f"write by {p}: {d}/{i} = {v!r}", flush=True))
 
+    streams = _sv_streams(scl, ied) if args.sv_interface else {}
+
     async def body() -> None:
-        server = AcsiServer(settings, model, reports=ReportSettings(journal=args.report_store))
+        server = AcsiServer(
+            settings,
+            model,
+            reports=ReportSettings(journal=args.report_store),
+            sv_output=SvOutput(args.sv_interface) if args.sv_interface else None,
+            sv_streams=streams,
+        )
         await server.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -182,10 +182,13 @@ class ServerCore:
     def scope(self, peer: str, association_id: str) -> AssociationScope | None:
         return self.scopes.get((peer, association_id))
 
-    def _sent(self, element: Element) -> Element:
+    def sent(self, element: Element) -> Element:
+        """``element`` as it is sent (shown to ``inspect``): for payloads services encode."""
         if self.inspect is not None:
             self.inspect("sent", element)
         return element
+
+    _sent = sent
 
     def encode(self, association_id: str, pdu: Mmspdu) -> Element:
         """The payload of ``pdu`` in ``association_id``'s context (and shown to ``inspect``)."""

@@ -22,13 +22,16 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Offer
 from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.handlers import ModelHandlers
 from gen61850.runtime.xmpp.model import ServedModel
+from gen61850.runtime.xmpp.multicast_blocks import MulticastBlocks, SvControl
 from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
 from gen61850.runtime.xmpp.reports.engine import ReportEngine, ReportSettings
+from gen61850.runtime.xmpp.sv_runner import SvOutput, SvRunner
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,9 @@ class AcsiServer(Endpoint):
     A peer keeps at most ``max_associations_per_peer`` associations: the oldest gives way
     to a new one. ``clock`` gives the core its time (wall-clock seconds). The report
     control blocks of the SCL are served (``reports``: buffer bounds and the SQLite file
-    that keeps BRCB buffers across restarts).
+    that keeps BRCB buffers across restarts), and so are its GoCBs and MSVCBs; an MSVCB
+    with a stream in ``sv_streams`` (by reference, ``LD/LLN0$MS$name``) publishes it on
+    ``sv_output`` while SvEna is TRUE.
     """
 
     def __init__(
@@ -56,6 +61,8 @@ class AcsiServer(Endpoint):
         max_associations_per_peer: int = 16,
         clock: Callable[[], float] = time.time,
         reports: ReportSettings | None = None,
+        sv_output: SvOutput | None = None,
+        sv_streams: dict[str, StreamConfig] | None = None,
     ) -> None:
         super().__init__(settings)
         self.clock = clock
@@ -71,6 +78,10 @@ class AcsiServer(Endpoint):
         )
         self.core.on_wake = self._wake
         self.reports = ReportEngine(self.core, reports)
+        runners: dict[str, SvControl] = {}
+        if sv_output is not None:
+            runners = {reference: SvRunner(sv_output) for reference in sv_streams or {}}
+        self.multicast = MulticastBlocks(model, sv_streams, runners)
         for iq_type in ("get", "set"):
             self.register_handler(
                 Callback(
@@ -239,6 +250,7 @@ class AcsiServer(Endpoint):
         self._emit(self.core.peer_unavailable(jid, self.clock()))
 
     async def stop(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.multicast.close)
         await super().stop()
         if self._timer is not None:
             self._timer.cancel()

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gen61850.generated.scsm_8_2.bindings import AccessResult, Mmspdu
+from gen61850.generated.scsm_8_2.bindings import AccessResult
 from gen61850.runtime.device import ReportControl
 from gen61850.runtime.device.store import Change, DataSetRef, Trigger
 from gen61850.runtime.xmpp.core import ServerCore
@@ -540,11 +540,8 @@ class ReportEngine:
         scope = rcb.scope
         assert scope is not None
         limit = scope.max_pdu_size or self.core.max_pdu_size
-        for pdu in segments(header, count, members, limit, scope.association_id):
-            self._post(scope, pdu)
-
-    def _post(self, scope: AssociationScope, pdu: Mmspdu) -> None:
-        self.core.post(Message(scope.peer, self.core.encode(scope.association_id, pdu)))
+        for payload in segments(header, count, members, limit, scope.association_id):
+            self.core.post(Message(scope.peer, self.core.sent(payload)))
 
     def _on_link(self, up: bool, now: float) -> None:
         if not up:

@@ -16,6 +16,7 @@ those bits, so a reader needs nothing but the report itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
 
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.bindings import (
@@ -157,14 +158,12 @@ def segments(
     members: list[Included],
     max_pdu_size: int,
     association_id: str,
-) -> list[Mmspdu]:
-    """The report as one informationReport, or as segments that each fit ``max_pdu_size``.
-
-    A member too large for a segment of its own still goes, alone (the limit cannot be met
-    for it; the client decides).
-    """
-    whole = report_pdu(header, member_count, members)
-    if _size(association_id, whole) <= max_pdu_size or len(members) <= 1:
+) -> list[Element]:
+    """The report's payload (``AssociationContext``): one informationReport, or segments that
+    each fit ``max_pdu_size``. A member too large for a segment of its own still goes, alone
+    (the limit cannot be met for it; the client decides)."""
+    whole = codec.encode(pdus.context(association_id, report_pdu(header, member_count, members)))
+    if len(members) <= 1 or pdus.payload_size(whole) <= max_pdu_size:
         return [whole]
     ordered = sorted(members, key=lambda m: m.position)
     base = _size(association_id, report_pdu(header, member_count, [], (0, True)))
@@ -190,7 +189,12 @@ def segments(
         groups.append(ordered[start:end])
         start = end
     return [
-        report_pdu(header, member_count, group, (number, number < len(groups) - 1))
+        codec.encode(
+            pdus.context(
+                association_id,
+                report_pdu(header, member_count, group, (number, number < len(groups) - 1)),
+            )
+        )
         for number, group in enumerate(groups)
     ]
 
