@@ -63,17 +63,11 @@ INFORMATION_REPORT_BIT = 79  # ServiceSupportOptions informationReport (ISO 9506
 _DENIED = DataAccessError.OBJECT_ACCESS_DENIED
 _BUSY = DataAccessError.TEMPORARILY_UNAVAILABLE
 _INVALID = DataAccessError.OBJECT_VALUE_INVALID
-# store trigger → ReasonCode bit, and the TrgOps bit that lets it through
-_REASON_OF = {
-    Trigger.DCHG: bit(REASONS, "dchg"),
-    Trigger.QCHG: bit(REASONS, "qchg"),
-    Trigger.DUPD: bit(REASONS, "dupd"),
-}
-_ENABLED_BY = {
-    Trigger.DCHG: bit(TRIGGERS, "dchg"),
-    Trigger.QCHG: bit(TRIGGERS, "qchg"),
-    Trigger.DUPD: bit(TRIGGERS, "dupd"),
-}
+# store trigger (as an int) → (the TrgOps bit that lets it through, its ReasonCode bit)
+_TRIGGER_BITS = tuple(
+    (int(trigger), bit(TRIGGERS, name), bit(REASONS, name))
+    for trigger, name in ((Trigger.DCHG, "dchg"), (Trigger.QCHG, "qchg"), (Trigger.DUPD, "dupd"))
+)
 
 
 @dataclass(frozen=True)
@@ -384,7 +378,8 @@ class ReportEngine:
     def _on_changes(self, changes: list[Change]) -> None:
         hits: dict[str, dict[int, int]] = {}
         for change in changes:
-            if not change.trigger or not self._by_data_set:
+            raised = int(change.trigger)
+            if not raised or not self._by_data_set:
                 continue
             for ref, position in self.store.members_of(change.key):
                 users = self._by_data_set.get(ref)
@@ -394,8 +389,8 @@ class ReportEngine:
                     if not (rcb.rpt_ena or rcb.buffering):
                         continue
                     reasons = 0
-                    for trigger, reason in _REASON_OF.items():
-                        if change.trigger & trigger and rcb.trg_ops & _ENABLED_BY[trigger]:
+                    for trigger, enabled_by, reason in _TRIGGER_BITS:
+                        if raised & trigger and rcb.trg_ops & enabled_by:
                             reasons |= reason
                     if reasons:
                         mine = hits.setdefault(rcb.reference, {})
@@ -406,7 +401,7 @@ class ReportEngine:
     def _element_changed(self, ref: DataSetRef, position: int, change: Change) -> bool:
         named = self.store.data_set(ref)
         member = named.members[position] if named else None
-        if member is None or member.index is None or change.trigger & Trigger.DUPD:
+        if member is None or member.index is None or int(change.trigger) & int(Trigger.DUPD):
             return True
         old, new = change.old, change.new
         if isinstance(old, list) and isinstance(new, list) and member.index < len(new):

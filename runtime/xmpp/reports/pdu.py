@@ -39,6 +39,20 @@ from gen61850.runtime.xmpp.values import ValueMismatch, binary_time, boolean, da
 REPORT_LIST_NAME = "RPT"
 SEGMENT_FIELDS = bit(OPT_FIELDS, "segmentation")
 BUFFERED_ONLY = bit(OPT_FIELDS, "buffer-overflow") | bit(OPT_FIELDS, "entryID")
+_RESERVED = bit(OPT_FIELDS, "reserved")
+_SEQ_NUM, _TIME, _REASON, _DAT_SET, _REFERENCE, _OVERFLOW, _ENTRY_ID, _CONF_REV = (
+    bit(OPT_FIELDS, name)
+    for name in (
+        "seq-num",
+        "report-time-stamp",
+        "reason-for-inclusion",
+        "data-set-name",
+        "data-reference",
+        "buffer-overflow",
+        "entryID",
+        "conf-revision",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,7 @@ def report_pdu(
     segment: tuple[int, bool] | None = None,
 ) -> Mmspdu:
     """The informationReport of ``members`` (one segment: (SubSeqNum, more follow))."""
-    opt = header.opt_flds & ~SEGMENT_FIELDS & ~bit(OPT_FIELDS, "reserved")
+    opt = header.opt_flds & ~SEGMENT_FIELDS & ~_RESERVED
     if not header.buffered:
         opt &= ~BUFFERED_ONLY
     if segment is not None:
@@ -119,17 +133,17 @@ def report_pdu(
         _ok(Data(visible_string=header.rpt_id)),
         _ok(Data(bit_string=format(opt, f"0{len(OPT_FIELDS)}b"))),
     ]
-    if has(OPT_FIELDS, opt, "seq-num"):
+    if opt & _SEQ_NUM:
         results.append(_ok(Data(unsigned=header.seq_num)))
-    if has(OPT_FIELDS, opt, "report-time-stamp"):
+    if opt & _TIME:
         results.append(_ok(Data(binary_time=binary_time(header.time_of_entry))))
-    if has(OPT_FIELDS, opt, "data-set-name"):
+    if opt & _DAT_SET:
         results.append(_ok(Data(visible_string=header.dat_set)))
-    if has(OPT_FIELDS, opt, "buffer-overflow"):
+    if opt & _OVERFLOW:
         results.append(_ok(Data(boolean=boolean(header.buf_ovfl))))
-    if has(OPT_FIELDS, opt, "entryID"):
+    if opt & _ENTRY_ID:
         results.append(_ok(Data(octet_string=header.entry_id)))
-    if has(OPT_FIELDS, opt, "conf-revision"):
+    if opt & _CONF_REV:
         results.append(_ok(Data(unsigned=header.conf_rev)))
     if segment is not None:
         results.append(_ok(Data(unsigned=segment[0])))
@@ -138,10 +152,10 @@ def report_pdu(
     inclusion = "".join("1" if i in included else "0" for i in range(member_count))
     results.append(_ok(Data(bit_string=inclusion or "0")))
     ordered = sorted(members, key=lambda m: m.position)
-    if has(OPT_FIELDS, opt, "data-reference"):
+    if opt & _REFERENCE:
         results.extend(_ok(Data(visible_string=m.reference)) for m in ordered)
     results.extend(m.value for m in ordered)
-    if has(OPT_FIELDS, opt, "reason-for-inclusion"):
+    if opt & _REASON:
         results.extend(
             _ok(Data(bit_string=format(m.reasons, f"0{len(REASONS)}b"))) for m in ordered
         )
