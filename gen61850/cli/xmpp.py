@@ -110,6 +110,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         _connection_options(command, "our account")
         command.set_defaults(func=func)
 
+    log_command = commands.add_parser(
+        "log", help="query a log: QueryLogByTime (--since, --until) or QueryLogAfter (--after)"
+    )
+    log_command.add_argument("target", metavar="JID", help="the server's JID")
+    log_command.add_argument("log", metavar="LOG", help="LD/LN.LogName (LD/LN$LogName)")
+    log_command.add_argument("--since", metavar="ISO", help="entries from this time on (ISO-8601)")
+    log_command.add_argument("--until", metavar="ISO", help="entries up to this time (ISO-8601)")
+    log_command.add_argument(
+        "--after",
+        metavar="ENTRYID",
+        help="entries after this one (hex EntryID; with --since as its time, else the oldest)",
+    )
+    log_command.add_argument("--format", choices=("text", "jsonl"), default="text")
+    log_command.add_argument("--as", dest="jid", help="our own JID (or GEN61850_XMPP_JID)")
+    _connection_options(log_command, "our account")
+    log_command.set_defaults(func=_log)
+
     dev = commands.add_parser(
         "dev-server", help="a local XMPP server (Prosody or ejabberd) with TLS and test accounts"
     )
@@ -202,6 +219,76 @@ def _set(args: argparse.Namespace) -> int:
 
     parse_reference(args.reference)
     print(printable(_with_association(args, lambda a: set_value(a, args.reference, args.value))))
+    return 0
+
+
+def _iso_seconds(text: str | None, what: str) -> float | None:
+    import datetime
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise Gen61850Error(f"{what}: {text!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
+def _log(args: argparse.Namespace) -> int:
+    import json
+
+    from gen61850.runtime.xmpp.logs.query import query_log
+    from gen61850.runtime.xmpp.reports.codes import REASONS, names_of
+    from gen61850.runtime.xmpp.reports.render import iso_time, member_value
+    from gen61850.runtime.xmpp.tools import show
+
+    domain, slash, rest = args.log.partition("/")
+    ln, separator, log_name = rest.replace("$", ".").partition(".")
+    if not (slash and separator and ln and log_name):
+        raise Gen61850Error(f"{args.log!r}: expected LD/LN.LogName")
+    since = _iso_seconds(args.since, "--since")
+    until = _iso_seconds(args.until, "--until")
+    after: tuple[float, bytes] | None = None
+    if args.after is not None:
+        try:
+            entry = bytes.fromhex(args.after)
+        except ValueError:
+            raise Gen61850Error(f"--after: {args.after!r} is not hex") from None
+        if len(entry) != 8:
+            raise Gen61850Error("--after: an EntryID is 8 octets (16 hex digits)")
+        after = (since or 0.0, entry)
+        since = None
+
+    async def action(association: Any) -> Any:
+        return await query_log(
+            association, domain, f"{ln}${log_name}", start=since, stop=until, after=after
+        )
+
+    for entry in _with_association(args, action):
+        values = [
+            {
+                "ref": ref,
+                "value": member_value(value, None, ref),
+                "reason": names_of(REASONS, reasons),
+            }
+            for ref, value, reasons in entry.values
+        ]
+        if args.format == "jsonl":
+            line = {
+                "entryID": entry.entry_id.hex(),
+                "time": iso_time(entry.time),
+                "entries": values,
+            }
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            shown = "; ".join(
+                f"{v['ref']} = {show(value)}"
+                + (f" ({', '.join(v['reason'])})" if v["reason"] else "")
+                for v, (_, value, _r) in zip(values, entry.values, strict=True)
+            )
+            print(printable(f"{entry.entry_id.hex()} {iso_time(entry.time)}: {shown}"), flush=True)
     return 0
 
 

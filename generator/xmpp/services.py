@@ -55,7 +55,7 @@ PDU_STANZAS: tuple[PduStanza, ...] = (
     PduStanza("cancel-ErrorPDU", "iq", "result"),
 )
 
-# The confirmed services behind the directory, data and data-set ACSI services (8-2 clause 8).
+# The confirmed services behind the directory, data, data-set and log ACSI services (8-2 clause 8).
 CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService(
         "getNameList",
@@ -71,6 +71,7 @@ CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService("getNamedVariableListAttributes", "get", ("GetDataSetDirectory",)),
     ConfirmedService("deleteNamedVariableList", "set", ("DeleteDataSet",)),
     ConfirmedService("fileDirectory", "get", ("GetServerDirectory", "GetFileAttributeValues")),
+    ConfirmedService("readJournal", "get", ("QueryLogByTime", "QueryLogAfter")),
 )
 
 # Types that hold the two sides of the confirmed services, named as in the schema.

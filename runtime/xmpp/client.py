@@ -49,6 +49,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     ObjectClass,
     ObjectName,
     ObjectScope,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     SelectAccess,
     TypeDescription,
@@ -684,6 +686,14 @@ class ClientAssociation:
         if description.structure is None:
             return []
         return [c.component_name or "" for c in description.structure.components.sequence]
+
+    # ------------------------------------------------------------ logs
+
+    async def read_journal(self, request: ReadJournalRequest) -> ReadJournalResponse:
+        """readJournal (one page of QueryLogByTime/QueryLogAfter; ``logs.query`` pages on)."""
+        return await self._call(
+            services.read_journal_request, services.read_journal_response, request
+        )
 
     # ------------------------------------------------------------ data sets
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Protocol
 
 from gen61850.generated.scsm_8_2.bindings import (
     AccessResult,
@@ -37,6 +38,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     ListOfVariable,
     Null,
     ObjectName,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     ReadResponse,
     SelectAccess,
@@ -83,11 +86,27 @@ class ServiceFailure(Exception):
         super().__init__(description)
 
 
+class Journals(Protocol):
+    """What answers readJournal (QueryLogByTime, QueryLogAfter): ``logs.engine.LogEngine``."""
+
+    def read_journal(
+        self, call: CallContext, request: ReadJournalRequest
+    ) -> ReadJournalResponse: ...
+
+
 @dataclass
 class ModelHandlers:
-    """The confirmed services of one server, over ``model``."""
+    """The confirmed services of one server, over ``model`` (and its logs, ``journals``)."""
 
     model: ServedModel
+    journals: Journals | None = None
+
+    # ------------------------------------------------------------ logs
+
+    def read_journal(self, call: CallContext, request: ReadJournalRequest) -> ReadJournalResponse:
+        if self.journals is None:
+            raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "this server keeps no log")
+        return self.journals.read_journal(call, request)
 
     # ------------------------------------------------------------ directory
 

@@ -27,6 +27,7 @@ from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Offer
 from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.handlers import ModelHandlers
+from gen61850.runtime.xmpp.logs.engine import LogEngine, LogSettings
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.multicast_blocks import MulticastBlocks, SvControl
 from gen61850.runtime.xmpp.outputs import IqError, IqResult, Job, Message, Output, Presence
@@ -47,7 +48,8 @@ class AcsiServer(Endpoint):
     control blocks of the SCL are served (``reports``: buffer bounds and the SQLite file
     that keeps BRCB buffers across restarts), and so are its GoCBs and MSVCBs; an MSVCB
     with a stream in ``sv_streams`` (by reference, ``LD/LLN0$MS$name``) publishes it on
-    ``sv_output`` while SvEna is TRUE.
+    ``sv_output`` while SvEna is TRUE. Its LogControls feed logs (``logs``: how many
+    entries each keeps), in the same SQLite file as the BRCB buffers when there is one.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class AcsiServer(Endpoint):
         reports: ReportSettings | None = None,
         sv_output: SvOutput | None = None,
         sv_streams: dict[str, StreamConfig] | None = None,
+        logs: LogSettings | None = None,
     ) -> None:
         super().__init__(settings)
         self.clock = clock
@@ -78,6 +81,7 @@ class AcsiServer(Endpoint):
         )
         self.core.on_wake = self._wake
         self.reports = ReportEngine(self.core, reports)
+        self.logs = LogEngine(self.core, self.reports.journal, logs)
         runners: dict[str, SvControl] = {}
         if sv_output is not None:
             runners = {reference: SvRunner(sv_output) for reference in sv_streams or {}}

@@ -546,7 +546,8 @@ def test_stanza_plugin_carries_the_payload() -> None:
 def test_only_served_services_are_advertised() -> None:
     """ServiceSupportOptions: getNameList 1, read 4, write 5, getVariableAccessAttributes 6,
     defineNamedVariableList 11, getNamedVariableListAttributes 12, deleteNamedVariableList 13,
-    fileDirectory 77; informationReport (79) only once reports are sent."""
+    fileDirectory 77; informationReport (79) and readJournal (65) only by a server that
+    has report and log control blocks (``ServerCore.advertise``)."""
     bits = {i for i, bit in enumerate(pdus.SERVICES_SUPPORTED) if bit == "1"}
     assert bits == {1, 4, 5, 6, 11, 12, 13, 77}
-    assert len(services.SERVICES) == 8  # one bit per served confirmed service
+    assert len(services.SERVICES) == 9  # one bit per served confirmed service, and readJournal

@@ -78,7 +78,7 @@ def test_gocb_and_msvcb_values_and_rules(xmpp_env: Env) -> None:
         async with serving(xmpp_env) as (_server, a, check):
             names = await a.name_list(0, LD)
             assert [n for n in names if n.startswith("LLN0$") and n.count("$") == 1] == [
-                "LLN0$ST", "LLN0$RP", "LLN0$BR", "LLN0$GO", "LLN0$MS",
+                "LLN0$ST", "LLN0$RP", "LLN0$LG", "LLN0$BR", "LLN0$GO", "LLN0$MS",
             ]  # fmt: skip
             assert await a.get_data_directory(LD, GOCB) == [
                 "GoEna", "GoID", "DatSet", "ConfRev", "NdsCom", "DstAddress", "MinTime",

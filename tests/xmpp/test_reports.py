@@ -109,7 +109,14 @@ def test_rcbs_are_served_with_every_attribute_in_8_1_order(xmpp_env: Env) -> Non
             a = t.association
             names = await a.name_list(0, LD)
             lln0 = [n for n in names if n.startswith("LLN0$") and n.count("$") == 1]
-            assert lln0 == ["LLN0$ST", "LLN0$RP", "LLN0$BR", "LLN0$GO", "LLN0$MS"]  # MMS order
+            assert lln0 == [
+                "LLN0$ST",
+                "LLN0$RP",
+                "LLN0$LG",
+                "LLN0$BR",
+                "LLN0$GO",
+                "LLN0$MS",
+            ]  # MMS order
             assert {n for n in names if n.count("$") == 2 and n.startswith("LLN0$")} >= {
                 "LLN0$BR$brcbEv01",
                 "LLN0$BR$brcbEv02",
@@ -153,7 +160,7 @@ def test_rcbs_are_served_with_every_attribute_in_8_1_order(xmpp_env: Env) -> Non
             )
             # the whole LN reads, the RCBs in it
             lln0_data = await a.get_all_data_values(LD, "LLN0")
-            assert lln0_data.structure is not None and len(lln0_data.structure.data) == 5
+            assert lln0_data.structure is not None and len(lln0_data.structure.data) == 6
             assert await find_rcb(a, f"{LD}/LLN0.brcbEv") == BRCB
             assert await find_rcb(a, f"{LD}/LLN0.urcbMeas") == MEAS
             with pytest.raises(RcbNotFound):

@@ -1,11 +1,13 @@
-"""BRCB buffers and state in an embedded SQLite database, so a restarted server keeps them.
+"""BRCB buffers and logs in an embedded SQLite database, so a restarted server keeps them.
 
-One file per served IED (``AcsiServer(..., report_store=PATH)``): table ``rcb`` holds each
-BRCB's state as JSON (its configuration as clients set it, reservation, where sending
-stands), table ``entry`` its buffered entries (values as JSON of the MMS Data). The
-reporting engine never waits for it: it queues the writes as jobs that the server's worker
-thread runs in order (WAL journal, synchronous NORMAL: a commit does not wait for the disk;
-a crash of the machine may lose the last entries, a crash of the server does not).
+One file per served IED (``ReportSettings(journal=PATH)``, ``serve --report-store``):
+table ``rcb`` holds each BRCB's state as JSON (its configuration as clients set it,
+reservation, where sending stands), table ``entry`` its buffered entries (values as JSON
+of the MMS Data), table ``log_entry`` the entries of each log (``LD/LN$LogName``). The
+engines never wait for it: they queue the writes as jobs that the server's worker thread
+runs in order, and log queries run there too (WAL journal, synchronous NORMAL: a commit
+does not wait for the disk; a crash of the machine may lose the last entries, a crash of
+the server does not).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rcb (reference TEXT PRIMARY KEY, state TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS entry (reference TEXT NOT NULL, id INTEGER NOT NULL, "
     "body TEXT NOT NULL, PRIMARY KEY (reference, id))",
+    "CREATE TABLE IF NOT EXISTS log_entry (log TEXT NOT NULL, id INTEGER NOT NULL, "
+    "time REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (log, id))",
+    "CREATE INDEX IF NOT EXISTS log_entry_time ON log_entry (log, time)",
 )
 _OCTETS = ("floating_point", "octet_string", "binary_time", "utc_time")
 _PLAIN = ("bit_string", "integer", "unsigned", "visible_string", "m_msstring")
@@ -140,6 +145,39 @@ class ReportJournal:
             "INSERT OR REPLACE INTO rcb (reference, state) VALUES (?, ?)",
             (reference, json.dumps(state, sort_keys=True)),
         )
+
+    # ---------------------------------------------------------------- logs
+
+    def log_index(self) -> dict[str, list[tuple[int, float]]]:
+        """(id, time) of every log entry, oldest first, by log."""
+        with self._lock:
+            index: dict[str, list[tuple[int, float]]] = {}
+            for log, entry_id, time in self._db.execute(
+                "SELECT log, id, time FROM log_entry ORDER BY log, id"
+            ):
+                index.setdefault(log, []).append((int(entry_id), float(time)))
+            return index
+
+    def log_append(self, log: str, entry: Entry) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO log_entry (log, id, time, body) VALUES (?, ?, ?, ?)",
+            (log, entry.entry_id, entry.time, entry_json(entry)),
+        )
+
+    def log_evict(self, log: str, up_to: int) -> None:
+        self._run("DELETE FROM log_entry WHERE log = ? AND id <= ?", (log, up_to))
+
+    def log_entries(self, log: str, ids: list[int]) -> list[Entry]:
+        """The entries ``ids`` of ``log`` that are still there, in id order."""
+        if not ids:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, body FROM log_entry WHERE log = ? AND id BETWEEN ? AND ? ORDER BY id",
+                (log, min(ids), max(ids)),
+            )
+            wanted = set(ids)
+            return [json_entry(i, b) for i, b in rows if i in wanted]
 
     def _run(self, statement: str, parameters: tuple[Any, ...]) -> None:
         with self._lock:

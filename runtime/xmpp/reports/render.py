@@ -25,7 +25,7 @@ from gen61850.runtime.xmpp.tools import show
 from gen61850.runtime.xmpp.typed import plain_value, quality_bits
 
 
-def _iso(seconds: float | None) -> str | None:
+def iso_time(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
@@ -98,7 +98,7 @@ class ReportRenderer:
                 "seqNum": report.seq_num,
                 "subSeqNum": report.sub_seq_num,
                 "entryID": report.entry_id.hex() if report.entry_id is not None else None,
-                "timeOfEntry": _iso(report.time_of_entry),
+                "timeOfEntry": iso_time(report.time_of_entry),
                 "datSet": report.dat_set,
                 "confRev": report.conf_rev,
                 "bufOvfl": report.buf_ovfl,
@@ -116,7 +116,7 @@ class ReportRenderer:
         if report.entry_id is not None:
             head.append(f"entry {report.entry_id.hex()}")
         if report.time_of_entry is not None:
-            head.append(str(_iso(report.time_of_entry)))
+            head.append(str(iso_time(report.time_of_entry)))
         if report.buf_ovfl:
             head.append("(buffer overflowed)")
         parts = []
@@ -128,4 +128,4 @@ class ReportRenderer:
         return " ".join(head) + ": " + "; ".join(parts)
 
 
-__all__ = ["ReportRenderer", "json_value", "member_value"]
+__all__ = ["ReportRenderer", "iso_time", "json_value", "member_value"]
