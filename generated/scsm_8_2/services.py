@@ -74,6 +74,35 @@ SERVICES: dict[str, ServiceEntry] = {
     "readJournal": ServiceEntry("readJournal", "get", ("QueryLogByTime", "QueryLogAfter")),
 }
 
+
+@dataclass(frozen=True)
+class AttributeForm:
+    """A component some peers carry as an XML attribute of ``parent`` instead of a child
+    element (``boolean``: true/false; ``enumerated``: ``names`` give the numbers);
+    ``first``: as an element it is the parent's first child, else its last."""
+
+    parent: str
+    component: str
+    kind: str
+    first: bool
+    names: tuple[tuple[str, int], ...]
+
+
+# Components peers may carry as attributes (the service table's ATTRIBUTE_FORMS).
+ATTRIBUTE_FORMS: tuple[AttributeForm, ...] = (
+    AttributeForm("read", "specificationWithResult", "boolean", True, ()),
+    AttributeForm(
+        "deleteNamedVariableList",
+        "scopeOfDelete",
+        "enumerated",
+        True,
+        (("specific", 0), ("aa-specific", 1), ("domain", 2), ("vmd", 3)),
+    ),
+    AttributeForm("getNameList", "moreFollows", "boolean", False, ()),
+    AttributeForm("fileDirectory", "moreFollows", "boolean", False, ()),
+    AttributeForm("readJournal", "moreFollows", "boolean", False, ()),
+)
+
 # MMSpdu alternative → (stanza, stanza type); "service" means the request's iq type above.
 PDU_STANZAS: dict[str, tuple[str, str]] = {
     "confirmed-RequestPDU": ("iq", "service"),
@@ -450,7 +479,9 @@ def wrap_response(service: str, response: object) -> ConfirmedServiceResponse:
 
 
 __all__ = [
+    "ATTRIBUTE_FORMS",
     "PDU_STANZAS",
+    "AttributeForm",
     "SERVICES",
     "ServiceEntry",
     "ServiceHandlers",

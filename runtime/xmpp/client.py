@@ -63,6 +63,7 @@ from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.device import Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
+from gen61850.runtime.xmpp.attribute_forms import to_attributes, to_elements
 from gen61850.runtime.xmpp.errors import (
     AssociationError,
     DataAccessFailure,
@@ -171,8 +172,10 @@ class AcsiClient(Endpoint):
         max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         inspect: Inspector | None = None,
+        attribute_form: bool = False,
     ) -> None:
         super().__init__(settings)
+        self.attribute_form = attribute_form  # write some components as XML attributes
         self.max_pdu_size = max_pdu_size
         self.max_outstanding = max_outstanding
         self.inspect = inspect
@@ -274,6 +277,8 @@ class AcsiClient(Endpoint):
         element = codec.encode(pdus.context(handle.state.association_id, pdu))
         if self.inspect is not None:
             self.inspect("sent", element)
+        if self.attribute_form:
+            to_attributes(element)
         iq = self.make_iq(ito=handle.state.peer, itype=cast(Any, iq_type))
         iq.xml.append(element)
         future: asyncio.Future[AssociationContext] = asyncio.get_running_loop().create_future()
@@ -313,6 +318,11 @@ class AcsiClient(Endpoint):
         element = iq.xml.find(ROOT_TAG)
         if pending is None or element is None:
             return
+        try:
+            to_elements(element)  # the attribute forms some peers send
+        except PayloadError as error:
+            pending.future.set_exception(error)
+            return
         if self.inspect is not None:
             self.inspect("received", element)
         try:
@@ -343,6 +353,10 @@ class AcsiClient(Endpoint):
     def _on_message(self, message: Any) -> None:
         element = message.xml.find(ROOT_TAG)
         if element is None:
+            return
+        try:
+            to_elements(element)
+        except PayloadError:
             return
         if self.inspect is not None:
             self.inspect("received", element)

@@ -57,6 +57,7 @@ from gen61850.runtime.xmpp.association import (
     State,
     negotiate,
 )
+from gen61850.runtime.xmpp.attribute_forms import to_attributes, to_elements
 from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.runtime.xmpp.handlers import ModelHandlers, ServiceFailure
 from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
@@ -111,6 +112,7 @@ class ServerCore:
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         max_associations_per_peer: int = 16,
         inspect: Inspector | None = None,
+        attribute_form: bool = False,
     ) -> None:
         self.model = model
         self.local_jid = local_jid
@@ -119,6 +121,7 @@ class ServerCore:
         self.max_outstanding = max_outstanding
         self.max_associations_per_peer = max_associations_per_peer
         self.inspect = inspect
+        self.attribute_form = attribute_form  # write some components as attributes
         self.scopes: dict[AssociationKey, AssociationScope] = {}
         self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
         self.timers = Timers(on_earlier=self.wake)
@@ -183,9 +186,12 @@ class ServerCore:
         return self.scopes.get((peer, association_id))
 
     def sent(self, element: Element) -> Element:
-        """``element`` as it is sent (shown to ``inspect``): for payloads services encode."""
+        """``element`` as it is sent (shown to ``inspect`` in the schema's form, then in the
+        attribute form when ``attribute_form``): for payloads services encode."""
         if self.inspect is not None:
             self.inspect("sent", element)
+        if self.attribute_form:
+            to_attributes(element)
         return element
 
     _sent = sent
@@ -356,6 +362,11 @@ class ServerCore:
             self._refuse_payload(
                 outputs, sender, iq_id, element, association_id, PayloadTooDeep("/", "deep")
             )
+            return
+        try:
+            to_elements(element)  # the attribute forms some peers send
+        except PayloadError as error:
+            self._refuse_payload(outputs, sender, iq_id, element, association_id, error)
             return
         if self.inspect is not None:
             self.inspect("received", element)

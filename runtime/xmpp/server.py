@@ -50,6 +50,8 @@ class AcsiServer(Endpoint):
     with a stream in ``sv_streams`` (by reference, ``LD/LLN0$MS$name``) publishes it on
     ``sv_output`` while SvEna is TRUE. Its LogControls feed logs (``logs``: how many
     entries each keeps), in the same SQLite file as the BRCB buffers when there is one.
+    ``attribute_form`` writes scopeOfDelete, moreFollows and specificationWithResult as XML
+    attributes (``attribute_forms``); both forms are accepted either way.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class AcsiServer(Endpoint):
         sv_output: SvOutput | None = None,
         sv_streams: dict[str, StreamConfig] | None = None,
         logs: LogSettings | None = None,
+        attribute_form: bool = False,
     ) -> None:
         super().__init__(settings)
         self.clock = clock
@@ -78,6 +81,7 @@ class AcsiServer(Endpoint):
             max_outstanding=max_outstanding,
             max_associations_per_peer=max_associations_per_peer,
             inspect=inspect,
+            attribute_form=attribute_form,
         )
         self.core.on_wake = self._wake
         self.reports = ReportEngine(self.core, reports)
