@@ -277,6 +277,8 @@ class ServedModel:
         missing; without them the provider takes over existing variables (control objects).
         """
         if names:
+            if any((domain, name) in self.variables for name in names):
+                raise ModelError(f"{domain}/{prefix}: already served (one server per model)")
             self._insert(domain, names)
         elif (domain, prefix) not in self.variables:
             raise ModelError(f"{domain}/{prefix}: no such variable to provide for")

@@ -406,3 +406,15 @@ def test_closing_an_association_runs_its_hooks_once() -> None:
     driver.core.session_lost(driver.now)
     assert ran == ["released"]
     assert list(driver.core.model.store.data_sets_of((PEER, "a1"))) == []
+
+
+def test_a_model_is_served_by_one_server() -> None:
+    """Control blocks are added to the model as providers: a second server over the same
+    model would add them twice, and is refused."""
+    from gen61850.runtime.xmpp.model import ModelError
+    from gen61850.runtime.xmpp.reports.engine import ReportEngine
+
+    model = served_model(OWN_SCL.parent / "report_ied.icd")
+    ReportEngine(ServerCore(model))
+    with pytest.raises(ModelError, match="already served"):
+        ReportEngine(ServerCore(model))
