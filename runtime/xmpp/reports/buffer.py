@@ -55,7 +55,13 @@ class EntryBuffer:
         return evicted
 
     def unsent(self) -> Iterator[Entry]:
-        return (e for e in list(self.entries) if e.entry_id >= self.next_to_send)
+        """The entries not sent yet, oldest first (from the newest back: cheap when few)."""
+        tail: list[Entry] = []
+        for entry in reversed(self.entries):
+            if entry.entry_id < self.next_to_send:
+                break
+            tail.append(entry)
+        return reversed(tail)
 
     def sent(self, entry: Entry) -> None:
         self.next_to_send = max(self.next_to_send, entry.entry_id + 1)

@@ -137,7 +137,7 @@ class ReportControlBlock:
     buffering: bool = False  # BRCB: buffers events (from its first enabling on)
     release_timer: Timer | None = None
     integrity_timer: Timer | None = None
-    hooked: set[tuple[str, str]] = field(default_factory=set)
+    hooked: set[tuple[str, str]] = field(default_factory=set)  # associations (peer, id)
 
     @property
     def fc(self) -> str:

@@ -103,6 +103,7 @@ class ReportEngine:
         self._pending: dict[str, _Pending] = {}
         self._held: dict[str, deque[tuple[ReportHeader, int, list[Included]]]] = {}
         self._by_data_set: dict[DataSetRef, list[ReportControlBlock]] = {}
+        self._dirty: set[str] = set()  # BRCBs whose state is still to be journaled
         self.journal = ReportJournal(self.settings.journal) if self.settings.journal else None
         for ld in self.model.ied.logical_devices:
             for ln in ld.logical_nodes:
@@ -216,9 +217,9 @@ class ReportEngine:
 
     def _hook(self, rcb: ReportControlBlock, scope: AssociationScope | None) -> None:
         """Make the end of ``scope`` end what it holds of ``rcb`` (once per association)."""
-        if scope is None or (rcb.reference, scope.association_id) in rcb.hooked:
+        if scope is None or scope.owner in rcb.hooked:
             return
-        rcb.hooked.add((rcb.reference, scope.association_id))
+        rcb.hooked.add(scope.owner)
         scope.on_close(lambda _why: self._association_ended(rcb, scope))
 
     def _set_rptid(self, rcb: ReportControlBlock, value: str, call: CallContext) -> None:
@@ -328,7 +329,7 @@ class ReportEngine:
         rcb.scope = None
 
     def _association_ended(self, rcb: ReportControlBlock, scope: AssociationScope) -> None:
-        rcb.hooked.discard((rcb.reference, scope.association_id))
+        rcb.hooked.discard(scope.owner)
         now = self.core.now
         holds = rcb.scope is scope
         if holds and rcb.rpt_ena:
@@ -582,10 +583,19 @@ class ReportEngine:
             self._save_buffer(rcb)
 
     def _save_buffer(self, rcb: ReportControlBlock) -> None:
-        if self.journal is None:
+        """Journal the BRCB's state once the changes being handled are through (one write
+        for a burst of entries): a timer due now runs at the adapter's next call."""
+        if self.journal is None or rcb.reference in self._dirty:
             return
-        reference, state = rcb.reference, self._state(rcb)
-        self._job(lambda journal: journal.save_state(reference, state))
+        self._dirty.add(rcb.reference)
+        if len(self._dirty) == 1:
+            self.core.timers.call_at(self.core.now, lambda _now: self._save_dirty())
+
+    def _save_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for reference in sorted(dirty):
+            state = self._state(self.rcbs[reference])
+            self._job(lambda journal, r=reference, s=state: journal.save_state(r, s))
 
     def _restore(self, saved: dict[str, tuple[dict[str, Any], list[Entry]]]) -> None:
         """BRCBs as the journal left them; reservations end ResvTms after the restart."""
@@ -634,8 +644,11 @@ class ReportEngine:
         return ref if self.store.data_set(ref) is not None else None
 
     def close(self) -> None:
-        """Close the journal (after the adapter ran the last jobs)."""
+        """Write what is left to journal and close it (after the adapter ran the last jobs)."""
         if self.journal is not None:
+            for reference in sorted(self._dirty):
+                self.journal.save_state(reference, self._state(self.rcbs[reference]))
+            self._dirty.clear()
             self.journal.close()
 
 
