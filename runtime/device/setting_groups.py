@@ -144,7 +144,7 @@ class SettingGroups:
 
     def _load(self, group: int, fc: FC) -> None:
         """Group ``group``'s values into the SG (active) or SE (edit) view: one transaction."""
-        values = self.groups[group]
+        values = self.groups.get(group, {})  # an SGCB may have no SG/SE data at all
         updates = {
             (sg if fc is FC.SG else se): values[sg] for sg, se in self.settings if sg in values
         }

@@ -38,6 +38,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 NS = 1_000_000_000
+LATENESS_SAMPLES = 1 << 22  # lateness samples one run keeps (32 MiB); late frames are all counted
 Sender = Callable[[bytearray, int], None]
 """Called with each frame and its due time (ns since the epoch)."""
 
@@ -299,6 +300,9 @@ class Publisher:
         else:
             assert duration is not None
             capacity = sum(int(duration * NS / lane.period_ns) + 2 for lane in self._lanes)
+        # A run without a near end (a publisher started over 8-2) keeps the first samples
+        # only: memory stays bounded; ``late`` still counts every frame.
+        capacity = min(capacity, LATENESS_SAMPLES)
         lateness = np.empty(capacity, dtype=np.int64)
         filled = 0
         overflow: list[int] = []
@@ -328,7 +332,7 @@ class Publisher:
                     if filled + sent <= capacity:
                         lateness[filled : filled + sent] = late
                         filled += sent
-                    else:
+                    elif len(overflow) < LATENESS_SAMPLES:
                         overflow.extend(itertools.repeat(late, sent))
                     if late > threshold:
                         stats.late += sent

@@ -51,6 +51,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     ObjectClass,
     ObjectName,
     ObjectScope,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     SelectAccess,
     TypeDescription,
@@ -63,6 +65,7 @@ from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.device import Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
+from gen61850.runtime.xmpp.attribute_forms import to_attributes, to_elements
 from gen61850.runtime.xmpp.errors import (
     AssociationError,
     DataAccessFailure,
@@ -173,13 +176,17 @@ class AcsiClient(Endpoint):
         max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         inspect: Inspector | None = None,
+        attribute_form: bool = False,
     ) -> None:
         super().__init__(settings)
+        self.attribute_form = attribute_form  # write some components as XML attributes
         self.max_pdu_size = max_pdu_size
         self.max_outstanding = max_outstanding
         self.inspect = inspect
         self.associations: dict[str, ClientAssociation] = {}
         self.report_listeners: list[ReportListener] = []
+        # told (association, reason) when an association is aborted (not released)
+        self.abort_listeners: list[Callable[[ClientAssociation, str], None]] = []
         self._pending: dict[str, _Pending] = {}
         self.register_handler(
             Callback("8-2 result", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_result)
@@ -290,6 +297,8 @@ class AcsiClient(Endpoint):
         element = codec.encode(pdus.context(handle.state.association_id, pdu))
         if self.inspect is not None:
             self.inspect("sent", element)
+        if self.attribute_form:
+            to_attributes(element)
         iq = self.make_iq(ito=handle.state.peer, itype=cast(Any, iq_type))
         iq.xml.append(element)
         future: asyncio.Future[AssociationContext] = asyncio.get_running_loop().create_future()
@@ -329,6 +338,11 @@ class AcsiClient(Endpoint):
         pending = self._pending_for(iq)
         element = iq.xml.find(ROOT_TAG)
         if pending is None or element is None:
+            return
+        try:
+            to_elements(element)  # the attribute forms some peers send
+        except PayloadError as error:
+            pending.future.set_exception(error)
             return
         if self.inspect is not None:
             self.inspect("received", element)
@@ -402,6 +416,10 @@ class AcsiClient(Endpoint):
         element = message.xml.find(ROOT_TAG)
         if element is None:
             return
+        try:
+            to_elements(element)
+        except PayloadError:
+            return
         if self.inspect is not None:
             self.inspect("received", element)
         try:
@@ -428,8 +446,11 @@ class AcsiClient(Endpoint):
             if handle.state.peer != sender:  # only the associated peer reports in it
                 log.warning("8-2: ignored a report in %s from %s", context.association_id, sender)
                 return
-            for listener in self.report_listeners:
-                listener(sender, report)
+            for listener in [*self.report_listeners, *handle.report_listeners]:
+                try:
+                    listener(sender, report)
+                except Exception:
+                    log.exception("8-2: a report listener failed")
 
     # ------------------------------------------------------------ aborts
 
@@ -442,6 +463,12 @@ class AcsiClient(Endpoint):
         for pending in self._pending.values():
             if id(pending.association) in closed and not pending.future.done():
                 pending.future.set_exception(AssociationError(f"association aborted: {reason}"))
+        for handle in handles:
+            for listener in list(self.abort_listeners):
+                try:
+                    listener(handle, reason)
+                except Exception:
+                    log.exception("8-2: an abort listener failed")
 
     def session_lost(self, reason: str) -> None:
         self._abort(list(self.associations.values()), f"link lost ({reason})")
@@ -468,6 +495,8 @@ class ClientAssociation:
         self.client = client
         self.state = state
         self._definitions: dict[Reference, TypeDescription] = {}
+        # (sender, informationReport) of the reports that arrive in this association
+        self.report_listeners: list[ReportListener] = []
 
     @property
     def is_open(self) -> bool:
@@ -736,6 +765,14 @@ class ClientAssociation:
         if description.structure is None:
             return []
         return [c.component_name or "" for c in description.structure.components.sequence]
+
+    # ------------------------------------------------------------ logs
+
+    async def read_journal(self, request: ReadJournalRequest) -> ReadJournalResponse:
+        """readJournal (one page of QueryLogByTime/QueryLogAfter; ``logs.query`` pages on)."""
+        return await self._call(
+            services.read_journal_request, services.read_journal_response, request
+        )
 
     # ------------------------------------------------------------ data sets
 

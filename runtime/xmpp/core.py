@@ -57,6 +57,7 @@ from gen61850.runtime.xmpp.association import (
     State,
     negotiate,
 )
+from gen61850.runtime.xmpp.attribute_forms import to_attributes, to_elements
 from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
 from gen61850.runtime.xmpp.handlers import ModelHandlers, ServiceFailure
 from gen61850.runtime.xmpp.mapping import ConfirmedRequestReject, PduErrorReject
@@ -138,6 +139,7 @@ class ServerCore:
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         max_associations_per_peer: int = 16,
         inspect: Inspector | None = None,
+        attribute_form: bool = False,
     ) -> None:
         self.model = model
         self.local_jid = local_jid
@@ -146,11 +148,13 @@ class ServerCore:
         self.max_outstanding = max_outstanding
         self.max_associations_per_peer = max_associations_per_peer
         self.inspect = inspect
+        self.attribute_form = attribute_form  # write some components as attributes
         self.scopes: dict[AssociationKey, AssociationScope] = {}
         self.closed: list[tuple[str, str, str]] = []  # (peer, association id, why)
-        self.timers = Timers()
+        self.timers = Timers(on_earlier=self.wake)
         self.link_up = True
-        self.now = 0.0  # the time of the latest call (for work started from callbacks)
+        self.now = 0.0  # the time of the latest call (what close hooks, services and work
+        # started from callbacks act at)
         self.on_wake: Callable[[], None] | None = None
         self.services_supported = pdus.SERVICES_SUPPORTED
         self._outbox: list[Output] = []
@@ -218,10 +222,16 @@ class ServerCore:
     def scope(self, peer: str, association_id: str) -> AssociationScope | None:
         return self.scopes.get((peer, association_id))
 
-    def _sent(self, element: Element) -> Element:
+    def sent(self, element: Element) -> Element:
+        """``element`` as it is sent (shown to ``inspect`` in the schema's form, then in the
+        attribute form when ``attribute_form``): for payloads services encode."""
         if self.inspect is not None:
             self.inspect("sent", element)
+        if self.attribute_form:
+            to_attributes(element)
         return element
+
+    _sent = sent
 
     def encode(self, association_id: str, pdu: Mmspdu) -> Element:
         """The payload of ``pdu`` in ``association_id``'s context (and shown to ``inspect``)."""
@@ -311,6 +321,7 @@ class ServerCore:
 
     def link_down(self, now: float) -> list[Output]:
         """The TCP link is gone, the XMPP session may resume: associations wait."""
+        self.now = now
         if self.link_up:
             self.link_up = False
             for listener in list(self._link_listeners):
@@ -319,6 +330,7 @@ class ServerCore:
 
     def link_resumed(self, now: float) -> list[Output]:
         """XEP-0198 resumed the session: associations go on."""
+        self.now = now
         if not self.link_up:
             self.link_up = True
             for listener in list(self._link_listeners):
@@ -327,11 +339,13 @@ class ServerCore:
 
     def session_lost(self, now: float, reason: str = "link lost") -> list[Output]:
         """The XMPP session ended (not resumable): every association over it is aborted."""
+        self.now = now
         self._abort_all(now, f"aborted: {reason}")
         return self._drain([])
 
     def session_started(self, now: float, local_jid: str | None = None) -> list[Output]:
         """A new XMPP session: associations of an earlier one cannot go on."""
+        self.now = now
         if local_jid:
             self.local_jid = local_jid
         if self.scopes:
@@ -344,6 +358,7 @@ class ServerCore:
 
     def peer_unavailable(self, jid: str, now: float) -> list[Output]:
         """``jid`` (full or bare) went unavailable: its associations are aborted."""
+        self.now = now
         for scope in list(self.scopes.values()):
             if scope.peer == jid or scope.peer.split("/")[0] == jid:
                 scope.association.abort(f"{jid} unavailable")
@@ -447,6 +462,11 @@ class ServerCore:
             self._refuse_payload(
                 outputs, sender, iq_id, element, association_id, PayloadTooDeep("/", "deep")
             )
+            return
+        try:
+            to_elements(element)  # the attribute forms some peers send
+        except PayloadError as error:
+            self._refuse_payload(outputs, sender, iq_id, element, association_id, error)
             return
         if self.inspect is not None:
             self.inspect("received", element)

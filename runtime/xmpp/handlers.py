@@ -42,6 +42,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     Null,
     ObjectName,
     ObtainFileRequest,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     ReadResponse,
     SelectAccess,
@@ -106,13 +108,30 @@ class FileServices(Protocol):
     def obtain_file(self, call: CallContext, request: ObtainFileRequest) -> Null: ...
 
 
+class Journals(Protocol):
+    """What answers readJournal (QueryLogByTime, QueryLogAfter): ``logs.engine.LogEngine``."""
+
+    def read_journal(
+        self, call: CallContext, request: ReadJournalRequest
+    ) -> ReadJournalResponse: ...
+
+
 @dataclass
 class ModelHandlers:
     """The confirmed services of one server, over ``model`` (and ``files`` when it has a
-    file store: GetFile, SetFile, DeleteFile and the file directory go there)."""
+    file store: GetFile, SetFile, DeleteFile and the file directory go there; its logs,
+    ``journals``)."""
 
     model: ServedModel
     files: FileServices | None = None
+    journals: Journals | None = None
+
+    # ------------------------------------------------------------ logs
+
+    def read_journal(self, call: CallContext, request: ReadJournalRequest) -> ReadJournalResponse:
+        if self.journals is None:
+            raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "this server keeps no log")
+        return self.journals.read_journal(call, request)
 
     # ------------------------------------------------------------ directory
 

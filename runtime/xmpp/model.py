@@ -50,12 +50,14 @@ from gen61850.runtime.device.store import (
     ValueStore,
 )
 from gen61850.runtime.device.timestamp import Timestamp
+from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.xmpp import mapping
 from gen61850.runtime.xmpp.errors import LocalError
 from gen61850.runtime.xmpp.mapping import DataAccessError
 from gen61850.runtime.xmpp.providers import ObjectProvider, ProviderRegistry
 from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.scope import CallContext
+from gen61850.runtime.xmpp.typed import quality_bits
 from gen61850.runtime.xmpp.values import (
     Scalar,
     ValueMismatch,
@@ -285,6 +287,8 @@ class ServedModel:
         missing; without them the provider takes over existing variables (control objects).
         """
         if names:
+            if any((domain, name) in self.variables for name in names):
+                raise ModelError(f"{domain}/{prefix}: already served (one server per model)")
             self._insert(domain, names)
         elif (domain, prefix) not in self.variables:
             raise ModelError(f"{domain}/{prefix}: no such variable to provide for")
@@ -555,7 +559,7 @@ class ServedModel:
         reference: str,
         value: StoredValue | None = None,
         *,
-        quality: int | None = None,
+        quality: int | Quality | None = None,
         time: float | Timestamp | None = None,
     ) -> None:
         """Set a data object's value, its quality ``q`` and its time stamp ``t`` as one change.
@@ -563,9 +567,10 @@ class ServedModel:
         ``reference`` names the value attribute (``LD/XCBR1.Pos.stVal[ST]``,
         ``LD/MMXU1.TotW.mag.f[MX]``); ``q`` and ``t`` are the siblings of the same data
         object and FC. ``value`` None leaves the value as it is (a quality change alone);
-        ``quality`` is the 13-bit Quality as an int (``Quality.to_int()`` or bits), left as
-        it is when None; ``t`` becomes ``time`` (a Timestamp, or seconds with the model's
-        ``time_quality()``), now when not given, whenever the data object has a ``t``.
+        ``quality`` is a ``Quality`` or the 13 bits of IEC 61850-8-1 as an int
+        (``0b0100000000000`` is invalid), left as it is when None; ``t`` becomes ``time`` (a
+        Timestamp, or seconds with the model's ``time_quality()``), now when not given,
+        whenever the data object has a ``t``.
         """
         domain, item = self.resolve(reference)
         owner = self.data_object_of(domain, item)
@@ -579,7 +584,9 @@ class ServedModel:
         if quality is not None:
             if (domain, f"{owner}$q") not in self.store.leaves:
                 raise ModelError(f"{reference}: its data object has no q")
-            keys[(domain, f"{owner}$q")] = quality
+            keys[(domain, f"{owner}$q")] = (
+                int(quality_bits(quality), 2) if isinstance(quality, Quality) else quality
+            )
         when = self.store.clock() if time is None else time
         if (domain, f"{owner}$t") in self.store.leaves:
             keys[(domain, f"{owner}$t")] = (

@@ -22,11 +22,14 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Offer
 from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.handlers import ModelHandlers
+from gen61850.runtime.xmpp.logs.engine import LogEngine, LogSettings
 from gen61850.runtime.xmpp.model import ServedModel
+from gen61850.runtime.xmpp.multicast_blocks import MulticastBlocks, SvControl
 from gen61850.runtime.xmpp.outputs import (
     IqError,
     IqRequest,
@@ -36,6 +39,8 @@ from gen61850.runtime.xmpp.outputs import (
     Output,
     Presence,
 )
+from gen61850.runtime.xmpp.reports.engine import ReportEngine, ReportSettings
+from gen61850.runtime.xmpp.sv_runner import SvOutput, SvRunner
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +52,14 @@ class AcsiServer(Endpoint):
     """Serves one IED (``model``) to any number of associated clients.
 
     A peer keeps at most ``max_associations_per_peer`` associations: the oldest gives way
-    to a new one. ``clock`` gives the core its time (wall-clock seconds).
+    to a new one. ``clock`` gives the core its time (wall-clock seconds). The report
+    control blocks of the SCL are served (``reports``: buffer bounds and the SQLite file
+    that keeps BRCB buffers across restarts), and so are its GoCBs and MSVCBs; an MSVCB
+    with a stream in ``sv_streams`` (by reference, ``LD/LLN0$MS$name``) publishes it on
+    ``sv_output`` while SvEna is TRUE. Its LogControls feed logs (``logs``: how many
+    entries each keeps), in the same SQLite file as the BRCB buffers when there is one.
+    ``attribute_form`` writes scopeOfDelete, moreFollows and specificationWithResult as XML
+    attributes (``attribute_forms``); both forms are accepted either way.
     """
 
     def __init__(
@@ -60,20 +72,32 @@ class AcsiServer(Endpoint):
         inspect: Inspector | None = None,
         max_associations_per_peer: int = 16,
         clock: Callable[[], float] = time.time,
+        reports: ReportSettings | None = None,
+        sv_output: SvOutput | None = None,
+        sv_streams: dict[str, StreamConfig] | None = None,
+        logs: LogSettings | None = None,
+        attribute_form: bool = False,
     ) -> None:
         super().__init__(settings)
         self.clock = clock
+        self._pump_scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self.core = ServerCore(
             model,
             max_pdu_size=max_pdu_size,
             max_outstanding=max_outstanding,
             max_associations_per_peer=max_associations_per_peer,
             inspect=inspect,
+            attribute_form=attribute_form,
         )
         self.core.on_wake = self._wake
-        self._pump_scheduled = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self.reports = ReportEngine(self.core, reports)
+        self.logs = LogEngine(self.core, self.reports.journal, logs)
+        runners: dict[str, SvControl] = {}
+        if sv_output is not None:
+            runners = {reference: SvRunner(sv_output) for reference in sv_streams or {}}
+        self.multicast = MulticastBlocks(model, sv_streams, runners)
         for iq_type in ("get", "set"):
             self.register_handler(
                 Callback(
@@ -261,6 +285,7 @@ class AcsiServer(Endpoint):
         self._emit(self.core.peer_unavailable(jid, self.clock()))
 
     async def stop(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.multicast.close)
         await super().stop()
         if self._timer is not None:
             self._timer.cancel()
@@ -268,6 +293,7 @@ class AcsiServer(Endpoint):
         if self._worker is not None:
             worker, self._worker = self._worker, None
             await asyncio.get_running_loop().run_in_executor(None, worker.shutdown)
+        self.reports.close()
 
 
 __all__ = ["AcsiServer"]

@@ -29,15 +29,20 @@ class Timer:
 
 
 class Timers:
-    """A heap of ``Timer``; callbacks get the ``now`` they run at."""
+    """A heap of ``Timer``; callbacks get the ``now`` they run at. ``on_earlier`` hears of a
+    timer due before every other (the adapter then sets its wake-up earlier)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_earlier: Callable[[], None] | None = None) -> None:
         self._heap: list[Timer] = []
         self._sequence = itertools.count()
+        self.on_earlier = on_earlier
 
     def call_at(self, when: float, callback: Callable[[float], None]) -> Timer:
+        earliest = self.next_deadline()
         timer = Timer(when, next(self._sequence), callback)
         heapq.heappush(self._heap, timer)
+        if self.on_earlier is not None and (earliest is None or when < earliest):
+            self.on_earlier()
         return timer
 
     def next_deadline(self) -> float | None:

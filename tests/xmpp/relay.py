@@ -3,7 +3,8 @@
 ``cut()`` resets every relayed connection (a lost link); ``refuse(True)`` makes new
 connections fail at once (the link stays down, so XEP-0198 resumption can time out);
 ``swallow(True)`` drops what the endpoint sends upstream without closing anything (stanzas
-written but never delivered: they stay unacknowledged).
+written but never delivered: they stay unacknowledged); ``swallow(True, down=True)`` drops
+what the XMPP server sends it instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Relay:
         self.server: asyncio.Server | None = None
         self.refusing = False
         self.swallowing = False
+        self.swallowing_down = False
         self.accepted = 0
         self.upstream_bytes = 0
 
@@ -49,8 +51,11 @@ class Relay:
             self.upstream_bytes += len(data)
             return data
 
+        def downstream(data: bytes) -> bytes | None:
+            return None if self.swallowing_down else data
+
         await asyncio.gather(
-            _pipe(reader, up_writer, upstream), _pipe(up_reader, writer, lambda data: data)
+            _pipe(reader, up_writer, upstream), _pipe(up_reader, writer, downstream)
         )
 
     def cut(self) -> None:
@@ -62,8 +67,11 @@ class Relay:
     def refuse(self, refusing: bool) -> None:
         self.refusing = refusing
 
-    def swallow(self, swallowing: bool) -> None:
-        self.swallowing = swallowing
+    def swallow(self, swallowing: bool, *, down: bool = False) -> None:
+        if down:
+            self.swallowing_down = swallowing
+        else:
+            self.swallowing = swallowing
 
     async def stop(self) -> None:
         self.cut()

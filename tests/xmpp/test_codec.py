@@ -547,8 +547,9 @@ def test_only_served_services_are_advertised() -> None:
     """ServiceSupportOptions: getNameList 1, read 4, write 5, getVariableAccessAttributes 6,
     defineNamedVariableList 11, getNamedVariableListAttributes 12, deleteNamedVariableList 13,
     fileDirectory 77; informationReport (79) only once reports are sent (controls send
-    LastApplError and CommandTermination); the file transfer services (obtainFile 46,
-    fileOpen 72, fileRead 73, fileClose 74, fileDelete 76) only with a file store."""
+    LastApplError and CommandTermination; report control blocks send reports); readJournal
+    (65) only with log control blocks; the file transfer services (obtainFile 46, fileOpen
+    72, fileRead 73, fileClose 74, fileDelete 76) only with a file store."""
     from gen61850.runtime.filestore import FileStore
     from gen61850.runtime.xmpp.controls import ControlService
     from gen61850.runtime.xmpp.core import ServerCore
@@ -557,8 +558,8 @@ def test_only_served_services_are_advertised() -> None:
 
     bits = {i for i, bit in enumerate(pdus.SERVICES_SUPPORTED) if bit == "1"}
     assert bits == {1, 4, 5, 6, 11, 12, 13, 77}
-    # one bit per served confirmed service
-    assert len(services.SERVICES) == len(bits) + len(FILE_SERVICE_BITS)
+    # one bit per served confirmed service (readJournal's with logs)
+    assert len(services.SERVICES) == len(bits) + len(FILE_SERVICE_BITS) + 1
     core = ServerCore(served_model(OWN_SCL))
     FileService(core, FileStore(Path(__file__).parent))
     ControlService(core)

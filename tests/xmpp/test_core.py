@@ -333,11 +333,12 @@ def test_posted_outputs_and_timers_come_out_of_handle_timer() -> None:
     driver.core.on_wake = lambda: woken.append(1)
     fired: list[float] = []
     driver.core.timers.call_at(1005.0, fired.append)
+    assert woken == [1]  # a timer earlier than any other: the adapter must wake earlier
     late = driver.core.timers.call_at(1010.0, fired.append)
-    assert driver.core.next_deadline() == 1005.0
+    assert woken == [1] and driver.core.next_deadline() == 1005.0
     marker = Message(PEER, _marker("a1", "after"))
     driver.core.post(marker)
-    assert woken == [1]
+    assert woken == [1, 1]
     assert driver.core.handle_timer(1004.0) == [marker] and fired == []
     assert driver.core.handle_timer(1006.0) == [] and fired == [1006.0]
     late.cancel()
@@ -405,3 +406,15 @@ def test_closing_an_association_runs_its_hooks_once() -> None:
     driver.core.session_lost(driver.now)
     assert ran == ["released"]
     assert list(driver.core.model.store.data_sets_of((PEER, "a1"))) == []
+
+
+def test_a_model_is_served_by_one_server() -> None:
+    """Control blocks are added to the model as providers: a second server over the same
+    model would add them twice, and is refused."""
+    from gen61850.runtime.xmpp.model import ModelError
+    from gen61850.runtime.xmpp.reports.engine import ReportEngine
+
+    model = served_model(OWN_SCL.parent / "report_ied.icd")
+    ReportEngine(ServerCore(model))
+    with pytest.raises(ModelError, match="already served"):
+        ReportEngine(ServerCore(model))

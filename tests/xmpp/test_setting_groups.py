@@ -4,16 +4,20 @@ confirm and activate rules, through the sans-I/O core and over Prosody and ejabb
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gen61850.generated.scsm_8_2.bindings import Data
+from gen61850.generator.scl.model import load_scl
 from gen61850.runtime.device import BasicType, Timestamp
 from gen61850.runtime.device.store import Change
 from gen61850.runtime.xmpp.client import AcsiClient
+from gen61850.runtime.xmpp.core import ServerCore
 from gen61850.runtime.xmpp.errors import DataAccessFailure
 from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.server import AcsiServer
 from gen61850.runtime.xmpp.setting_groups import SettingGroupService
 from gen61850.runtime.xmpp.sg_client import SettingGroupClient
@@ -168,3 +172,14 @@ def test_setting_groups_over_xmpp(xmpp_env: Env) -> None:
         check.assert_clean()
 
     run(body())
+
+
+def test_an_sgcb_without_setting_data_serves_its_active_group() -> None:
+    """reports.scd has SettingControl numOfSGs=4 actSG=2 but no SG/SE data: the SGCB is
+    served (ActSG 2, switchable) and nothing fails at start."""
+    scl = load_scl(Path(__file__).parents[2] / "specs" / "scl" / "reports.scd")
+    scl.raise_on_errors()
+    model = ServedModel.from_ied(scl.ieds[0], clock=lambda: T0)
+    service = SettingGroupService(ServerCore(model, local_jid="ried@iec61850.test/IEC"))
+    (groups,) = service.devices.values()
+    assert (groups.num_of_sg, groups.act_sg, groups.settings) == (4, 2, [])
