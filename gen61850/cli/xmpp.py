@@ -74,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="publish an MSVCB's SV stream on IFACE while a client sets its SvEna (root)",
     )
     serve.add_argument(
+        "--goose-interface",
+        metavar="IFACE",
+        help="publish a GoCB's GOOSE on IFACE while a client sets its GoEna (root)",
+    )
+    serve.add_argument(
         "--report-store",
         type=Path,
         metavar="FILE",
@@ -551,6 +556,23 @@ def _sv_streams(scl: Any, ied: Any) -> dict[str, Any]:
     return streams
 
 
+def _gooses(scl: Any, ied: Any) -> dict[str, Any]:
+    """The GOOSE configuration of each GoCB of ``ied`` (by ``LD/LLN0$GO$name``) the GOOSE
+    runtime can publish; one it cannot is named on stderr and left out."""
+    from gen61850.generator.scl.diagnostics import SclError
+    from gen61850.generator.scl.goose_bridge import control_blocks
+
+    gooses: dict[str, Any] = {}
+    for found in control_blocks(scl, ied):
+        if isinstance(found, SclError):
+            for line in found.diagnostics:
+                why = printable(line.message)
+                print(f"gen61850: GOOSE not published: {why}", file=sys.stderr)
+            continue
+        gooses[found.config.gocb_ref] = found.config
+    return gooses
+
+
 def _serve(args: argparse.Namespace) -> int:
     from gen61850.generator.scl.model import load_scl
     from gen61850.runtime.device.clock import DeviceClock
@@ -558,6 +580,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gen61850.runtime.sntp.aio import NTP_PORT, Discipline
     from gen61850.runtime.xmpp.controls import ControlService
     from gen61850.runtime.xmpp.files import FileService
+    from gen61850.runtime.xmpp.goose_runner import GooseOutput
     from gen61850.runtime.xmpp.model import ServedModel
     from gen61850.runtime.xmpp.reports.engine import ReportSettings
     from gen61850.runtime.xmpp.server import AcsiServer
@@ -604,6 +627,7 @@ def _serve(args: argparse.Namespace) -> int:
     model.on_write(lambda d, i, v, p: print(f"write by {p}: {d}/{i} = {v!r}", flush=True))
 
     streams = _sv_streams(scl, ied) if args.sv_interface else {}
+    gooses = _gooses(scl, ied) if args.goose_interface else {}
 
     async def body() -> None:
         server = AcsiServer(
@@ -613,6 +637,8 @@ def _serve(args: argparse.Namespace) -> int:
             reports=ReportSettings(journal=args.report_store),
             sv_output=SvOutput(args.sv_interface) if args.sv_interface else None,
             sv_streams=streams,
+            goose_output=GooseOutput(args.goose_interface) if args.goose_interface else None,
+            gooses=gooses,
         )
         controls = ControlService(server.core)  # the demo handler: statuses follow ctlVal
         SettingGroupService(server.core)

@@ -38,6 +38,7 @@ from gen61850.runtime.sv.frame import VlanTag, format_mac, parse_mac
 NS_PER_MS = 1_000_000
 DEFAULT_MIN_TIME_MS = 4
 DEFAULT_MAX_TIME_MS = 1000
+LATENESS_SAMPLES = 1 << 20  # repetition lateness samples kept (a long run stays bounded)
 Sender = Callable[[bytes, int], None]
 """Called with each frame and the time it is for (ns since the epoch)."""
 
@@ -126,7 +127,8 @@ def next_counter(value: int) -> int:
 
 @dataclass
 class PublisherStats:
-    """Frames sent, by reason, and how late the repetitions went out (ns)."""
+    """Frames sent, by reason, and how late the repetitions went out (ns; the first
+    ``LATENESS_SAMPLES`` of them)."""
 
     changes: int = 0
     repetitions: int = 0
@@ -196,7 +198,8 @@ class PublisherCore:
         due = self.due_ns
         if due is None or now_ns < due:
             return []
-        self.stats.lateness_ns.append(now_ns - due)
+        if len(self.stats.lateness_ns) < LATENESS_SAMPLES:
+            self.stats.lateness_ns.append(now_ns - due)
         self.sq_num = next_counter(self.sq_num)
         frame = self._frame(due)  # the curve runs on the due times: no drift
         self.stats.repetitions += 1

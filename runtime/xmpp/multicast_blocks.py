@@ -10,10 +10,14 @@ DstAddress is the structure Addr (6 octets), PRIORITY, VID, APPID, from the SCL'
 Communication section. A client may write GoEna, GoID and DatSet of a GoCB, and SvEna,
 MsvID, SmpMod, SmpRate and OptFlds of an MSVCB; the rest is read-only (object-access-
 denied); while enabled only the enabling attribute (temporarily-unavailable otherwise).
-Sending GOOSE is not part of gen61850: GoEna is kept and read back, nothing is sent.
-SvEna TRUE starts the real SV publisher of the MSVCB (``sv_runner``) on the interface the
-server was given, with the stream the SCL describes and MsvID, ConfRev, SmpRate and the
-OptFlds as they are now; SvEna FALSE stops it.
+GoEna TRUE starts the real GOOSE publisher of the GoCB (``goose_runner``) on the interface
+the server was given, with the GSEControl and GSE address of the SCL, GoID, DatSet, ConfRev
+and NdsCom as they are now and the data set's values; every later transaction of the value
+store that raises a trigger (dchg, qchg, dupd) on a member of that data set is a new GOOSE
+state. SvEna TRUE starts the real SV publisher of the MSVCB (``sv_runner``) likewise, with
+the stream the SCL describes and MsvID, ConfRev, SmpRate and the OptFlds as they are now.
+FALSE stops either. A server given no interface for it refuses the enable with
+temporarily-unavailable: nothing would be sent.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gen61850.generated.goose import iec61850_8_1 as goose
 from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
 from gen61850.runtime.device import (
     FC,
@@ -33,9 +38,11 @@ from gen61850.runtime.device import (
     SampledValueControl,
     SmpMod,
 )
-from gen61850.runtime.device.store import DataSetRef
+from gen61850.runtime.device.store import Change, DataSetRef, Trigger
+from gen61850.runtime.goose.publisher import GooseConfig, PublisherError
 from gen61850.runtime.sv.frame import parse_mac
 from gen61850.runtime.sv.stream import StreamConfig, StreamConfigError
+from gen61850.runtime.xmpp.goose_runner import GooseValueError, goose_data
 from gen61850.runtime.xmpp.mapping import DataAccessError
 from gen61850.runtime.xmpp.model import AccessFailure, ServedModel
 from gen61850.runtime.xmpp.scope import CallContext
@@ -93,6 +100,14 @@ class SvControl(Protocol):
     def stop(self) -> None: ...
 
 
+class GooseControl(Protocol):
+    """What starts, feeds and stops the GOOSE publisher of a GoCB (``GooseRunner``)."""
+
+    def start(self, config: GooseConfig, values: list[goose.Data]) -> None: ...
+    def publish(self, values: list[goose.Data]) -> None: ...
+    def stop(self) -> None: ...
+
+
 @dataclass
 class MulticastBlock:
     """A GoCB or MSVCB: where it is and its attribute values now."""
@@ -104,6 +119,8 @@ class MulticastBlock:
     values: dict[str, Any]
     stream: StreamConfig | None = None  # MSVCB: what the SCL describes
     runner: SvControl | None = None
+    goose: GooseConfig | None = None  # GoCB: what the SCL describes
+    goose_runner: GooseControl | None = None
     data_set: DataSetRef | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -151,7 +168,8 @@ class MulticastBlocks:
     """Every GoCB and MSVCB of one served model, as named variables with their rules.
 
     ``streams`` maps an MSVCB reference (``LD/LLN0$MS$name``) to the stream the SV runtime
-    publishes for it, ``runners`` the same references to what starts and stops it.
+    publishes for it, ``runners`` the same references to what starts and stops it;
+    ``gooses`` and ``goose_runners`` the same for GoCBs (``LD/LLN0$GO$name``).
     """
 
     def __init__(
@@ -159,16 +177,22 @@ class MulticastBlocks:
         model: ServedModel,
         streams: dict[str, StreamConfig] | None = None,
         runners: dict[str, SvControl] | None = None,
+        gooses: dict[str, GooseConfig] | None = None,
+        goose_runners: dict[str, GooseControl] | None = None,
     ) -> None:
         self.model = model
         self.blocks: dict[str, MulticastBlock] = {}
         self._guarding = False
         streams, runners = streams or {}, runners or {}
+        gooses, goose_runners = gooses or {}, goose_runners or {}
         for ld in model.ied.logical_devices:
             for ln in ld.logical_nodes:
                 for gse in ln.gse_controls:
                     if gse.type == "GOOSE":
-                        self._add(self._gocb(ld.name, ln.name, gse))
+                        block = self._gocb(ld.name, ln.name, gse)
+                        block.goose = gooses.get(block.reference)
+                        block.goose_runner = goose_runners.get(block.reference)
+                        self._add(block)
                 for svc in ln.sv_controls:
                     if svc.multicast:
                         block = self._msvcb(ld.name, ln.name, svc)
@@ -237,6 +261,7 @@ class MulticastBlocks:
         if not self._guarding:
             self._guarding = True
             self.model.store.guard_deletion(self._data_set_in_use)
+            self.model.store.subscribe(self._changed)
 
     def _data_set_in_use(self, ref: DataSetRef) -> str | None:
         user = next((b for b in self.blocks.values() if b.data_set == ref), None)
@@ -254,9 +279,7 @@ class MulticastBlocks:
         if name == "DatSet":
             self._set_data_set(block, str(value))
         elif name == "GoEna":
-            if value and block.values["NdsCom"]:  # needs commissioning: no valid data set
-                raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID)
-            block.values["GoEna"] = bool(value)
+            self._goose_enable(block, bool(value))
         elif name == "SvEna":
             self._sv_enable(block, bool(value))
         elif name == "SmpMod":
@@ -278,6 +301,85 @@ class MulticastBlocks:
             block.values["DatSet"] = ref.reference if ref else ""
             block.values["ConfRev"] += 1
             block.values["NdsCom"] = ref is None
+
+    def _goose_enable(self, block: MulticastBlock, on: bool) -> None:
+        if not on:
+            if block.goose_runner is not None:
+                block.goose_runner.stop()
+            block.values["GoEna"] = False
+            return
+        if block.values["NdsCom"]:  # needs commissioning: no valid data set
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID)
+        if block.goose_runner is None or block.goose is None:
+            # this server publishes no GOOSE for it (no interface, or no address in the SCL)
+            raise AccessFailure(DataAccessError.TEMPORARILY_UNAVAILABLE)
+        try:
+            config = self.goose_now(block)
+            block.goose_runner.start(config, self.goose_values(block))
+        except (PublisherError, GooseValueError) as error:
+            log.error("%s: GOOSE cannot be published: %s", block.reference, error)
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
+        except AccessFailure as failure:  # a data set member that cannot be read
+            log.error("%s: a data set member cannot be read: %s", block.reference, failure)
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
+        except OSError as error:  # NetError included
+            log.error("%s: the GOOSE publisher did not start: %s", block.reference, error)
+            raise AccessFailure(DataAccessError.TEMPORARILY_UNAVAILABLE) from None
+        block.values["GoEna"] = True
+
+    def goose_now(self, block: MulticastBlock) -> GooseConfig:
+        """The SCL's GoCB with GoID, DatSet and ConfRev as they are now. Another data set
+        than the SCL's with FixedOffs cannot be laid out: PublisherError."""
+        assert block.goose is not None
+        values, base = block.values, block.goose
+        dat_set = str(values["DatSet"])
+        members = base.members
+        if dat_set != base.dat_set:
+            if base.fixed_length:
+                raise PublisherError(
+                    f"FixedOffs with data set {dat_set} (the SCL lays out {base.dat_set} only)"
+                )
+            members = None
+        return dataclasses.replace(
+            base,
+            go_id=str(values["GoID"]) or None,
+            dat_set=dat_set,
+            conf_rev=int(values["ConfRev"]),
+            nds_com=bool(values["NdsCom"]),
+            members=members,
+        )
+
+    def goose_values(self, block: MulticastBlock) -> list[goose.Data]:
+        """The GoCB's data set values now, as GOOSE carries them."""
+        assert block.data_set is not None
+        named = self.model.store.data_set(block.data_set)
+        assert named is not None
+        return [
+            goose_data(self.model.read_member(member), f"{block.data_set.reference}[{i}]")
+            for i, member in enumerate(named.members)
+        ]
+
+    def _changed(self, changes: list[Change]) -> None:
+        """A transaction of the value store: a new GOOSE state of each enabled GoCB whose
+        data set it touches with a trigger."""
+        touched: set[DataSetRef] = set()
+        store = self.model.store
+        for change in changes:
+            if change.trigger is not Trigger.NONE:
+                touched.update(ref for ref, _ in store.members_of(change.key))
+        if not touched:
+            return
+        for block in self.blocks.values():
+            if (
+                block.fc == "GO"
+                and block.values["GoEna"]
+                and block.data_set in touched
+                and block.goose_runner is not None
+            ):
+                try:
+                    block.goose_runner.publish(self.goose_values(block))
+                except (AccessFailure, GooseValueError, OSError) as error:
+                    log.error("%s: GOOSE state not sent: %s", block.reference, error)
 
     def _sv_enable(self, block: MulticastBlock, on: bool) -> None:
         if not on:
@@ -325,11 +427,14 @@ class MulticastBlocks:
         )
 
     def close(self) -> None:
-        """Stop every SV publisher (the server stops)."""
+        """Stop every GOOSE and SV publisher (the server stops)."""
         for block in self.blocks.values():
             if block.runner is not None and block.values.get("SvEna"):
                 block.runner.stop()
                 block.values["SvEna"] = False
+            if block.goose_runner is not None and block.values.get("GoEna"):
+                block.goose_runner.stop()
+                block.values["GoEna"] = False
 
 
 class MulticastBlockProvider:
@@ -409,6 +514,7 @@ class MulticastBlockProvider:
 __all__ = [
     "GOCB_ATTRIBUTES",
     "MSVCB_ATTRIBUTES",
+    "GooseControl",
     "MulticastBlock",
     "MulticastBlockProvider",
     "MulticastBlocks",

@@ -22,14 +22,16 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.generated.scsm_8_2 import codec
 from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
+from gen61850.runtime.goose.publisher import GooseConfig
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Offer
 from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
+from gen61850.runtime.xmpp.goose_runner import GooseOutput, GooseRunner
 from gen61850.runtime.xmpp.handlers import ModelHandlers
 from gen61850.runtime.xmpp.logs.engine import LogEngine, LogSettings
 from gen61850.runtime.xmpp.model import ServedModel
-from gen61850.runtime.xmpp.multicast_blocks import MulticastBlocks, SvControl
+from gen61850.runtime.xmpp.multicast_blocks import GooseControl, MulticastBlocks, SvControl
 from gen61850.runtime.xmpp.outputs import (
     IqError,
     IqRequest,
@@ -56,7 +58,8 @@ class AcsiServer(Endpoint):
     control blocks of the SCL are served (``reports``: buffer bounds and the SQLite file
     that keeps BRCB buffers across restarts), and so are its GoCBs and MSVCBs; an MSVCB
     with a stream in ``sv_streams`` (by reference, ``LD/LLN0$MS$name``) publishes it on
-    ``sv_output`` while SvEna is TRUE. Its LogControls feed logs (``logs``: how many
+    ``sv_output`` while SvEna is TRUE, and a GoCB with a configuration in ``gooses`` (by
+    ``LD/LLN0$GO$name``) its GOOSE on ``goose_output`` while GoEna is TRUE. Its LogControls feed logs (``logs``: how many
     entries each keeps), in the same SQLite file as the BRCB buffers when there is one.
     ``attribute_form`` writes scopeOfDelete, moreFollows and specificationWithResult as XML
     attributes (``attribute_forms``); both forms are accepted either way.
@@ -75,6 +78,8 @@ class AcsiServer(Endpoint):
         reports: ReportSettings | None = None,
         sv_output: SvOutput | None = None,
         sv_streams: dict[str, StreamConfig] | None = None,
+        goose_output: GooseOutput | None = None,
+        gooses: dict[str, GooseConfig] | None = None,
         logs: LogSettings | None = None,
         attribute_form: bool = False,
     ) -> None:
@@ -97,7 +102,10 @@ class AcsiServer(Endpoint):
         runners: dict[str, SvControl] = {}
         if sv_output is not None:
             runners = {reference: SvRunner(sv_output) for reference in sv_streams or {}}
-        self.multicast = MulticastBlocks(model, sv_streams, runners)
+        goose_runners: dict[str, GooseControl] = {}
+        if goose_output is not None:
+            goose_runners = {reference: GooseRunner(goose_output) for reference in gooses or {}}
+        self.multicast = MulticastBlocks(model, sv_streams, runners, gooses, goose_runners)
         for iq_type in ("get", "set"):
             self.register_handler(
                 Callback(

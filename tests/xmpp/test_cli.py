@@ -449,3 +449,26 @@ def test_report_prints_each_report_and_disables_on_exit(xmpp_env: Env, tmp_path:
         assert quiet.returncode == 1 and "no report control block" in quiet.stderr
     finally:
         assert stop(serve) == 0
+
+
+def test_serve_publishes_the_gocbs_the_scl_addresses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--goose-interface: each GoCB with a GSE address gets its GOOSE configuration; one
+    without is named on stderr and left out (GoEna TRUE then answers 2)."""
+    from gen61850.cli.xmpp import _gooses
+    from gen61850.generator.scl.model import load_scl
+
+    source = (Path(__file__).parent / "report_ied.icd").read_text()
+    start, end = source.index('<GSE ldInst="LD0"'), source.index("</GSE>") + len("</GSE>")
+    scl = load_scl(Path(__file__).parent / "report_ied.icd")
+    (config,) = _gooses(scl, scl.ieds[0]).values()
+    assert (config.gocb_ref, config.appid, config.min_time_ms) == ("RIEDLD0/LLN0$GO$gcbA", 1, 4)
+    bare = tmp_path / "bare.icd"
+    bare.write_text(source[:start] + source[end:])
+    scl = load_scl(bare)
+    assert _gooses(scl, scl.ieds[0]) == {}
+    assert capsys.readouterr().err == (
+        "gen61850: GOOSE not published: IED RIED LD0/LLN0.gcbA: no GSE address in the "
+        "Communication section\n"
+    )

@@ -1,6 +1,6 @@
 """GOOSE and SV control blocks over 8-2 (Prosody and ejabberd): Get/SetGoCBValues,
-Get/SetMSVCBValues and their rules; SvEna set by a client starts and stops the real SV
-publisher, whose frames arrive at the other end of a veth pair."""
+Get/SetMSVCBValues and their rules; GoEna and SvEna set by a client start and stop the real
+GOOSE and SV publishers, whose frames arrive at the other end of a veth pair."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ import pytest
 
 from gen61850.generated.scsm_8_2.bindings import Data
 from gen61850.runtime.device import BasicType
+from gen61850.runtime.goose.frame import GooseFrame, is_goose
+from gen61850.runtime.goose.frame import decode_frame as decode_goose
+from gen61850.runtime.goose.values import plain
 from gen61850.runtime.net.netns import VethPair, inside
 from gen61850.runtime.net.packet import PacketSocket
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
 from gen61850.runtime.xmpp.errors import DataAccessFailure
+from gen61850.runtime.xmpp.goose_runner import GooseOutput
 from gen61850.runtime.xmpp.server import AcsiServer
 from gen61850.runtime.xmpp.sv_runner import SvOutput
 from gen61850.runtime.xmpp.values import data_to_scalar, scalar_to_data
@@ -140,12 +144,12 @@ def test_gocb_and_msvcb_values_and_rules(xmpp_env: Env) -> None:
                 await put(a, GOCB, "GoEna", True)
             assert refused.value.code == 11
             await put(a, GOCB, "DatSet", f"{LD}/LLN0$Gse")
-            await put(a, GOCB, "GoEna", True)
-            with pytest.raises(DataAccessFailure) as refused:
-                await put(a, GOCB, "GoID", "other")
-            assert refused.value.code == 2  # while enabled
             assert await a.delete_data_set(LD, "LLN0$Gse") is False  # in use
-            await put(a, GOCB, "GoEna", False)
+            # GoCB: this server was given no interface to publish on
+            with pytest.raises(DataAccessFailure) as refused:
+                await put(a, GOCB, "GoEna", True)
+            assert refused.value.code == 2
+            assert await get(a, GOCB, "GoEna") is False
             # MSVCB: this server was given no interface to publish on
             with pytest.raises(DataAccessFailure) as refused:
                 await put(a, MSVCB, "SvEna", True)
@@ -222,6 +226,91 @@ def test_sv_ena_over_8_2_starts_and_stops_the_sv_publisher(xmpp_env: Env, veth: 
         await asyncio.sleep(0.5)
         assert len(frames) == count
         assert server.multicast.blocks[f"{LD}/{MSVCB}"].values["SvEna"] is False
+
+    try:
+        run(body())
+    finally:
+        listening.clear()
+        thread.join(2)
+        receiver.close()
+
+
+@pytest.mark.netns
+def test_go_ena_over_8_2_starts_and_stops_the_goose_publisher(
+    xmpp_env: Env, veth: VethPair
+) -> None:
+    from gen61850.generator.scl.goose_bridge import goose_control_for
+
+    config = goose_control_for(SCL, "RIED", "LD0/LLN0.gcbA").config
+    with inside(veth.ns_b):
+        receiver = PacketSocket(veth.if_b)
+    frames: list[GooseFrame] = []
+    listening = threading.Event()
+    listening.set()
+
+    def listen() -> None:
+        while listening.is_set():
+            got = receiver.receive(0.2)
+            if got is not None and is_goose(got[0]):
+                frames.append(decode_goose(got[0]))
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+
+    def seen(st_num: int) -> list[GooseFrame]:
+        return [f for f in frames if f.pdu.stNum == st_num]
+
+    async def body() -> None:
+        options = {
+            "goose_output": GooseOutput(veth.if_a, veth.ns_a),
+            "gooses": {f"{LD}/{GOCB}": config},
+        }
+        async with serving(xmpp_env, **options) as (server, a, check):
+            await put(a, GOCB, "GoID", "RIED_GO7")
+            await put(a, GOCB, "GoEna", True)
+            assert await get(a, GOCB, "GoEna") is True
+            assert await until(lambda: len(frames) >= 3, 10), f"{len(frames)} GOOSE frames"
+            first = frames[0]
+            assert (first.header.appid, first.header.vlan_id) == (1, 0)
+            pdu = first.pdu
+            assert (pdu.gocbRef, pdu.datSet, pdu.goID, pdu.confRev) == (
+                f"{LD}/LLN0$GO$gcbA",
+                f"{LD}/LLN0$Gse",
+                "RIED_GO7",
+                2,
+            )
+            assert (pdu.stNum, pdu.sqNum, pdu.ndsCom, pdu.numDatSetEntries) == (1, 0, False, 2)
+            assert [plain(v) for v in pdu.allData] == [False, "0000000000000"]
+            assert [f.pdu.sqNum for f in seen(1)][:3] == [0, 1, 2]  # the retransmission curve
+            with pytest.raises(DataAccessFailure) as refused:
+                await put(a, GOCB, "GoID", "other")
+            assert refused.value.code == 2  # not while enabled
+            # a change of a member is a new state with the new values
+            server.model.set_status(f"{LD}/GGIO1.Ind1.stVal[ST]", True, quality=0b0100000000000)
+            assert await until(lambda: bool(seen(2)), 10)
+            changed = seen(2)[0].pdu
+            assert (changed.sqNum, [plain(v) for v in changed.allData]) == (
+                0,
+                [True, "0100000000000"],
+            )
+            # a leaf outside the data set changes nothing
+            server.model.set_value(f"{LD}/GGIO1.Ind2.stVal[ST]", True)
+            await asyncio.sleep(0.2)
+            assert not seen(3)
+            await put(a, GOCB, "GoEna", False)
+            await asyncio.sleep(0.3)
+            stopped_at = len(frames)
+            await asyncio.sleep(1.2)  # longer than MaxTime: a repetition would have come
+            assert len(frames) == stopped_at
+            # again: a new start is stNum 1; stopping the server stops it too
+            await put(a, GOCB, "GoEna", True)
+            assert await until(lambda: len(frames) > stopped_at, 10)
+            assert frames[stopped_at].pdu.stNum == 1
+            check.assert_clean()
+        count = len(frames)
+        await asyncio.sleep(1.2)
+        assert len(frames) == count
+        assert server.multicast.blocks[f"{LD}/{GOCB}"].values["GoEna"] is False
 
     try:
         run(body())
