@@ -15,7 +15,15 @@ import open61850_rt
 
 from benchmarks.timing import REPEATS, interleaved, print_table
 from gen61850.generated.sv.iec61850_9_2 import ASDU, SavPdu, decode_sav_pdu, encode_sav_pdu
-from gen61850.runtime.sv.frame import VlanTag, decode_frame, encode_frame, parse_mac
+from gen61850.runtime.sv.frame import (
+    SvFrame,
+    VlanTag,
+    check_apdu,
+    decode_frame,
+    decode_header,
+    encode_frame,
+    parse_mac,
+)
 
 TARGET_DECODE_US = 3.0  # issue 2: generic generated decoder, 1-ASDU frame
 
@@ -48,6 +56,15 @@ def frame_with(asdus: int) -> bytes:
     )
 
 
+def full_walk(frame: bytes) -> SvFrame:
+    """What ``decode_frame`` does with a frame of a stream it has not met (the first two):
+    the header, the generated codec's decode of the APDU, the frame rules."""
+    header = decode_header(frame)
+    pdu = decode_sav_pdu(frame, header.base + 8, header.base + header.length)
+    check_apdu(frame, header.base, header.length, pdu)
+    return SvFrame(header, pdu)
+
+
 def measure(asdus: int) -> list[list[object]]:
     frame = frame_with(asdus)
     apdu = frame[26:]
@@ -73,6 +90,7 @@ def measure(asdus: int) -> list[list[object]]:
     cases: list[tuple[str, Callable[[], object], Callable[[], object] | None]] = [
         ("gen61850 PDU", lambda: decode_sav_pdu(frame, 26), lambda: encode_sav_pdu(ours_pdu)),
         ("gen61850 frame", lambda: decode_frame(frame), ours_encode_frame),
+        ("gen61850 frame, full walk", lambda: full_walk(frame), None),
         (
             "asn1tools PDU",
             lambda: reference.decode("SavPdu", apdu),
@@ -139,9 +157,12 @@ def main() -> None:
                 f"{decode_us:.2f} µs, {verdict}"
             )
             ours = float(rows[1][1])  # type: ignore[arg-type]
-            native = float(rows[5][1])  # type: ignore[arg-type]
+            walked = float(rows[2][1])  # type: ignore[arg-type]
+            native = float(rows[6][1])  # type: ignore[arg-type]
             print(
-                f"issue 12 target (left for the ASN.1 generator's restructuring): generic frame "
-                f"decode within 1.5x of open61850_rt: {ours:.2f} vs {native:.2f} µs, "
-                f"{ours / native:.1f}x, {'met' if ours <= 1.5 * native else 'NOT met'}"
+                f"issue 12 target: generic frame decode (decode_frame, frames of a stream it "
+                f"has met) within 1.5x of open61850_rt: {ours:.2f} vs {native:.2f} µs, "
+                f"{ours / native:.2f}x, {'met' if ours <= 1.5 * native else 'NOT met'}; "
+                f"a stream's first two frames (the full walk): {walked:.2f} µs, "
+                f"{walked / native:.2f}x"
             )
