@@ -175,7 +175,8 @@ def test_the_io_publisher_sends_through_a_sender_and_stops() -> None:
     publisher.publish([DataBoolean(True)])
     publisher.close()
     assert publisher.error is None
-    pdus = [decode_frame(f).pdu for f in sent]
-    assert [(p.stNum, p.sqNum) for p in pdus[:2]] == [(1, 0), (2, 0)]
-    assert all(p.stNum == 2 for p in pdus[2:])
-    assert [p.sqNum for p in pdus[2:]] == list(range(1, len(pdus) - 1))
+    pairs = [(p.stNum, p.sqNum) for p in (decode_frame(f).pdu for f in sent)]
+    # the thread may send repetitions of state 1 before publish() runs (a loaded machine)
+    changed = next(i for i, (st, _sq) in enumerate(pairs) if st == 2)
+    assert pairs[:changed] == [(1, n) for n in range(changed)] and changed >= 1
+    assert pairs[changed:] == [(2, n) for n in range(len(pairs) - changed)]
