@@ -318,7 +318,9 @@ _T_vmdSpecific = "{http://www.iec.ch/61850/2018/SCSM_8_2}vmdSpecific"
 _T_write = "{http://www.iec.ch/61850/2018/SCSM_8_2}write"
 # XML Schema lexical forms (white space around is collapsed away): xs:integer, xs:hexBinary.
 _INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
-_HEX = re.compile(r"[ \t\n\r]*(?:[0-9A-Fa-f]{2})*[ \t\n\r]*")
+_HEX = re.compile(r"[ \t\n\r]*(?:[0-9A-Fa-f]{2})*[ \t\n\r]*")  # the form ``_bytes`` checks
+_WHITE = " \t\n\r"
+_FROMHEX_SPACES = " \t\n\r\x0b\x0c"  # what bytes.fromhex skips between octets
 _P_2abac95c0d = re.compile(r"([0-9A-Fa-f]{8}|[0-9A-Fa-f]{12})")
 _P_b11ea1a354 = re.compile(r"[ -~]+")
 _P_b7c92d47ce = re.compile(r"[0-9]{14}(\.[0-9]+)?Z")
@@ -390,9 +392,16 @@ def _bytes(element: Element, path: str) -> bytes:
     if len(element) or element.attrib:
         raise _not_simple(element, path)
     text = element.text or ""
-    if _HEX.fullmatch(text) is None:  # bytes.fromhex would also take spaces between octets
-        raise PayloadError(path, f"not hexadecimal octets: {text[:40]!r}")
-    return bytes.fromhex(text)
+    # the lexical form of ``_HEX`` checked at C speed (the regular expression took 25 times
+    # as long as the conversion on a 64 kB file chunk): white space around, pairs of hex
+    # digits between; bytes.fromhex alone would also take spaces between octets
+    digits = text.strip(_WHITE)
+    if not any(space in digits for space in _FROMHEX_SPACES):
+        try:
+            return bytes.fromhex(digits)  # refuses anything but pairs of hex digits
+        except ValueError:
+            pass
+    raise PayloadError(path, f"not hexadecimal octets: {text[:40]!r}")
 
 
 def _bytes_in(
