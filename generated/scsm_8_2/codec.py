@@ -320,7 +320,6 @@ _T_write = "{http://www.iec.ch/61850/2018/SCSM_8_2}write"
 _INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
 _HEX = re.compile(r"[ \t\n\r]*(?:[0-9A-Fa-f]{2})*[ \t\n\r]*")  # the form ``_bytes`` checks
 _WHITE = " \t\n\r"
-_FROMHEX_SPACES = " \t\n\r\x0b\x0c"  # what bytes.fromhex skips between octets
 _P_2abac95c0d = re.compile(r"([0-9A-Fa-f]{8}|[0-9A-Fa-f]{12})")
 _P_b11ea1a354 = re.compile(r"[ -~]+")
 _P_b7c92d47ce = re.compile(r"[0-9]{14}(\.[0-9]+)?Z")
@@ -396,7 +395,14 @@ def _bytes(element: Element, path: str) -> bytes:
     # as long as the conversion on a 64 kB file chunk): white space around, pairs of hex
     # digits between; bytes.fromhex alone would also take spaces between octets
     digits = text.strip(_WHITE)
-    if not any(space in digits for space in _FROMHEX_SPACES):
+    if (  # no white space inside, which bytes.fromhex would skip between octets
+        " " not in digits
+        and "\t" not in digits
+        and "\n" not in digits
+        and "\r" not in digits
+        and "\x0b" not in digits
+        and "\x0c" not in digits
+    ):
         try:
             return bytes.fromhex(digits)  # refuses anything but pairs of hex digits
         except ValueError:

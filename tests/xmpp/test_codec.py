@@ -616,7 +616,23 @@ def test_asn1tools_decodes_our_file_service_elements() -> None:
 @pytest.mark.fuzz
 def test_octets_are_checked_as_the_schema_pattern_says(fuzz_rng: Any) -> None:
     """``_bytes`` takes exactly the texts the xs:hexBinary form ``_HEX`` matches."""
-    pieces = ["0", "a", "F", "g", " ", "\t", "\n", "\r", "\x0b", "\u00a0", "٣", "00", "ff", "-"]
+    pieces = [
+        "0",
+        "a",
+        "F",
+        "g",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\u00a0",
+        "٣",
+        "00",
+        "ff",
+        "-",
+    ]
     texts = ["", " ", "00", " 0A ", "0 A", "0", "abc", "ABCD\n", "\t\r\n", "0x00", "٣٣"]
     texts += [
         "".join(fuzz_rng.choice(pieces) for _ in range(fuzz_rng.randint(0, 9)))
