@@ -98,6 +98,7 @@ class ControlPoint:
         self._keys: dict[tuple[object, ...], LeafKey] = {}
         self._attributes: dict[tuple[str, FC], DataAttribute | None] = {}
         self._settings_keys: tuple[LeafKey, LeafKey, tuple[LeafKey, ...], bool] | None = None
+        self._cf_keys: dict[str, LeafKey] = {}  # CF leaves by name (no FC to hash)
 
     def key(self, fc: FC, *path: str, ln: str | None = None, do: str | None = None) -> LeafKey:
         """The store key of ``LN$FC$DO$path`` (cached: every request asks for the same)."""
@@ -171,7 +172,10 @@ class ControlPoint:
         )
 
     def _milliseconds(self, name: str, default: float) -> float:
-        value = self.get(self.key(FC.CF, name))
+        key = self._cf_keys.get(name)
+        if key is None:
+            key = self._cf_keys[name] = self.key(FC.CF, name)
+        value = self.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value / 1000
         return default
