@@ -37,7 +37,7 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from benchmarks.timing import print_table
+from benchmarks.timing import cpu_seconds, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCL = ROOT / "tests" / "xmpp" / "report_ied.icd"
@@ -259,12 +259,6 @@ class Child:
         except (OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _run_kind(

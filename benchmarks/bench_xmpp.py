@@ -7,8 +7,11 @@ wrapper element of another namespace, so Prosody handles the same number of elem
 bytes) and answered by a plain slixmpp handler on the server's own connection: what is
 left between the two is our stack (codec, association, model, dispatch). Sequential round
 trips and throughput with 50 requests in flight, ours and the floor alternating in
-rounds. The server process also reports its RSS per served IED.
-``python -m benchmarks.bench_xmpp --short`` runs fewer requests.
+rounds; per round the p50 and p99 of its sequential requests and the rate of its pipelined
+ones, shown as min / median over the rounds, with the CPU time each process (server,
+client, XMPP server) spent per sequential request. The server process also reports its
+RSS per served IED. ``python -m benchmarks.bench_xmpp --short`` runs fewer requests;
+``--server ejabberd`` goes through an ejabberd instead of Prosody.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import base64
 import copy
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,9 +35,9 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from benchmarks.timing import print_table
+from benchmarks.timing import CpuMeter, print_table
 from gen61850.runtime.xmpp.client import AcsiClient
-from gen61850.runtime.xmpp.devserver import DevServer
+from gen61850.runtime.xmpp.devserver import XmppDevServer, dev_server
 from gen61850.runtime.xmpp.transport import XmppSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,8 +141,8 @@ async def _pipelined(call: Callable[[], Awaitable[object]], count: int) -> float
 
 
 async def _client(
-    dev: DevServer, child: subprocess.Popen[str], sequential: int, pipelined: int, rounds: int
-) -> tuple[list[list[object]], dict[str, int]]:
+    dev: XmppDevServer, child: subprocess.Popen[str], sequential: int, pipelined: int, rounds: int
+) -> tuple[list[list[object]], list[list[object]], dict[str, int]]:
     assert child.stdout is not None and child.stdin is not None
     rss = json.loads(child.stdout.readline())
     ca = str(dev.ca_file)
@@ -176,26 +180,40 @@ async def _client(
         await floor()
         for warm in (ours, floor):
             await _sequential(warm, 50)
-        seq: dict[str, list[float]] = {"ours": [], "floor": []}
+        p50: dict[str, list[float]] = {"ours": [], "floor": []}
+        p99: dict[str, list[float]] = {"ours": [], "floor": []}
         rates: dict[str, list[float]] = {"ours": [], "floor": []}
         cases = {"ours": ours, "floor": floor}
+        meter = CpuMeter({"server": child.pid, "client": os.getpid(), "XMPP server": dev.pid or 0})
         for index in range(rounds):  # alternating, so that load changes hit both
             order = ["ours", "floor"] if index % 2 == 0 else ["floor", "ours"]
             for name in order:
-                seq[name] += await _sequential(cases[name], sequential // rounds)
+                meter.start()
+                samples = await _sequential(cases[name], sequential // rounds)
+                meter.stop(name, sequential // rounds)
+                p50[name].append(statistics.median(samples))
+                p99[name].append(_percentile(samples, 0.99))
             for name in order:
                 rates[name].append(await _pipelined(cases[name], pipelined // rounds))
         await association.release()
     finally:
         await client.stop()
-    p50o, p50f = statistics.median(seq["ours"]), statistics.median(seq["floor"])
-    p99o, p99f = _percentile(seq["ours"], 0.99), _percentile(seq["floor"], 0.99)
     best_o, best_f = max(rates["ours"]), max(rates["floor"])
     med_o, med_f = statistics.median(rates["ours"]), statistics.median(rates["floor"])
     size = len(ET.tostring(request)), len(ET.tostring(answer))
+
+    def spread(values: dict[str, list[float]]) -> list[object]:
+        o, f = values["ours"], values["floor"]
+        ratio = statistics.median(o) / statistics.median(f)
+        return [
+            f"{min(o):.2f} / {statistics.median(o):.2f}",
+            f"{min(f):.2f} / {statistics.median(f):.2f}",
+            f"{ratio:.2f}x",
+        ]
+
     rows: list[list[object]] = [
-        ["round trip p50 (ms)", p50o, p50f, f"{p50o / p50f:.2f}x"],
-        ["round trip p99 (ms)", p99o, p99f, f"{p99o / p99f:.2f}x"],
+        ["round trip p50 (ms), min / median of rounds", *spread(p50)],
+        ["round trip p99 (ms), min / median of rounds", *spread(p99)],
         [
             f"{IN_FLIGHT} in flight, best round (req/s)",
             round(best_o),
@@ -210,13 +228,16 @@ async def _client(
         ],
         ["payload octets (request/answer)", f"{size[0]}/{size[1]}", f"{size[0]}/{size[1]}", ""],
     ]
-    return rows, rss
+    cpu_rows: list[list[object]] = [[name, *meter.medians(name)] for name in ("ours", "floor")]
+    return rows, cpu_rows, rss
 
 
 def main() -> None:
     short = "--short" in sys.argv
     sequential, pipelined, rounds = (300, 1000, 5) if short else (2000, 10000, 5)
-    with DevServer() as dev:
+    kind = sys.argv[sys.argv.index("--server") + 1] if "--server" in sys.argv else "prosody"
+    load = os.getloadavg()
+    with dev_server(kind) as dev:
         users = ["benchied", "benchclient", *(f"benchied{i}" for i in range(EXTRA_IEDS))]
         dev.register_many({user: f"pw-{user}" for user in users})
         child = subprocess.Popen(
@@ -236,7 +257,7 @@ def main() -> None:
             cwd=ROOT,
         )
         try:
-            rows, rss = asyncio.run(_client(dev, child, sequential, pipelined, rounds))
+            rows, cpu_rows, rss = asyncio.run(_client(dev, child, sequential, pipelined, rounds))
         finally:
             if child.stdin is not None:
                 child.stdin.close()
@@ -246,9 +267,10 @@ def main() -> None:
                 child.kill()
                 child.wait()
     print_table(
-        f"IEC 61850-8-2 GetDataValues (one FLOAT32) through Prosody with TLS, XEP-0198 on; "
+        f"IEC 61850-8-2 GetDataValues (one FLOAT32) through {kind} with TLS, XEP-0198 on; "
         f"server in its own process; {sequential} sequential and {pipelined} pipelined "
-        f"requests in {rounds} alternating rounds; ratio = ours / bare slixmpp IQ",
+        f"requests in {rounds} alternating rounds; ratio = ours / bare slixmpp IQ (medians); "
+        f"load average {load[0]:.2f} before",
         ["measure", "gen61850", "bare IQ", "ratio"],
         rows,
         [
@@ -263,6 +285,11 @@ def main() -> None:
                 "and answer XML, answered by a plain handler on the server's connection",
             ),
         ],
+    )
+    print_table(
+        "CPU time per sequential request, median of the rounds (µs; the cores are shared)",
+        ["case", "server", "client", "XMPP server"],
+        cpu_rows,
     )
     p50 = float(rows[0][3].rstrip("x"))  # type: ignore[union-attr]
     rate = float(rows[2][3].rstrip("x"))  # type: ignore[union-attr]

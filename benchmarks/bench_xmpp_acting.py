@@ -44,7 +44,7 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from benchmarks.timing import print_table
+from benchmarks.timing import CpuMeter, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCL = ROOT / "tests" / "xmpp" / "control_ied.icd"
@@ -214,7 +214,9 @@ async def _timed(call: Callable[[], Awaitable[object]], count: int) -> list[floa
     return samples
 
 
-async def _client(spec: dict[str, Any], operations: int, file_size: int) -> list[list[object]]:
+async def _client(
+    spec: dict[str, Any], operations: int, file_size: int
+) -> tuple[list[list[object]], list[list[object]]]:
     from gen61850.runtime.xmpp.client import AcsiClient
     from gen61850.runtime.xmpp.control_client import ControlClient
     from gen61850.runtime.xmpp.file_client import FileClient
@@ -294,25 +296,35 @@ async def _client(spec: dict[str, Any], operations: int, file_size: int) -> list
             await _timed(ours[key], 20)
             await _timed(floor_of(key), 20)
         rounds: dict[str, list[tuple[float, float]]] = {}
+        meter = CpuMeter(
+            {"IED": spec["ied_pid"], "client": os.getpid(), "XMPP server": spec["xmpp_pid"]}
+        )
         for repeat in range(REPEATS):
             for key in ("direct", "enhanced", "file"):
                 pair = [("ours", ours[key]), ("floor", floor_of(key))]
                 if repeat % 2:
                     pair.reverse()
                 for who, call in pair:
+                    meter.start()
                     if key == "file":
                         started = time.perf_counter()
                         await call()
                         seconds = time.perf_counter() - started
                         rate = file_size / seconds / 1e6
                         rounds.setdefault(f"{key}:{who}", []).append((rate, rate))
+                        meter.stop(f"{key}:{who}", 1)
                     else:
                         samples = await _timed(call, operations)
                         rounds.setdefault(f"{key}:{who}", []).append(
                             (statistics.median(samples), _percentile(samples, 0.99))
                         )
+                        meter.stop(f"{key}:{who}", operations)
         await association.release()
-        return _rows(rounds, sizes)
+        cpu_rows: list[list[object]] = [
+            [f"{CASES[case]}: {case.split(':')[1]}", *meter.medians(case)]
+            for case in sorted(meter.per_op)
+        ]
+        return _rows(rounds, sizes), cpu_rows
     finally:
         await client.stop()
 
@@ -332,6 +344,16 @@ async def _setup(client: Any, peer: str, key: str, recording: Recording) -> None
         holder = ET.SubElement(step, f"{{{BENCH_NS}}}after")
         holder.extend(copy.copy(m) for m in after)
         await iq.send(timeout=60)
+
+
+CASES = {
+    "direct:ours": "Operate direct-normal",
+    "direct:floor": "Operate direct-normal",
+    "enhanced:ours": "SBOw+Operate+CmdTerm",
+    "enhanced:floor": "SBOw+Operate+CmdTerm",
+    "file:ours": "GetFile (per file)",
+    "file:floor": "GetFile (per file)",
+}
 
 
 def _rows(
@@ -413,7 +435,8 @@ def _run_server(kind: str, short: bool) -> None:
             if ied.stdout.readline().strip() != "ready":
                 raise RuntimeError("the IED process did not start")
             load = os.getloadavg()
-            rows = asyncio.run(_client(spec, operations, file_size))
+            spec["ied_pid"], spec["xmpp_pid"] = ied.pid, dev.pid
+            rows, cpu_rows = asyncio.run(_client(spec, operations, file_size))
             after = os.getloadavg()
         finally:
             if ied is not None:
@@ -427,6 +450,12 @@ def _run_server(kind: str, short: bool) -> None:
         f"load average {load[0]:.2f} before, {after[0]:.2f} after ({os.cpu_count()} CPUs)",
         ["measure", "gen61850", "bare IQ floor", "ratio (median)"],
         rows,
+    )
+    print_table(
+        f"CPU time per operation through {kind}, median of the rounds (µs; GetFile: per "
+        f"{file_size >> 20} MB file; the cores are shared by all three)",
+        ["case: ours or floor", "IED", "client", "XMPP server"],
+        cpu_rows,
     )
 
 

@@ -45,6 +45,47 @@ def per_call_us(function: Callable[[], object], *, repeat: int = 7, budget_s: fl
     return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of process ``pid`` so far, all its threads (Linux /proc): what a process
+    spent, whoever else shared the cores meanwhile. From the scheduler's nanosecond counts
+    (``schedstat``) where the kernel keeps them, else user + system time in clock ticks."""
+    if os.path.exists(f"/proc/{pid}/schedstat"):
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                    total += int(stat.read().split()[0])
+            except FileNotFoundError:  # a thread that just ended
+                continue
+        return total / 1e9
+    else:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time of named processes between ``start()`` and ``stop(n)``, in µs per operation,
+    collected per case (``per_op[case][process]``, one value per round)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid}
+        self.per_op: dict[str, dict[str, list[float]]] = {}
+        self._started: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._started = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self, case: str, operations: int) -> None:
+        spent = self.per_op.setdefault(case, {name: [] for name in self.pids})
+        for name, pid in self.pids.items():
+            used = cpu_seconds(pid) - self._started[name]
+            spent[name].append(used / operations * 1e6)
+
+    def medians(self, case: str) -> list[str]:
+        return [f"{statistics.median(v):.0f}" for v in self.per_op[case].values()]
+
+
 def machine_load() -> str:
     """The load averages and CPU count: a shared machine is noisy, so every table says how
     busy it was."""

@@ -134,7 +134,10 @@ def with_facets(
             replace(
                 t,
                 fields=tuple(field(t, f) for f in t.fields),
-                is_choice=t.xml_name in choices and all(not f.is_list for f in t.fields),
+                # the codec decodes a choice by its one element: every alternative optional
+                is_choice=t.xml_name in choices
+                and bool(t.fields)
+                and all(not f.is_list and f.is_optional for f in t.fields),
             )
             for t in schema.types
         )

@@ -93,7 +93,12 @@ class ControlPoint:
         return self.do.cdc
 
     def __post_init__(self) -> None:
+        # the DO's structure never changes once served: its keys and attributes are looked
+        # up once (values are always read from the store)
         self._keys: dict[tuple[object, ...], LeafKey] = {}
+        self._attributes: dict[tuple[str, FC], DataAttribute | None] = {}
+        self._settings_keys: tuple[LeafKey, LeafKey, tuple[LeafKey, ...], bool] | None = None
+        self._cf_keys: dict[str, LeafKey] = {}  # CF leaves by name (no FC to hash)
 
     def key(self, fc: FC, *path: str, ln: str | None = None, do: str | None = None) -> LeafKey:
         """The store key of ``LN$FC$DO$path`` (cached: every request asks for the same)."""
@@ -109,14 +114,17 @@ class ControlPoint:
         return self.store.values.get(key)
 
     def attribute(self, name: str, fc: FC = FC.CO) -> DataAttribute | None:
-        return next(
-            (
-                c
-                for c in self.do.children
-                if isinstance(c, DataAttribute) and c.name == name and c.fc is fc
-            ),
-            None,
-        )
+        memo = (name, fc)
+        if memo not in self._attributes:
+            self._attributes[memo] = next(
+                (
+                    c
+                    for c in self.do.children
+                    if isinstance(c, DataAttribute) and c.name == name and c.fc is fc
+                ),
+                None,
+            )
+        return self._attributes[memo]
 
     @property
     def ctl_val_attribute(self) -> DataAttribute | None:
@@ -132,38 +140,56 @@ class ControlPoint:
     def settings(self) -> ControlSettings:
         """CF ctlModel (none or unknown: status-only), sboTimeout and operTimeout (ms; none
         or 0: the defaults), sboClass, and the mode of the LN."""
-        model = self.get(self.key(FC.CF, "ctlModel"))
+        if self._settings_keys is None:
+            oper = self.attribute("Oper")
+            self._settings_keys = (
+                self.key(FC.CF, "ctlModel"),
+                self.key(FC.CF, "sboClass"),
+                self._behaviour_keys(),
+                oper is not None and oper.child("operTm") is not None,
+            )
+        model_key, class_key, _, time_activated = self._settings_keys
+        model = self.get(model_key)
         try:
             ctl_model = CtlModel(model) if isinstance(model, int) else CtlModel.STATUS_ONLY
         except ValueError:
             ctl_model = CtlModel.STATUS_ONLY
-        sbo_class = self.get(self.key(FC.CF, "sboClass"))
-        oper = self.attribute("Oper")
+        sbo_class = self.get(class_key)
         return ControlSettings(
             ctl_model=ctl_model,
             sbo_timeout=self._milliseconds("sboTimeout", DEFAULT_SBO_TIMEOUT),
             sbo_class=SboClass.OPERATE_MANY if sbo_class == 1 else SboClass.OPERATE_ONCE,
             oper_timeout=self._milliseconds("operTimeout", DEFAULT_OPER_TIMEOUT),
             behaviour=self.behaviour(),
-            time_activated=oper is not None and oper.child("operTm") is not None,
+            time_activated=time_activated,
+        )
+
+    def _behaviour_keys(self) -> tuple[LeafKey, ...]:
+        return tuple(
+            self.key(FC.ST, "stVal", ln=ln, do=name)
+            for ln in (self.ln, self.lln0)
+            for name in ("Beh", "Mod")
         )
 
     def _milliseconds(self, name: str, default: float) -> float:
-        value = self.get(self.key(FC.CF, name))
+        key = self._cf_keys.get(name)
+        if key is None:
+            key = self._cf_keys[name] = self.key(FC.CF, name)
+        value = self.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value / 1000
         return default
 
     def behaviour(self) -> Behaviour | None:
         """The mode the LN is in: its Beh, else its Mod, else LLN0's Beh or Mod (7-4)."""
-        for ln in (self.ln, self.lln0):
-            for name in ("Beh", "Mod"):
-                value = self.get(self.key(FC.ST, "stVal", ln=ln, do=name))
-                if isinstance(value, int) and not isinstance(value, bool):
-                    try:
-                        return Behaviour(value)
-                    except ValueError:
-                        return None
+        keys = self._settings_keys[2] if self._settings_keys else self._behaviour_keys()
+        for key in keys:
+            value = self.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                try:
+                    return Behaviour(value)
+                except ValueError:
+                    return None
         return None
 
     # ------------------------------------------------------------ values

@@ -133,8 +133,17 @@ def default_triggers(attribute: DataAttribute) -> Trigger:
 
 @dataclass
 class _Leaf:
+    """A leaf's attribute and trigger options, with the triggers a write raises worked out
+    once (flag arithmetic per leaf per transaction was a good part of a commit's time)."""
+
     attribute: DataAttribute
     triggers: Trigger
+    on_change: Trigger = field(init=False)  # the value changed: dchg/qchg, and dupd
+    on_update: Trigger = field(init=False)  # written with the same value: dupd only
+
+    def __post_init__(self) -> None:
+        self.on_update = self.triggers & Trigger.DUPD
+        self.on_change = self.triggers & (Trigger.DCHG | Trigger.QCHG) | self.on_update
 
 
 class Transaction:
@@ -250,14 +259,12 @@ class ValueStore:
                 raise Misfit(key, value, error) from None
         when = self.clock() if time is None else time
         changes: list[Change] = []
+        values, leaves = self.values, self.leaves
         for key, new in normalised.items():
-            old = self.values[key]
-            self.values[key] = new
-            options = self.leaves[key].triggers
-            trigger = Trigger.NONE
-            if old != new:
-                trigger |= options & (Trigger.DCHG | Trigger.QCHG)
-            trigger |= options & Trigger.DUPD
+            old = values[key]
+            values[key] = new
+            leaf = leaves[key]
+            trigger = leaf.on_change if old != new else leaf.on_update
             changes.append(Change(key, old, new, trigger, when, origin))
         if changes:
             for listener in list(self._listeners):

@@ -11,6 +11,7 @@ Which components, and how their values read, is the service table's ``ATTRIBUTE_
 
 from __future__ import annotations
 
+from operator import attrgetter
 from xml.etree.ElementTree import Element, SubElement
 
 from gen61850.generated.scsm_8_2.codec import NAMESPACE
@@ -21,13 +22,17 @@ _NS = "{" + NAMESPACE + "}"
 _BY_PARENT: dict[str, list[AttributeForm]] = {}
 for _form in ATTRIBUTE_FORMS:
     _BY_PARENT.setdefault(_NS + _form.parent, []).append(_form)
+_ATTRIB = attrgetter("attrib")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def to_elements(payload: Element) -> Element:
     """``payload`` with every attribute form turned into its element (in place); a value
     neither form allows is a PayloadError naming the attribute."""
-    for parent in list(payload.iter()):
+    nodes = list(payload.iter())
+    if not any(map(_ATTRIB, nodes)):  # the usual payload: no attributes at all
+        return payload
+    for parent in nodes:
         forms = _BY_PARENT.get(parent.tag) if parent.attrib else None
         for form in forms or ():
             text = parent.attrib.pop(form.component, None)

@@ -159,6 +159,21 @@ def _check_new(page: list[str], seen: set[str], path: str) -> None:
         seen.add(name)
 
 
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+async def within(future: asyncio.Future[T], seconds: float) -> T:
+    """``await future``, TimeoutError after ``seconds`` (then the future holds it). Unlike
+    ``asyncio.wait_for`` no waiter sits between: what sets the future wakes the caller."""
+    timer = asyncio.get_running_loop().call_later(seconds, _expire, future)
+    try:
+        return await future
+    finally:
+        timer.cancel()
+
+
 def result_value(reference: str, result: AccessResult) -> Data:
     """The Data of a successful AccessResult; DataAccessFailure otherwise."""
     if result.success is not None:
@@ -306,7 +321,7 @@ class AcsiClient(Endpoint):
         self._pending[iq_id] = _Pending(handle, invoke_id, future)
         try:
             self.send(iq)
-            return await asyncio.wait_for(future, timeout or self.settings.request_timeout)
+            return await within(future, timeout or self.settings.request_timeout)
         except TimeoutError:
             self.withdraw(iq_id)
             raise TimeoutError61850(

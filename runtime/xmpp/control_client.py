@@ -23,7 +23,7 @@ from typing import Any
 from gen61850.generated.scsm_8_2.bindings import Data, InformationReport, TypeDescription
 from gen61850.runtime.device import BasicType, Timestamp
 from gen61850.runtime.device.control import Check, CtlModel, OrCat, Origin
-from gen61850.runtime.xmpp.client import ClientAssociation
+from gen61850.runtime.xmpp.client import ClientAssociation, within
 from gen61850.runtime.xmpp.controls import LAST_APPL_ERROR, LastApplError
 from gen61850.runtime.xmpp.errors import DataAccessFailure, LocalError, ValueRefused
 from gen61850.runtime.xmpp.values import boolean, scalar_to_data, structure, utc_time
@@ -221,7 +221,7 @@ class ControlClient:
                 return ControlResult(service, False, code, self._waiting.errors.pop(key, None))
             if future is None:
                 return ControlResult(service, True)
-            error = await asyncio.wait_for(future, self.termination_timeout)
+            error = await within(future, self.termination_timeout)
             return ControlResult(service, True, None, error, terminated=error is None)
         finally:
             if future is not None and self._waiting.terminations.get(oper_key) is future:

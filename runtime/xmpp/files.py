@@ -12,7 +12,10 @@ directory, served from one folder (``runtime.filestore.FileStore``).
   with sizes and times, paged to the PDU size.
 
 File work runs outside the event loop (``Deferred`` jobs, one worker thread in order): a
-10 MB file is read and written a chunk at a time, never whole. Open files belong to their
+10 MB file is read and written a chunk at a time, never whole. One exception: a fileRead
+whose chunk the page cache holds is answered at once (``read_cached``: a read that never
+waits for the disk, RWF_NOWAIT), when no read job of that file is still under way; a chunk
+the cache does not hold goes to the worker as any other. Open files belong to their
 association (closed with it), at most ``max_open`` each. Errors are the ISO 9506-2 file
 class: filename-syntax-error (3) for names the store refuses (absolute, ``..``, NUL, ...),
 file-access-denied (6) for symbolic links and folders, file-non-existent (7),
@@ -22,8 +25,10 @@ the store's size limit, others (0) for a frsmID that is not open.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
@@ -113,11 +118,36 @@ def read_chunk(max_pdu_size: int) -> int:
     return max(128, (max_pdu_size - READ_RESERVE) // 2)
 
 
+def read_cached(stream: BinaryIO, size: int) -> bytes | None:
+    """What ``stream.read(size)`` gives, if the page cache holds it now (a read that never
+    waits for the disk: ``preadv`` with RWF_NOWAIT); None when it does not, or the
+    platform cannot tell (then read it outside the loop)."""
+    if _NOWAIT is None:
+        return None
+    fd, position = stream.fileno(), stream.tell()
+    buffer = bytearray(size)
+    try:
+        got = os.preadv(fd, [buffer], position, _NOWAIT)
+    except OSError as error:
+        if error.errno in _NOT_NOW:
+            return None
+        raise
+    if got < size and position + got < os.fstat(fd).st_size:
+        return None  # only part of it is cached: the worker reads it whole
+    stream.seek(position + got)
+    return bytes(memoryview(buffer)[:got])
+
+
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
+_NOT_NOW = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+
+
 @dataclass
 class _Open:
     name: str
     stream: BinaryIO
     size: int
+    reading: int = 0  # fileRead jobs not finished: the worker may be using the stream
 
 
 @dataclass
@@ -207,16 +237,31 @@ class FileService:
     def file_read(self, call: CallContext, request: int) -> FileReadResponse:
         opened = self._opened(call, request)
         chunk = read_chunk(call.max_pdu_size)
+        if not opened.reading:
+            try:
+                cached = read_cached(opened.stream, chunk)
+            except OSError as error:
+                raise failure_of(error) from None
+            if cached is not None:
+                more = opened.stream.tell() < opened.size
+                return FileReadResponse(file_data=cached, more_follows=boolean(more))
+        read = guarded(lambda: (opened.stream.read(chunk), opened.stream.tell() < opened.size))
 
-        def work() -> tuple[bytes, bool]:
-            data = opened.stream.read(chunk)
-            return data, opened.stream.tell() < opened.size
+        def work() -> tuple[bytes, bool] | ServiceFailure:
+            try:
+                return read()
+            except ServiceFailure as failure:  # comes back to ``finish``, which counts it
+                return failure
 
-        def finish(result: tuple[bytes, bool]) -> FileReadResponse:
+        def finish(result: tuple[bytes, bool] | ServiceFailure) -> FileReadResponse:
+            opened.reading -= 1
+            if isinstance(result, ServiceFailure):
+                raise result
             data, more = result
             return FileReadResponse(file_data=data, more_follows=boolean(more))
 
-        raise Deferred(guarded(work), finish)
+        opened.reading += 1
+        raise Deferred(work, finish)
 
     def file_close(self, call: CallContext, request: int) -> Null:
         opened = self._opened(call, request)

@@ -65,6 +65,7 @@ from gen61850.runtime.xmpp.values import (
     array_description,
     data_to_scalar,
     default_value,
+    direct_normaliser,
     leaf_type_description,
     scalar_to_data,
     structure,
@@ -83,6 +84,7 @@ VALUE_KIND_REFUSALS = {
 }
 StoredValue = Scalar | list["StoredValue"] | dict[str, "StoredValue"]
 WriteListener = Callable[[str, str, StoredValue, str], None]
+MAX_RESOLVED = 4096  # references ``resolve`` remembers (only ones that name a variable)
 DATA_SET_NAME = re.compile(r"[A-Za-z][0-9A-Za-z_]{0,31}")  # SCL tDataSetName, 7-2 ObjectName
 # Where the FCs of control blocks that FC does not list go in a logical node's MMS order
 # (IEC 61850-8-1: MSVCB "MS", USVCB "US"): after GS.
@@ -149,11 +151,21 @@ class FileInfo:
     modified: float
 
 
+_DIRECT = {btype: d for btype in BasicType if (d := direct_normaliser(btype)) is not None}
+
+
 def normalise(attribute: DataAttribute, value: Any) -> StoredValue:
     """A value as the store keeps it: through MMS Data and back, so it is checked as a client
     write is (kind, range, length, characters) and kept as a client reads it (FLOAT32 in
     single precision, a Timestamp to 2^-24 s, lists copied). ``ValueMismatch`` (or the
-    TypeError/ValueError/OverflowError of a conversion) when it does not fit."""
+    TypeError/ValueError/OverflowError of a conversion) when it does not fit. A scalar of
+    the usual type takes the direct way (``values.direct_normaliser``: the same result)."""
+    if not attribute.count and not attribute.components:
+        direct = _DIRECT.get(attribute.btype)
+        if direct is not None:
+            found = direct(value)
+            if found is not None:
+                return found
     return _stored_from_data(attribute, _value_data(attribute, value))
 
 
@@ -173,6 +185,8 @@ class ServedModel:
     # The TimeQuality of time stamps the server takes now (``t`` of set_status, controls):
     # a clock disciplined by SNTP (``runtime.time.DeviceClock.quality``) says how good it is.
     time_quality: Callable[[], TimeQuality] = TimeQuality
+    # references the application used, resolved (the variables never change once served)
+    _resolved: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
@@ -369,10 +383,15 @@ class ServedModel:
 
     def resolve(self, reference: str) -> tuple[str, str]:
         """``LD/LN$FC$DO$DA`` or ``LD/LN.DO.DA[FC]`` → (domain, item); ModelError if unknown."""
+        known = self._resolved.get(reference)
+        if known is not None:
+            return known
         ld, item = parse_reference(reference)
         domain = _domain_of(self.ied, ld)
         if (domain, item) not in self.variables:
             raise ModelError(f"{reference}: no such variable in {self.ied.name}")
+        if len(self._resolved) < MAX_RESOLVED:
+            self._resolved[reference] = (domain, item)
         return domain, item
 
     def data_object_of(self, domain: str, item: str) -> str | None:

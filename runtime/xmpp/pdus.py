@@ -7,6 +7,7 @@ and the size measure used for the negotiated maximum PDU size.
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from xml.etree.ElementTree import Element
 
 from gen61850.generated.scsm_8_2.bindings import (
@@ -236,6 +237,10 @@ def deeper_than(element: Element, limit: int) -> bool:
     return True
 
 
+_TAG = attrgetter("tag")
+_TEXT = attrgetter("text")
+
+
 def payload_size(element: Element) -> int:
     """An estimate of the serialized size of ``element`` in octets (tags twice, text).
 
@@ -243,10 +248,10 @@ def payload_size(element: Element) -> int:
     elements carry none; it is a bound for the negotiated PDU size, cheap enough to run on
     every stanza.
     """
-    size = 0
-    for node in element.iter():
-        size += 2 * len(node.tag) - _TAG_OVERHEAD + len(node.text or "")
-    return size
+    nodes = list(element.iter())  # summed with map, at C speed
+    tags = sum(map(len, map(_TAG, nodes)))
+    texts = sum(map(len, filter(None, map(_TEXT, nodes))))
+    return 2 * tags - _TAG_OVERHEAD * len(nodes) + texts
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from gen61850.generated.scsm_8_2 import codec, stanza
 from gen61850.runtime.xmpp.errors import ConnectError
 from gen61850.runtime.xmpp.pdus import deeper_than
+from gen61850.runtime.xmpp.serialize import serialize
 
 RESOURCE = "IEC"
 # The deepest stanza an endpoint takes in: an 8-2 payload at the codec's limit inside its
@@ -142,6 +143,8 @@ class Endpoint(slixmpp.ClientXMPP):
         )
         # after the plugins: XEP-0198 has counted the stanza before it is dropped
         self.add_filter("in", self._guard_depth)
+        # after XEP-0198 too: it keeps the stanza (for resending) before it becomes text
+        self.add_filter("out_sync", serialize)
         self._ready: asyncio.Future[None] | None = None
         self._stopping = False
         self._started = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -43,6 +44,7 @@ from gen61850.runtime.xmpp.values import (
     parse_text,
     scalar_to_data,
 )
+from tests.conftest import fuzz_budget
 from tests.xmpp.conftest import SchemaCheck
 
 NS = codec.NAMESPACE
@@ -609,3 +611,41 @@ def test_asn1tools_decodes_our_file_service_elements() -> None:
         "fileData": b"\x00\xffab",
         "moreFollows": False,
     }
+
+
+@pytest.mark.fuzz
+def test_octets_are_checked_as_the_schema_pattern_says(fuzz_rng: Any) -> None:
+    """``_bytes`` takes exactly the texts the xs:hexBinary form ``_HEX`` matches."""
+    pieces = [
+        "0",
+        "a",
+        "F",
+        "g",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\u00a0",
+        "٣",
+        "00",
+        "ff",
+        "-",
+    ]
+    texts = ["", " ", "00", " 0A ", "0 A", "0", "abc", "ABCD\n", "\t\r\n", "0x00", "٣٣"]
+    texts += [
+        "".join(fuzz_rng.choice(pieces) for _ in range(fuzz_rng.randint(0, 9)))
+        for _ in range(fuzz_budget(2000))
+    ]
+    for text in texts:
+        element = ET.Element("x")
+        element.text = text
+        try:
+            value: bytes | None = codec._bytes(element, "/x")
+        except PayloadError:
+            value = None
+        if codec._HEX.fullmatch(text):
+            assert value == bytes.fromhex(text), repr(text)
+        else:
+            assert value is None, repr(text)

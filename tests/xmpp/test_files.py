@@ -233,6 +233,50 @@ def test_get_file_through_the_core_in_chunks_within_the_pdu_size(tmp_path: Path)
     d.check.assert_clean()
 
 
+def _evict(path: Path) -> None:
+    """Ask the kernel to drop ``path`` from the page cache (its pages are clean once synced)."""
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def test_reads_from_the_page_cache_and_from_the_worker_keep_the_file_in_order(
+    tmp_path: Path,
+) -> None:
+    """A cached chunk is answered at once (no job); a chunk the cache lacks goes to the
+    worker, and every read behind it waits there too, so the chunks stay in order."""
+    if not hasattr(os, "RWF_NOWAIT"):
+        pytest.skip("no preadv2 RWF_NOWAIT on this platform: every read goes to the worker")
+    root = tmp_path / "store"
+    root.mkdir()
+    path = random_file(root / "record.dat", 20_000)
+    d = Driver(root, max_pdu_size=2_048)
+    opened = response(d.send("set", open_request("record.dat"))).file_open
+    assert opened is not None
+    d.count += 1
+    read = codec.encode(pdus.context("a1", services.file_read_request(5, opened.frsm_id)))
+    at_once = d.core.receive(PEER, "get", "r1", read, 0.0)
+    assert [type(o) for o in at_once] == [IqResult]  # written just now: in the cache
+    _evict(path)
+    outputs: list[Output] = []
+    for number in (2, 3):
+        read = codec.encode(pdus.context("a1", services.file_read_request(5, opened.frsm_id)))
+        outputs += d.core.receive(PEER, "get", f"r{number}", read, 0.0)
+        if number == 2:  # it missed the cache: the worker reads it
+            if not isinstance(outputs[0], Job):
+                pytest.skip("the file system kept the file in the page cache (tmpfs?)")
+            path.read_bytes()  # cached again: the next read still waits behind the first
+    assert [type(o) for o in outputs] == [Job, Job]
+    answers = d._run(at_once + outputs)
+    read = codec.encode(pdus.context("a1", services.file_read_request(5, opened.frsm_id)))
+    answers += d._run(d.core.receive(PEER, "get", "r4", read, 0.0))
+    chunks = [a.confirmed_response_pdu.service.file_read for a in answers]  # type: ignore[union-attr]
+    data = b"".join(c.file_data for c in chunks if c is not None)
+    size = read_chunk(2_048)
+    assert data == path.read_bytes()[: 4 * size]
+    d.check.assert_clean()
+
+
 @pytest.mark.parametrize(
     ("name", "code"),
     [

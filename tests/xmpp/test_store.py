@@ -6,11 +6,12 @@ served model (the 8-2 normaliser, ``set_status``, client writes).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import pytest
 
-from gen61850.runtime.device import FC, BasicType, DataAttribute, Timestamp
+from gen61850.runtime.device import FC, BasicType, DataAttribute, TimeQuality, Timestamp
 from gen61850.runtime.device.store import (
     Change,
     DataSetRef,
@@ -21,9 +22,10 @@ from gen61850.runtime.device.store import (
     ValueStore,
     default_triggers,
 )
-from gen61850.runtime.xmpp.model import ModelError
+from gen61850.runtime.xmpp.model import ModelError, data_of, normalise, value_of
 from gen61850.runtime.xmpp.scope import CallContext
 from gen61850.runtime.xmpp.values import scalar_to_data
+from tests.conftest import fuzz_budget
 from tests.xmpp.conftest import OWN_SCL, served_model
 
 LD = "XIEDLD0"
@@ -190,3 +192,127 @@ def test_set_values_is_all_or_nothing_and_client_writes_carry_their_origin() -> 
     )
     assert [(c.origin, c.new) for c in heard] == [(None, 4.0), ("c@x/IEC", 5.0)]
     assert written == [(LD, "GGIO1$SP$Setg$setVal", 5.0, "c@x/IEC")]  # clients' writes only
+
+
+# ---------------------------------------------------------------- the direct way
+
+
+def _through_data(attribute: DataAttribute, value: Any) -> tuple[str, Any]:
+    """What the way through MMS Data gives (the judge): ("ok", value) or ("error", text)."""
+    try:
+        return "ok", value_of(attribute, data_of(attribute, value))
+    except Exception as error:
+        return "error", f"{type(error).__name__}: {error}"
+
+
+def _normalised(attribute: DataAttribute, value: Any) -> tuple[str, Any]:
+    try:
+        return "ok", normalise(attribute, value)
+    except Exception as error:
+        return "error", f"{type(error).__name__}: {error}"
+
+
+def _same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    # repr tells -0.0 from 0.0, NaN equals itself, a Timestamp's quality shows
+    return a[0] == b[0] and type(a[1]) is type(b[1]) and repr(a[1]) == repr(b[1])
+
+
+_EDGES: list[Any] = [
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2,
+    3,
+    127,
+    128,
+    -128,
+    -129,
+    255,
+    256,
+    2**15,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    -(2**31) - 1,
+    2**32 - 1,
+    2**32,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    2**127,
+    2**128,
+    0.0,
+    -0.0,
+    1.5,
+    -2.25,
+    0.1,
+    3.4028235e38,
+    3.5e38,
+    1e300,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    1.0e-45,
+    1_700_000_000.123456789,
+    2.0**32,
+    -1.0,
+    "",
+    "abc",
+    "x" * 300,
+    "tab\there",
+    "\x00",
+    "\x7f",
+    "é",
+    "\ud800",
+    "\r",
+    b"",
+    b"\x01\x02",
+    b"x" * 70,
+    None,
+    [1],
+    {"a": 1},
+    (1,),
+    bytearray(b"ab"),
+    Timestamp(0.0),
+    Timestamp(1_700_000_000.5),
+    Timestamp(2**32),
+    Timestamp(-1.0),
+    Timestamp(12345),
+    Timestamp(float("nan")),
+    Timestamp(1.25, TimeQuality(True, True, True, 31)),
+    Timestamp(1.0, TimeQuality(clock_failure=2)),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize("btype", [b for b in BasicType if b is not BasicType.STRUCT])
+def test_the_direct_way_gives_what_the_way_through_data_gives(btype: BasicType) -> None:
+    attribute = DataAttribute("x", FC.ST, btype)
+    for value in _EDGES:
+        assert _same(_normalised(attribute, value), _through_data(attribute, value)), (
+            btype,
+            value,
+        )
+
+
+@pytest.mark.fuzz
+def test_the_direct_way_fuzzed(fuzz_rng: Any) -> None:
+    btypes = [b for b in BasicType if b is not BasicType.STRUCT]
+    makers = [
+        lambda r: r.randint(-(2**70), 2**70) >> r.randint(0, 70),
+        lambda r: r.uniform(-1e40, 1e40) * r.choice([1.0, 1e-30, 1e-40]),
+        lambda r: struct.unpack(">d", r.getrandbits(64).to_bytes(8, "big"))[0],
+        lambda r: "".join(chr(r.randint(0, 0x2FF)) for _ in range(r.randint(0, 40))),
+        lambda r: bytes(r.getrandbits(8) for _ in range(r.randint(0, 80))),
+        lambda r: Timestamp(r.uniform(-10, 2**33), TimeQuality.from_octet(r.randint(0, 255))),
+        lambda r: r.choice([True, False]),
+    ]
+    for _ in range(fuzz_budget(3000)):
+        btype = fuzz_rng.choice(btypes)
+        value = fuzz_rng.choice(makers)(fuzz_rng)
+        attribute = DataAttribute("x", FC.ST, btype)
+        assert _same(_normalised(attribute, value), _through_data(attribute, value)), (
+            btype,
+            value,
+        )
