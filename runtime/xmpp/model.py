@@ -173,6 +173,8 @@ class ServedModel:
     # The TimeQuality of time stamps the server takes now (``t`` of set_status, controls):
     # a clock disciplined by SNTP (``runtime.time.DeviceClock.quality``) says how good it is.
     time_quality: Callable[[], TimeQuality] = TimeQuality
+    # the layout tables are shared with twins (``twin``): control blocks may already be there
+    layout_shared: bool = False
 
     @classmethod
     def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
@@ -197,6 +199,38 @@ class ServedModel:
                         DataSetRef(ld.name, f"{ln.name}${ds.name}"), NamedList(members, False)
                     )
         model.store.subscribe(model._tell_writers)
+        return model
+
+    def twin(self, *, clock: Callable[[], float] = time.time) -> ServedModel:
+        """Another IED of this model's layout, for a fleet that serves one IED many times.
+
+        The layout (variables, names, children, the store's leaf index) is shared, not
+        copied, so a twin costs its values; they start as this model's are now, and the
+        data sets as its own (twin before serving: a client's data sets would be copied
+        too). The first server over any of them adds its control blocks to the shared
+        layout and every other finds them there (``provide``).
+        """
+        self.layout_shared = True
+        source = self.store
+        store = ValueStore(
+            normalise,
+            clock,
+            leaves=source.leaves,
+            values=dict(source.values),  # values are replaced on change, never mutated
+            _sorted=source._sorted,
+        )
+        for ref, named in source.data_sets.items():
+            store.add_data_set(ref, NamedList(list(named.members), named.deletable, named.owner))
+        model = ServedModel(
+            self.ied,
+            store,
+            variables=self.variables,
+            names=self.names,
+            children=self.children,
+            limits=self.limits,
+            layout_shared=True,
+        )
+        store.subscribe(model._tell_writers)
         return model
 
     @property
@@ -287,9 +321,13 @@ class ServedModel:
         missing; without them the provider takes over existing variables (control objects).
         """
         if names:
-            if any((domain, name) in self.variables for name in names):
+            present = [(domain, name) in self.variables for name in names]
+            if self.providers.owner(domain, prefix) is not None or (
+                any(present) and not (self.layout_shared and all(present))
+            ):
                 raise ModelError(f"{domain}/{prefix}: already served (one server per model)")
-            self._insert(domain, names)
+            if not any(present):
+                self._insert(domain, names)
         elif (domain, prefix) not in self.variables:
             raise ModelError(f"{domain}/{prefix}: no such variable to provide for")
         self.providers.register(domain, prefix, provider)
