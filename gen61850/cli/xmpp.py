@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gen61850.cli import xmpp_fleet
 from gen61850.runtime.errors import Gen61850Error
 from gen61850.runtime.text import printable
 
@@ -48,9 +49,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     xmpp = subparsers.add_parser("xmpp", help="IEC 61850-8-2: ACSI over XMPP")
     commands = xmpp.add_subparsers(dest="xmpp_command", metavar="COMMAND", required=True)
 
-    serve = commands.add_parser("serve", help="serve an IED of an SCL file over 8-2")
+    serve = commands.add_parser("serve", help="serve IEDs of an SCL file over 8-2")
     serve.add_argument("scl", type=Path, metavar="SCLFILE")
-    serve.add_argument("--ied", help="IED name (default: the only or first IED)")
+    serve.add_argument(
+        "--ied",
+        action="append",
+        help="IED name (default: the only or first IED); repeat it to serve several",
+    )
     serve.add_argument("--jid", help="the IED's JID (default: its JID address in the SCL)")
     serve.add_argument(
         "--files", type=Path, metavar="DIR", help="serve file transfer from this folder"
@@ -79,6 +84,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="SQLite file that keeps BRCB buffers across restarts (default: memory only)",
     )
+    xmpp_fleet.fleet_options(serve)
     _connection_options(serve, "the IED's account")
     serve.set_defaults(func=_serve)
 
@@ -135,6 +141,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _connection_options(log_command, "our account")
     log_command.set_defaults(func=_log)
     _register_acting(commands)
+    xmpp_fleet.register_poll(commands, _connection_options)
 
     dev = commands.add_parser(
         "dev-server", help="a local XMPP server (Prosody or ejabberd) with TLS and test accounts"
@@ -574,12 +581,15 @@ def _serve(args: argparse.Namespace) -> int:
     for problem in scl.errors:  # what was left out; the rest is served
         print(printable(str(problem)), file=sys.stderr)
     if args.ied:
-        ied = scl.ied(args.ied)
+        ieds = [scl.ied(name) for name in args.ied]
     elif scl.ieds:
-        ied = scl.ieds[0]
+        ieds = [scl.ieds[0]]
     else:
         raise Gen61850Error(f"{args.scl}: no IED")
     account = _account(args)
+    if xmpp_fleet.is_fleet(args):
+        return xmpp_fleet.serve_fleet(args, scl, ieds, account)
+    ied = ieds[0]
     if not account.jid:
         address = next(
             (

@@ -64,10 +64,15 @@ class FleetClient:
         return await self.submit(jid, work)
 
     async def associate(self, jids: Sequence[str]) -> dict[str, str]:
-        """Associate with each IED (``total`` at a time); returns those refused: JID → why."""
+        """Associate with each IED not associated yet (``total`` at a time); returns those
+        refused: JID → why."""
         bare = [bare_jid(jid, "IED") for jid in jids]
 
         async def one(jid: str) -> None:
+            known = self.associations.get(jid)
+            if known is not None and known.is_open:
+                return
+            self.refused.pop(jid, None)
             try:
                 association = await self.submit(jid, lambda: self.client.associate(jid))
             except XmppError as error:
