@@ -154,6 +154,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="which XMPP server (Debian package of that name; default prosody)",
     )
     dev.add_argument("--folder", type=Path, help="keep config, CA and accounts here")
+    xmpp_fleet.dev_server_options(dev)
     dev.set_defaults(func=_dev_server)
 
 
@@ -682,6 +683,7 @@ def _dev_server(args: argparse.Namespace) -> int:
     users = [u.strip() for u in args.users.split(",") if u.strip()]
     if not users:
         raise Gen61850Error("--users: no account names")
+    xmpp_fleet.check_fleet_user(args)
     stopped = threading.Event()
     # Before Prosody starts. SIGINT too: a shell starts background jobs with SIGINT ignored,
     # and `kill -INT` must stop the server like Ctrl-C does.
@@ -709,6 +711,8 @@ def _dev_server(args: argparse.Namespace) -> int:
                 config, Account(jid, password, f"{dev.host}:{dev.port}", str(dev.ca_file))
             )
             print(f"  {jid}  password {password}  config {config}")
+        if args.fleet is not None:
+            xmpp_fleet.provision_fleet(dev, args.fleet, args.fleet_user, folder, users[-1])
         first, last = users[0], users[-1]
         print("try:")
         print(

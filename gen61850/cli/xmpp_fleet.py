@@ -35,6 +35,13 @@ def fleet_options(serve: argparse.ArgumentParser) -> None:
         "{ied} the IED name in lower case (e.g. der{n}@dso.example)",
     )
     group.add_argument(
+        "--first",
+        type=int,
+        default=1,
+        metavar="K",
+        help="number the instances from K (1): processes that share a fleet take ranges",
+    )
+    group.add_argument(
         "--accounts",
         type=Path,
         metavar="FILE",
@@ -82,7 +89,10 @@ def _fleet_jids(args: argparse.Namespace, ieds: list[Any]) -> list[tuple[str, An
             )
         for ied in ieds:
             served += [
-                (j, ied) for j in expand_pattern(args.jid_pattern, count=count, ied=ied.name)
+                (j, ied)
+                for j in expand_pattern(
+                    args.jid_pattern, count=count, ied=ied.name, first=args.first
+                )
             ]
     elif count > 1:
         raise FleetError(f"--fleet {count} needs --jid-pattern with {{n}} (e.g. der{{n}}@domain)")
@@ -226,6 +236,64 @@ def serve_fleet(args: argparse.Namespace, scl: Any, ieds: list[Any], account: An
     return 0
 
 
+# ---------------------------------------------------------------- provisioning
+
+
+def dev_server_options(dev: argparse.ArgumentParser) -> None:
+    """``xmpp dev-server --fleet N``: the accounts of a fleet, made in bulk."""
+    dev.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="also make the accounts of a fleet of N IEDs (random passwords, one file)",
+    )
+    dev.add_argument(
+        "--fleet-user",
+        default="der{n}",
+        metavar="PATTERN",
+        help="account names of the fleet, {n} = 1..N (default der{n})",
+    )
+
+
+def check_fleet_user(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--fleet``/``--fleet-user`` before any server starts."""
+    from gen61850.runtime.xmpp.fleet import FleetError, expand_pattern
+
+    if args.fleet is None:
+        return
+    if "@" in args.fleet_user:
+        raise FleetError(
+            f"--fleet-user {args.fleet_user!r}: the name only (the domain is the server's)"
+        )
+    expand_pattern(f"{args.fleet_user}@example.test", count=args.fleet)
+
+
+def provision_fleet(dev: Any, count: int, user_pattern: str, folder: Path, client: str) -> Path:
+    """Make ``count`` accounts in one bulk call (``register_many``), write their passwords
+    file, print how to serve and poll them; returns the file."""
+    import secrets
+
+    from gen61850.runtime.xmpp.fleet import expand_pattern, write_passwords
+
+    jids = expand_pattern(f"{user_pattern}@{dev.domain}", count=count)
+    passwords = {jid: secrets.token_hex(12) for jid in jids}
+    dev.register_many({jid.split("@")[0]: password for jid, password in passwords.items()})
+    path = folder / "fleet-accounts.txt"
+    write_passwords(path, passwords)
+    pattern = f"{user_pattern}@{dev.domain}"
+    server = f"--server {dev.host}:{dev.port} --ca {dev.ca_file}"
+    print(f"fleet: {count} accounts {jids[0]} ... {jids[-1]}, passwords in {path}")
+    print(
+        f"  gen61850 xmpp serve SCLFILE --fleet {count} --jid-pattern '{pattern}' "
+        f"--accounts {path} {server}"
+    )
+    print(
+        f"  gen61850 xmpp poll REF --fleet {count} --jid-pattern '{pattern}' "
+        f"--config {folder / client}.toml"
+    )
+    return path
+
+
 # ---------------------------------------------------------------- poll
 
 
@@ -244,6 +312,9 @@ def register_poll(commands: argparse._SubParsersAction[Any], connection: Any) ->
     )
     targets.add_argument("--fleet", type=int, metavar="N", help="IEDs 1..N of --jid-pattern")
     targets.add_argument("--jid-pattern", metavar="PATTERN", help="e.g. der{n}@dso.example")
+    targets.add_argument(
+        "--first", type=int, default=1, metavar="K", help="the first IED's number (1)"
+    )
     targets.add_argument("--ieds", type=Path, metavar="FILE", help="one JID per line")
     poll.add_argument("--rounds", type=int, default=1, metavar="R", help="reads per IED (1)")
     poll.add_argument(
@@ -272,7 +343,7 @@ def _poll_targets(args: argparse.Namespace) -> list[str]:
             raise FleetError("--fleet N and --jid-pattern go together")
         if "{ied}" in args.jid_pattern:
             raise FleetError("--jid-pattern of poll: {n} only ({ied} is for serve)")
-        jids += expand_pattern(args.jid_pattern, count=args.fleet)
+        jids += expand_pattern(args.jid_pattern, count=args.fleet, first=args.first)
     if args.ieds is not None:
         try:
             lines = args.ieds.read_text(encoding="utf-8").splitlines()

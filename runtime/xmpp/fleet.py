@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.sslproto
 import re
+import resource
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ MAX_FLEET = 100_000
 # asyncio reads TLS into a 256 KiB buffer per connection (resident: it is zeroed), two thirds
 # of what a served IED costs; a TLS record carries at most 16 KiB, so 32 KiB loses nothing.
 TLS_READ_BUFFER = 32 * 1024
+SPARE_DESCRIPTORS = 64  # files a fleet process needs besides its IEDs' sockets
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
@@ -59,8 +61,11 @@ def bare_jid(text: str, what: str) -> str:
     return str(jid.bare)
 
 
-def expand_pattern(pattern: str, *, count: int, ied: str | None = None) -> list[str]:
-    """The bare JIDs of ``pattern`` for instances 1..``count`` of an IED.
+def expand_pattern(
+    pattern: str, *, count: int, ied: str | None = None, first: int = 1
+) -> list[str]:
+    """The bare JIDs of ``pattern`` for ``count`` instances of an IED, numbered from ``first``
+    (several processes can share a fleet, each its own range).
 
     ``{n}`` is the instance number, ``{ied}`` the IED name (lower case, for several IEDs);
     a fleet of more than one instance needs ``{n}`` (otherwise every instance would get one
@@ -68,6 +73,8 @@ def expand_pattern(pattern: str, *, count: int, ied: str | None = None) -> list[
     """
     if not 1 <= count <= MAX_FLEET:
         raise FleetError(f"--fleet {count}: the number of instances is 1 to {MAX_FLEET}")
+    if first < 0:
+        raise FleetError(f"--first {first}: instance numbers start at 0 or above")
     unknown = sorted(set(_PLACEHOLDER.findall(pattern)) - {NUMBER, IED_NAME})
     if unknown:
         raise FleetError(
@@ -82,7 +89,7 @@ def expand_pattern(pattern: str, *, count: int, ied: str | None = None) -> list[
     named = pattern.replace(IED_NAME, (ied or "").lower())
     return [
         bare_jid(named.replace(NUMBER, str(number)), "--jid-pattern")
-        for number in range(1, count + 1)
+        for number in range(first, first + count)
     ]
 
 
@@ -196,6 +203,7 @@ class Fleet:
     async def start(self) -> None:
         """Start every server, ``logins`` at a time; FleetError naming those that failed
         (the others are stopped again: a fleet is served whole or not at all)."""
+        ensure_descriptors(len(self.servers) + SPARE_DESCRIPTORS)
         gate = asyncio.Semaphore(self.logins)
 
         async def one(server: AcsiServer) -> str | None:
@@ -228,6 +236,20 @@ class Fleet:
         return [member.settings.jid for member in self.members]
 
 
+def ensure_descriptors(needed: int) -> None:
+    """Raise this process's open-file limit to ``needed`` (each served IED holds a socket;
+    the usual soft limit is 1,024), up to the hard limit; FleetError when that is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise FleetError(
+            f"{needed} open files needed (one socket per IED), the hard limit is {hard}: "
+            "raise it (ulimit -Hn, LimitNOFILE= of a systemd unit) or serve fewer IEDs here"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
 def limit_tls_read_buffer(size: int) -> None:
     """Read TLS in ``size``-octet chunks (at least one TLS record, 16 KiB + overhead)."""
     if size < 17 * 1024:
@@ -254,6 +276,7 @@ __all__ = [
     "Member",
     "bare_jid",
     "check_unique",
+    "ensure_descriptors",
     "expand_pattern",
     "instances",
     "limit_tls_read_buffer",

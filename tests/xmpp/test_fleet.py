@@ -247,3 +247,47 @@ def test_a_fleet_that_cannot_log_in_is_not_served(
     )
     assert message.startswith("3 of 3 IEDs did not start: ghost")
     assert "authentication failed" in message
+
+
+def test_dev_server_makes_a_fleet_s_accounts_in_bulk() -> None:
+    from gen61850.runtime.xmpp.fleet import read_passwords
+    from gen61850.runtime.xmpp.transport import XmppSettings
+    from tests.conftest import require_program
+
+    require_program("prosody")
+    process = subprocess.Popen(
+        [*CLI, "dev-server", "--users", "head", "--fleet", "3", "--fleet-user", "pv{n}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Ctrl-C stops"):
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line)
+        fleet_line = next(line for line in lines if line.startswith("fleet: "))
+        path = Path(fleet_line.split(" passwords in ")[1].strip())
+        passwords = read_passwords(path)
+        assert list(passwords) == [f"pv{n}@iec61850.test" for n in (1, 2, 3)]
+        assert len(set(passwords.values())) == 3
+        assert any("--fleet 3 --jid-pattern 'pv{n}@iec61850.test'" in line for line in lines)
+        port = int(lines[0].split(":")[1].split(",")[0])
+        ca = lines[1].split(": ", 1)[1].strip()
+
+        async def log_in() -> str:
+            settings = XmppSettings(
+                "pv2@iec61850.test", passwords["pv2@iec61850.test"], "127.0.0.1", port, ca
+            )
+            client = AcsiClient(settings)
+            await client.start()
+            await client.stop()
+            return str(client.boundjid)
+
+        assert run(log_in()) == "pv2@iec61850.test/IEC"
+    finally:
+        assert stop(process) == 0
+    assert not path.exists()

@@ -155,3 +155,26 @@ def test_an_unshared_model_still_refuses_a_second_server() -> None:
     AcsiServer(settings, model)
     with pytest.raises(ModelError, match="already served"):
         AcsiServer(settings, model)
+
+
+def test_a_fleet_raises_its_open_file_limit_or_says_why_not() -> None:
+    import resource
+
+    from gen61850.runtime.xmpp.fleet import ensure_descriptors
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        ensure_descriptors(300)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 300
+        if hard != resource.RLIM_INFINITY:
+            with pytest.raises(FleetError, match=f"the hard limit is {hard}"):
+                ensure_descriptors(hard + 1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_processes_sharing_a_fleet_take_ranges() -> None:
+    assert expand_pattern("der{n}@x.test", count=2, first=501) == ["der501@x.test", "der502@x.test"]
+    with pytest.raises(FleetError, match="--first -1"):
+        expand_pattern("der{n}@x.test", count=2, first=-1)
