@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -194,17 +195,29 @@ def serve_fleet(args: argparse.Namespace, scl: Any, ieds: list[Any], account: An
 
     async def body() -> None:
         fleet = Fleet(fleet_members, setup=setup, logins=args.logins, clock=clock.now)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         discipline = None
         if args.sntp:
             host, _, port = args.sntp.partition(":")
             discipline = Discipline(clock, host, int(port or NTP_PORT))
             discipline.start()
-        await fleet.start()
+        print(
+            f"starting {len(fleet)} IEDs, {args.logins} logins at a time; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            if await _started(fleet, stop):
+                await _serving(fleet, stop)
+        finally:
+            if discipline is not None:
+                discipline.stop()
+
+    async def _serving(fleet: Fleet, stop: asyncio.Event) -> None:
         after = rss_kib()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         kinds = ", ".join(f"{ied.name} x{sum(1 for _, of in served if of is ied)}" for ied in ieds)
         per_ied = (after - before) / len(fleet)
         print(
@@ -225,15 +238,33 @@ def serve_fleet(args: argparse.Namespace, scl: Any, ieds: list[Any], account: An
                         simulator.step()
 
             simulation = asyncio.ensure_future(simulate())
-        await stop.wait()
-        if discipline is not None:
-            discipline.stop()
-        if simulation is not None:
-            simulation.cancel()
-        await fleet.stop()
+        try:
+            await stop.wait()
+        finally:
+            if simulation is not None:
+                simulation.cancel()
+            await fleet.stop()
 
     asyncio.run(body())
     return 0
+
+
+async def _started(fleet: Any, stop: asyncio.Event) -> bool:
+    """Start the fleet unless ``stop`` is set first (a fleet takes a while to log in, and
+    Ctrl-C or SIGTERM meanwhile must stop it cleanly); False when stopped. FleetError when
+    some IEDs did not start (the others are stopped again)."""
+    starting = asyncio.ensure_future(fleet.start())
+    interrupted = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+    interrupted.cancel()
+    if starting.done():
+        starting.result()
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await fleet.stop()
+    return False
 
 
 # ---------------------------------------------------------------- provisioning

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto
+import os
 import re
 import resource
 from collections import Counter
@@ -113,20 +114,21 @@ def read_passwords(path: Path) -> dict[str, str]:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        jid, _, password = stripped.partition(" ")
-        if not password.strip():
+        parts = stripped.split(None, 1)
+        if len(parts) != 2:
             raise FleetError(f"{path}:{number}: expected 'JID PASSWORD'")
-        bare = bare_jid(jid, f"{path}:{number}")
+        bare = bare_jid(parts[0], f"{path}:{number}")
         if bare in passwords:
             raise FleetError(f"{path}:{number}: {bare} given twice")
-        passwords[bare] = password.strip()
+        passwords[bare] = parts[1]
     return passwords
 
 
 def write_passwords(path: Path, passwords: dict[str, str]) -> None:
     """The file ``read_passwords`` reads, readable by its owner only from the start."""
-    import os
-
+    for jid, password in passwords.items():
+        if password != password.strip() or not password or "\n" in password or "\r" in password:
+            raise FleetError(f"{jid}: a password of a passwords file is one line, not blank")
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:

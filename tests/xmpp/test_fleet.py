@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,12 +31,13 @@ SERVING = re.compile(
 )
 
 
-@pytest.fixture
-def fleet_accounts(xmpp_env: Env, tmp_path: Path) -> Path:
-    """der1..derN on the session's server, each with its own password, in a passwords file."""
+@pytest.fixture(scope="module")
+def fleet_accounts(xmpp_env: Env, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """der1..derN on the session's server, each with its own password, in a passwords file
+    (once per server: ejabberd's bulk import refuses accounts that exist)."""
     passwords = {f"der{n}": f"pw-der{n}-{n * 7919}" for n in range(1, FLEET + 1)}
     xmpp_env.server.register_many(passwords)
-    path = tmp_path / "fleet-accounts.txt"
+    path = tmp_path_factory.mktemp("fleet") / "fleet-accounts.txt"
     write_passwords(path, {f"{u}@{xmpp_env.server.domain}": p for u, p in passwords.items()})
     return path
 
@@ -172,12 +174,17 @@ def test_a_fleet_in_one_process_is_polled_by_one_client(
     assert final["most_outstanding"]["total"] <= 8
 
 
-def _error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+def _error(capsys: pytest.CaptureFixture[str], *argv: str, before: str = "") -> str:
+    """The one error line of a command that fails (after the line ``before``, if given)."""
     assert main(list(argv)) == 1
     captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1, captured.err
-    assert captured.err.startswith("gen61850: error: ")
-    return captured.err.strip().removeprefix("gen61850: error: ")
+    lines = captured.err.splitlines()
+    if before:
+        assert lines[0].startswith(before), captured.err
+        lines = lines[1:]
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("gen61850: error: ")
+    return lines[0].removeprefix("gen61850: error: ")
 
 
 def test_fleet_commands_refuse_bad_input_clearly(
@@ -244,6 +251,7 @@ def test_a_fleet_that_cannot_log_in_is_not_served(
         str(xmpp_env.server.ca_file),
         "--timeout",
         "5",
+        before="starting 3 IEDs, 16 logins at a time",
     )
     assert message.startswith("3 of 3 IEDs did not start: ghost")
     assert "authentication failed" in message
@@ -291,3 +299,38 @@ def test_dev_server_makes_a_fleet_s_accounts_in_bulk() -> None:
     finally:
         assert stop(process) == 0
     assert not path.exists()
+
+
+def test_a_fleet_stopped_while_it_logs_in_stops_cleanly(
+    xmpp_env: Env, own_scl: Path, fleet_accounts: Path
+) -> None:
+    process = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            str(own_scl),
+            "--fleet",
+            str(FLEET),
+            "--jid-pattern",
+            f"der{{n}}@{xmpp_env.server.domain}",
+            "--accounts",
+            str(fleet_accounts),
+            "--logins",
+            "1",  # one after the other: the signal comes while it logs in
+            "--server",
+            f"127.0.0.1:{xmpp_env.server.port}",
+            "--ca",
+            str(xmpp_env.server.ca_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert process.stderr is not None and process.stdout is not None
+    assert process.stderr.readline().startswith(f"starting {FLEET} IEDs, 1 logins at a time")
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out == ""  # stopped before it served (the fleet logs in one by one)
+    assert "Traceback" not in err

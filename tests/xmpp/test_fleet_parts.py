@@ -76,6 +76,10 @@ def test_passwords_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text("# fleet\n\nder1@x.test a\nder1@x.test/IEC b\n", encoding="utf-8")
     with pytest.raises(FleetError, match=r"accounts.txt:4: der1@x.test given twice"):
         read_passwords(path)
+    path.write_text("der1@x.test\tpass word\n", encoding="utf-8")
+    assert read_passwords(path) == {"der1@x.test": "pass word"}
+    with pytest.raises(FleetError, match="one line, not blank"):
+        write_passwords(path, {"der1@x.test": "two\nlines"})
     path.write_text("der1@x.test\n", encoding="utf-8")
     with pytest.raises(FleetError, match=r"accounts.txt:1: expected 'JID PASSWORD'"):
         read_passwords(path)
