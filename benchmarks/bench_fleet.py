@@ -8,7 +8,9 @@ IQ from the same client to the same 1,000 JIDs through the same server, carrying
 request XML and answered with the same answer XML by a plain handler on each IED's own
 connection, scheduled by the same fair queue. Sweeps of ours and of the floor alternate,
 ``REPEATS`` rounds each; every request's round trip is kept for p50/p99. The IED process
-reports its RSS before the fleet and after all its sessions are up. Both on Prosody and on
+reports its RSS before the fleet and after all its sessions are up. Both processes freeze
+their long-lived objects out of the cyclic GC once set up (``fleet.settle_heap``, as
+``Fleet.start`` and ``xmpp poll`` do), so both cases run without full-heap collections. Both on Prosody and on
 ejabberd. ``python -m benchmarks.bench_fleet --short`` serves 200 IEDs;
 ``--server prosody|ejabberd`` runs one server only.
 """
@@ -148,6 +150,7 @@ async def _client(
     spec: dict[str, Any], child: subprocess.Popen[str], rounds: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     from gen61850.runtime.xmpp.client import AcsiClient
+    from gen61850.runtime.xmpp.fleet import settle_heap
     from gen61850.runtime.xmpp.fleet_client import FleetClient
     from gen61850.runtime.xmpp.transport import XmppSettings
 
@@ -177,6 +180,7 @@ async def _client(
         refused = await fleet.associate(jids)
         results["associate_s"] = time.perf_counter() - began
         results["refused"] = len(refused)
+        settle_heap()  # as xmpp poll does once associated (the IED process: Fleet.start)
 
         async def ours(jid: str) -> object:
             return await fleet.associations[jid].get_data_values(LD, ITEM)

@@ -421,7 +421,9 @@ def _poll(args: argparse.Namespace) -> int:
         await client.start()
         try:
             fleet = FleetClient(client, per_ied=args.per_ied, total=args.outstanding)
-            return await poll(fleet, jids, args.references, rounds=args.rounds, on_result=show)
+            return await poll(
+                fleet, jids, args.references, rounds=args.rounds, on_result=show, freeze_gc=True
+            )
         finally:
             await client.stop()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto
+import gc
 import os
 import re
 import resource
@@ -173,6 +174,9 @@ class Fleet:
     ``logins`` bounds how many XMPP sessions are being set up at once. ``tls_read_buffer``
     sets the read buffer of every TLS connection this process opens from now on (asyncio's
     ``SSLProtocol.max_size``, a class attribute: process-wide); None leaves it.
+    ``freeze_gc``: once every IED is up, move what exists to the garbage collector's
+    permanent generation (``gc.freeze``, process-wide): a full collection walks every
+    object of every IED otherwise (~300 ms for 1,000 IEDs, a stall of all of them).
     """
 
     def __init__(
@@ -182,6 +186,7 @@ class Fleet:
         setup: Callable[[AcsiServer], None] | None = None,
         logins: int = 16,
         tls_read_buffer: int | None = TLS_READ_BUFFER,
+        freeze_gc: bool = True,
         **server_options: object,
     ) -> None:
         if not fleet:
@@ -190,6 +195,7 @@ class Fleet:
             raise FleetError(f"logins {logins}: at least 1 at a time")
         self.members = fleet
         self.logins = logins
+        self.freeze_gc = freeze_gc
         if tls_read_buffer is not None:
             limit_tls_read_buffer(tls_read_buffer)
         self.servers: list[AcsiServer] = []
@@ -222,6 +228,8 @@ class Fleet:
             shown = "; ".join(failures[:3])
             more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
             raise FleetError(f"{len(failures)} of {len(self)} IEDs did not start: {shown}{more}")
+        if self.freeze_gc:
+            settle_heap()
 
     async def stop(self) -> None:
         """Stop every server (closing their XMPP sessions), ``logins`` at a time."""
@@ -236,6 +244,16 @@ class Fleet:
     @property
     def jids(self) -> list[str]:
         return [member.settings.jid for member in self.members]
+
+
+def settle_heap() -> None:
+    """Move every object that exists now to the garbage collector's permanent generation
+    (``gc.freeze``, process-wide), once a fleet's long-lived objects are made: a full
+    collection walks all of them otherwise (~300 ms for 1,000 served IEDs, 140-210 ms in a
+    client with 1,000 associations), stalling every IED or request of the process. Objects
+    made later are collected as before; frozen ones are still freed by reference counting."""
+    gc.collect()
+    gc.freeze()
 
 
 def ensure_descriptors(needed: int) -> None:
@@ -285,5 +303,6 @@ __all__ = [
     "members",
     "read_passwords",
     "rss_kib",
+    "settle_heap",
     "write_passwords",
 ]

@@ -27,7 +27,7 @@ from gen61850.runtime.xmpp.errors import (
     XmppError,
 )
 from gen61850.runtime.xmpp.fair import FairQueue
-from gen61850.runtime.xmpp.fleet import bare_jid
+from gen61850.runtime.xmpp.fleet import bare_jid, settle_heap
 from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.tools import show
 
@@ -258,9 +258,12 @@ async def poll(
     rounds: int = 1,
     on_result: Callable[[PollResult], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    freeze_gc: bool = False,
 ) -> PollSummary:
     """Associate with every IED of ``jids``, read ``references`` from each ``rounds`` times
-    (one read request per IED and round), release; ``on_result`` hears each read."""
+    (one read request per IED and round), release; ``on_result`` hears each read.
+    ``freeze_gc``: ``fleet.settle_heap()`` once associated (process-wide; for a program
+    that polls, like ``xmpp poll``)."""
     if rounds < 1:
         raise LocalError(f"rounds {rounds}: at least 1")
     targets = parse_references(references)
@@ -270,6 +273,8 @@ async def poll(
     refused = await fleet.associate(bare)
     summary.associate_s = clock() - started
     summary.associated = len(bare) - len(refused)
+    if freeze_gc:
+        settle_heap()
 
     def record(result: PollResult) -> None:
         if result.error is None:

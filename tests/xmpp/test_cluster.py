@@ -3,6 +3,7 @@ the other; IEC 61850-8-2 works across the cluster as within one server."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def test_a_fleet_on_one_node_is_polled_from_the_other(
     models = instances(ied, jids, ServedModel.from_ied)
 
     async def body() -> PollSummary:
+        frozen = gc.get_freeze_count()
         fleet = Fleet(
             members(
                 [(jid, model, ied.name) for jid, model in zip(jids, models, strict=True)],
@@ -103,6 +105,8 @@ def test_a_fleet_on_one_node_is_polled_from_the_other(
         )
         await fleet.start()
         try:
+            assert gc.get_freeze_count() > frozen  # the fleet's objects left the cyclic GC
+            gc.unfreeze()  # (not the rest of the test session's)
             client = AcsiClient(settings(second, "head"))
             await client.start()
             try:
