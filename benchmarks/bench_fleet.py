@@ -10,8 +10,8 @@ connection, scheduled by the same fair queue. Sweeps of ours and of the floor al
 ``REPEATS`` rounds each; every request's round trip is kept for p50/p99. The IED process
 reports its RSS before the fleet and after all its sessions are up. Both processes freeze
 their long-lived objects out of the cyclic GC once set up (``fleet.settle_heap``, as
-``Fleet.start`` and ``xmpp poll`` do), so both cases run without full-heap collections. Both on Prosody and on
-ejabberd. ``python -m benchmarks.bench_fleet --short`` serves 200 IEDs;
+``Fleet.start`` and ``xmpp poll`` do), so neither case meets full-heap collections. Both on
+Prosody and on ejabberd. ``python -m benchmarks.bench_fleet --short`` serves 200 IEDs;
 ``--server prosody|ejabberd`` runs one server only.
 """
 
