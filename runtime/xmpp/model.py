@@ -212,13 +212,7 @@ class ServedModel:
         """
         self.layout_shared = True
         source = self.store
-        store = ValueStore(
-            normalise,
-            clock,
-            leaves=source.leaves,
-            values=dict(source.values),  # values are replaced on change, never mutated
-            _sorted=source._sorted,
-        )
+        store = source.twin(clock)
         for ref, named in source.data_sets.items():
             store.add_data_set(ref, NamedList(list(named.members), named.deletable, named.owner))
         model = ServedModel(
