@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gen61850.cli import xmpp_fleet
 from gen61850.runtime.errors import Gen61850Error
 from gen61850.runtime.text import printable
 
@@ -48,9 +49,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     xmpp = subparsers.add_parser("xmpp", help="IEC 61850-8-2: ACSI over XMPP")
     commands = xmpp.add_subparsers(dest="xmpp_command", metavar="COMMAND", required=True)
 
-    serve = commands.add_parser("serve", help="serve an IED of an SCL file over 8-2")
+    serve = commands.add_parser("serve", help="serve IEDs of an SCL file over 8-2")
     serve.add_argument("scl", type=Path, metavar="SCLFILE")
-    serve.add_argument("--ied", help="IED name (default: the only or first IED)")
+    serve.add_argument(
+        "--ied",
+        action="append",
+        help="IED name (default: the only or first IED); repeat it to serve several",
+    )
     serve.add_argument("--jid", help="the IED's JID (default: its JID address in the SCL)")
     serve.add_argument(
         "--files", type=Path, metavar="DIR", help="serve file transfer from this folder"
@@ -84,6 +89,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="SQLite file that keeps BRCB buffers across restarts (default: memory only)",
     )
+    xmpp_fleet.fleet_options(serve)
     _connection_options(serve, "the IED's account")
     serve.set_defaults(func=_serve)
 
@@ -140,6 +146,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _connection_options(log_command, "our account")
     log_command.set_defaults(func=_log)
     _register_acting(commands)
+    xmpp_fleet.register_poll(commands, _connection_options)
 
     dev = commands.add_parser(
         "dev-server", help="a local XMPP server (Prosody or ejabberd) with TLS and test accounts"
@@ -152,6 +159,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="which XMPP server (Debian package of that name; default prosody)",
     )
     dev.add_argument("--folder", type=Path, help="keep config, CA and accounts here")
+    xmpp_fleet.dev_server_options(dev)
     dev.set_defaults(func=_dev_server)
 
 
@@ -597,12 +605,15 @@ def _serve(args: argparse.Namespace) -> int:
     for problem in scl.errors:  # what was left out; the rest is served
         print(printable(str(problem)), file=sys.stderr)
     if args.ied:
-        ied = scl.ied(args.ied)
+        ieds = [scl.ied(name) for name in args.ied]
     elif scl.ieds:
-        ied = scl.ieds[0]
+        ieds = [scl.ieds[0]]
     else:
         raise Gen61850Error(f"{args.scl}: no IED")
     account = _account(args)
+    if xmpp_fleet.is_fleet(args):
+        return xmpp_fleet.serve_fleet(args, scl, ieds, account)
+    ied = ieds[0]
     if not account.jid:
         address = next(
             (
@@ -698,6 +709,7 @@ def _dev_server(args: argparse.Namespace) -> int:
     users = [u.strip() for u in args.users.split(",") if u.strip()]
     if not users:
         raise Gen61850Error("--users: no account names")
+    xmpp_fleet.check_fleet_user(args)
     stopped = threading.Event()
     # Before Prosody starts. SIGINT too: a shell starts background jobs with SIGINT ignored,
     # and `kill -INT` must stop the server like Ctrl-C does.
@@ -725,6 +737,8 @@ def _dev_server(args: argparse.Namespace) -> int:
                 config, Account(jid, password, f"{dev.host}:{dev.port}", str(dev.ca_file))
             )
             print(f"  {jid}  password {password}  config {config}")
+        if args.fleet is not None:
+            xmpp_fleet.provision_fleet(dev, args.fleet, args.fleet_user, folder, users[-1])
         first, last = users[0], users[-1]
         print("try:")
         print(

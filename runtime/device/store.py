@@ -274,6 +274,17 @@ class ValueStore:
                     log.exception("value store: a change listener failed")
         return changes
 
+    def twin(self, clock: Callable[[], float]) -> ValueStore:
+        """A store of the same leaves (the leaf index shared, not copied) starting with these
+        values, without data sets, listeners or guards: another instance of one IED."""
+        return ValueStore(
+            self.normalise,
+            clock,
+            leaves=self.leaves,
+            values=dict(self.values),  # values are replaced on change, never mutated
+            _sorted=self._sorted,
+        )
+
     def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
         """Call ``listener(changes)`` after each transaction; returns the unsubscribe."""
         self._listeners.append(listener)

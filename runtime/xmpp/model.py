@@ -187,6 +187,8 @@ class ServedModel:
     time_quality: Callable[[], TimeQuality] = TimeQuality
     # references the application used, resolved (the variables never change once served)
     _resolved: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    # the layout tables are shared with twins (``twin``): control blocks may already be there
+    layout_shared: bool = False
 
     @classmethod
     def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
@@ -211,6 +213,32 @@ class ServedModel:
                         DataSetRef(ld.name, f"{ln.name}${ds.name}"), NamedList(members, False)
                     )
         model.store.subscribe(model._tell_writers)
+        return model
+
+    def twin(self, *, clock: Callable[[], float] = time.time) -> ServedModel:
+        """Another IED of this model's layout, for a fleet that serves one IED many times.
+
+        The layout (variables, names, children, the store's leaf index) is shared, not
+        copied, so a twin costs its values; they start as this model's are now, and the
+        data sets as its own (twin before serving: a client's data sets would be copied
+        too). The first server over any of them adds its control blocks to the shared
+        layout and every other finds them there (``provide``).
+        """
+        self.layout_shared = True
+        source = self.store
+        store = source.twin(clock)
+        for ref, named in source.data_sets.items():
+            store.add_data_set(ref, NamedList(list(named.members), named.deletable, named.owner))
+        model = ServedModel(
+            self.ied,
+            store,
+            variables=self.variables,
+            names=self.names,
+            children=self.children,
+            limits=self.limits,
+            layout_shared=True,
+        )
+        store.subscribe(model._tell_writers)
         return model
 
     @property
@@ -301,9 +329,13 @@ class ServedModel:
         missing; without them the provider takes over existing variables (control objects).
         """
         if names:
-            if any((domain, name) in self.variables for name in names):
+            present = [(domain, name) in self.variables for name in names]
+            if self.providers.owner(domain, prefix) is not None or (
+                any(present) and not (self.layout_shared and all(present))
+            ):
                 raise ModelError(f"{domain}/{prefix}: already served (one server per model)")
-            self._insert(domain, names)
+            if not any(present):
+                self._insert(domain, names)
         elif (domain, prefix) not in self.variables:
             raise ModelError(f"{domain}/{prefix}: no such variable to provide for")
         self.providers.register(domain, prefix, provider)

@@ -46,6 +46,10 @@ class ProviderRegistry:
         self._by_prefix[(domain, prefix)] = provider
         self._deepest = max(self._deepest, prefix.count("$") + 1)
 
+    def owner(self, domain: str, prefix: str) -> ObjectProvider | None:
+        """The provider registered at exactly ``prefix``, or None."""
+        return self._by_prefix.get((domain, prefix))
+
     def find(self, domain: str, item: str) -> tuple[str, ObjectProvider] | None:
         """(prefix, provider) of ``item``, or None when no provider owns it."""
         if not self._by_prefix:

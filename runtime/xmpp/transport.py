@@ -37,8 +37,10 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from gen61850.generated.scsm_8_2 import codec, stanza
 from gen61850.runtime.xmpp.errors import ConnectError
 from gen61850.runtime.xmpp.pdus import deeper_than
+from gen61850.runtime.xmpp.scram import install as install_fast_scram
 from gen61850.runtime.xmpp.serialize import serialize
 
+install_fast_scram()  # slixmpp's SCRAM key derivation in Python blocks the loop ~190 ms
 RESOURCE = "IEC"
 # The deepest stanza an endpoint takes in: an 8-2 payload at the codec's limit inside its
 # stanza. slixmpp serializes and copies stanzas recursively (its debug log, the error reply
@@ -68,6 +70,9 @@ class XmppSettings:
     # How long associations wait for a lost link to be resumed (XEP-0198) before they are
     # aborted; the XMPP server's own resumption window (``<enabled max=...>``) if shorter.
     resume_window: float = 60.0
+    # A TLS client context made by ``trust_context`` to share between endpoints (a fleet of
+    # IEDs in one process: one context, not one each); None: each makes its own.
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
 
 def trust_context(ca_file: str | None) -> ssl.SSLContext:
@@ -115,14 +120,19 @@ class Endpoint(slixmpp.ClientXMPP):
     """A slixmpp client with the 8-2 profile; ``start()``/``stop()`` bound every wait."""
 
     def __init__(self, settings: XmppSettings) -> None:
+        # an empty context for slixmpp, which would otherwise make a default one (loading
+        # the system CA store, ~70 ms) only for us to replace it right after
         super().__init__(
-            full_jid(settings.jid), settings.password, sasl_mech=settings.sasl_mechanism
+            full_jid(settings.jid),
+            settings.password,
+            sasl_mech=settings.sasl_mechanism,
+            ssl_context=settings.tls_context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
         )
         self.settings = settings
         self.enable_direct_tls = False
         self.enable_starttls = True
         self.enable_plaintext = False
-        self.ssl_context = trust_context(settings.ca_file)
+        self.ssl_context = settings.tls_context or trust_context(settings.ca_file)
         self.ca_certs = None  # slixmpp would add a CA file to the context: never
         stanza.register()
         self.register_plugin("xep_0198", {"window": 50})

@@ -3,6 +3,7 @@ the other; IEC 61850-8-2 works across the cluster as within one server."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,50 @@ def test_an_ied_on_one_node_serves_a_client_on_the_other(
     assert answers == ["XIEDLD0", "XIEDLD0/MMXU1.TotW.mag.f[MX] = 12.5"]
     # each node lists the sessions of both: the IED's (on the first) and the client's
     assert {"ied2@iec61850.test/IEC", "client2@iec61850.test/IEC"} <= set(sessions)
+
+
+def test_a_fleet_on_one_node_is_polled_from_the_other(
+    cluster: EjabberdCluster, own_scl: Path
+) -> None:
+    """Scale-out as a deployment has it: the IEDs' sessions on one node, the head-end's on
+    another; every read crosses the cluster and none is lost."""
+    from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.xmpp.fleet import Fleet, expand_pattern, instances, members
+    from gen61850.runtime.xmpp.fleet_client import FleetClient, PollSummary, poll
+    from gen61850.runtime.xmpp.model import ServedModel
+
+    first, second = cluster.nodes
+    jids = expand_pattern(f"cder{{n}}@{first.domain}", count=10)
+    first.register_many({jid.split("@")[0]: password("cder") for jid in jids})
+    first.register_many({"head": password("head")})
+    ied = load_scl(own_scl).ieds[0]
+    models = instances(ied, jids, ServedModel.from_ied)
+
+    async def body() -> PollSummary:
+        frozen = gc.get_freeze_count()
+        fleet = Fleet(
+            members(
+                [(jid, model, ied.name) for jid, model in zip(jids, models, strict=True)],
+                passwords=lambda _: password("cder"),
+                template=settings(first, "cder"),
+            )
+        )
+        await fleet.start()
+        try:
+            assert gc.get_freeze_count() > frozen  # the fleet's objects left the cyclic GC
+            gc.unfreeze()  # (not the rest of the test session's)
+            client = AcsiClient(settings(second, "head"))
+            await client.start()
+            try:
+                reader = FleetClient(client, per_ied=1, total=4)
+                return await poll(reader, jids, ["XIEDLD0/MMXU1.TotW.mag.f[MX]"], rounds=2)
+            finally:
+                await client.stop()
+        finally:
+            await fleet.stop()
+
+    summary = run(body())
+    counts = summary.as_dict()
+    assert (counts["associated"], counts["requests"], counts["answered"]) == (10, 20, 20)
+    assert counts["errors"] == {} and counts["unanswered"] == 0
+    assert counts["most_outstanding"]["total"] <= 4
