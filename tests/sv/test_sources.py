@@ -1,0 +1,275 @@
+"""Signal sources and live changes through the publisher, frames decoded by the receiver
+(sans-I/O: the publisher's sender collects the frames; tests/sv/test_sources_netns.py
+does the same on a veth pair)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
+from gen61850.runtime.sv.publisher import Publisher, PublisherError
+from gen61850.runtime.sv.receiver import SvReceiver
+from gen61850.runtime.sv.source import SineWave, SourceError, default_amplitudes
+from gen61850.runtime.sv.sources import (
+    ArrayPlayback,
+    Block,
+    Callback,
+    Harmonic,
+    Sine,
+    State,
+    StateSequence,
+)
+from gen61850.runtime.sv.stream import AsduConfig, StreamConfig
+
+
+def received(
+    config: StreamConfig, frames: list[bytes]
+) -> dict[str, tuple[np.ndarray, np.ndarray, list[bool]]]:
+    """Per svID: smpCnt per sample, physical values (samples x channels), simulation."""
+    receiver = SvReceiver(streams=[config])
+    out: dict[str, tuple[list[int], list[tuple[float, ...]], list[bool]]] = {
+        sv_id: ([], [], []) for sv_id in config.sv_ids
+    }
+    for frame in frames:
+        got = receiver.feed_scaled(frame, 0.0)
+        assert got is not None
+        for sv_id, smp, values in zip(got.sv_ids, got.smp_cnt, got.values, strict=True):
+            assert values is not None
+            out[sv_id][0].append(smp)
+            out[sv_id][1].append(values)
+            out[sv_id][2].append(got.simulated)
+    assert receiver.stats.decode_errors == 0
+    return {k: (np.array(c), np.array(v), s) for k, (c, v, s) in out.items()}
+
+
+def publish(config: StreamConfig, count: int, sources: object, **kw: object) -> list[bytes]:
+    frames: list[bytes] = []
+    publisher = Publisher(
+        [config],
+        sender=lambda frame, due: frames.append(bytes(frame)),
+        sources=sources,  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+    publisher.run(count=count, paced=False)
+    return frames
+
+
+def test_sine_harmonics_dc_and_phases_by_fft() -> None:
+    config = StreamConfig("H1")  # 4000 samples/s, 50 Hz
+    sine = Sine(
+        [100.0, 50.0, 0, 0, 200, 200, 200, 0],
+        [0, -120, 0, 0, 30, 0, 0, 0],
+        harmonics=[Harmonic(3, 0.2), Harmonic(5, 0.1, 90)],
+        dc=[1.5, 0, 0, 0, 0, 0, 0, -2],
+    )
+    values = received(config, publish(config, 4000, [sine]))["H1"][1]
+    spectrum = np.fft.rfft(values[:4000], axis=0) / 2000  # one second: bin k is k Hz
+    assert abs(spectrum[50, 0]) == pytest.approx(100, rel=1e-4)
+    assert abs(spectrum[150, 0]) == pytest.approx(20, rel=1e-3)
+    assert abs(spectrum[250, 1]) == pytest.approx(5, rel=1e-3)
+    assert np.degrees(np.angle(spectrum[50, 4] / spectrum[50, 5])) == pytest.approx(30, abs=0.01)
+    assert values[:, 0].mean() == pytest.approx(1.5, abs=1e-3)
+    assert values[:, 7].mean() == pytest.approx(-2, abs=1e-2)
+
+
+def test_callback_gets_the_sample_times_and_ragged_output_is_refused() -> None:
+    config = StreamConfig("C1", asdus_per_frame=2)
+
+    def signal(t: np.ndarray) -> np.ndarray:
+        return np.column_stack([t * 1000 + k for k in range(8)])
+
+    smp, values, _sim = received(config, publish(config, 300, [Callback(signal)]))["C1"]
+    assert smp.tolist() == list(range(600))
+    expected = np.arange(600)[:, None] * 0.25 + np.arange(8)  # ms since start, + channel
+    assert np.allclose(values, expected, atol=0.01)
+    with pytest.raises(SourceError, match=r"shape \(\d+, 3\)"):
+        publish(config, 10, [Callback(lambda t: np.zeros((len(t), 3)))])
+
+
+def test_array_playback_loops_or_plays_once_and_resamples() -> None:
+    config = StreamConfig(
+        "A1", layout=DataSetLayout("f", (Channel("x", ChannelType.FLOAT32, 1.0, False),))
+    )
+    data = np.arange(7, dtype=np.float64)
+    looped = received(config, publish(config, 20, [ArrayPlayback(data)]))["A1"][1][:, 0]
+    assert looped.tolist() == [i % 7 for i in range(20)]
+    once = received(config, publish(config, 10, [ArrayPlayback(data, loop=False)]))["A1"][1][:, 0]
+    assert once.tolist() == [0, 1, 2, 3, 4, 5, 6, 0, 0, 0]
+    # 2000 samples/s played at 4000: every other sample is the midpoint.
+    ramp = np.arange(100, dtype=np.float64) * 2
+    resampled = received(
+        config, publish(config, 100, [ArrayPlayback(ramp, rate=2000.0, loop=False)])
+    )
+    assert resampled["A1"][1][:100, 0].tolist() == pytest.approx(list(range(100)))
+
+
+def test_state_sequence_changes_state_at_the_asked_sample() -> None:
+    config = StreamConfig("S1")  # 4000 samples/s
+    pre = State([1000.0] * 3 + [0] * 5, [0, -120, 120, 0, 0, 0, 0, 0], duration=0.05, name="pre")
+    fault = State([9000.0] + [1000.0] * 2 + [0] * 5, [0, -120, 120, 0, 0, 0, 0, 0], duration=0.025)
+    post = State([0.0] * 8, [0] * 8, quality=[1] * 8)
+    sequence = StateSequence([pre, fault, post])
+    values = received(config, publish(config, 600, [sequence]))["S1"][1]
+    assert sequence.transitions == [(0, 0), (200, 1), (300, 2)]
+    rate = 4000
+    for s in (0, 199, 200, 299):
+        amplitude = 1000 if s < 200 else 9000
+        assert values[s, 0] == pytest.approx(
+            amplitude * math.sin(2 * math.pi * 50 * s / rate), abs=0.01
+        )
+    assert np.all(values[300:] == 0)
+
+
+def test_state_waiting_for_a_trigger_moves_on_at_the_announced_sample() -> None:
+    config = StreamConfig("T1")
+    sequence = StateSequence([State([1.0] * 8, [0] * 8), State([5.0] * 8, [90] * 8)])
+    frames: list[bytes] = []
+    announced = []
+
+    def sender(frame: bytearray, due: int) -> None:
+        frames.append(bytes(frame))
+        if len(frames) == 100:
+            announced.append(publisher.change("T1", trigger=True))
+
+    publisher = Publisher([config], sender=sender, sources=[sequence])
+    publisher.run(count=400, paced=False)
+    change = announced[0]
+    assert change.sample >= 100 and change.smp_cnt == change.sample
+    assert sequence.transitions == [(0, 0), (change.sample, 1)]
+    values = received(config, frames)["T1"][1][:, 0]
+    s = change.sample
+    assert values[s - 1] == pytest.approx(math.sin(2 * math.pi * 50 * (s - 1) / 4000), abs=0.01)
+    assert values[s] == pytest.approx(5 * math.cos(2 * math.pi * 50 * s / 4000), abs=0.01)
+
+
+def test_live_changes_land_on_the_announced_sample() -> None:
+    config = StreamConfig("L1", asdus_per_frame=2)
+    frames: list[bytes] = []
+    changes = []
+
+    def sender(frame: bytearray, due: int) -> None:
+        frames.append(bytes(frame))
+        if len(frames) == 50:
+            changes.append(publisher.change("L1", amplitudes=[2.0] * 8, frequency=60.0))
+            changes.append(publisher.change("L1", quality=[0x2000] * 8))
+            changes.append(publisher.change("L1", simulation=True))
+            later = changes[-1].sample + 100
+            changes.append(publisher.change("L1", at=later, dc=[3.0] * 8))
+
+    sine = Sine([1.0] * 8, [0] * 8)
+    publisher = Publisher([config], sender=sender, sources=[sine])
+    publisher.run(count=300, paced=False)
+    _smp, values, simulated = received(config, frames)["L1"]
+    quality = [SvReceiver(streams=[config]).feed_scaled(f, 0.0).quality[0][0] for f in frames]  # type: ignore[union-attr]
+    first = changes[0].sample
+    assert first % 2 == 0 and first > 100  # a whole frame, not yet made
+    assert all(c.sample == first for c in changes[:3])
+    assert values[first - 1, 0] == pytest.approx(
+        math.sin(2 * math.pi * 50 * (first - 1) / 4000), abs=1e-2
+    )
+    # Phase continuous across the frequency change: theta(first) = 2 pi 50 first / 4000.
+    theta = 2 * math.pi * 50 * first / 4000
+    for s in (first, first + 7):
+        want = 2 * math.sin(theta + 2 * math.pi * 60 * (s - first) / 4000)
+        assert values[s, 0] == pytest.approx(want, abs=1e-2)
+    assert quality[first // 2 - 1] == 0 and quality[first // 2] == 0x2000
+    assert not simulated[first - 1] and simulated[first]
+    dc_at = changes[3].sample
+    assert values[dc_at, 0] - values[dc_at - 1, 0] > 2.5  # the offset arrives at once
+    with pytest.raises(PublisherError, match="earliest sample"):
+        publisher2 = Publisher([config], sender=lambda f, d: None, sources=[Sine()])
+        publisher2.start(count=4000)
+        try:
+            publisher2.change("L1", at=0, dc=[0.0] * 8)
+        finally:
+            publisher2.stop()
+
+
+def test_change_refusals() -> None:
+    config = StreamConfig("R1")
+    publisher = Publisher([config], sender=lambda f, d: None)
+    with pytest.raises(SourceError, match="precomputed sine table"):
+        publisher.change("R1", amplitudes=[1.0] * 8)
+    with pytest.raises(SourceError, match="one word per channel"):
+        publisher.change("R1", quality=[0, 0])
+    with pytest.raises(PublisherError, match="no svID"):
+        publisher.change("nope", quality=None)
+    live = Publisher([config], sender=lambda f, d: None, sources=[Sine()])
+    with pytest.raises(SourceError, match="cannot change bogus"):
+        live.change("R1", bogus=1)
+    with pytest.raises(SourceError, match="3 amplitudes for 8 channels"):
+        live.change("R1", amplitudes=[1.0, 2.0, 3.0])
+    with pytest.raises(SourceError, match="svID R1: 2 channels to play, the data set has 8"):
+        Publisher([config], sender=lambda f, d: None, sources=[ArrayPlayback(np.zeros((5, 2)))])
+
+
+def test_sequence_asdus_each_with_their_own_source_and_layout() -> None:
+    floats = DataSetLayout(
+        "F", tuple(Channel(n, ChannelType.FLOAT32, 1.0, True, "current") for n in ("Ia", "Ib"))
+    )
+    config = StreamConfig(
+        "Q1",
+        asdus_per_frame=2,
+        sequence=(AsduConfig("Q2", floats, "LD/LLN0$F", 5, 1),),
+    )
+    assert config.asdus_in_frame == 4 and config.sv_ids == ("Q1", "Q2")
+    frames = publish(
+        config,
+        50,
+        {"Q2": Callback(lambda t: np.column_stack([t, -t]), quality=[0x800, 0])},
+    )
+    got = received(config, frames)
+    assert got["Q1"][0].tolist() == got["Q2"][0].tolist() == list(range(100))
+    assert np.allclose(got["Q2"][1][:, 0], np.arange(100) / 4000)
+    table = SineWave.default(config).table(config)
+    assert np.allclose(got["Q1"][1][:, 0], [row[0] / 1000 for row in table[:100]])
+    from gen61850.runtime.sv.frame import decode_frame
+
+    asdus = decode_frame(frames[0]).pdu.asdu
+    assert [(a.svID, a.smpCnt, a.confRev, a.smpSynch, a.datSet) for a in asdus] == [
+        ("Q1", 0, 1, 0, None),
+        ("Q2", 0, 5, 1, "LD/LLN0$F"),
+        ("Q1", 1, 1, 0, None),
+        ("Q2", 1, 5, 1, "LD/LLN0$F"),
+    ]
+    assert floats.decode(asdus[1].sample)[1] == [0x800, 0]
+
+
+def test_default_amplitudes_follow_phases_and_ratings() -> None:
+    layout = DataSetLayout(
+        "r",
+        (
+            Channel("TCTR1.Amp", kind="current", phase="A", rated=1000.0),
+            Channel("TCTR2.Amp", kind="current", phase="B", rated=1000.0),
+            Channel("TCTR3.Amp", kind="current", phase="C"),
+            Channel("TCTR4.Amp", kind="current", phase="N"),
+            Channel("TVTR1.Vol", kind="voltage", phase="A", rated=110000.0),
+        ),
+    )
+    amplitudes, phases = default_amplitudes(layout)
+    assert phases == [0.0, -120.0, 120.0, 0.0, 0.0]
+    assert amplitudes == pytest.approx([1414.2136, 1414.2136, 10.0, 0.0, 89814.623], rel=1e-6)
+    assert default_amplitudes(layout_9_2le())[1] == [0, -120, 120, 0, 0, -120, 120, 0]
+
+
+def test_a_source_may_give_quality_per_sample_and_the_simulation_bit() -> None:
+    config = StreamConfig(
+        "B1", layout=DataSetLayout("q", (Channel("x", ChannelType.INT32, 1.0, True),))
+    )
+
+    class Flags(Callback):
+        def block(self, first: int, count: int) -> Block:
+            index = np.arange(first, first + count)
+            return Block(
+                index[:, None].astype(float), (index % 3)[:, None].astype(np.uint32), first >= 8
+            )
+
+    frames = publish(config, 16, [Flags(lambda t: t)])
+    receiver = SvReceiver(streams=[config])
+    rows = [receiver.feed_scaled(f, 0.0) for f in frames]
+    assert [r.values[0][0] for r in rows] == list(range(16))  # type: ignore[union-attr,index]
+    assert [r.quality[0][0] for r in rows] == [i % 3 for i in range(16)]  # type: ignore[union-attr,index]
+    assert any(r.simulated for r in rows)  # type: ignore[union-attr]
