@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from gen61850.runtime.errors import Gen61850Error
 
-COMMANDS_HELP = "Sampled Values: publish, subscribe, decode and plot (IEC 61850-9-2)"
+COMMANDS_HELP = "Sampled Values: publish, subscribe, decode, record and plot (IEC 61850-9-2)"
 
 
 class CliError(Gen61850Error):
@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _register_publish(commands)
     _register_subscribe(commands)
     _register_decode(commands)
+    _register_record(commands)
     _register_plot(commands)
 
 
@@ -135,8 +136,21 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=run_publish)
 
 
+CHANNELS_HELP = (
+    "custom data set: NAME:INT32|FLOAT32[:SCALE][:q],... (scale: wire = physical x SCALE; "
+    "q: a quality word follows; names starting with I are currents, V or U voltages); "
+    "SVID=SPEC for one svID only (repeat the option)"
+)
+
+
+def _kind_of(name: str) -> str:
+    """Currents and voltages by the name's first letter (I; V or U), as the plots group them."""
+    first = name[:1].upper()
+    return "current" if first == "I" else "voltage" if first in ("V", "U") else "other"
+
+
 def _parse_channels(spec: str) -> Any:
-    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
+    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, LayoutError
 
     channels = []
     for item in spec.split(","):
@@ -157,8 +171,29 @@ def _parse_channels(spec: str) -> Any:
                     scale = float(extra)
                 except ValueError as error:
                     raise CliError(f"--channels: {extra!r} is not a scale or q") from error
-        channels.append(Channel(parts[0], kind, scale, quality))
-    return DataSetLayout("custom", tuple(channels))
+        try:
+            channels.append(Channel(parts[0], kind, scale, quality, _kind_of(parts[0])))
+        except LayoutError as error:
+            raise CliError(f"--channels: {error}") from error
+    try:
+        return DataSetLayout("custom", tuple(channels))
+    except LayoutError as error:
+        raise CliError(f"--channels: {error}") from error
+
+
+def _channels_options(given: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    """``--channels`` values: one layout for every svID, and layouts by svID (SVID=SPEC)."""
+    default = None
+    by_svid: dict[str, Any] = {}
+    for spec in given or []:
+        name, sep, rest = spec.partition("=")
+        if sep and ":" not in name:
+            by_svid[name] = _parse_channels(rest)
+        elif default is None:
+            default = _parse_channels(spec)
+        else:
+            raise CliError("--channels without SVID= given twice")
+    return default, by_svid
 
 
 def _stream_configs(args: argparse.Namespace) -> list[Any]:
@@ -278,10 +313,18 @@ def run_publish(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- layouts
 
 
-def _layout_choice(text: str, scaled: bool = False) -> Any:
+def _layout_choice(text: str, scaled: bool = False, channels: list[str] | None = None) -> Any:
     from gen61850.runtime.sv.dataset import layout_9_2le, profile_61869_9
     from gen61850.runtime.sv.report import LayoutChoice
 
+    if channels:
+        default, by_svid = _channels_options(channels)
+        if text not in ("auto",):
+            base = _layout_choice(text, scaled)
+            merged = dict(base.layouts or {})
+            merged.update(by_svid)
+            return LayoutChoice("auto", merged or None, scaled, default or base.default)
+        return LayoutChoice("auto", by_svid or None, scaled, default)
     if text in ("auto", "raw"):
         return LayoutChoice(text, None, scaled)
     if text.startswith("scl:"):
@@ -313,6 +356,7 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--count", type=_int, help="stop after this many frames")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
     p.add_argument("--quiet", action="store_true", help="statistics only")
@@ -343,7 +387,7 @@ def _print_event(event: Any, out: TextIO) -> None:
 def run_subscribe(args: argparse.Namespace) -> int:
     from gen61850.runtime.sv.subscriber import Subscriber
 
-    choice = _layout_choice(args.layout, args.scaled)
+    choice = _layout_choice(args.layout, args.scaled, args.channels)
     jsonl = args.format == "jsonl"
     events_out = sys.stderr if jsonl else sys.stdout
     subscriber = Subscriber(
@@ -418,14 +462,46 @@ def _print_statistics(receiver: Any, stats: Any, out: TextIO) -> None:
 
 
 def _register_decode(commands: argparse._SubParsersAction[Any]) -> None:
-    p = commands.add_parser("decode", help="decode the SV frames of a pcap/pcapng file")
+    p = commands.add_parser(
+        "decode",
+        help="decode the SV frames of a pcap/pcapng file (text, jsonl, COMTRADE or CSV)",
+    )
     p.add_argument("file", type=Path)
-    p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--format", choices=("text", "jsonl", "comtrade", "csv"), default="text")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="folder for --format comtrade (required) or csv (default: standard output)",
+    )
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--appid", type=_int, action="append", help="only these APPIDs")
     p.add_argument("--svid", action="append", help="only these svIDs")
+    _add_recording_options(p)
     p.set_defaults(func=_pipe_safe(run_decode))
+
+
+def _add_recording_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("COMTRADE")
+    g.add_argument("--revision", choices=("2013", "1999"), default="2013", help="C37.111 revision")
+    g.add_argument(
+        "--data-format",
+        type=str.upper,
+        choices=("ASCII", "BINARY", "BINARY32", "FLOAT32"),
+        help="data file (default: BINARY32 when every channel is INT32, else FLOAT32; "
+        "1999: BINARY; ASCII for either)",
+    )
+    g.add_argument(
+        "--frequency", type=float, default=50.0, help="line frequency written (default 50 Hz)"
+    )
+    g.add_argument(
+        "--rate",
+        type=float,
+        help="samples per second (default: from smpRate, the smpCnt wrap or the capture times)",
+    )
 
 
 def _is_sv(data: bytes) -> bool:
@@ -479,15 +555,62 @@ def decode_file(
     return receiver, skipped, None
 
 
+def _recorder(choice: Any, sv_ids: list[str] | None) -> Any:
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.recording import Recorder
+
+    default = choice.default
+    if default is None and choice.mode == "auto" and not choice.layouts:
+        default = layout_9_2le()  # 64-octet samples of unknown streams: the usual 9-2LE
+    return Recorder(choice.layouts, default, sv_ids)
+
+
+def _save_recordings(args: argparse.Namespace, recorder: Any, out: TextIO) -> None:
+    from gen61850.runtime.sv.recording import write_comtrade_files, write_csv, write_csv_files
+
+    recordings = list(recorder.recordings.values())
+    if args.format == "comtrade":
+        written = write_comtrade_files(
+            recordings,
+            args.output,
+            frequency=args.frequency,
+            rate=args.rate,
+            revision=args.revision,
+            data_format=args.data_format,
+        )
+    elif args.output is not None:
+        written = write_csv_files(recordings, args.output)
+    else:
+        for recording in recordings:
+            if len(recordings) > 1:
+                print(f"# svID {_shown(recording.sv_id)}", file=sys.stdout)
+            write_csv(recording, sys.stdout)
+        written = []
+    for sv_id, path in written:
+        recording = recorder.recordings[sv_id]
+        print(
+            _shown(f"wrote {path} (svID {sv_id}, {recording.samples} samples)"),
+            file=out,
+        )
+    if recorder.skipped:
+        print(f"{recorder.skipped} ASDUs fit no layout and were left out", file=out)
+
+
 def run_decode(args: argparse.Namespace) -> int:
-    choice = _layout_choice(args.layout, args.scaled)
+    if args.format == "comtrade" and args.output is None:
+        raise CliError("--format comtrade needs -o DIR")
+    choice = _layout_choice(args.layout, args.scaled, args.channels)
     jsonl = args.format == "jsonl"
     out = sys.stdout
+    recorder = _recorder(choice, args.svid) if args.format in ("comtrade", "csv") else None
 
     def emit(index: int, frame: Any) -> None:
-        _write_records(index, frame, choice, jsonl, out)
+        if recorder is not None:
+            recorder.add(frame)
+        else:
+            _write_records(index, frame, choice, jsonl, out)
 
-    summary = sys.stderr if jsonl else sys.stdout
+    summary = sys.stderr if jsonl or args.format == "csv" else sys.stdout
     receiver, skipped, broken = decode_file(
         args.file,
         choice,
@@ -497,11 +620,74 @@ def run_decode(args: argparse.Namespace) -> int:
         on_event=lambda event: _print_event(event, summary),
     )
     stats = receiver.stats
+    if recorder is not None:
+        _save_recordings(args, recorder, summary)
     if skipped:
         print(f"skipped {skipped} frames that are not SV", file=summary)
     _print_statistics(receiver, stats, summary)
     if broken is not None:  # after the statistics of what was read before it
         raise broken
+    return 0
+
+
+# ---------------------------------------------------------------- record
+
+
+def _register_record(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser(
+        "record",
+        help="receive SV on an interface and write COMTRADE (and/or CSV), one record per svID",
+    )
+    p.add_argument("--iface", required=True)
+    p.add_argument("--comtrade", type=Path, metavar="DIR", help="write COMTRADE records here")
+    p.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files here")
+    p.add_argument("--appid", type=_int, action="append", help="only these APPIDs (kernel)")
+    p.add_argument("--svid", action="append", help="only these svIDs")
+    p.add_argument("--count", type=_int, help="stop after this many frames")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
+    p.add_argument(
+        "--write", type=Path, metavar="FILE", help="also save the frames to a .pcap/.pcapng file"
+    )
+    _add_recording_options(p)
+    p.set_defaults(func=run_record)
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from gen61850.runtime.pcap import CapturedFrame, write_capture
+    from gen61850.runtime.sv.subscriber import Subscriber
+
+    if args.comtrade is None and args.csv is None:
+        raise CliError("give --comtrade DIR and/or --csv DIR")
+    if args.count is None and args.duration is None:
+        raise CliError("give --count or --duration (Ctrl-C also stops and writes)")
+    choice = _layout_choice(args.layout, True, args.channels)
+    recorder = _recorder(choice, args.svid)
+    subscriber = Subscriber(args.iface, appids=args.appid, sv_ids=args.svid, layouts=choice.layouts)
+    saved: list[CapturedFrame] = []
+    try:
+        for frame in subscriber.frames(count=args.count, duration=args.duration):
+            recorder.add(frame)
+            if args.write is not None and frame.raw is not None:
+                saved.append(
+                    CapturedFrame(round((frame.time or 0.0) * 1e9), frame.raw, len(frame.raw))
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = subscriber.stats
+        subscriber.close()
+    if args.write is not None:
+        write_capture(args.write, saved)
+        print(f"wrote {len(saved)} frames to {args.write}")
+    if args.comtrade is not None:
+        args.format, args.output = "comtrade", args.comtrade
+        _save_recordings(args, recorder, sys.stdout)
+    if args.csv is not None:
+        args.format, args.output = "csv", args.csv
+        _save_recordings(args, recorder, sys.stdout)
+    _print_statistics(subscriber.receiver, stats, sys.stdout)
     return 0
 
 

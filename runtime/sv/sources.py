@@ -11,7 +11,7 @@ sample index it announces, between two blocks, so a change lands exactly on that
 Built in: ``Sine`` (per channel amplitude, phase, DC offset, harmonics, noise, one
 frequency), ``Callback`` (a function of the sample times), ``ArrayPlayback`` (loop or
 once, resampled), ``StateSequence`` (pre-fault, fault, post-fault states with durations or
-triggers, as a relay test set plays them) and ``comtrade.ComtradePlayback``. ``SineWave``
+triggers, as a relay test set plays them) and ``ComtradePlayback``. ``SineWave``
 (``source.py``) is the precomputed one-second table of earlier releases, the cheapest.
 """
 
@@ -20,11 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from gen61850.runtime.comtrade import Record
 from gen61850.runtime.sv.dataset import DataSetLayout
 from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.sv.source import SourceError, default_amplitudes
@@ -348,6 +350,63 @@ class ArrayPlayback(Source):
         return Block(values, quality)
 
 
+class ComtradePlayback(ArrayPlayback):
+    """A COMTRADE record played on the stream's channels, resampled linearly to the
+    stream's rate (``read_record`` reads the file: ours and others'). ``channels`` names
+    the record's analog channel for each channel of the data set, in order (default: the
+    channels of the same name, else the first ones in order); ``loop`` replays it."""
+
+    def __init__(
+        self,
+        record: Record | Path | str,
+        *,
+        channels: Sequence[str] | None = None,
+        loop: bool = False,
+    ) -> None:
+        from gen61850.runtime.comtrade import read_record
+
+        self.record = record if isinstance(record, Record) else read_record(record)
+        if self.record.samples == 0:
+            raise SourceError("the COMTRADE record has no samples")
+        self.channel_names = None if channels is None else list(channels)
+        self.loop = loop
+        self.rate = None
+
+    def bind(self, context: SourceContext) -> None:
+        record = self.record
+        by_name = {channel.name: channel for channel in record.analog}
+        wanted = self.channel_names
+        if wanted is None:
+            names = context.layout.names
+            if all(name in by_name for name in names):
+                wanted = names
+            elif len(record.analog) >= context.channels:
+                wanted = [channel.name for channel in record.analog[: context.channels]]
+            else:
+                raise SourceError(
+                    f"the record has {len(record.analog)} analog channels, the data set "
+                    f"{context.channels}: name them with channels=[...]"
+                )
+        missing = [name for name in wanted if name not in by_name]
+        if missing or len(wanted) != context.channels:
+            raise SourceError(
+                f"channels {wanted}: {len(wanted)} for {context.channels}, "
+                f"not in the record: {missing} (it has {sorted(by_name)})"
+            )
+        values = np.column_stack([by_name[name].values for name in wanted])
+        times = record.times
+        if times.size > 1 and np.any(np.diff(times) <= 0):
+            order = np.argsort(times, kind="stable")
+            times, values = times[order], values[order]
+            keep = np.concatenate(([True], np.diff(times) > 0))
+            times, values = times[keep], values[keep]
+        self.data = np.nan_to_num(values)
+        self.quality_data = None
+        Source.bind(self, context)
+        self._values = resample(times, self.data, context.samples_per_second)
+        self._quality = None
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """One state of a sequence: a sine per channel (amplitudes, phases in degrees, an
@@ -443,6 +502,7 @@ __all__ = [
     "ArrayPlayback",
     "Block",
     "Callback",
+    "ComtradePlayback",
     "Harmonic",
     "Sine",
     "Source",

@@ -348,3 +348,126 @@ def test_mixed_svid_frames_decode_in_tshark_and_open61850(veth: VethPair, tmp_pa
         ] == [
             (a.sv_id, a.smp_cnt, a.conf_rev, a.smp_synch, a.dat_set, a.sample) for a in ours.asdus
         ]
+
+
+def test_comtrade_playback_of_a_file_we_did_not_write(veth: VethPair, tmp_path: Path) -> None:
+    from gen61850.runtime.comtrade import read_record
+    from gen61850.runtime.sv.sources import ComtradePlayback
+
+    from .test_comtrade import other_writers_file
+
+    cfg = other_writers_file(tmp_path)  # 1000 samples/s, 0.2 s, IL1 and UL1
+    layout = DataSetLayout(
+        "relay",
+        (
+            Channel("I", ChannelType.INT32, 1000.0, True, "current"),
+            Channel("U", ChannelType.FLOAT32, 1.0, True, "voltage"),
+        ),
+    )
+    config = StreamConfig("G61P1", appid=0x4106, layout=layout)
+    got = over_the_wire(veth, config, [ComtradePlayback(cfg, channels=["IL1", "UL1"])], 1000)
+    values = np.array(got[config.sv_id][1])
+    record = read_record(cfg)
+    t = np.arange(1000) / RATE
+    inside = t <= record.times[-1]
+    for j, channel in enumerate(record.analog):
+        want = np.interp(t[inside], record.times, channel.values)
+        tolerance = 1e-3 if j == 0 else 1e-4 * np.abs(want).max()
+        assert np.allclose(values[inside, j], want, atol=tolerance)
+    assert np.all(values[~inside] == 0)  # played once
+
+
+def test_cli_record_writes_comtrade_of_what_crossed_the_wire(
+    veth: VethPair, tmp_path: Path
+) -> None:
+    import sys
+
+    import comtrade
+
+    cli = [sys.executable, "-m", "gen61850", "sv"]
+    spec = "Ia:FLOAT32:1:q,Va:INT32:100:q"
+    recorder = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_b,
+            *cli,
+            "record",
+            "--iface",
+            veth.if_b,
+            "--comtrade",
+            str(tmp_path / "ct"),
+            "--csv",
+            str(tmp_path / "csv"),
+            "--channels",
+            spec,
+            "--count",
+            "400",
+            "--duration",
+            "20",
+            "--svid",
+            "G61R1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        publisher = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                veth.ns_a,
+                *cli,
+                "publish",
+                "--iface",
+                veth.if_a,
+                "--svid",
+                "G61R1",
+                "--channels",
+                spec,
+                "--amplitude",
+                "5,230",
+                "--phase",
+                "0,90",
+                "--quality",
+                "0,0x2000",
+                "--count",
+                "800",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        out, err = recorder.communicate(timeout=60)
+    finally:
+        reap(recorder)
+    assert publisher.returncode == 0, publisher.stderr
+    assert recorder.returncode == 0, err
+    assert "wrote" in out and "G61R1" in out
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = comtrade.load(
+            str(tmp_path / "ct" / "G61R1.cfg"),
+            str(tmp_path / "ct" / "G61R1.dat"),
+            use_double_precision=True,
+        )
+    assert peer.total_samples == 400 and peer.ft == "FLOAT32"
+    smp = np.array(
+        [
+            int(line.split(",")[1])
+            for line in (tmp_path / "csv" / "G61R1.csv").read_text().splitlines()[1:]
+        ]
+    )
+    ia = 5 * np.sin(2 * math.pi * 50 * smp / RATE)
+    va = np.round(23000 * np.cos(2 * math.pi * 50 * smp / RATE)) / 100
+    assert np.allclose(np.array(peer.analog[0]), ia, atol=1e-6)
+    assert np.allclose(np.array(peer.analog[1]), va, atol=1e-9)
+    status = dict(zip(peer.status_channel_ids, peer.status, strict=True))
+    assert set(status["Va q.derived"]) == {1} and set(status["Ia q.derived"]) == {0}
+    assert np.allclose(np.array(peer.time), np.arange(400) / RATE, atol=1e-9)
