@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -109,6 +110,15 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
         "--channels",
         help="custom data set: NAME:INT32|FLOAT32[:SCALE][:q],... (default 9-2LE)",
     )
+    s.add_argument(
+        "--sequence",
+        action="append",
+        metavar="SPEC",
+        help='one more svID in every frame ("Sequence ASDU"; repeat, up to 7): '
+        "SVID[;datset=REF][;confrev=N][;smpsynch=N][;channels=SPEC][;itype=INT32|FLOAT32]"
+        "[;iscale=X][;vtype=...][;vscale=X][;amplitude=..][;phase=..][;quality=..] "
+        "(9-2LE data set unless channels= is given; needs one --svid)",
+    )
     a = p.add_argument_group("addressing")
     a.add_argument("--dst", help="destination MAC (default 01:0c:cd:04:00:00)")
     a.add_argument("--src", help="source MAC")
@@ -196,6 +206,71 @@ def _channels_options(given: list[str] | None) -> tuple[Any, dict[str, Any]]:
     return default, by_svid
 
 
+SEQUENCE_KEYS = {
+    "datset",
+    "confrev",
+    "smpsynch",
+    "channels",
+    "itype",
+    "iscale",
+    "vtype",
+    "vscale",
+    "amplitude",
+    "phase",
+    "quality",
+}
+
+
+def _parse_sequence(spec: str) -> tuple[Any, dict[str, Any]]:
+    """An ``AsduConfig`` and its signal options (amplitude, phase, quality) from
+    ``SVID;key=value;...``."""
+    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
+    from gen61850.runtime.sv.stream import AsduConfig
+
+    sv_id, *items = spec.split(";")
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in SEQUENCE_KEYS:
+            raise CliError(
+                f"--sequence {spec!r}: {item!r} is not KEY=VALUE with a key of "
+                f"{', '.join(sorted(SEQUENCE_KEYS))}"
+            )
+        options[key] = value.strip()
+    layout = _parse_channels(options["channels"]) if "channels" in options else layout_9_2le()
+    changed = []
+    for channel in layout.channels:
+        prefix = {"current": "i", "voltage": "v"}.get(channel.kind)
+        kind, scale = channel.type, channel.scale
+        if prefix and f"{prefix}type" in options:
+            try:
+                kind = ChannelType(options[f"{prefix}type"].upper())
+            except ValueError:
+                raise CliError(f"--sequence {spec!r}: {prefix}type is INT32 or FLOAT32") from None
+        if prefix and f"{prefix}scale" in options:
+            try:
+                scale = float(options[f"{prefix}scale"])
+            except ValueError:
+                raise CliError(f"--sequence {spec!r}: {prefix}scale is a number") from None
+        changed.append(Channel(channel.name, kind, scale, channel.quality, channel.kind))
+    try:
+        config = AsduConfig(
+            sv_id,
+            DataSetLayout(layout.name, tuple(changed)),
+            options.get("datset"),
+            int(options.get("confrev", "1"), 0),
+            int(options["smpsynch"], 0) if "smpsynch" in options else None,
+        )
+    except ValueError as error:  # StreamConfigError and LayoutError are ValueErrors
+        raise CliError(f"--sequence {spec!r}: {error}") from None
+    signal: dict[str, Any] = {}
+    for key in ("amplitude", "phase"):
+        signal[key] = _floats(options[key]) if key in options else None
+    signal["quality"] = _ints(options["quality"]) if "quality" in options else None
+    return config, signal
+
+
 def _stream_configs(args: argparse.Namespace) -> list[Any]:
     from gen61850.runtime.sv.stream import StreamConfig
 
@@ -241,6 +316,10 @@ def _stream_configs(args: argparse.Namespace) -> list[Any]:
     if args.channels:
         fields["layout"] = _parse_channels(args.channels)
     sv_ids = args.svid or ([base.sv_id] if base is not None else ["gen61850MU01"])
+    if args.sequence:
+        if len(sv_ids) != 1:
+            raise CliError("--sequence adds svIDs to the frames of one stream: give one --svid")
+        fields["sequence"] = tuple(_parse_sequence(spec)[0] for spec in args.sequence)
     configs = []
     for i, sv_id in enumerate(sv_ids):
         own = dict(fields)
@@ -267,14 +346,30 @@ def run_publish(args: argparse.Namespace) -> int:
 
     if args.count is None and args.duration is None:
         raise CliError("give --count or --duration")
-    configs = _stream_configs(args)
-    sources = []
+    from gen61850.runtime.sv.source import default_amplitudes
+
+    try:
+        configs = _stream_configs(args)
+    except ValueError as error:  # a stream description that cannot be sent
+        raise CliError(str(error)) from None
+    sources: list[Any] = []
     for config in configs:
-        sources.append(
-            SineWave.default(config).with_overrides(
-                args.amplitude, args.phase, args.quality, args.signal_frequency
-            )
+        own = SineWave.default(config).with_overrides(
+            args.amplitude, args.phase, args.quality, args.signal_frequency
         )
+        if not config.sequence:
+            sources.append(own)
+            continue
+        group_sources = [own]
+        for group, spec in zip(config.sequence, args.sequence or [], strict=True):
+            signal = _parse_sequence(spec)[1]
+            amplitudes, phases = default_amplitudes(group.layout)
+            group_sources.append(
+                SineWave(
+                    tuple(amplitudes), tuple(phases), (0,) * len(amplitudes), args.signal_frequency
+                ).with_overrides(signal["amplitude"], signal["phase"], signal["quality"])
+            )
+        sources.append(group_sources)
     if args.write is not None:
         captured: list[CapturedFrame] = []
 
@@ -292,7 +387,8 @@ def run_publish(args: argparse.Namespace) -> int:
         for config in configs:
             tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
             print(
-                f"publishing {_shown(config.sv_id)} APPID 0x{config.appid:04x} to {config.dst_mac} "
+                f"publishing {_shown(' + '.join(config.sv_ids))} APPID 0x{config.appid:04x} "
+                f"to {config.dst_mac} "
                 f"({tag}), {config.asdus_per_frame} ASDU/frame, "
                 f"{1 / config.frame_period:g} frames/s",
                 file=sys.stderr,
@@ -361,6 +457,16 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
     p.add_argument("--quiet", action="store_true", help="statistics only")
     p.add_argument(
+        "--phasors",
+        action="store_true",
+        help="print each stream's phasors every cycle (one-cycle DFT: RMS magnitude, angle, "
+        "frequency) instead of the samples",
+    )
+    p.add_argument("--frequency", type=float, default=50.0, help="nominal frequency for --phasors")
+    p.add_argument(
+        "--samples-per-period", type=_int, default=80, help="samples per cycle for --phasors"
+    )
+    p.add_argument(
         "--write", type=Path, metavar="FILE", help="also save the frames to a .pcap/.pcapng file"
     )
     p.add_argument("--no-ring", action="store_true", help="plain socket, no TPACKET_V3 ring")
@@ -402,6 +508,8 @@ def run_subscribe(args: argparse.Namespace) -> int:
 
     saved: list[CapturedFrame] = []
     index = 0
+    if args.phasors:
+        return _subscribe_phasors(args, subscriber, choice, jsonl)
     try:
         for frame in subscriber.frames(count=args.count, duration=args.duration):
             index += 1
@@ -424,6 +532,66 @@ def run_subscribe(args: argparse.Namespace) -> int:
         write_capture(args.write, saved)
         print(f"wrote {len(saved)} frames to {args.write}", file=out)
     _print_statistics(subscriber.receiver, stats, out)
+    return 0
+
+
+def _subscribe_phasors(args: argparse.Namespace, subscriber: Any, choice: Any, jsonl: bool) -> int:
+    """``sv subscribe --phasors``: one line (or JSON object) per stream and cycle."""
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.phasor import PhasorTracker
+
+    layouts = dict(choice.layouts or {})
+    default = choice.default or (layout_9_2le() if choice.mode == "auto" else None)
+    for sv_id in args.svid or []:
+        if default is not None:
+            layouts.setdefault(sv_id, default)
+    if not layouts:
+        subscriber.close()
+        raise CliError(
+            "--phasors needs the data sets: --svid (9-2LE unless --layout/--channels say "
+            "otherwise), --channels SVID=SPEC or --layout scl:FILE"
+        )
+    subscriber.receiver.parser.layouts.update(layouts)
+    tracker = PhasorTracker(
+        frequency=args.frequency, default_samples_per_cycle=args.samples_per_period
+    )
+    try:
+        for estimate in subscriber.phasors(
+            count=args.count, duration=args.duration, tracker=tracker
+        ):
+            names = choice.names_for(estimate.sv_id) or [
+                f"ch{i + 1}" for i in range(len(estimate.magnitude))
+            ]
+            if jsonl:
+                record = {
+                    "svID": estimate.sv_id,
+                    "smpCnt": estimate.smp_cnt,
+                    "time": estimate.time,
+                    "frequency": estimate.frequency,
+                    "channels": {
+                        name: {"magnitude": float(m), "angle": float(a), "rms": float(r)}
+                        for name, m, a, r in zip(
+                            names, estimate.magnitude, estimate.angle, estimate.rms, strict=False
+                        )
+                    },
+                }
+                print(json.dumps(record), flush=True)
+            else:
+                cells = " ".join(
+                    f"{_shown(name)}={m:.4g}∠{a:.1f}°"
+                    for name, m, a in zip(names, estimate.magnitude, estimate.angle, strict=False)
+                )
+                freq = "" if estimate.frequency is None else f" f={estimate.frequency:.3f}Hz"
+                print(
+                    f"svID={_shown(estimate.sv_id)} smpCnt={estimate.smp_cnt}{freq} {cells}",
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = subscriber.stats
+        subscriber.close()
+    _print_statistics(subscriber.receiver, stats, sys.stderr if jsonl else sys.stdout)
     return 0
 
 
@@ -495,7 +663,9 @@ def _add_recording_options(p: argparse.ArgumentParser) -> None:
         "1999: BINARY; ASCII for either)",
     )
     g.add_argument(
-        "--frequency", type=float, default=50.0, help="line frequency written (default 50 Hz)"
+        "--frequency",
+        type=float,
+        help="line frequency written (default: found in the samples, as a rule 50 or 60 Hz)",
     )
     g.add_argument(
         "--rate",
@@ -695,12 +865,34 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def _register_plot(commands: argparse._SubParsersAction[Any]) -> None:
-    p = commands.add_parser("plot", help="draw each stream's channels over time (PNG)")
+    p = commands.add_parser(
+        "plot",
+        help="draw each stream's last cycles (currents and voltages apart) and its phasors",
+        description="Waveforms of the last few cycles of each stream (or a window you "
+        "choose), currents and voltages on separate axes in physical units, and a second "
+        "figure (OUTPUT-phasors.EXT) with each channel's phasor from a one-cycle DFT at the "
+        "window's end. Unknown 64-octet samples are read as 9-2LE.",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="image file (.png, .svg)")
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--svid", action="append", help="only these svIDs")
-    p.add_argument("--seconds", type=float, help="only the first SECONDS of each stream")
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--seconds", type=float, help="window length in seconds")
+    window.add_argument("--cycles", type=float, help="window length in cycles (default 3)")
+    p.add_argument(
+        "--start",
+        type=float,
+        help="window start, seconds after each stream's first sample (default: the window "
+        "ends with the last sample)",
+    )
+    p.add_argument(
+        "--frequency",
+        type=float,
+        help="signal frequency (default: found in the samples, 50 or 60 Hz as a rule)",
+    )
+    p.add_argument("--no-phasors", action="store_true", help="no phasor figure")
     p.set_defaults(func=run_plot)
 
 
@@ -712,60 +904,110 @@ def run_plot(args: argparse.Namespace) -> int:
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise CliError("sv plot needs matplotlib (pip install 'gen61850[plot]')") from error
-    choice = _layout_choice(args.layout, scaled=args.layout not in ("auto", "raw"))
-    # Per stream: frame time and smpCnt of each sample, its values, channel names.
-    series: dict[str, tuple[list[float], list[int], list[list[Any]], list[str] | None]] = {}
+    import numpy as np
 
-    def collect(_index: int, frame: Any) -> None:
-        from gen61850.runtime.sv.report import asdu_values
+    from gen61850.runtime.sv.phasor import one_cycle_dft
 
-        for asdu in frame.asdus:
-            layout = choice.layout_for(asdu)
-            values, _ = asdu_values(asdu, layout, choice.scaled)
-            if values is None:
-                continue
-            times, counts, rows, _names = series.setdefault(
-                asdu.sv_id, ([], [], [], choice.names_for(asdu.sv_id))
-            )
-            times.append(frame.time or 0.0)
-            counts.append(asdu.smp_cnt)
-            rows.append(values)
+    for value, name in ((args.seconds, "--seconds"), (args.cycles, "--cycles")):
+        if value is not None and not value > 0:
+            raise CliError(f"{name} must be positive")
+    if args.frequency is not None and not args.frequency > 0:
+        raise CliError("--frequency must be positive")
+    from gen61850.runtime.sv.phasor import estimate_frequency
 
-    _receiver, _skipped, broken = decode_file(args.file, choice, collect, None, args.svid)
+    choice = _layout_choice(args.layout, True, args.channels)
+    recorder = _recorder(choice, args.svid)
+    _receiver, _skipped, broken = decode_file(
+        args.file, choice, lambda _i, frame: recorder.add(frame), None, args.svid
+    )
     if broken is not None:
         raise broken
-    if not series:
+    recordings = [r for _k, r in sorted(recorder.recordings.items()) if r.samples]
+    if not recordings:
         raise CliError(f"{args.file}: no SV stream with a usable layout to plot")
-    panels: list[tuple[str, str, list[int]]] = []
-    for sv_id, (_times, _counts, rows, _names) in sorted(series.items()):
-        layout = (choice.layouts or {}).get(sv_id, choice.default)
-        kinds = [c.kind for c in layout.channels] if layout is not None else []
-        if len(kinds) != len(rows[0]):
-            kinds = ["other"] * len(rows[0])
+    panels: list[tuple[Any, str, list[int], Any, Any]] = []
+    phasor_rows: list[tuple[Any, Any, Any]] = []
+    for recording in recordings:
+        frequency = args.frequency or 50.0
+        rate = recording.rate(frequency)
+        index = recording.sample_index(rate, frequency)
+        keep = index >= 0
+        times = index[keep] / rate
+        values = np.array(recording.values, dtype=np.float64).reshape(recording.samples, -1)[keep]
+        if args.frequency is None:
+            frequency = estimate_frequency(values, rate)
+        length = args.seconds if args.seconds is not None else (args.cycles or 3.0) / frequency
+        if args.start is not None:
+            chosen = (times >= args.start) & (times <= args.start + length)
+        else:
+            chosen = times >= times[-1] - length
+        kinds = [c.kind for c in recording.layout.channels]
         for kind in ("current", "voltage", "other"):
-            chosen = [i for i, k in enumerate(kinds) if k == kind]
-            if chosen:
-                panels.append((sv_id, kind, chosen))
-    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), squeeze=False)
+            columns = [i for i, k in enumerate(kinds) if k == kind]
+            if columns:
+                panels.append((recording, kind, columns, times[chosen], values[chosen]))
+        # Phasors of the last whole cycle of the window (consecutive samples only).
+        per_cycle = max(2, round(rate / frequency))
+        window_index = index[keep][chosen]
+        if len(window_index) >= per_cycle:
+            tail = window_index[-per_cycle:]
+            if tail[-1] - tail[0] == per_cycle - 1:
+                phasor_rows.append(
+                    (recording, one_cycle_dft(values[chosen][-per_cycle:], int(tail[0])), kinds)
+                )
     units = {"current": "current (A)", "voltage": "voltage (V)", "other": "value"}
-    for axis, (sv_id, kind, chosen) in zip(axes[:, 0], panels, strict=True):
-        from gen61850.runtime.sv.report import sample_times
-
-        frame_times, counts, rows, names = series[sv_id]
-        times = sample_times(frame_times, counts)
-        rel = [t - times[0] for t in times]
-        keep = len(rel)
-        if args.seconds is not None:
-            keep = sum(1 for t in rel if t <= args.seconds)
-        for channel in chosen:
-            label = names[channel] if names else f"ch{channel + 1}"
-            axis.plot(rel[:keep], [row[channel] for row in rows[:keep]], label=label, lw=0.8)
-        axis.set_title(f"svID {sv_id}" + ("" if kind == "other" else f" — {kind}s"))
-        axis.set_xlabel("time (s)")
-        axis.set_ylabel(units[kind] if choice.scaled else "wire value")
-        axis.legend(loc="upper right", fontsize="small", ncol=4)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(11, 2.8 * len(panels)), squeeze=False)
+    for axis, (recording, kind, columns, times, values) in zip(axes[:, 0], panels, strict=True):
+        names = recording.layout.names
+        for column in columns:
+            axis.plot(times * 1000.0, values[:, column], label=_shown(names[column]), lw=0.9)
+        scaled = recording.layout.name != "auto"
+        axis.set_title(
+            _shown(f"svID {recording.sv_id}") + ("" if kind == "other" else f" — {kind}s")
+        )
+        axis.set_xlabel("time from the stream's first sample (ms)")
+        axis.set_ylabel(units[kind] if scaled else "wire value")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
         axis.grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(args.output)
-    print(f"wrote {args.output} ({len(series)} stream(s), {len(panels)} panel(s))")
+    plt.close(figure)
+    print(f"wrote {args.output} ({len(recordings)} stream(s), {len(panels)} panel(s))")
+    if args.no_phasors or not phasor_rows:
+        return 0
+    target = args.output.with_name(f"{args.output.stem}-phasors{args.output.suffix}")
+    groups = [
+        (recording, phasors, [i for i, k in enumerate(kinds) if k == kind], kind)
+        for recording, phasors, kinds in phasor_rows
+        for kind in ("current", "voltage", "other")
+        if kind in kinds
+    ]
+    figure = plt.figure(figsize=(4.2 * len(groups), 4.8))
+    for number, (recording, phasors, columns, kind) in enumerate(groups, start=1):
+        axis = figure.add_subplot(1, len(groups), number, projection="polar")
+        names = recording.layout.names
+        top = max(float(np.abs(phasors[columns]).max()), 1e-12)
+        for column in columns:
+            value = phasors[column]
+            axis.annotate(
+                "",
+                xy=(float(np.angle(value)), float(abs(value))),
+                xytext=(0.0, 0.0),
+                arrowprops={"arrowstyle": "->", "lw": 1.5, "color": f"C{column % 10}"},
+            )
+            axis.plot(
+                [],
+                [],
+                color=f"C{column % 10}",
+                label=_shown(
+                    f"{names[column]} {abs(value):.4g} ∠ {math.degrees(np.angle(value)):.1f}°"
+                ),
+            )
+        axis.set_ylim(0, top * 1.1)
+        axis.set_title(_shown(f"{recording.sv_id} {kind}s (RMS)"), fontsize="small")
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize="x-small")
+    figure.tight_layout()
+    figure.savefig(target)
+    plt.close(figure)
+    print(f"wrote {target} (phasors of the window's last cycle, one-cycle DFT)")
     return 0

@@ -132,15 +132,25 @@ class Recording:
     def to_comtrade(
         self,
         *,
-        frequency: float = 50.0,
+        frequency: float | None = None,
         rate: float | None = None,
         revision: str = "2013",
         data_format: str | None = None,
         station: str | None = None,
     ) -> Record:
         """One COMTRADE record of this svID (``data_format`` None: BINARY32 when every
-        channel is INT32, else FLOAT32; BINARY for the 1999 revision)."""
-        per_second = self.rate(frequency, rate)
+        channel is INT32, else FLOAT32; BINARY for the 1999 revision); ``frequency`` None:
+        found in the samples (``phasor.estimate_frequency``)."""
+        from gen61850.runtime.sv.phasor import estimate_frequency
+
+        line = 50.0 if frequency is None else frequency
+        per_second = self.rate(line, rate)
+        if frequency is None and self.samples:
+            line = estimate_frequency(
+                np.array(self.values, dtype=np.float64).reshape(self.samples, -1), per_second
+            )
+            per_second = self.rate(line, rate)
+        frequency = line
         index = self.sample_index(per_second, frequency)
         keep = index >= 0
         index = index[keep]

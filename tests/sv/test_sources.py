@@ -5,6 +5,7 @@ does the same on a veth pair)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -273,3 +274,120 @@ def test_a_source_may_give_quality_per_sample_and_the_simulation_bit() -> None:
     assert [r.values[0][0] for r in rows] == list(range(16))  # type: ignore[union-attr,index]
     assert [r.quality[0][0] for r in rows] == [i % 3 for i in range(16)]  # type: ignore[union-attr,index]
     assert any(r.simulated for r in rows)  # type: ignore[union-attr]
+
+
+@pytest.mark.tshark
+def test_cli_sequence_asdus_decoded_by_tshark(tmp_path: Path) -> None:
+    from .test_cli import run_cli
+    from .tshark import tshark_frames
+
+    capture = tmp_path / "seq.pcap"
+    run_cli(
+        "publish",
+        "--write",
+        str(capture),
+        "--svid",
+        "MU01",
+        "--count",
+        "20",
+        "--sequence",
+        "MU02;confrev=7;smpsynch=1;iscale=10;vscale=1;quality=0,0x800,0,0,0,0,0,0x2000",
+        "--sequence",
+        "MU03;datset=LD/LLN0$X;channels=Ia:INT32:1000:q,Ua:INT32:100:q;amplitude=5,230;phase=0,90",
+    )
+    rows = tshark_frames(capture)
+    assert len(rows) == 20
+    for k, row in enumerate(rows):
+        assert row["sv.svID"] == ["MU01", "MU02", "MU03"]
+        assert row["sv.smpCnt"] == [str(k)] * 3
+        assert row["sv.confRev"] == ["1", "7", "1"] and row["sv.smpSynch"] == ["0", "1", "0"]
+        assert row["sv.datSet"] == ["LD/LLN0$X"]
+        values = [int(v) for v in row["sv.meas_value"]]
+        quality = [int(q, 16) for q in row["sv.meas_quality"]]
+        angle = 2 * math.pi * 50 * k / 4000
+        assert values[8 + 1] == round(10 * math.sin(angle - 2 * math.pi / 3) * 10)  # MU02 Ib x10
+        assert values[8 + 5] == round(100 * math.sin(angle - 2 * math.pi / 3))  # MU02 Vb x1
+        assert values[16:] == [round(5000 * math.sin(angle)), round(23000 * math.cos(angle))]
+        assert quality[8:16] == [0, 0x800, 0, 0, 0, 0, 0, 0x2000]
+    bad = run_cli(
+        "publish",
+        "--write",
+        str(capture),
+        "--svid",
+        "A",
+        "--svid",
+        "B",
+        "--count",
+        "1",
+        "--sequence",
+        "C",
+        check=False,
+    )
+    assert bad.returncode != 0 and "one --svid" in bad.stderr
+    bad = run_cli(
+        "publish",
+        "--write",
+        str(capture),
+        "--svid",
+        "A",
+        "--count",
+        "1",
+        "--sequence",
+        "A",
+        check=False,
+    )
+    assert bad.returncode != 0 and "must differ" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_scl_gives_three_phases_zero_neutrals_and_rated_amplitudes(tmp_path: Path) -> None:
+    from gen61850.generator.scl.sv_bridge import stream_config_for
+
+    from ..conftest import ROOT
+
+    text = (ROOT / "specs" / "scl" / "sv.scd").read_text()
+    rated = '<DOI name="{0}"><SDI name="setMag"><DAI name="f"><Val>{1}</Val></DAI></SDI></DOI>'
+    for inst in "1234":
+        text = text.replace(
+            f'<LN prefix="I" lnClass="TCTR" inst="{inst}" lnType="MU_TCTR"/>',
+            f'<LN prefix="I" lnClass="TCTR" inst="{inst}" lnType="MU_TCTR">{rated.format("ARtg", 1000)}</LN>',
+        )
+        text = text.replace(
+            f'<LN prefix="U" lnClass="TVTR" inst="{inst}" lnType="MU_TVTR"/>',
+            f'<LN prefix="U" lnClass="TVTR" inst="{inst}" lnType="MU_TVTR">{rated.format("VRtg", 110000)}</LN>',
+        )
+    text = text.replace(
+        '<DO name="Amp" type="MU_SAV_Amp"/>',
+        '<DO name="Amp" type="MU_SAV_Amp"/><DO name="ARtg" type="MU_ASG"/>',
+    )
+    text = text.replace(
+        '<DO name="Vol" type="MU_SAV_Vol"/>',
+        '<DO name="Vol" type="MU_SAV_Vol"/><DO name="VRtg" type="MU_ASG"/>',
+    )
+    text = text.replace(
+        '<DAType id="MU_AnalogueValue_i">',
+        '<DOType id="MU_ASG" cdc="ASG"><DA name="setMag" fc="SP" bType="Struct" type="MU_AnalogueValue_f"/></DOType>'
+        '<DAType id="MU_AnalogueValue_f"><BDA name="f" bType="FLOAT32"/></DAType><DAType id="MU_AnalogueValue_i">',
+    )
+    scl = tmp_path / "rated.scd"
+    scl.write_text(text)
+    config = stream_config_for(scl, "MU01", "MU01MU/LLN0.MSVCB01")
+    assert [c.phase for c in config.layout.channels] == list("ABCNABCN")
+    assert [c.rated for c in config.layout.channels] == [1000.0] * 4 + [110000.0] * 4
+    frames = publish(config, 24, None)
+    values = received(config, frames)[config.sv_id][1]
+    peak_i, peak_v = 1000 * math.sqrt(2), 110000 * math.sqrt(2 / 3)
+    s = np.arange(48)
+    for column, (peak, angle) in enumerate(
+        [
+            (peak_i, 0),
+            (peak_i, -120),
+            (peak_i, 120),
+            (0, 0),
+            (peak_v, 0),
+            (peak_v, -120),
+            (peak_v, 120),
+            (0, 0),
+        ]
+    ):
+        want = peak * np.sin(2 * math.pi * s / 96 + math.radians(angle))  # 4800/s, 50 Hz
+        assert np.allclose(values[:, column], want, atol=0.01), column
