@@ -19,11 +19,11 @@ and the publisher goes on.
 from __future__ import annotations
 
 import asyncio
+import collections
 import ctypes
 import errno
 import gc
 import heapq
-import itertools
 import os
 import threading
 import time
@@ -44,6 +44,10 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 NS = 1_000_000_000
+LATENESS_SAMPLES = 1 << 22
+"""Lateness samples one run keeps by default (32 MiB): the latest ones; ``late`` counts all."""
+LATENESS_CHUNK = 1 << 19
+"""Samples per chunk of the lateness record (4 MiB)."""
 Sender = Callable[[bytearray, int], None]
 """Called with each frame and its due time (ns since the epoch)."""
 
@@ -77,6 +81,9 @@ class PublisherStats:
     """Blocks a source made on the send path because none was ready (a slow source)."""
     clipped: int = 0
     """INT32 wire values out of range (or NaN) a source gave, clipped."""
+    lateness_dropped: int = 0
+    """Frames sent whose lateness is no longer in ``lateness_ns``: a run of more frames than
+    its ``lateness_samples`` keeps the latest ones (memory stays bounded)."""
 
     def percentile(self, q: float) -> float:
         if not self.lateness_ns:
@@ -201,6 +208,45 @@ class _RingBurst(_Burst):
 
     def release(self, due: int) -> tuple[int, int]:
         return self._ring.flush()
+
+
+class LatenessRecord:
+    """The lateness of the latest ``keep`` frames (at least), in chunks made ahead.
+
+    A run of a known length whose frames fit gets one chunk of that size; a longer or
+    open-ended run gets chunks of ``LATENESS_CHUNK``, and once ``keep`` samples are held the
+    oldest chunk is reused for the newest, so memory stays bounded however long the run.
+    The send loop writes ``chunk[filled:filled + n]`` itself and calls ``rotate`` (between
+    bursts) when fewer than ``margin`` places are left.
+    """
+
+    def __init__(self, keep: int, needed: int | None, margin: int) -> None:
+        if keep < 1:
+            raise PublisherError(f"lateness_samples {keep!r}: keep at least one")
+        size = LATENESS_CHUNK if needed is None else min(needed, LATENESS_CHUNK)
+        self.size = max(min(size, keep), 1) + margin
+        self.keep = keep
+        self.chunk: np.ndarray[Any, np.dtype[np.int64]] = np.empty(self.size, dtype=np.int64)
+        self._full: collections.deque[np.ndarray[Any, np.dtype[np.int64]]] = collections.deque()
+        self._held = 0
+        self.dropped = 0
+
+    def rotate(self, filled: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Keep the current chunk's ``filled`` samples; a chunk to write next."""
+        self._full.append(self.chunk[:filled])
+        self._held += filled
+        reuse = None
+        while self._full and self._held - len(self._full[0]) >= self.keep:
+            oldest = self._full.popleft()
+            self._held -= len(oldest)
+            self.dropped += len(oldest)
+            reuse = oldest.base if oldest.base is not None else oldest
+        self.chunk = reuse if reuse is not None else np.empty(self.size, dtype=np.int64)
+        return self.chunk
+
+    def values(self, filled: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The samples kept, oldest first (the current chunk's ``filled`` last)."""
+        return np.concatenate([*self._full, self.chunk[:filled]])
 
 
 class Publisher:
@@ -334,11 +380,13 @@ class Publisher:
         paced: bool = True,
         clock: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], None] = time.sleep,
+        lateness_samples: int = LATENESS_SAMPLES,
     ) -> PublisherStats:
         """Send ``count`` frames per stream, or for ``duration`` seconds, in this thread.
 
         ``paced=False`` hands every frame to the sender at once with its due time (for
-        writing capture files); lateness is then not measured. ``start()`` runs the same
+        writing capture files); lateness is then not measured. The lateness record keeps
+        the latest ``lateness_samples`` frames (memory stays bounded in long runs). ``start()`` runs the same
         in a thread of its own (and may run until ``stop()``).
         """
         if count is None and duration is None:
@@ -354,6 +402,7 @@ class Publisher:
             paced=paced,
             clock=clock,
             sleep=sleep,
+            lateness_samples=lateness_samples,
         )
 
     def _run(
@@ -369,6 +418,7 @@ class Publisher:
         paced: bool,
         clock: Callable[[], int],
         sleep: Callable[[float], None],
+        lateness_samples: int,
     ) -> PublisherStats:
         if self._running:
             raise PublisherError("this publisher is running already")
@@ -388,6 +438,20 @@ class Publisher:
         self.stats = stats
         for lane in self._lanes:
             lane.k = 0
+        # Lateness goes into arrays sized ahead (a list grown frame by frame would now
+        # and then copy itself whole between two bursts). The record is bounded: a run of
+        # more frames than ``lateness_samples`` (an open-ended one started over 8-2, hours
+        # or days) keeps the latest ones, reusing the oldest chunk's memory; ``late`` and
+        # ``sent`` still count every frame.
+        if count is not None:
+            needed = count * len(self._lanes)
+        elif duration is not None:
+            needed = sum(int(duration * NS / lane.period_ns) + 2 for lane in self._lanes)
+        else:
+            needed = None
+        record = LatenessRecord(lateness_samples, needed, len(self._lanes))
+        lateness, filled = record.chunk, 0
+        room = len(lateness) - len(self._lanes)  # a whole burst always fits
         production = self._production
         production.clock = clock
         self._stop_requested = False
@@ -410,25 +474,10 @@ class Publisher:
         # No collector pauses in the send loop (frames and rows hold no cycles).
         collecting = gc.isenabled()
         gc.disable()
-        # Lateness goes into arrays sized ahead (a list grown frame by frame would now
-        # and then copy itself whole between two bursts); a run without an end gets a
-        # new array, made between two bursts, each time one fills up.
-        per_second = sum(int(NS / lane.period_ns) + 1 for lane in self._lanes)
-        if count is not None:
-            capacity = count * len(self._lanes)
-        elif duration is not None:
-            capacity = sum(int(duration * NS / lane.period_ns) + 2 for lane in self._lanes)
-        else:
-            capacity = 10 * per_second
-        lateness = np.empty(capacity, dtype=np.int64)
-        full: list[np.ndarray[Any, np.dtype[np.int64]]] = []
-        filled = 0
-        overflow: list[int] = []
         burst = self._burst
         lanes = self._lanes
         per_stream = stats.per_stream
         fill = production.fill
-        open_ended = count is None and duration is None
         try:
             while heap and not self._stop_requested:
                 # Every stream due at the same instant is built and staged first, then
@@ -451,11 +500,8 @@ class Publisher:
                     handed = clock()
                     sent, failed = burst.release(due)
                     late = handed - due
-                    if filled + sent <= capacity:
-                        lateness[filled : filled + sent] = late
-                        filled += sent
-                    else:
-                        overflow.extend(itertools.repeat(late, sent))
+                    lateness[filled : filled + sent] = late
+                    filled += sent
                     if late > threshold:
                         stats.late += sent
                 else:
@@ -470,16 +516,14 @@ class Publisher:
                     lane.k += 1
                     if count is None or lane.k < count:
                         heapq.heappush(heap, (start_ns + round(lane.k * lane.period_ns), i))
-                if open_ended and capacity - filled < per_second // 10:
-                    full.append(lateness[:filled])
-                    lateness = np.empty(capacity, dtype=np.int64)
-                    filled = 0
+                if filled > room:
+                    lateness, filled = record.rotate(filled), 0
         finally:
             if collecting:
                 gc.enable()
             restore()
-            full.append(lateness[:filled])
-            stats.lateness_ns = np.concatenate(full).tolist() + overflow
+            stats.lateness_ns = record.values(filled).tolist()
+            stats.lateness_dropped = record.dropped
             stats.underruns = production.underruns
             stats.clipped = production.clipped
             with production.lock:
@@ -556,23 +600,27 @@ class Publisher:
         Real-time priority and CPU pinning apply to that thread."""
         if self._thread is not None:
             raise PublisherError("this publisher is started already")
+        chosen: dict[str, Any] = {
+            "start_ns": None,
+            "realtime_priority": None,
+            "cpu": None,
+            "spin_us": 0.0,
+            "late_threshold_ns": None,
+            "paced": True,
+            "clock": time.time_ns,
+            "sleep": time.sleep,
+            "lateness_samples": LATENESS_SAMPLES,
+        }
+        unknown = sorted(set(options) - set(chosen))
+        if unknown:
+            raise PublisherError(f"unknown options {unknown} (known: {', '.join(chosen)})")
+        chosen.update(options)
         self._started.clear()
         self._thread_result = None
 
         def body() -> None:
             try:
-                self._thread_result = self._run(
-                    count=count,
-                    duration=duration,
-                    start_ns=options.pop("start_ns", None),
-                    realtime_priority=options.pop("realtime_priority", None),
-                    cpu=options.pop("cpu", None),
-                    spin_us=options.pop("spin_us", 0.0),
-                    late_threshold_ns=options.pop("late_threshold_ns", None),
-                    paced=options.pop("paced", True),
-                    clock=options.pop("clock", time.time_ns),
-                    sleep=options.pop("sleep", time.sleep),
-                )
+                self._thread_result = self._run(count=count, duration=duration, **chosen)
             except BaseException as error:  # handed to stop()/wait()
                 self._thread_result = error
             finally:
@@ -645,10 +693,13 @@ class Publisher:
             await asyncio.sleep(max(0.0, (change.due_ns - time.time_ns()) / NS))
 
     def close(self) -> None:
-        if self._thread is not None:
-            self.stop()
-        if self._socket is not None:
-            self._socket.close()
+        """Stop a started run (its error, if any, raises here) and close the socket."""
+        try:
+            if self._thread is not None:
+                self.stop()
+        finally:
+            if self._socket is not None:
+                self._socket.close()
 
     def __enter__(self) -> Publisher:
         return self
