@@ -5,6 +5,7 @@ independent decoders of the mixed-svID frames."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import subprocess
 import threading
@@ -103,7 +104,9 @@ def sine(amplitude: float, phase: float, s: np.ndarray, freq: float = 50.0) -> n
 def test_sine_with_harmonics_and_dc_measured_by_fft(veth: VethPair) -> None:
     config = StreamConfig("G61H1", appid=0x4101)
     source = Sine(
-        harmonics=[Harmonic(3, 0.25), Harmonic(7, 0.05)], dc=[0.0] * 4 + [5.0] * 3 + [0.0]
+        harmonics=[Harmonic(3, 0.25), Harmonic(7, 0.05)],
+        dc=[0.0] * 4 + [5.0] * 3 + [0.0],
+        noise=[0.0] * 7 + [2.0],  # the neutral voltage: Gaussian noise only
     )
     values = np.array(over_the_wire(veth, config, [source], 4000)[config.sv_id][1])
     spectrum = np.abs(np.fft.rfft(values, axis=0)) / 2000  # one second: bin k = k Hz
@@ -112,6 +115,8 @@ def test_sine_with_harmonics_and_dc_measured_by_fft(veth: VethPair) -> None:
     assert spectrum[350, 4:7] == pytest.approx([5.0] * 3, rel=1e-2)
     assert values[:, 4].mean() == pytest.approx(5.0, abs=0.01)
     assert np.abs(values[:, 3]).max() == 0  # neutral current
+    assert values[:, 7].std() == pytest.approx(2.0, rel=0.1)  # 4000 samples of noise
+    assert abs(values[:, 7].mean()) < 0.2 and spectrum[50, 7] < 0.2
 
 
 def test_callback_array_and_state_sequence_sources(veth: VethPair) -> None:
@@ -181,6 +186,8 @@ def test_live_change_from_another_thread_lands_on_the_announced_smpcnt(veth: Vet
             phases=[45, -120, 120, 0, 0, -120, 120, 0],
         )
         quality = publisher.change(config.sv_id, quality=[0x0803] * 8)
+        time.sleep(0.1)
+        simulation = publisher.change(config.sv_id, simulation=True)
         stats = publisher.wait(10)
     finally:
         thread.join(30)
@@ -189,6 +196,9 @@ def test_live_change_from_another_thread_lands_on_the_announced_smpcnt(veth: Vet
     assert 1000 < change.sample < 2000 and change.smp_cnt == change.sample
     assert change.due_ns is not None and change.due_ns > time.time_ns() - 2_000_000_000
     check_change_on_the_wire(got, config, change, quality)
+    simulated = got[config.sv_id][3]
+    assert simulation.sample > quality.sample
+    assert not any(simulated[: simulation.sample]) and all(simulated[simulation.sample :])
     subscriber.close()
 
 
@@ -304,10 +314,17 @@ def test_mixed_svid_frames_decode_in_tshark_and_open61850(veth: VethPair, tmp_pa
             str(path),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        time.sleep(1.5)  # tshark's capture starts
+        assert capture.stderr is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until it really captures (slow when loaded)
+            line = capture.stderr.readline()
+            if "Capturing on" in line or capture.poll() is not None:
+                break
+        assert capture.poll() is None, "tshark did not start capturing"
         with inside(veth.ns_a):
             publisher = Publisher([MIXED], iface=veth.if_a, sources=mixed_sources())
         publisher.run(count=400)
@@ -413,6 +430,33 @@ def test_cli_record_writes_comtrade_of_what_crossed_the_wire(
         stderr=subprocess.PIPE,
         text=True,
     )
+    # ``sv subscribe`` with the same custom layout, beside the recorder.
+    subscriber = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth.ns_b,
+            *cli,
+            "subscribe",
+            "--iface",
+            veth.if_b,
+            "--format",
+            "jsonl",
+            "--scaled",
+            "--channels",
+            spec,
+            "--count",
+            "400",
+            "--duration",
+            "20",
+            "--svid",
+            "G61R1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.0)
         publisher = subprocess.run(
@@ -443,8 +487,10 @@ def test_cli_record_writes_comtrade_of_what_crossed_the_wire(
             timeout=60,
         )
         out, err = recorder.communicate(timeout=60)
+        live, live_err = subscriber.communicate(timeout=60)
     finally:
         reap(recorder)
+        reap(subscriber)
     assert publisher.returncode == 0, publisher.stderr
     assert recorder.returncode == 0, err
     assert "wrote" in out and "G61R1" in out
@@ -471,3 +517,12 @@ def test_cli_record_writes_comtrade_of_what_crossed_the_wire(
     status = dict(zip(peer.status_channel_ids, peer.status, strict=True))
     assert set(status["Va q.derived"]) == {1} and set(status["Ia q.derived"]) == {0}
     assert np.allclose(np.array(peer.time), np.arange(400) / RATE, atol=1e-9)
+    assert subscriber.returncode == 0, live_err
+    records = [json.loads(line) for line in live.splitlines()]
+    assert len(records) == 400 and [r["svID"] for r in records] == ["G61R1"] * 400
+    smp = np.array([r["smpCnt"] for r in records])
+    values = np.array([r["values"] for r in records])
+    assert np.allclose(values[:, 0], 5 * np.sin(2 * math.pi * 50 * smp / RATE), atol=1e-6)
+    va_live = np.round(23000 * np.cos(2 * math.pi * 50 * smp / RATE)) / 100
+    assert np.allclose(values[:, 1], va_live, atol=1e-9)
+    assert {tuple(r["quality"]) for r in records} == {(0, 0x2000)}
