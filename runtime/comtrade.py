@@ -282,11 +282,25 @@ def _write_ascii(
     raws: list[npt.NDArray[np.generic]],
     statuses: list[Status],
 ) -> None:
-    columns = [numbers, ticks, *raws, *(np.asarray(s.bits, dtype=np.int64) & 1 for s in statuses)]
-    table = np.column_stack(columns).astype(np.int64)
+    # Numbers, times and analog values are formatted per row; the status bits (most of
+    # the columns when quality words are recorded) are made at once as ",0"/",1" octets.
+    table = np.column_stack([numbers, ticks, *raws]).astype(np.int64)
     row = ",".join(["%d"] * table.shape[1])
-    text = "\r\n".join(row % tuple(values) for values in table.tolist())
-    path.write_bytes((text + "\r\n").encode("ascii"))
+    heads = [(row % tuple(values)).encode("ascii") for values in table.tolist()]
+    width = 2 * len(statuses)
+    tails = np.empty((len(heads), width + 2), dtype=np.uint8)
+    tails[:, 0:width:2] = ord(",")
+    for index, status in enumerate(statuses):
+        tails[:, 2 * index + 1] = (np.asarray(status.bits, dtype=np.uint8) & 1) + ord("0")
+    tails[:, width:] = (ord("\r"), ord("\n"))
+    octets = tails.tobytes()
+    step = width + 2
+    path.write_bytes(
+        b"".join(
+            head + octets[start : start + step]
+            for head, start in zip(heads, range(0, len(octets), step), strict=True)
+        )
+    )
 
 
 # ---------------------------------------------------------------- reading

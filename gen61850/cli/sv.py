@@ -933,7 +933,7 @@ def run_plot(args: argparse.Namespace) -> int:
         index = recording.sample_index(rate, frequency)
         keep = index >= 0
         times = index[keep] / rate
-        values = np.array(recording.values, dtype=np.float64).reshape(recording.samples, -1)[keep]
+        values = recording.value_array()[keep]
         if args.frequency is None:
             frequency = estimate_frequency(values, rate)
         length = args.seconds if args.seconds is not None else (args.cycles or 3.0) / frequency

@@ -109,24 +109,33 @@ class Recording:
             return float(max(1, round(measured)))
         return 80.0 * frequency
 
+    def value_array(self) -> npt.NDArray[np.float64]:
+        """The physical values as one array (samples x channels)."""
+        width = len(self.layout.channels)
+        flat = itertools.chain.from_iterable(self.values)
+        return np.fromiter(flat, np.float64, self.samples * width).reshape(self.samples, width)
+
+    def quality_array(self) -> npt.NDArray[np.int64]:
+        """The quality words as one array (samples x channels; 0 without a quality)."""
+        width = len(self.layout.channels)
+        flat = itertools.chain.from_iterable(self.quality)
+        return np.fromiter(flat, np.int64, self.samples * width).reshape(self.samples, width)
+
     def sample_index(self, rate: float, frequency: float) -> npt.NDArray[np.int64]:
         """Each kept sample's index from the first, smpCnt unwrapped (a gap of whole
         wraps is read from the capture times); duplicates are -1."""
         wrap = self.wrap(frequency) or 65536
-        out = np.empty(self.samples, dtype=np.int64)
-        index = 0
-        if self.samples:
-            out[0] = 0
-        for i in range(1, self.samples):
-            step = (self.smp_cnt[i] - self.smp_cnt[i - 1]) % wrap
-            elapsed = (self.time_ns[i] - self.time_ns[i - 1]) / NS * rate
-            if elapsed - step > wrap / 2:
-                step += round((elapsed - step) / wrap) * wrap
-            if step == 0:
-                out[i] = -1
-                continue
-            index += step
-            out[i] = index
+        if self.samples == 0:
+            return np.empty(0, dtype=np.int64)
+        counts: npt.NDArray[np.int64] = np.asarray(self.smp_cnt, dtype=np.int64)
+        times: npt.NDArray[np.int64] = np.asarray(self.time_ns, dtype=np.int64)
+        steps: npt.NDArray[np.int64] = np.remainder(np.diff(counts), wrap)
+        elapsed: npt.NDArray[np.float64] = np.diff(times) * (rate / NS)
+        beyond: npt.NDArray[np.float64] = elapsed - steps
+        whole = beyond > wrap / 2  # a gap of whole wraps: the capture times tell how many
+        steps[whole] += np.rint(beyond[whole] / wrap).astype(np.int64) * wrap
+        out = np.concatenate(([0], np.cumsum(steps)))
+        out[1:][steps == 0] = -1  # a duplicate: left out, the index does not move on
         return out
 
     def to_comtrade(
@@ -145,10 +154,9 @@ class Recording:
 
         line = 50.0 if frequency is None else frequency
         per_second = self.rate(line, rate)
+        all_values = self.value_array()
         if frequency is None and self.samples:
-            line = estimate_frequency(
-                np.array(self.values, dtype=np.float64).reshape(self.samples, -1), per_second
-            )
+            line = estimate_frequency(all_values, per_second)
             per_second = self.rate(line, rate)
         frequency = line
         index = self.sample_index(per_second, frequency)
@@ -156,8 +164,8 @@ class Recording:
         index = index[keep]
         times = np.rint(index * (NS / per_second)).astype(np.int64)
         even = bool(np.all(np.diff(index) == 1)) if index.size > 1 else True
-        values = np.array(self.values, dtype=np.float64).reshape(self.samples, -1)[keep]
-        quality = np.array(self.quality, dtype=np.int64).reshape(self.samples, -1)[keep]
+        values = all_values[keep]
+        quality = self.quality_array()[keep]
         simulated = np.array(self.simulated, dtype=np.uint8)[keep]
         analog = []
         status = [Status("simulation", simulated, ccbm=self.sv_id)]
