@@ -132,6 +132,28 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     w.add_argument("--phase", type=_floats, help="phase in degrees per channel")
     w.add_argument("--quality", type=_ints, help="quality word per channel")
     w.add_argument("--signal-frequency", type=float, help="sine frequency if not the nominal")
+    w.add_argument(
+        "--harmonic",
+        action="append",
+        metavar="ORDER:MAGNITUDE[:PHASE]",
+        help="add a harmonic to every channel, MAGNITUDE x the fundamental, PHASE degrees "
+        "(repeat the option)",
+    )
+    w.add_argument("--dc", type=_floats, help="DC offset per channel (physical units)")
+    w.add_argument("--noise", type=_floats, help="Gaussian noise, standard deviation per channel")
+    w.add_argument(
+        "--play",
+        type=Path,
+        metavar="FILE.cfg",
+        help="replay a COMTRADE record (resampled to the stream's rate) instead of a sine",
+    )
+    w.add_argument(
+        "--play-channels",
+        metavar="NAMES",
+        help="the record's analog channels for the data set's channels, comma-separated "
+        "(default: the same names, else the first ones)",
+    )
+    w.add_argument("--loop", action="store_true", help="with --play: replay it again and again")
     r = p.add_argument_group("run")
     r.add_argument("--count", type=_int, help="frames per stream")
     r.add_argument("--duration", type=float, help="seconds")
@@ -339,6 +361,64 @@ def _stream_configs(args: argparse.Namespace) -> list[Any]:
     return configs
 
 
+def _harmonics(given: list[str] | None) -> list[Any]:
+    from gen61850.runtime.sv.sources import Harmonic
+
+    harmonics = []
+    for spec in given or []:
+        parts = spec.split(":")
+        try:
+            if not 2 <= len(parts) <= 3:
+                raise ValueError(spec)
+            numbers = [float(part) for part in parts]
+        except ValueError:
+            raise CliError(f"--harmonic {spec!r}: ORDER:MAGNITUDE[:PHASE], numbers") from None
+        if not numbers[0] > 0:
+            raise CliError(f"--harmonic {spec!r}: the order must be positive")
+        harmonics.append(Harmonic(*numbers))
+    return harmonics
+
+
+def _own_source(args: argparse.Namespace, config: Any) -> Any:
+    """The source of a stream's own svID: the precomputed sine table, a ``Sine`` when a
+    harmonic, DC offset or noise is asked (computed as it goes), or a COMTRADE playback."""
+    from gen61850.runtime.sv.source import SineWave
+    from gen61850.runtime.sv.sources import ComtradePlayback, Sine
+
+    if args.play is not None:
+        if args.amplitude or args.phase or args.harmonic or args.dc or args.noise:
+            raise CliError(
+                "--play replays a record: no --amplitude, --phase, --harmonic, --dc, --noise"
+            )
+        if not args.play.is_file():
+            raise CliError(f"--play {args.play}: no such file")
+        names = None if args.play_channels is None else args.play_channels.split(",")
+        return ComtradePlayback(args.play, channels=names, loop=args.loop)
+    if args.play_channels is not None or args.loop:
+        raise CliError("--play-channels and --loop go with --play")
+    table = SineWave.default(config).with_overrides(
+        args.amplitude, args.phase, args.quality, args.signal_frequency
+    )
+    if not (args.harmonic or args.dc or args.noise):
+        return table
+    return Sine(
+        table.amplitudes,
+        table.phases,
+        frequency=table.frequency,
+        dc=args.dc,
+        harmonics=_harmonics(args.harmonic),
+        noise=args.noise,
+        quality=table.qualities,
+    )
+
+
+def _quality_of_playback(args: argparse.Namespace, publisher: Any, configs: list[Any]) -> None:
+    """--quality with --play: the words from the first sample on (a record has none)."""
+    if args.play is not None and args.quality is not None:
+        for config in configs:
+            publisher.change(config.sv_id, quality=args.quality)
+
+
 def run_publish(args: argparse.Namespace) -> int:
     from gen61850.runtime.pcap import CapturedFrame, write_capture
     from gen61850.runtime.sv.publisher import Publisher
@@ -354,9 +434,7 @@ def run_publish(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     sources: list[Any] = []
     for config in configs:
-        own = SineWave.default(config).with_overrides(
-            args.amplitude, args.phase, args.quality, args.signal_frequency
-        )
+        own = _own_source(args, config)
         if not config.sequence:
             sources.append(own)
             continue
@@ -377,6 +455,7 @@ def run_publish(args: argparse.Namespace) -> int:
             captured.append(CapturedFrame(due, bytes(frame), len(frame)))
 
         with Publisher(configs, sources=sources, sender=collect) as publisher:
+            _quality_of_playback(args, publisher, configs)
             publisher.run(count=args.count, duration=args.duration, paced=False)
         write_capture(args.write, captured)
         print(f"wrote {len(captured)} frames of {len(configs)} stream(s) to {args.write}")
@@ -384,6 +463,7 @@ def run_publish(args: argparse.Namespace) -> int:
     with Publisher(
         configs, iface=args.iface, sources=sources, qdisc_bypass=args.bypass_qdisc
     ) as publisher:
+        _quality_of_playback(args, publisher, configs)
         for config in configs:
             tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
             print(

@@ -419,3 +419,54 @@ def test_comtrade_playback_replays_what_we_recorded(
     # 2013 BINARY32 keeps the wire integers; 1999 ASCII (5 digits) may scale by half a step.
     step = 0.0 if revision == "2013" else 2 * max(abs(c.a) for c in record.analog)
     assert np.allclose(again, first, atol=step + 1e-9)
+
+
+def test_cli_publish_harmonics_dc_and_a_comtrade_playback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gen61850.cli import main
+    from gen61850.runtime.comtrade import read_record
+
+    from .test_cli import jsonl
+    from .test_comtrade import other_writers_file
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        status = main(["sv", *args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    capture = tmp_path / "h.pcap"
+    publish = ["publish", "--write", str(capture), "--svid", "H1", "--count", "800"]
+    harmonics = ["--harmonic", "3:0.25", "--harmonic", "5:0.1:90", "--dc", "0,0,0,0,7.5,0,0,0"]
+    assert cli(*publish, *harmonics)[0] == 0
+    decode = ["decode", str(capture), "--format", "jsonl", "--scaled", "--layout", "9-2le"]
+    values = np.array([r["values"] for r in jsonl(cli(*decode)[1])])
+    spectrum = np.abs(np.fft.rfft(values, axis=0)) / 400  # 0.2 s: bin k = 5k Hz
+    assert spectrum[10, [0, 4]] == pytest.approx([10.0, 100.0], rel=1e-3)
+    assert spectrum[30, [0, 4]] == pytest.approx([2.5, 25.0], rel=1e-3)
+    assert spectrum[50, [0, 4]] == pytest.approx([1.0, 10.0], rel=1e-3)
+    assert values[:, 4].mean() == pytest.approx(7.5, abs=0.01)
+    # A fault record someone else wrote, played on a custom data set at 4000 samples/s.
+    cfg = other_writers_file(tmp_path)
+    played = tmp_path / "p.pcap"
+    spec = "I:INT32:1000:q,U:FLOAT32:1:q"
+    play = ["publish", "--write", str(played), "--svid", "P1", "--channels", spec]
+    play += ["--play", str(cfg), "--play-channels", "IL1,UL1", "--quality", "0,0x2000"]
+    assert cli(*play, "--count", "800")[0] == 0
+    decode = ["decode", str(played), "--format", "jsonl", "--scaled", "--channels", spec]
+    records = jsonl(cli(*decode)[1])
+    values = np.array([r["values"] for r in records])
+    record = read_record(cfg)
+    t = np.arange(800) / 4000
+    inside = t <= record.times[-1]
+    current, voltage = (np.interp(t[inside], record.times, c.values) for c in record.analog)
+    assert np.allclose(values[inside, 0], current, atol=1e-3)
+    assert np.allclose(values[inside, 1], voltage, rtol=1e-6)
+    assert np.all(values[~inside] == 0)  # played once
+    assert {tuple(r["quality"]) for r in records} == {(0, 0x2000)}
+    status, _out, err = cli(*publish, "--play", str(tmp_path / "nope.cfg"))
+    assert status == 1 and "nope.cfg: no such file" in err
+    status, _out, err = cli(*publish, "--harmonic", "x")
+    assert status == 1 and "ORDER:MAGNITUDE" in err
+    status, _out, err = cli(*publish, "--dc", "1,2")
+    assert status == 1 and "2 DC offsets for 8 channels" in err
