@@ -18,6 +18,7 @@ triggers, as a relay test set plays them) and ``ComtradePlayback``. ``SineWave``
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.sv.source import SourceError, default_amplitudes
 
 FloatArray = npt.NDArray[np.float64]
+TRANSITIONS_KEPT = 10_000
+"""State changes a ``StateSequence`` remembers (the latest)."""
 QualityArray = npt.NDArray[np.uint32]
 
 
@@ -425,7 +428,9 @@ class StateSequence(Source):
     """States played one after the other, as a relay test set does (pre-fault, fault,
     post-fault): each state's sine is referred to the run's start (one time axis), so a
     fault changes amplitudes and angles at its first sample. ``transitions`` gives the
-    sample index where each state began. ``loop`` starts again after the last state."""
+    sample index where each state began (the latest ``TRANSITIONS_KEPT``: a looping
+    sequence published for days keeps bounded memory). ``loop`` starts again after the
+    last state."""
 
     changeable = frozenset({"trigger"})
 
@@ -434,7 +439,7 @@ class StateSequence(Source):
             raise SourceError("a state sequence needs at least one state")
         self.states = tuple(states)
         self.loop = loop
-        self.transitions: list[tuple[int, int]] = []
+        self._transitions: deque[tuple[int, int]] = deque(maxlen=TRANSITIONS_KEPT)
 
     def bind(self, context: SourceContext) -> None:
         super().bind(context)
@@ -450,12 +455,17 @@ class StateSequence(Source):
             self._sines.append(sine)
         self._state = 0
         self._began = 0
-        self.transitions = [(0, 0)]
+        self._transitions = deque([(0, 0)], maxlen=TRANSITIONS_KEPT)
         self._triggered_at: int | None = None
 
     def apply(self, changes: Mapping[str, object], at: int) -> None:
         if changes.get("trigger"):
             self._triggered_at = at
+
+    @property
+    def transitions(self) -> list[tuple[int, int]]:
+        """(sample index, state) where each state began, oldest first."""
+        return list(self._transitions)
 
     @property
     def state(self) -> int:
@@ -474,7 +484,7 @@ class StateSequence(Source):
         self._state = (self._state + 1) % len(self.states)
         self._began = at
         self._triggered_at = None
-        self.transitions.append((at, self._state))
+        self._transitions.append((at, self._state))
         return True
 
     def block(self, first: int, count: int) -> Block:

@@ -470,3 +470,22 @@ def test_cli_publish_harmonics_dc_and_a_comtrade_playback(
     assert status == 1 and "ORDER:MAGNITUDE" in err
     status, _out, err = cli(*publish, "--dc", "1,2")
     assert status == 1 and "2 DC offsets for 8 channels" in err
+
+
+def test_a_looping_state_sequence_remembers_a_bounded_number_of_transitions() -> None:
+    from gen61850.runtime.sv.sources import TRANSITIONS_KEPT, SourceContext
+
+    layout = DataSetLayout("one", (Channel("Ia", ChannelType.INT32, 1000.0, True, "current"),))
+    sequence = StateSequence(
+        [State([1.0], [0.0], duration=2 / 4000), State([2.0], [0.0], duration=2 / 4000)],
+        loop=True,
+    )
+    sequence.bind(SourceContext("L1", layout, 4000.0, 50.0))
+    count = 2 * (TRANSITIONS_KEPT + 2000)
+    values = sequence.block(0, count).values[:, 0]
+    s = np.arange(count)
+    amplitude = np.where(s // 2 % 2 == 0, 1.0, 2.0)  # two samples of each state, looped
+    assert np.allclose(values, amplitude * np.sin(2 * np.pi * 50 * s / 4000))
+    transitions = sequence.transitions
+    assert len(transitions) == TRANSITIONS_KEPT  # the latest only
+    assert transitions[-1] == (count - 2, 1) and transitions[0] == (count - 2 * TRANSITIONS_KEPT, 0)
