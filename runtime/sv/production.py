@@ -136,6 +136,9 @@ class Feed:
         self.pending: list[tuple[int, dict[str, object]]] = []
         self.block = frame_samples
         self.cost_ns = 0
+        """A block's cost (ns), the recent worst: whether a block still fits before a send."""
+        self.typical_ns = 0
+        """A block's usual cost (ns), a moving average: what the block size follows."""
         self.reset(lead_samples=frame_samples)
 
     def reset(self, lead_samples: int) -> None:
@@ -275,17 +278,21 @@ class Production:
             feed.produce(self.lock)
             cost = time.perf_counter_ns() - t0
             feed.cost_ns = max(feed.cost_ns * 15 // 16, cost)
-            self._adapt(feed, cost, period)
+            feed.typical_ns = cost if not feed.typical_ns else (7 * feed.typical_ns + cost) // 8
+            self._adapt(feed, feed.typical_ns, period)
             heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
 
     @staticmethod
     def _adapt(feed: Feed, cost: int, period: float) -> None:
-        """Blocks of a computed source sized to take about a third of a frame period."""
+        """Blocks of a computed source sized to take about a third of a frame period, by
+        their usual cost (a single slow block, a VM's hiccup, does not halve them: a
+        source's cost is mostly per call, so small blocks cost the most time in all)."""
         if feed.table is not None:
             return
         target = period * feed.n / 3
         if cost > target and feed.block > feed.n:
             feed.block = max(feed.n, feed.block // 2 // feed.n * feed.n)
+            feed.typical_ns //= 2  # until blocks of the new size tell
         elif cost < target / 3 and feed.block * 2 <= feed.max_block:
             feed.block *= 2
 
