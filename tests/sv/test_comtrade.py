@@ -26,7 +26,8 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 from ..conftest import fuzz_budget
-from .test_cli import jsonl, run_cli
+from .helpers import run_here
+from .test_cli import jsonl
 from .tshark import tshark_frames
 
 comtrade = pytest.importorskip("comtrade")
@@ -41,14 +42,24 @@ def load_peer(cfg: Path) -> object:
 CASES = [("2013", None), ("2013", "ASCII"), ("2013", "FLOAT32"), ("1999", "ASCII"), ("1999", None)]
 
 
+@pytest.fixture(scope="module")
+def corpus_rows(sv_capture: Path) -> list[dict[str, list[str]]]:
+    """tshark's decode of the corpus capture, once for every case."""
+    return tshark_frames(sv_capture)
+
+
 @pytest.mark.tshark
 @pytest.mark.corpus
 @pytest.mark.parametrize(("revision", "data_format"), CASES)
 def test_corpus_to_comtrade_equals_tshark_and_reads_back_in_the_comtrade_package(
-    sv_capture: Path, tmp_path: Path, revision: str, data_format: str | None
+    sv_capture: Path,
+    corpus_rows: list[dict[str, list[str]]],
+    tmp_path: Path,
+    revision: str,
+    data_format: str | None,
 ) -> None:
     extra = ["--data-format", data_format] if data_format else []
-    run_cli(
+    run_here(
         "decode",
         str(sv_capture),
         "--format",
@@ -62,7 +73,7 @@ def test_corpus_to_comtrade_equals_tshark_and_reads_back_in_the_comtrade_package
     cfg = tmp_path / "4001.cfg"
     peer = load_peer(cfg)
     ours = read_record(cfg)
-    rows = tshark_frames(sv_capture)
+    rows = corpus_rows
     assert peer.rev_year == revision and peer.total_samples == len(rows) == ours.samples == 10161  # type: ignore[attr-defined]
     assert peer.ft == (data_format or ("BINARY32" if revision == "2013" else "BINARY"))  # type: ignore[attr-defined]
     assert peer.analog_channel_ids == ["Ia", "Ib", "Ic", "In", "Va", "Vb", "Vc", "Vn"]  # type: ignore[attr-defined]
@@ -109,7 +120,7 @@ def test_gaps_become_time_gaps_and_refrtm_gives_the_start(tmp_path: Path) -> Non
         frames.append(CapturedFrame(due + 30_000, bytes(data), len(data)))
     capture = tmp_path / "gaps.pcap"
     write_capture(capture, frames)
-    run_cli(
+    run_here(
         "decode",
         str(capture),
         "--format",
@@ -133,7 +144,7 @@ def test_gaps_become_time_gaps_and_refrtm_gives_the_start(tmp_path: Path) -> Non
 
 def test_csv_equals_the_jsonl_decode(tmp_path: Path) -> None:
     capture = tmp_path / "two.pcap"
-    run_cli(
+    run_here(
         "publish",
         "--write",
         str(capture),
@@ -147,9 +158,11 @@ def test_csv_equals_the_jsonl_decode(tmp_path: Path) -> None:
         "1,0,0,0,0,0,0,0x800",
     )
     records = jsonl(
-        run_cli("decode", str(capture), "--format", "jsonl", "--scaled", "--layout", "9-2le").stdout
+        run_here(
+            "decode", str(capture), "--format", "jsonl", "--scaled", "--layout", "9-2le"
+        ).stdout
     )
-    run_cli("decode", str(capture), "--format", "csv", "-o", str(tmp_path / "csv"))
+    run_here("decode", str(capture), "--format", "csv", "-o", str(tmp_path / "csv"))
     import csv
 
     for sv_id in ("C1", "C2"):
@@ -168,7 +181,7 @@ def test_csv_equals_the_jsonl_decode(tmp_path: Path) -> None:
 def test_cli_channels_round_trip_float32_and_custom_scales(tmp_path: Path) -> None:
     capture = tmp_path / "custom.pcap"
     spec = "P:FLOAT32:1,Ia:INT32:250:q,Va:FLOAT32:0.5:q"
-    run_cli(
+    run_here(
         "publish",
         "--write",
         str(capture),
@@ -186,7 +199,7 @@ def test_cli_channels_round_trip_float32_and_custom_scales(tmp_path: Path) -> No
         "0,0x800,1",
     )
     for command in ("decode",):
-        out = run_cli(
+        out = run_here(
             command, str(capture), "--format", "jsonl", "--channels", spec, "--scaled"
         ).stdout
         records = jsonl(out)
@@ -203,7 +216,7 @@ def test_cli_channels_round_trip_float32_and_custom_scales(tmp_path: Path) -> No
             assert record["values"][2] == pytest.approx(want[2], rel=1e-6, abs=1e-4)
             assert record["quality"] == [None, 0x800, 1]
     # Per svID, and into COMTRADE (FLOAT32 channels: a FLOAT32 data file).
-    run_cli(
+    run_here(
         "decode",
         str(capture),
         "--format",
@@ -217,7 +230,7 @@ def test_cli_channels_round_trip_float32_and_custom_scales(tmp_path: Path) -> No
     assert peer.ft == "FLOAT32" and peer.analog_channel_ids == ["P", "Ia", "Va"]  # type: ignore[attr-defined]
     assert peer.cfg.analog_channels[1].uu == "A" and peer.cfg.analog_channels[2].uu == "V"  # type: ignore[attr-defined]
     assert np.allclose(np.array(peer.analog[1]), [r["values"][1] for r in records])  # type: ignore[attr-defined]
-    bad = run_cli("decode", str(capture), "--channels", "P:INT64", check=False)
+    bad = run_here("decode", str(capture), "--channels", "P:INT64", check=False)
     assert bad.returncode != 0 and "INT64" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -17,7 +17,7 @@ from gen61850.runtime.sv.sources import Sine
 from gen61850.runtime.sv.stream import StreamConfig
 
 from ..conftest import veth_pair
-from .test_cli import run_cli
+from .helpers import run_here
 
 
 def test_one_cycle_dft_gives_rms_and_the_cosine_angle() -> None:
@@ -110,7 +110,7 @@ def test_subscriber_phasors_on_a_veth_pair() -> None:
 def test_plot_draws_the_last_cycles_and_the_phasors(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     capture = tmp_path / "p.pcap"
-    run_cli(
+    run_here(
         "publish",
         "--write",
         str(capture),
@@ -123,7 +123,7 @@ def test_plot_draws_the_last_cycles_and_the_phasors(tmp_path: Path) -> None:
         "--channels",
         "Ia:FLOAT32:1:q,Ib:FLOAT32:1:q,Ua:INT32:100,P:FLOAT32:1",
     )
-    out = run_cli(
+    out = run_here(
         "plot",
         str(capture),
         "-o",
@@ -135,5 +135,7 @@ def test_plot_draws_the_last_cycles_and_the_phasors(tmp_path: Path) -> None:
     assert (tmp_path / "w.png").stat().st_size > 0 and (
         tmp_path / "w-phasors.png"
     ).stat().st_size > 0
-    bad = run_cli("plot", str(capture), "-o", str(tmp_path / "x.png"), "--cycles", "0", check=False)
+    bad = run_here(
+        "plot", str(capture), "-o", str(tmp_path / "x.png"), "--cycles", "0", check=False
+    )
     assert bad.returncode != 0 and "positive" in bad.stderr

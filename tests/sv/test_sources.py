@@ -278,11 +278,11 @@ def test_a_source_may_give_quality_per_sample_and_the_simulation_bit() -> None:
 
 @pytest.mark.tshark
 def test_cli_sequence_asdus_decoded_by_tshark(tmp_path: Path) -> None:
-    from .test_cli import run_cli
+    from .helpers import run_here
     from .tshark import tshark_frames
 
     capture = tmp_path / "seq.pcap"
-    run_cli(
+    run_here(
         "publish",
         "--write",
         str(capture),
@@ -309,7 +309,7 @@ def test_cli_sequence_asdus_decoded_by_tshark(tmp_path: Path) -> None:
         assert values[8 + 5] == round(100 * math.sin(angle - 2 * math.pi / 3))  # MU02 Vb x1
         assert values[16:] == [round(5000 * math.sin(angle)), round(23000 * math.cos(angle))]
         assert quality[8:16] == [0, 0x800, 0, 0, 0, 0, 0, 0x2000]
-    bad = run_cli(
+    bad = run_here(
         "publish",
         "--write",
         str(capture),
@@ -324,7 +324,7 @@ def test_cli_sequence_asdus_decoded_by_tshark(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode != 0 and "one --svid" in bad.stderr
-    bad = run_cli(
+    bad = run_here(
         "publish",
         "--write",
         str(capture),
