@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any, TextIO
 
 from gen61850.runtime.errors import Gen61850Error
 
-COMMANDS_HELP = "Sampled Values: publish, subscribe, decode and plot (IEC 61850-9-2)"
+COMMANDS_HELP = "Sampled Values: publish, subscribe, decode, record and plot (IEC 61850-9-2)"
 
 
 class CliError(Gen61850Error):
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     _register_publish(commands)
     _register_subscribe(commands)
     _register_decode(commands)
+    _register_record(commands)
     _register_plot(commands)
 
 
@@ -108,6 +110,15 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
         "--channels",
         help="custom data set: NAME:INT32|FLOAT32[:SCALE][:q],... (default 9-2LE)",
     )
+    s.add_argument(
+        "--sequence",
+        action="append",
+        metavar="SPEC",
+        help='one more svID in every frame ("Sequence ASDU"; repeat, up to 7): '
+        "SVID[;datset=REF][;confrev=N][;smpsynch=N][;channels=SPEC][;itype=INT32|FLOAT32]"
+        "[;iscale=X][;vtype=...][;vscale=X][;amplitude=..][;phase=..][;quality=..] "
+        "(9-2LE data set unless channels= is given; needs one --svid)",
+    )
     a = p.add_argument_group("addressing")
     a.add_argument("--dst", help="destination MAC (default 01:0c:cd:04:00:00)")
     a.add_argument("--src", help="source MAC")
@@ -121,6 +132,28 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     w.add_argument("--phase", type=_floats, help="phase in degrees per channel")
     w.add_argument("--quality", type=_ints, help="quality word per channel")
     w.add_argument("--signal-frequency", type=float, help="sine frequency if not the nominal")
+    w.add_argument(
+        "--harmonic",
+        action="append",
+        metavar="ORDER:MAGNITUDE[:PHASE]",
+        help="add a harmonic to every channel, MAGNITUDE x the fundamental, PHASE degrees "
+        "(repeat the option)",
+    )
+    w.add_argument("--dc", type=_floats, help="DC offset per channel (physical units)")
+    w.add_argument("--noise", type=_floats, help="Gaussian noise, standard deviation per channel")
+    w.add_argument(
+        "--play",
+        type=Path,
+        metavar="FILE.cfg",
+        help="replay a COMTRADE record (resampled to the stream's rate) instead of a sine",
+    )
+    w.add_argument(
+        "--play-channels",
+        metavar="NAMES",
+        help="the record's analog channels for the data set's channels, comma-separated "
+        "(default: the same names, else the first ones)",
+    )
+    w.add_argument("--loop", action="store_true", help="with --play: replay it again and again")
     r = p.add_argument_group("run")
     r.add_argument("--count", type=_int, help="frames per stream")
     r.add_argument("--duration", type=float, help="seconds")
@@ -135,8 +168,21 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(func=run_publish)
 
 
+CHANNELS_HELP = (
+    "custom data set: NAME:INT32|FLOAT32[:SCALE][:q],... (scale: wire = physical x SCALE; "
+    "q: a quality word follows; names starting with I are currents, V or U voltages); "
+    "SVID=SPEC for one svID only (repeat the option)"
+)
+
+
+def _kind_of(name: str) -> str:
+    """Currents and voltages by the name's first letter (I; V or U), as the plots group them."""
+    first = name[:1].upper()
+    return "current" if first == "I" else "voltage" if first in ("V", "U") else "other"
+
+
 def _parse_channels(spec: str) -> Any:
-    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
+    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, LayoutError
 
     channels = []
     for item in spec.split(","):
@@ -157,8 +203,94 @@ def _parse_channels(spec: str) -> Any:
                     scale = float(extra)
                 except ValueError as error:
                     raise CliError(f"--channels: {extra!r} is not a scale or q") from error
-        channels.append(Channel(parts[0], kind, scale, quality))
-    return DataSetLayout("custom", tuple(channels))
+        try:
+            channels.append(Channel(parts[0], kind, scale, quality, _kind_of(parts[0])))
+        except LayoutError as error:
+            raise CliError(f"--channels: {error}") from error
+    try:
+        return DataSetLayout("custom", tuple(channels))
+    except LayoutError as error:
+        raise CliError(f"--channels: {error}") from error
+
+
+def _channels_options(given: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    """``--channels`` values: one layout for every svID, and layouts by svID (SVID=SPEC)."""
+    default = None
+    by_svid: dict[str, Any] = {}
+    for spec in given or []:
+        name, sep, rest = spec.partition("=")
+        if sep and ":" not in name:
+            by_svid[name] = _parse_channels(rest)
+        elif default is None:
+            default = _parse_channels(spec)
+        else:
+            raise CliError("--channels without SVID= given twice")
+    return default, by_svid
+
+
+SEQUENCE_KEYS = {
+    "datset",
+    "confrev",
+    "smpsynch",
+    "channels",
+    "itype",
+    "iscale",
+    "vtype",
+    "vscale",
+    "amplitude",
+    "phase",
+    "quality",
+}
+
+
+def _parse_sequence(spec: str) -> tuple[Any, dict[str, Any]]:
+    """An ``AsduConfig`` and its signal options (amplitude, phase, quality) from
+    ``SVID;key=value;...``."""
+    from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout, layout_9_2le
+    from gen61850.runtime.sv.stream import AsduConfig
+
+    sv_id, *items = spec.split(";")
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in SEQUENCE_KEYS:
+            raise CliError(
+                f"--sequence {spec!r}: {item!r} is not KEY=VALUE with a key of "
+                f"{', '.join(sorted(SEQUENCE_KEYS))}"
+            )
+        options[key] = value.strip()
+    layout = _parse_channels(options["channels"]) if "channels" in options else layout_9_2le()
+    changed = []
+    for channel in layout.channels:
+        prefix = {"current": "i", "voltage": "v"}.get(channel.kind)
+        kind, scale = channel.type, channel.scale
+        if prefix and f"{prefix}type" in options:
+            try:
+                kind = ChannelType(options[f"{prefix}type"].upper())
+            except ValueError:
+                raise CliError(f"--sequence {spec!r}: {prefix}type is INT32 or FLOAT32") from None
+        if prefix and f"{prefix}scale" in options:
+            try:
+                scale = float(options[f"{prefix}scale"])
+            except ValueError:
+                raise CliError(f"--sequence {spec!r}: {prefix}scale is a number") from None
+        changed.append(Channel(channel.name, kind, scale, channel.quality, channel.kind))
+    try:
+        config = AsduConfig(
+            sv_id,
+            DataSetLayout(layout.name, tuple(changed)),
+            options.get("datset"),
+            int(options.get("confrev", "1"), 0),
+            int(options["smpsynch"], 0) if "smpsynch" in options else None,
+        )
+    except ValueError as error:  # StreamConfigError and LayoutError are ValueErrors
+        raise CliError(f"--sequence {spec!r}: {error}") from None
+    signal: dict[str, Any] = {}
+    for key in ("amplitude", "phase"):
+        signal[key] = _floats(options[key]) if key in options else None
+    signal["quality"] = _ints(options["quality"]) if "quality" in options else None
+    return config, signal
 
 
 def _stream_configs(args: argparse.Namespace) -> list[Any]:
@@ -206,6 +338,10 @@ def _stream_configs(args: argparse.Namespace) -> list[Any]:
     if args.channels:
         fields["layout"] = _parse_channels(args.channels)
     sv_ids = args.svid or ([base.sv_id] if base is not None else ["gen61850MU01"])
+    if args.sequence:
+        if len(sv_ids) != 1:
+            raise CliError("--sequence adds svIDs to the frames of one stream: give one --svid")
+        fields["sequence"] = tuple(_parse_sequence(spec)[0] for spec in args.sequence)
     configs = []
     for i, sv_id in enumerate(sv_ids):
         own = dict(fields)
@@ -225,6 +361,64 @@ def _stream_configs(args: argparse.Namespace) -> list[Any]:
     return configs
 
 
+def _harmonics(given: list[str] | None) -> list[Any]:
+    from gen61850.runtime.sv.sources import Harmonic
+
+    harmonics = []
+    for spec in given or []:
+        parts = spec.split(":")
+        try:
+            if not 2 <= len(parts) <= 3:
+                raise ValueError(spec)
+            numbers = [float(part) for part in parts]
+        except ValueError:
+            raise CliError(f"--harmonic {spec!r}: ORDER:MAGNITUDE[:PHASE], numbers") from None
+        if not numbers[0] > 0:
+            raise CliError(f"--harmonic {spec!r}: the order must be positive")
+        harmonics.append(Harmonic(*numbers))
+    return harmonics
+
+
+def _own_source(args: argparse.Namespace, config: Any) -> Any:
+    """The source of a stream's own svID: the precomputed sine table, a ``Sine`` when a
+    harmonic, DC offset or noise is asked (computed as it goes), or a COMTRADE playback."""
+    from gen61850.runtime.sv.source import SineWave
+    from gen61850.runtime.sv.sources import ComtradePlayback, Sine
+
+    if args.play is not None:
+        if args.amplitude or args.phase or args.harmonic or args.dc or args.noise:
+            raise CliError(
+                "--play replays a record: no --amplitude, --phase, --harmonic, --dc, --noise"
+            )
+        if not args.play.is_file():
+            raise CliError(f"--play {args.play}: no such file")
+        names = None if args.play_channels is None else args.play_channels.split(",")
+        return ComtradePlayback(args.play, channels=names, loop=args.loop)
+    if args.play_channels is not None or args.loop:
+        raise CliError("--play-channels and --loop go with --play")
+    table = SineWave.default(config).with_overrides(
+        args.amplitude, args.phase, args.quality, args.signal_frequency
+    )
+    if not (args.harmonic or args.dc or args.noise):
+        return table
+    return Sine(
+        table.amplitudes,
+        table.phases,
+        frequency=table.frequency,
+        dc=args.dc,
+        harmonics=_harmonics(args.harmonic),
+        noise=args.noise,
+        quality=table.qualities,
+    )
+
+
+def _quality_of_playback(args: argparse.Namespace, publisher: Any, configs: list[Any]) -> None:
+    """--quality with --play: the words from the first sample on (a record has none)."""
+    if args.play is not None and args.quality is not None:
+        for config in configs:
+            publisher.change(config.sv_id, quality=args.quality)
+
+
 def run_publish(args: argparse.Namespace) -> int:
     from gen61850.runtime.pcap import CapturedFrame, write_capture
     from gen61850.runtime.sv.publisher import Publisher
@@ -232,14 +426,28 @@ def run_publish(args: argparse.Namespace) -> int:
 
     if args.count is None and args.duration is None:
         raise CliError("give --count or --duration")
-    configs = _stream_configs(args)
-    sources = []
+    from gen61850.runtime.sv.source import default_amplitudes
+
+    try:
+        configs = _stream_configs(args)
+    except ValueError as error:  # a stream description that cannot be sent
+        raise CliError(str(error)) from None
+    sources: list[Any] = []
     for config in configs:
-        sources.append(
-            SineWave.default(config).with_overrides(
-                args.amplitude, args.phase, args.quality, args.signal_frequency
+        own = _own_source(args, config)
+        if not config.sequence:
+            sources.append(own)
+            continue
+        group_sources = [own]
+        for group, spec in zip(config.sequence, args.sequence or [], strict=True):
+            signal = _parse_sequence(spec)[1]
+            amplitudes, phases = default_amplitudes(group.layout)
+            group_sources.append(
+                SineWave(
+                    tuple(amplitudes), tuple(phases), (0,) * len(amplitudes), args.signal_frequency
+                ).with_overrides(signal["amplitude"], signal["phase"], signal["quality"])
             )
-        )
+        sources.append(group_sources)
     if args.write is not None:
         captured: list[CapturedFrame] = []
 
@@ -247,6 +455,7 @@ def run_publish(args: argparse.Namespace) -> int:
             captured.append(CapturedFrame(due, bytes(frame), len(frame)))
 
         with Publisher(configs, sources=sources, sender=collect) as publisher:
+            _quality_of_playback(args, publisher, configs)
             publisher.run(count=args.count, duration=args.duration, paced=False)
         write_capture(args.write, captured)
         print(f"wrote {len(captured)} frames of {len(configs)} stream(s) to {args.write}")
@@ -254,10 +463,12 @@ def run_publish(args: argparse.Namespace) -> int:
     with Publisher(
         configs, iface=args.iface, sources=sources, qdisc_bypass=args.bypass_qdisc
     ) as publisher:
+        _quality_of_playback(args, publisher, configs)
         for config in configs:
             tag = f"VLAN {config.vlan_id}/{config.vlan_priority}" if config.tagged else "untagged"
             print(
-                f"publishing {_shown(config.sv_id)} APPID 0x{config.appid:04x} to {config.dst_mac} "
+                f"publishing {_shown(' + '.join(config.sv_ids))} APPID 0x{config.appid:04x} "
+                f"to {config.dst_mac} "
                 f"({tag}), {config.asdus_per_frame} ASDU/frame, "
                 f"{1 / config.frame_period:g} frames/s",
                 file=sys.stderr,
@@ -278,10 +489,18 @@ def run_publish(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- layouts
 
 
-def _layout_choice(text: str, scaled: bool = False) -> Any:
+def _layout_choice(text: str, scaled: bool = False, channels: list[str] | None = None) -> Any:
     from gen61850.runtime.sv.dataset import layout_9_2le, profile_61869_9
     from gen61850.runtime.sv.report import LayoutChoice
 
+    if channels:
+        default, by_svid = _channels_options(channels)
+        if text not in ("auto",):
+            base = _layout_choice(text, scaled)
+            merged = dict(base.layouts or {})
+            merged.update(by_svid)
+            return LayoutChoice("auto", merged or None, scaled, default or base.default)
+        return LayoutChoice("auto", by_svid or None, scaled, default)
     if text in ("auto", "raw"):
         return LayoutChoice(text, None, scaled)
     if text.startswith("scl:"):
@@ -313,9 +532,20 @@ def _register_subscribe(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--count", type=_int, help="stop after this many frames")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--timeout", type=float, default=0.5, help="stream timeout in seconds")
     p.add_argument("--quiet", action="store_true", help="statistics only")
+    p.add_argument(
+        "--phasors",
+        action="store_true",
+        help="print each stream's phasors every cycle (one-cycle DFT: RMS magnitude, angle, "
+        "frequency) instead of the samples",
+    )
+    p.add_argument("--frequency", type=float, default=50.0, help="nominal frequency for --phasors")
+    p.add_argument(
+        "--samples-per-period", type=_int, default=80, help="samples per cycle for --phasors"
+    )
     p.add_argument(
         "--write", type=Path, metavar="FILE", help="also save the frames to a .pcap/.pcapng file"
     )
@@ -343,7 +573,7 @@ def _print_event(event: Any, out: TextIO) -> None:
 def run_subscribe(args: argparse.Namespace) -> int:
     from gen61850.runtime.sv.subscriber import Subscriber
 
-    choice = _layout_choice(args.layout, args.scaled)
+    choice = _layout_choice(args.layout, args.scaled, args.channels)
     jsonl = args.format == "jsonl"
     events_out = sys.stderr if jsonl else sys.stdout
     subscriber = Subscriber(
@@ -358,6 +588,8 @@ def run_subscribe(args: argparse.Namespace) -> int:
 
     saved: list[CapturedFrame] = []
     index = 0
+    if args.phasors:
+        return _subscribe_phasors(args, subscriber, choice, jsonl)
     try:
         for frame in subscriber.frames(count=args.count, duration=args.duration):
             index += 1
@@ -380,6 +612,66 @@ def run_subscribe(args: argparse.Namespace) -> int:
         write_capture(args.write, saved)
         print(f"wrote {len(saved)} frames to {args.write}", file=out)
     _print_statistics(subscriber.receiver, stats, out)
+    return 0
+
+
+def _subscribe_phasors(args: argparse.Namespace, subscriber: Any, choice: Any, jsonl: bool) -> int:
+    """``sv subscribe --phasors``: one line (or JSON object) per stream and cycle."""
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.phasor import PhasorTracker
+
+    layouts = dict(choice.layouts or {})
+    default = choice.default or (layout_9_2le() if choice.mode == "auto" else None)
+    for sv_id in args.svid or []:
+        if default is not None:
+            layouts.setdefault(sv_id, default)
+    if not layouts:
+        subscriber.close()
+        raise CliError(
+            "--phasors needs the data sets: --svid (9-2LE unless --layout/--channels say "
+            "otherwise), --channels SVID=SPEC or --layout scl:FILE"
+        )
+    subscriber.receiver.parser.layouts.update(layouts)
+    tracker = PhasorTracker(
+        frequency=args.frequency, default_samples_per_cycle=args.samples_per_period
+    )
+    try:
+        for estimate in subscriber.phasors(
+            count=args.count, duration=args.duration, tracker=tracker
+        ):
+            names = choice.names_for(estimate.sv_id) or [
+                f"ch{i + 1}" for i in range(len(estimate.magnitude))
+            ]
+            if jsonl:
+                record = {
+                    "svID": estimate.sv_id,
+                    "smpCnt": estimate.smp_cnt,
+                    "time": estimate.time,
+                    "frequency": estimate.frequency,
+                    "channels": {
+                        name: {"magnitude": float(m), "angle": float(a), "rms": float(r)}
+                        for name, m, a, r in zip(
+                            names, estimate.magnitude, estimate.angle, estimate.rms, strict=False
+                        )
+                    },
+                }
+                print(json.dumps(record), flush=True)
+            else:
+                cells = " ".join(
+                    f"{_shown(name)}={m:.4g}∠{a:.1f}°"
+                    for name, m, a in zip(names, estimate.magnitude, estimate.angle, strict=False)
+                )
+                freq = "" if estimate.frequency is None else f" f={estimate.frequency:.3f}Hz"
+                print(
+                    f"svID={_shown(estimate.sv_id)} smpCnt={estimate.smp_cnt}{freq} {cells}",
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = subscriber.stats
+        subscriber.close()
+    _print_statistics(subscriber.receiver, stats, sys.stderr if jsonl else sys.stdout)
     return 0
 
 
@@ -418,14 +710,48 @@ def _print_statistics(receiver: Any, stats: Any, out: TextIO) -> None:
 
 
 def _register_decode(commands: argparse._SubParsersAction[Any]) -> None:
-    p = commands.add_parser("decode", help="decode the SV frames of a pcap/pcapng file")
+    p = commands.add_parser(
+        "decode",
+        help="decode the SV frames of a pcap/pcapng file (text, jsonl, COMTRADE or CSV)",
+    )
     p.add_argument("file", type=Path)
-    p.add_argument("--format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--format", choices=("text", "jsonl", "comtrade", "csv"), default="text")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="folder for --format comtrade (required) or csv (default: standard output)",
+    )
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--scaled", action="store_true", help="physical values (layout scales)")
     p.add_argument("--appid", type=_int, action="append", help="only these APPIDs")
     p.add_argument("--svid", action="append", help="only these svIDs")
+    _add_recording_options(p)
     p.set_defaults(func=_pipe_safe(run_decode))
+
+
+def _add_recording_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("COMTRADE")
+    g.add_argument("--revision", choices=("2013", "1999"), default="2013", help="C37.111 revision")
+    g.add_argument(
+        "--data-format",
+        type=str.upper,
+        choices=("ASCII", "BINARY", "BINARY32", "FLOAT32"),
+        help="data file (default: BINARY32 when every channel is INT32, else FLOAT32; "
+        "1999: BINARY; ASCII for either)",
+    )
+    g.add_argument(
+        "--frequency",
+        type=float,
+        help="line frequency written (default: found in the samples, as a rule 50 or 60 Hz)",
+    )
+    g.add_argument(
+        "--rate",
+        type=float,
+        help="samples per second (default: from smpRate, the smpCnt wrap or the capture times)",
+    )
 
 
 def _is_sv(data: bytes) -> bool:
@@ -479,15 +805,62 @@ def decode_file(
     return receiver, skipped, None
 
 
+def _recorder(choice: Any, sv_ids: list[str] | None) -> Any:
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.recording import Recorder
+
+    default = choice.default
+    if default is None and choice.mode == "auto" and not choice.layouts:
+        default = layout_9_2le()  # 64-octet samples of unknown streams: the usual 9-2LE
+    return Recorder(choice.layouts, default, sv_ids)
+
+
+def _save_recordings(args: argparse.Namespace, recorder: Any, out: TextIO) -> None:
+    from gen61850.runtime.sv.recording import write_comtrade_files, write_csv, write_csv_files
+
+    recordings = list(recorder.recordings.values())
+    if args.format == "comtrade":
+        written = write_comtrade_files(
+            recordings,
+            args.output,
+            frequency=args.frequency,
+            rate=args.rate,
+            revision=args.revision,
+            data_format=args.data_format,
+        )
+    elif args.output is not None:
+        written = write_csv_files(recordings, args.output)
+    else:
+        for recording in recordings:
+            if len(recordings) > 1:
+                print(f"# svID {_shown(recording.sv_id)}", file=sys.stdout)
+            write_csv(recording, sys.stdout)
+        written = []
+    for sv_id, path in written:
+        recording = recorder.recordings[sv_id]
+        print(
+            _shown(f"wrote {path} (svID {sv_id}, {recording.samples} samples)"),
+            file=out,
+        )
+    if recorder.skipped:
+        print(f"{recorder.skipped} ASDUs fit no layout and were left out", file=out)
+
+
 def run_decode(args: argparse.Namespace) -> int:
-    choice = _layout_choice(args.layout, args.scaled)
+    if args.format == "comtrade" and args.output is None:
+        raise CliError("--format comtrade needs -o DIR")
+    choice = _layout_choice(args.layout, args.scaled, args.channels)
     jsonl = args.format == "jsonl"
     out = sys.stdout
+    recorder = _recorder(choice, args.svid) if args.format in ("comtrade", "csv") else None
 
     def emit(index: int, frame: Any) -> None:
-        _write_records(index, frame, choice, jsonl, out)
+        if recorder is not None:
+            recorder.add(frame)
+        else:
+            _write_records(index, frame, choice, jsonl, out)
 
-    summary = sys.stderr if jsonl else sys.stdout
+    summary = sys.stderr if jsonl or args.format == "csv" else sys.stdout
     receiver, skipped, broken = decode_file(
         args.file,
         choice,
@@ -497,6 +870,8 @@ def run_decode(args: argparse.Namespace) -> int:
         on_event=lambda event: _print_event(event, summary),
     )
     stats = receiver.stats
+    if recorder is not None:
+        _save_recordings(args, recorder, summary)
     if skipped:
         print(f"skipped {skipped} frames that are not SV", file=summary)
     _print_statistics(receiver, stats, summary)
@@ -505,16 +880,99 @@ def run_decode(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- record
+
+
+def _register_record(commands: argparse._SubParsersAction[Any]) -> None:
+    p = commands.add_parser(
+        "record",
+        help="receive SV on an interface and write COMTRADE (and/or CSV), one record per svID",
+    )
+    p.add_argument("--iface", required=True)
+    p.add_argument("--comtrade", type=Path, metavar="DIR", help="write COMTRADE records here")
+    p.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files here")
+    p.add_argument("--appid", type=_int, action="append", help="only these APPIDs (kernel)")
+    p.add_argument("--svid", action="append", help="only these svIDs")
+    p.add_argument("--count", type=_int, help="stop after this many frames")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
+    p.add_argument(
+        "--write", type=Path, metavar="FILE", help="also save the frames to a .pcap/.pcapng file"
+    )
+    _add_recording_options(p)
+    p.set_defaults(func=run_record)
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from gen61850.runtime.pcap import CapturedFrame, write_capture
+    from gen61850.runtime.sv.subscriber import Subscriber
+
+    if args.comtrade is None and args.csv is None:
+        raise CliError("give --comtrade DIR and/or --csv DIR")
+    if args.count is None and args.duration is None:
+        raise CliError("give --count or --duration (Ctrl-C also stops and writes)")
+    choice = _layout_choice(args.layout, True, args.channels)
+    recorder = _recorder(choice, args.svid)
+    subscriber = Subscriber(args.iface, appids=args.appid, sv_ids=args.svid, layouts=choice.layouts)
+    saved: list[CapturedFrame] = []
+    try:
+        for frame in subscriber.frames(count=args.count, duration=args.duration):
+            recorder.add(frame)
+            if args.write is not None and frame.raw is not None:
+                saved.append(
+                    CapturedFrame(round((frame.time or 0.0) * 1e9), frame.raw, len(frame.raw))
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = subscriber.stats
+        subscriber.close()
+    if args.write is not None:
+        write_capture(args.write, saved)
+        print(f"wrote {len(saved)} frames to {args.write}")
+    if args.comtrade is not None:
+        args.format, args.output = "comtrade", args.comtrade
+        _save_recordings(args, recorder, sys.stdout)
+    if args.csv is not None:
+        args.format, args.output = "csv", args.csv
+        _save_recordings(args, recorder, sys.stdout)
+    _print_statistics(subscriber.receiver, stats, sys.stdout)
+    return 0
+
+
 # ---------------------------------------------------------------- plot
 
 
 def _register_plot(commands: argparse._SubParsersAction[Any]) -> None:
-    p = commands.add_parser("plot", help="draw each stream's channels over time (PNG)")
+    p = commands.add_parser(
+        "plot",
+        help="draw each stream's last cycles (currents and voltages apart) and its phasors",
+        description="Waveforms of the last few cycles of each stream (or a window you "
+        "choose), currents and voltages on separate axes in physical units, and a second "
+        "figure (OUTPUT-phasors.EXT) with each channel's phasor from a one-cycle DFT at the "
+        "window's end. Unknown 64-octet samples are read as 9-2LE.",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="image file (.png, .svg)")
     p.add_argument("--layout", default="auto", help=LAYOUT_HELP)
+    p.add_argument("--channels", action="append", metavar="SPEC", help=CHANNELS_HELP)
     p.add_argument("--svid", action="append", help="only these svIDs")
-    p.add_argument("--seconds", type=float, help="only the first SECONDS of each stream")
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--seconds", type=float, help="window length in seconds")
+    window.add_argument("--cycles", type=float, help="window length in cycles (default 3)")
+    p.add_argument(
+        "--start",
+        type=float,
+        help="window start, seconds after each stream's first sample (default: the window "
+        "ends with the last sample)",
+    )
+    p.add_argument(
+        "--frequency",
+        type=float,
+        help="signal frequency (default: found in the samples, 50 or 60 Hz as a rule)",
+    )
+    p.add_argument("--no-phasors", action="store_true", help="no phasor figure")
     p.set_defaults(func=run_plot)
 
 
@@ -526,60 +984,110 @@ def run_plot(args: argparse.Namespace) -> int:
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise CliError("sv plot needs matplotlib (pip install 'gen61850[plot]')") from error
-    choice = _layout_choice(args.layout, scaled=args.layout not in ("auto", "raw"))
-    # Per stream: frame time and smpCnt of each sample, its values, channel names.
-    series: dict[str, tuple[list[float], list[int], list[list[Any]], list[str] | None]] = {}
+    import numpy as np
 
-    def collect(_index: int, frame: Any) -> None:
-        from gen61850.runtime.sv.report import asdu_values
+    from gen61850.runtime.sv.phasor import one_cycle_dft
 
-        for asdu in frame.asdus:
-            layout = choice.layout_for(asdu)
-            values, _ = asdu_values(asdu, layout, choice.scaled)
-            if values is None:
-                continue
-            times, counts, rows, _names = series.setdefault(
-                asdu.sv_id, ([], [], [], choice.names_for(asdu.sv_id))
-            )
-            times.append(frame.time or 0.0)
-            counts.append(asdu.smp_cnt)
-            rows.append(values)
+    for value, name in ((args.seconds, "--seconds"), (args.cycles, "--cycles")):
+        if value is not None and not value > 0:
+            raise CliError(f"{name} must be positive")
+    if args.frequency is not None and not args.frequency > 0:
+        raise CliError("--frequency must be positive")
+    from gen61850.runtime.sv.phasor import estimate_frequency
 
-    _receiver, _skipped, broken = decode_file(args.file, choice, collect, None, args.svid)
+    choice = _layout_choice(args.layout, True, args.channels)
+    recorder = _recorder(choice, args.svid)
+    _receiver, _skipped, broken = decode_file(
+        args.file, choice, lambda _i, frame: recorder.add(frame), None, args.svid
+    )
     if broken is not None:
         raise broken
-    if not series:
+    recordings = [r for _k, r in sorted(recorder.recordings.items()) if r.samples]
+    if not recordings:
         raise CliError(f"{args.file}: no SV stream with a usable layout to plot")
-    panels: list[tuple[str, str, list[int]]] = []
-    for sv_id, (_times, _counts, rows, _names) in sorted(series.items()):
-        layout = (choice.layouts or {}).get(sv_id, choice.default)
-        kinds = [c.kind for c in layout.channels] if layout is not None else []
-        if len(kinds) != len(rows[0]):
-            kinds = ["other"] * len(rows[0])
+    panels: list[tuple[Any, str, list[int], Any, Any]] = []
+    phasor_rows: list[tuple[Any, Any, Any]] = []
+    for recording in recordings:
+        frequency = args.frequency or 50.0
+        rate = recording.rate(frequency)
+        index = recording.sample_index(rate, frequency)
+        keep = index >= 0
+        times = index[keep] / rate
+        values = recording.value_array()[keep]
+        if args.frequency is None:
+            frequency = estimate_frequency(values, rate)
+        length = args.seconds if args.seconds is not None else (args.cycles or 3.0) / frequency
+        if args.start is not None:
+            chosen = (times >= args.start) & (times <= args.start + length)
+        else:
+            chosen = times >= times[-1] - length
+        kinds = [c.kind for c in recording.layout.channels]
         for kind in ("current", "voltage", "other"):
-            chosen = [i for i, k in enumerate(kinds) if k == kind]
-            if chosen:
-                panels.append((sv_id, kind, chosen))
-    figure, axes = plt.subplots(len(panels), 1, figsize=(10, 3 * len(panels)), squeeze=False)
+            columns = [i for i, k in enumerate(kinds) if k == kind]
+            if columns:
+                panels.append((recording, kind, columns, times[chosen], values[chosen]))
+        # Phasors of the last whole cycle of the window (consecutive samples only).
+        per_cycle = max(2, round(rate / frequency))
+        window_index = index[keep][chosen]
+        if len(window_index) >= per_cycle:
+            tail = window_index[-per_cycle:]
+            if tail[-1] - tail[0] == per_cycle - 1:
+                phasor_rows.append(
+                    (recording, one_cycle_dft(values[chosen][-per_cycle:], int(tail[0])), kinds)
+                )
     units = {"current": "current (A)", "voltage": "voltage (V)", "other": "value"}
-    for axis, (sv_id, kind, chosen) in zip(axes[:, 0], panels, strict=True):
-        from gen61850.runtime.sv.report import sample_times
-
-        frame_times, counts, rows, names = series[sv_id]
-        times = sample_times(frame_times, counts)
-        rel = [t - times[0] for t in times]
-        keep = len(rel)
-        if args.seconds is not None:
-            keep = sum(1 for t in rel if t <= args.seconds)
-        for channel in chosen:
-            label = names[channel] if names else f"ch{channel + 1}"
-            axis.plot(rel[:keep], [row[channel] for row in rows[:keep]], label=label, lw=0.8)
-        axis.set_title(f"svID {sv_id}" + ("" if kind == "other" else f" — {kind}s"))
-        axis.set_xlabel("time (s)")
-        axis.set_ylabel(units[kind] if choice.scaled else "wire value")
-        axis.legend(loc="upper right", fontsize="small", ncol=4)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(11, 2.8 * len(panels)), squeeze=False)
+    for axis, (recording, kind, columns, times, values) in zip(axes[:, 0], panels, strict=True):
+        names = recording.layout.names
+        for column in columns:
+            axis.plot(times * 1000.0, values[:, column], label=_shown(names[column]), lw=0.9)
+        scaled = recording.layout.name != "auto"
+        axis.set_title(
+            _shown(f"svID {recording.sv_id}") + ("" if kind == "other" else f" — {kind}s")
+        )
+        axis.set_xlabel("time from the stream's first sample (ms)")
+        axis.set_ylabel(units[kind] if scaled else "wire value")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
         axis.grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(args.output)
-    print(f"wrote {args.output} ({len(series)} stream(s), {len(panels)} panel(s))")
+    plt.close(figure)
+    print(f"wrote {args.output} ({len(recordings)} stream(s), {len(panels)} panel(s))")
+    if args.no_phasors or not phasor_rows:
+        return 0
+    target = args.output.with_name(f"{args.output.stem}-phasors{args.output.suffix}")
+    groups = [
+        (recording, phasors, [i for i, k in enumerate(kinds) if k == kind], kind)
+        for recording, phasors, kinds in phasor_rows
+        for kind in ("current", "voltage", "other")
+        if kind in kinds
+    ]
+    figure = plt.figure(figsize=(4.2 * len(groups), 4.8))
+    for number, (recording, phasors, columns, kind) in enumerate(groups, start=1):
+        axis = figure.add_subplot(1, len(groups), number, projection="polar")
+        names = recording.layout.names
+        top = max(float(np.abs(phasors[columns]).max()), 1e-12)
+        for column in columns:
+            value = phasors[column]
+            axis.annotate(
+                "",
+                xy=(float(np.angle(value)), float(abs(value))),
+                xytext=(0.0, 0.0),
+                arrowprops={"arrowstyle": "->", "lw": 1.5, "color": f"C{column % 10}"},
+            )
+            axis.plot(
+                [],
+                [],
+                color=f"C{column % 10}",
+                label=_shown(
+                    f"{names[column]} {abs(value):.4g} ∠ {math.degrees(np.angle(value)):.1f}°"
+                ),
+            )
+        axis.set_ylim(0, top * 1.1)
+        axis.set_title(_shown(f"{recording.sv_id} {kind}s (RMS)"), fontsize="small")
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), fontsize="x-small")
+    figure.tight_layout()
+    figure.savefig(target)
+    plt.close(figure)
+    print(f"wrote {target} (phasors of the window's last cycle, one-cycle DFT)")
     return 0

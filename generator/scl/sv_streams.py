@@ -19,6 +19,7 @@ period); an Edition 1 file has no ``smpMod`` and counts samples per period.
 from __future__ import annotations
 
 import math
+import re
 
 from gen61850.runtime.device import (
     FC,
@@ -116,10 +117,77 @@ def layout_or_reason(ied: Ied, data_set: DataSet) -> DataSetLayout | str:
         previous_do = ln_do
     if not channels:
         return f"data set {data_set.name} has no members usable as SV channels"
+    channels = _with_phases_and_ratings(ied, data_set, channels)
     try:
         return DataSetLayout(data_set.name, tuple(channels))
     except LayoutError as error:
         return f"data set {data_set.name}: {error}"
+
+
+_PHASE_HINT = re.compile(r"(?:phs|Phs|PHS)?([ABCN])$")
+_RATINGS = {"current": "ARtg", "voltage": "VRtg"}
+
+
+def _rated(ied: Ied, member_reference: str, kind: str) -> float | None:
+    """The rated value (ARtg of a TCTR, VRtg of a TVTR: setMag) of the member's LN."""
+    name = _RATINGS.get(kind)
+    if name is None:
+        return None
+    ln_reference = member_reference.split(".", 1)[0]
+    rating = _find(ied, f"{ln_reference}.{name}")
+    if not isinstance(rating, DataObject):
+        return None
+    magnitude = rating.child("setMag")
+    if isinstance(magnitude, DataAttribute):
+        for leaf in ("f", "i"):
+            value = magnitude.child(leaf)
+            if isinstance(value, DataAttribute) and isinstance(value.value, int | float):
+                rated = float(value.value)
+                return rated if rated > 0 and math.isfinite(rated) else None
+    return None
+
+
+def _with_phases_and_ratings(ied: Ied, data_set: DataSet, channels: list[Channel]) -> list[Channel]:
+    """Each current and voltage channel's phase (a phase letter ending the LN prefix or a
+    data name, else by order within its kind: 1st A, 2nd B, 3rd C, 4th N, the 9-2LE
+    TCTR1..4/TVTR1..4 arrangement, when the kind has 3 or 4 channels) and the rated value
+    of its LN, so that publishing from SCL sends a balanced three-phase set."""
+    kinds = [c.kind for c in channels]
+    members = [m for m in data_set.members if not _is_quality(m)]
+    out = []
+    for index, channel in enumerate(channels):
+        if channel.kind not in _RATINGS:
+            out.append(channel)
+            continue
+        member = members[index] if index < len(members) else None
+        phase = None
+        if member is not None:
+            for text in (member.fcda.prefix, member.fcda.do_name, member.fcda.da_name):
+                hint = _PHASE_HINT.search(text.split(".")[-1]) if text else None
+                if hint is not None:
+                    phase = hint.group(1)
+                    break
+        same = [i for i, k in enumerate(kinds) if k == channel.kind]
+        if phase is None and len(same) in (3, 4):
+            phase = "ABCN"[same.index(index)]
+        rated = None if member is None else _rated(ied, member.reference, channel.kind)
+        out.append(
+            Channel(
+                channel.name,
+                channel.type,
+                channel.scale,
+                channel.quality,
+                channel.kind,
+                phase,
+                rated,
+            )
+        )
+    return out
+
+
+def _is_quality(member: object) -> bool:
+    node = getattr(member, "node", None)
+    return isinstance(node, DataAttribute) and node.btype is BasicType.QUALITY
 
 
 def _find(ied: Ied, reference: str) -> object:

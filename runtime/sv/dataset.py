@@ -41,6 +41,8 @@ class Channel:
     ``scale`` converts physical units to wire units (9-2LE: current x1000 = mA, voltage
     x100 = 10 mV). ``quality`` says whether a 32-bit quality word follows the value.
     ``kind`` ("current", "voltage" or "other") lets sources and plots group channels.
+    ``phase`` ("A", "B", "C", "N" or None) and ``rated`` (the rated RMS value in physical
+    units, None when unknown) give sources their defaults (SCL fills them in when it can).
     """
 
     name: str
@@ -48,6 +50,8 @@ class Channel:
     scale: float = 1.0
     quality: bool = True
     kind: str = "other"
+    phase: str | None = None
+    rated: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -85,7 +85,7 @@ class SvReceiver:
         forget_after: float | None = 60.0,
     ) -> None:
         streams = list(streams)
-        all_layouts = {s.sv_id: s.layout for s in streams}
+        all_layouts = {g.sv_id: g.layout for s in streams for g in s.groups}
         all_layouts.update(layouts or {})
         self.appids = set(appids) if appids is not None else None
         self.sv_ids = set(sv_ids) if sv_ids is not None else None
@@ -93,7 +93,7 @@ class SvReceiver:
         self.parser.dropped = []
         self.supervisor = Supervisor(
             timeout,
-            {s.sv_id: s.smp_cnt_wrap for s in streams},
+            {sv_id: s.smp_cnt_wrap for s in streams for sv_id in s.sv_ids},
             max_streams=max_streams,
             forget_after=forget_after,
         )

@@ -5,6 +5,9 @@ It gathers what a merging unit's configuration holds (the HIL vendor's "SV Setup
 datSet, confRev), timing (signal frequency, samples per period, ASDUs per frame), the
 optional ASDU fields, addressing (MACs, APPID, 802.1Q tag) and the data set layout.
 Construct it directly with keywords; every field but ``sv_id`` has the 9-2LE default.
+``sequence`` adds ASDUs of other svIDs to each frame (the vendor's "Sequence ASDU"): each
+``AsduConfig`` has its own svID, datSet, confRev, smpSynch and data set layout, and goes out
+with the same smpCnt as the stream's own ASDU.
 """
 
 from __future__ import annotations
@@ -50,6 +53,40 @@ def parse_mac(text: str | bytes, what: str = "MAC") -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class AsduConfig:
+    """One more svID in every frame of a stream ("Sequence ASDU"): its identity, its
+    synchronisation and its data set layout (types, scales, quality per channel).
+
+    ``smp_synch`` None takes the stream's; refrTm, smpRate, smpMod and gmIdentity are the
+    stream's (one clock sends the frame).
+    """
+
+    sv_id: str
+    layout: DataSetLayout = field(default_factory=layout_9_2le)
+    dat_set: str | None = None
+    conf_rev: int = 1
+    smp_synch: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_text("svID", self.sv_id, required=True)
+        _check_text("datSet", self.dat_set)
+        _check_range("confRev", self.conf_rev, 0, 0xFFFFFFFF)
+        if self.smp_synch is not None:
+            _check_range("smpSynch", self.smp_synch, 0, 255)
+
+
+@dataclass(frozen=True, slots=True)
+class AsduGroup:
+    """What the ASDUs of one svID in a stream's frames carry (the stream's own first)."""
+
+    sv_id: str
+    layout: DataSetLayout
+    dat_set: str | None
+    conf_rev: int
+    smp_synch: int
+
+
+@dataclass(frozen=True, slots=True)
 class StreamConfig:
     """One SV stream.
 
@@ -77,16 +114,20 @@ class StreamConfig:
     vlan_id: int | None = 0
     vlan_priority: int = 4
     simulation: bool = False
+    sequence: tuple[AsduConfig, ...] = ()
+    """More svIDs in each frame, after the stream's own ASDU ("Sequence ASDU", 1..7)."""
 
     def __post_init__(self) -> None:
-        sv_id = self.sv_id
-        if not 1 <= len(sv_id) <= 129 or not sv_id.isascii() or not sv_id.isprintable():
-            raise StreamConfigError(f"svID {sv_id!r}: 1..129 printable ASCII characters")
-        dat_set = self.dat_set
-        if dat_set is not None and not (
-            1 <= len(dat_set) <= 129 and dat_set.isascii() and dat_set.isprintable()
-        ):
-            raise StreamConfigError(f"datSet {dat_set!r}: 1..129 printable ASCII characters")
+        _check_text("svID", self.sv_id, required=True)
+        _check_text("datSet", self.dat_set)
+        object.__setattr__(self, "sequence", tuple(self.sequence))
+        ids = [self.sv_id, *(a.sv_id for a in self.sequence)]
+        if len(set(ids)) != len(ids):
+            raise StreamConfigError(f"svIDs of one stream must differ: {ids}")
+        if len(ids) * self.asdus_per_frame > 8:
+            raise StreamConfigError(
+                f"{len(ids)} svIDs x {self.asdus_per_frame} ASDUs per frame: at most 8 ASDUs"
+            )
         _check_range("confRev", self.conf_rev, 0, 0xFFFFFFFF)
         _check_range("smpSynch", self.smp_synch, 0, 255)
         if self.smp_rate is not None:
@@ -110,6 +151,33 @@ class StreamConfig:
             )
         object.__setattr__(self, "dst_mac", format_mac(parse_mac(self.dst_mac, "dst MAC")))
         object.__setattr__(self, "src_mac", format_mac(parse_mac(self.src_mac, "src MAC")))
+
+    @property
+    def groups(self) -> tuple[AsduGroup, ...]:
+        """Every svID a frame carries, the stream's own first, with what its ASDUs hold."""
+        own = AsduGroup(self.sv_id, self.layout, self.dat_set, self.conf_rev, self.smp_synch)
+        return (
+            own,
+            *tuple(
+                AsduGroup(
+                    a.sv_id,
+                    a.layout,
+                    a.dat_set,
+                    a.conf_rev,
+                    self.smp_synch if a.smp_synch is None else a.smp_synch,
+                )
+                for a in self.sequence
+            ),
+        )
+
+    @property
+    def sv_ids(self) -> tuple[str, ...]:
+        return (self.sv_id, *(a.sv_id for a in self.sequence))
+
+    @property
+    def asdus_in_frame(self) -> int:
+        """ASDUs in each frame: svIDs x samples per frame."""
+        return (1 + len(self.sequence)) * self.asdus_per_frame
 
     @property
     def samples_per_second(self) -> float:
@@ -172,6 +240,16 @@ class StreamConfig:
         }
         defaults.update(fields)
         return cls(sv_id, **defaults)  # type: ignore[arg-type]
+
+
+def _check_text(what: str, text: str | None, required: bool = False) -> None:
+    """svID and datSet: VisibleString, 1..129 characters (None when optional)."""
+    if text is None and not required:
+        return
+    if not (
+        isinstance(text, str) and 1 <= len(text) <= 129 and text.isascii() and text.isprintable()
+    ):
+        raise StreamConfigError(f"{what} {text!r}: 1..129 printable ASCII characters")
 
 
 def _check_range(what: str, value: object, low: int, high: int) -> None:

@@ -18,6 +18,7 @@ from gen61850.runtime.net.packet import PacketSocket
 from gen61850.runtime.net.ring import BlockBatch, PacketRing
 from gen61850.runtime.sv.batch import Batch, BatchDecoder
 from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
+from gen61850.runtime.sv.phasor import Phasors, PhasorTracker
 from gen61850.runtime.sv.receiver import ReceiverStats, SvReceiver
 from gen61850.runtime.sv.records import DecodedFrame
 from gen61850.runtime.sv.scaled import ScaledFrame
@@ -60,6 +61,8 @@ class Subscriber:
         outgoing: bool | None = None,
     ) -> None:
         appid_list = None if appids is None else list(appids)
+        streams = list(streams)
+        self._streams = streams
         self.receiver = SvReceiver(
             appids=appid_list, sv_ids=sv_ids, layouts=layouts, streams=streams, timeout=timeout
         )
@@ -181,6 +184,34 @@ class Subscriber:
             if now >= next_tick:
                 receiver.tick(clock.time())
                 next_tick = now + interval
+
+    def phasors(
+        self,
+        *,
+        count: int | None = None,
+        duration: float | None = None,
+        tracker: PhasorTracker | None = None,
+        frequency: float = 50.0,
+    ) -> Iterator[Phasors]:
+        """Per-stream phasors (a one-cycle DFT per channel: magnitude, angle, RMS,
+        frequency; ``phasor.PhasorTracker``) every cycle, from ``scaled_frames()``, until
+        ``count`` estimates or ``duration`` seconds. Samples per cycle and smpCnt wraps
+        come from the ``streams`` given to the subscriber (else 80 and 65536)."""
+        if tracker is None:
+            tracker = PhasorTracker(
+                frequency=frequency,
+                samples_per_cycle={
+                    sv_id: s.samples_per_period for s in self._streams for sv_id in s.sv_ids
+                },
+                wrap={sv_id: s.smp_cnt_wrap for s in self._streams for sv_id in s.sv_ids},
+            )
+        given = 0
+        for frame in self.scaled_frames(duration=duration):
+            for estimate in tracker.feed(frame):
+                yield estimate
+                given += 1
+                if count is not None and given >= count:
+                    return
 
     def run(
         self,

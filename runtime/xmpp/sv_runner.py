@@ -1,16 +1,16 @@
 """Runs the SV publisher of one MSVCB in a thread of its own, until told to stop.
 
-``runtime.sv.publisher.Publisher`` paces frames on an absolute schedule and blocks while it
-runs; an 8-2 server starts one per enabled MSVCB (SvEna TRUE) and stops it when SvEna goes
-FALSE or the server stops. Only the publisher's public API is used: ``run`` with the
-``sleep`` it takes, which here returns early (and ends the run) once ``stop`` is asked.
-With ``namespace`` the publisher's socket is opened in that network namespace.
+An 8-2 server starts one per enabled MSVCB (SvEna TRUE) and stops it when SvEna goes FALSE
+or the server stops. The publisher's non-blocking API does the work: ``Publisher.start``
+without a count or duration runs on the absolute schedule in its own thread until
+``Publisher.stop``; its lateness record keeps only the latest ``LATENESS_SAMPLES`` frames,
+so a run of days keeps bounded memory. With ``namespace`` the publisher's socket is opened
+in that network namespace.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from gen61850.runtime.net.netns import inside
@@ -18,11 +18,8 @@ from gen61850.runtime.sv.publisher import Publisher
 from gen61850.runtime.sv.stream import StreamConfig
 
 log = logging.getLogger(__name__)
-FOREVER = 10 * 365 * 86_400.0  # seconds: the run ends when stopped
-
-
-class _Stopped(Exception):
-    """Raised from the publisher's sleep to end its run."""
+LATENESS_SAMPLES = 1 << 16
+"""Lateness samples an 8-2 publisher keeps (the latest; 512 KiB per enabled MSVCB)."""
 
 
 @dataclass(frozen=True)
@@ -38,52 +35,48 @@ class SvRunner:
 
     def __init__(self, output: SvOutput) -> None:
         self.output = output
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._publisher: Publisher | None = None
+        self._sv_id = ""
         self.error: BaseException | None = None
         self.sent = 0
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._publisher is not None and self._publisher.running
 
     def start(self, config: StreamConfig) -> None:
         """Open the socket (errors raise here) and publish ``config`` until ``stop``."""
         self.stop()
-        self._stop = threading.Event()
         self.error = None
+        self.sent = 0
         if self.output.namespace is not None:
             with inside(self.output.namespace):
                 publisher = Publisher([config], iface=self.output.interface)
         else:
             publisher = Publisher([config], iface=self.output.interface)
-        stop = self._stop
-
-        def pause(seconds: float) -> None:
-            if stop.wait(seconds):
-                raise _Stopped
-
-        def run() -> None:
-            try:
-                stats = publisher.run(duration=FOREVER, sleep=pause)
-                self.sent = stats.sent
-            except _Stopped:
-                pass
-            except Exception as error:  # reported on the runner, logged
-                self.error = error
-                log.exception("SV publisher of %s stopped", config.sv_id)
-            finally:
-                publisher.close()
-
-        self._thread = threading.Thread(target=run, name=f"sv {config.sv_id}", daemon=True)
-        self._thread.start()
+        try:
+            publisher.start(lateness_samples=LATENESS_SAMPLES)
+        except BaseException:
+            publisher.close()
+            raise
+        self._publisher = publisher
+        self._sv_id = config.sv_id
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop publishing (waits for the thread, at most ``timeout`` s)."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
+        """Stop publishing (waits for the thread, at most ``timeout`` s); an error that
+        ended the run is kept on ``error`` and logged."""
+        publisher, self._publisher = self._publisher, None
+        if publisher is None:
+            return
+        try:
+            self.sent = publisher.stop(timeout).sent
+        except Exception as error:  # reported on the runner, logged
+            self.error = error
+            log.error("SV publisher of %s stopped: %s", self._sv_id, error)
+        try:
+            publisher.close()
+        except Exception as error:  # the thread outlived the timeout
+            log.error("SV publisher of %s: %s", self._sv_id, error)
 
 
-__all__ = ["SvOutput", "SvRunner"]
+__all__ = ["LATENESS_SAMPLES", "SvOutput", "SvRunner"]

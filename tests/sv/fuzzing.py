@@ -25,7 +25,7 @@ from gen61850.runtime.sv.dataset import (
 from gen61850.runtime.sv.frame import MAX_FRAME, SvFrame
 from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame
 from gen61850.runtime.sv.scaled import ScaledFrame
-from gen61850.runtime.sv.stream import StreamConfig
+from gen61850.runtime.sv.stream import AsduConfig, StreamConfig
 from gen61850.runtime.sv.template import build_frame
 
 from .helpers import corpus_frames
@@ -80,6 +80,30 @@ def _configs() -> list[StreamConfig]:
             )
         )
     configs.append(StreamConfig.from_profile("F14400S6I4U4", "MU61869", 60.0, appid=0x4010))
+    # Several svIDs in one frame ("Sequence ASDU"): own identity, layout and quality each.
+    configs.append(
+        StreamConfig(
+            "MX2A",
+            appid=0x4020,
+            sequence=(AsduConfig("MX2B", FLOAT_LAYOUT, "MX2LD/LLN0$F", 7, 1),),
+        )
+    )
+    configs.append(
+        StreamConfig(
+            "MX4A",
+            layout=MIXED_LAYOUT,
+            appid=0x4021,
+            vlan_id=None,
+            asdus_per_frame=2,
+            refr_tm=True,
+            smp_synch=2,
+            sequence=(
+                AsduConfig("MX4B", layout_9_2le(), conf_rev=3),
+                AsduConfig("MX4C", FLOAT_LAYOUT, "MX4LD/LLN0$C", 0xFFFFFFFF, 0),
+                AsduConfig("MX4D", MIXED_LAYOUT),
+            ),
+        )
+    )
     return configs
 
 
@@ -92,13 +116,17 @@ def seeds(corpus_capture: Path | None, rng: random.Random) -> list[Seed]:
         for index in (0, 4242, len(frames) - 1):
             out.append(Seed(f"corpus#{index}", frames[index], {"4001": layout_9_2le()}))
     for config in _configs():
-        layouts = {config.sv_id: config.layout}
-        n = config.asdus_per_frame
-        samples = [rng.randbytes(config.layout.size) for _ in range(n)]
-        counts = [(100 + i) % config.smp_cnt_wrap for i in range(n)]
+        groups = config.groups
+        layouts = {g.sv_id: g.layout for g in groups}
+        n = config.asdus_in_frame
+        samples = [rng.randbytes(groups[i % len(groups)].layout.size) for i in range(n)]
+        counts = [(100 + i // len(groups)) % config.smp_cnt_wrap for i in range(n)]
         stamp = rng.randbytes(8) if config.refr_tm else None
         plain = build_frame(config, counts, samples, stamp)
         out.append(Seed(f"{config.sv_id} plain", plain, layouts))
+        if len(groups) > 1:  # a receiver that knows only some of the svIDs' layouts
+            partial = {groups[0].sv_id: groups[0].layout}
+            out.append(Seed(f"{config.sv_id} partly known", plain, partial))
         # IEC 62351-6-like security: an OCTET STRING holding a signature.
         signature = rng.randbytes(16 + n)
         security = bytes((0x04, len(signature))) + signature

@@ -43,3 +43,22 @@ def reap(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
     process.wait(timeout=10)
+
+
+def run_here(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``gen61850 sv ARGS`` in this process, as ``run_cli`` gives it (these tests would
+    otherwise spend most of their time starting the CLI; ``test_cli.py`` and the live
+    tests run it as a process)."""
+    from contextlib import redirect_stderr, redirect_stdout
+    from io import StringIO
+
+    from gen61850.cli import main
+
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        status = main(["sv", *args])
+    if check and status != 0:
+        raise AssertionError(f"exit {status}: {err.getvalue()}")
+    return subprocess.CompletedProcess(
+        ["gen61850", "sv", *args], status, out.getvalue(), err.getvalue()
+    )

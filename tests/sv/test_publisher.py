@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+import time
 
+import numpy as np
 import pytest
 
 from gen61850.runtime.net.bpf import run_program, sv_program
-from gen61850.runtime.sv.publisher import NS, Publisher, PublisherError, utc_time
+from gen61850.runtime.sv.publisher import (
+    NS,
+    LatenessRecord,
+    Publisher,
+    PublisherError,
+    utc_time,
+)
 from gen61850.runtime.sv.shape import decode_sv
 from gen61850.runtime.sv.stream import StreamConfig
 
@@ -80,6 +88,41 @@ def test_lateness_statistics_and_late_count() -> None:
     _sent, stats = collect([config], count=50, clock=on_time, sleep=on_time.sleep)
     assert stats.late == 0 and stats.max_ns <= 1  # type: ignore[attr-defined]
     assert "lateness p50" in stats.summary()  # type: ignore[attr-defined]
+
+
+def test_lateness_record_keeps_the_latest_in_bounded_memory() -> None:
+    record = LatenessRecord(keep=1000, needed=None, margin=8)
+    chunks = [record.chunk]
+    written = 0
+    chunk, filled = record.chunk, 0
+    for _burst in range(10_000):  # bursts of 7 frames: 70,000 frames, 70 x what it keeps
+        chunk[filled : filled + 7] = np.arange(written, written + 7)
+        written += 7
+        filled += 7
+        if filled > len(chunk) - 8:
+            chunk, filled = record.rotate(filled), 0
+            chunks.append(chunk)
+    kept = record.values(filled)
+    assert 1000 <= len(kept) <= 2 * 1000 + 16
+    assert kept.tolist() == list(range(written - len(kept), written))  # the latest, in order
+    assert record.dropped == written - len(kept)
+    assert len({id(c) for c in chunks}) <= 3  # chunks reused, not made anew each time
+    with pytest.raises(PublisherError, match="lateness_samples 0"):
+        LatenessRecord(keep=0, needed=None, margin=1)
+
+
+def test_an_open_ended_run_keeps_a_bounded_lateness_record() -> None:
+    clock = FakeClock(10 * NS, lag=1)
+    publisher = Publisher([StreamConfig("O1"), StreamConfig("O2")], sender=lambda f, d: None)
+    publisher.start(clock=clock, sleep=clock.sleep, lateness_samples=500)
+    while publisher.stats.sent < 20_000:
+        time.sleep(0.01)
+    stats = publisher.stop()
+    assert stats.sent >= 20_000
+    assert 500 <= len(stats.lateness_ns) <= 2 * 500 + 4
+    assert stats.lateness_dropped + len(stats.lateness_ns) == stats.sent
+    with pytest.raises(PublisherError, match=r"unknown options \['lateness_sample'\]"):
+        publisher.start(lateness_sample=500)  # a misspelt option is not ignored
 
 
 def test_refr_tm_is_the_due_time() -> None:

@@ -1,0 +1,305 @@
+"""Samples made ahead of the schedule, off the send path: the publisher's side of sources.
+
+Each svID of a stream has a ``Feed``: its source, the wire octets of the samples already
+made (``chunks``, in order, each a whole number of frames), the changes waiting for their
+sample, and what it costs to make one block. Between two bursts, while the publisher
+waits, ``Production.fill`` makes the next block of the feed that runs out first, only
+when the wait is longer than that block has been taking (the send path never waits for
+it); the send path only slices octets. A feed that runs dry all the same makes its
+block at once (counted in ``underruns``).
+
+Changes (``Publisher.change``) are queued under a lock with the first sample not yet
+claimed by a block; production stops each block at the next change's sample and applies
+it there, so the change lands exactly on the sample it announced.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
+from gen61850.runtime.sv.source import SineWave, SourceError
+from gen61850.runtime.sv.sources import Block, Source, SourceContext
+
+NS = 1_000_000_000
+GENERIC_CHANGES = frozenset({"quality", "simulation"})
+"""Changes the publisher makes for any source (the rest go to the source's ``apply``)."""
+
+
+class WireWriter:
+    """Physical values and quality words of one data set layout to its wire octets, a
+    block at a time (all items are 4-octet big-endian words)."""
+
+    def __init__(self, layout: DataSetLayout) -> None:
+        positions: list[tuple[int, int | None]] = []
+        item = 0
+        for channel in layout.channels:
+            positions.append((item, item + 1 if channel.quality else None))
+            item += 2 if channel.quality else 1
+        self.items = item
+        self.size = layout.size
+        self.channels = len(layout.channels)
+        chans = layout.channels
+        self.int_ch = np.array([i for i, c in enumerate(chans) if c.type is ChannelType.INT32])
+        self.float_ch = np.array([i for i, c in enumerate(chans) if c.type is ChannelType.FLOAT32])
+        self.int_pos = np.array([positions[i][0] for i in self.int_ch], dtype=np.intp)
+        self.float_pos = np.array([positions[i][0] for i in self.float_ch], dtype=np.intp)
+        self.q_ch = np.array([i for i, c in enumerate(chans) if c.quality], dtype=np.intp)
+        self.q_pos = np.array([positions[i][1] for i in self.q_ch], dtype=np.intp)
+        scales = np.array([c.scale for c in chans], dtype=np.float64)
+        self.int_scales = scales[self.int_ch] if self.int_ch.size else scales[:0]
+        self.float_scales = scales[self.float_ch] if self.float_ch.size else scales[:0]
+        self.clipped = 0
+
+    def octets(
+        self, values: npt.NDArray[np.float64], quality: npt.NDArray[np.uint32] | None
+    ) -> bytes:
+        """The samples' octets; INT32 values out of range (or NaN) are clipped (counted)."""
+        count = values.shape[0]
+        words = np.zeros((count, self.items), dtype=">u4")
+        if self.int_ch.size:
+            scaled = np.rint(values[:, self.int_ch] * self.int_scales)
+            bad = ~(np.abs(scaled) <= 2147483647.0)
+            if bad.any():
+                self.clipped += int(bad.sum())
+                scaled = np.nan_to_num(scaled, nan=0.0)
+                np.clip(scaled, -2147483648.0, 2147483647.0, out=scaled)
+            words[:, self.int_pos] = scaled.astype(">i4").view(">u4")
+        if self.float_ch.size:
+            words[:, self.float_pos] = (
+                (values[:, self.float_ch] * self.float_scales).astype(">f4").view(">u4")
+            )
+        if self.q_ch.size and quality is not None:
+            if quality.ndim == 1:
+                words[:, self.q_pos] = quality[self.q_ch]
+            else:
+                words[:, self.q_pos] = quality[:, self.q_ch]
+        return words.tobytes()
+
+    def patch_quality(self, octets: bytes | memoryview, quality: npt.NDArray[np.uint32]) -> bytes:
+        """The same samples with every quality word replaced (per channel)."""
+        words = np.frombuffer(octets, dtype=">u4").reshape(-1, self.items).copy()
+        if self.q_ch.size:
+            words[:, self.q_pos] = quality[self.q_ch]
+        return words.tobytes()
+
+
+@dataclass
+class Chunk:
+    """Made samples: ``first`` .. ``end`` - 1, octets from ``offset`` in ``data``."""
+
+    first: int
+    end: int
+    data: bytes | memoryview
+    offset: int
+    simulation: bool
+
+
+class Feed:
+    """One svID of a stream while publishing: its source and its made samples."""
+
+    def __init__(
+        self,
+        source: Source | SineWave,
+        context: SourceContext,
+        frame_samples: int,
+        wrap: int,
+        simulation: bool,
+        config_for_table: object,
+    ) -> None:
+        self.context = context
+        self.layout = context.layout
+        self.size = context.layout.size
+        self.n = frame_samples
+        self.wrap = wrap
+        self.writer = WireWriter(context.layout)
+        self.table: bytes | None = None
+        self.source: Source | None = None
+        if isinstance(source, SineWave):
+            struct = context.layout.sample_struct
+            rows = source.table(config_for_table, context.layout)  # type: ignore[arg-type]
+            rows += rows[:frame_samples]  # a frame that crosses the wrap reads on
+            self.table = b"".join(struct.pack(*row) for row in rows)
+        else:
+            source.bind(context)
+            self.source = source
+        self.base_simulation = simulation
+        self.quality_override: npt.NDArray[np.uint32] | None = None
+        self.pending: list[tuple[int, dict[str, object]]] = []
+        self.block = frame_samples
+        self.cost_ns = 0
+        """A block's cost (ns), the recent worst: whether a block still fits before a send."""
+        self.typical_ns = 0
+        """A block's usual cost (ns), a moving average: what the block size follows."""
+        self.reset(lead_samples=frame_samples)
+
+    def reset(self, lead_samples: int) -> None:
+        self.produced = 0
+        self.chunks: deque[Chunk] = deque()
+        self.first = 0
+        self.end = 0
+        self.data: bytes | memoryview = b""
+        self.offset = 0
+        self.simulation = self.base_simulation
+        self.sending_simulation = self.base_simulation
+        self.underruns = 0
+        n = self.n
+        self.max_block = max(n, lead_samples // 3 // n * n)
+        if self.table is not None:
+            self.block = self.max_block
+        else:
+            self.block = max(n, min(self.max_block, 4 * n))
+
+    # ------------------------------------------------------------ producer side
+
+    def claim(self, lock: threading.Lock) -> tuple[int, int]:
+        """Apply the changes due at the next sample and claim the next block."""
+        with lock:
+            first = self.produced
+            while self.pending and self.pending[0][0] <= first:
+                _at, changes = self.pending.pop(0)
+                self._apply(changes, first)
+            count = self.block
+            if self.table is not None:
+                count = min(count, -(-(self.wrap - first % self.wrap) // self.n) * self.n)
+            if self.pending:
+                count = min(count, self.pending[0][0] - first)
+            self.produced = first + count
+        return first, count
+
+    def _apply(self, changes: Mapping[str, object], at: int) -> None:
+        own = {k: v for k, v in changes.items() if k not in GENERIC_CHANGES}
+        if "quality" in changes:
+            given = changes["quality"]
+            self.quality_override = None if given is None else np.asarray(given, dtype=np.uint32)
+        if "simulation" in changes:
+            self.simulation = bool(changes["simulation"])
+        if own and self.source is not None:
+            self.source.apply(own, at)
+
+    def make(self, first: int, count: int) -> Chunk:
+        """The wire octets of samples ``first`` .. ``first + count - 1``."""
+        simulation = self.simulation
+        if self.table is not None:
+            start = first % self.wrap * self.size
+            data: bytes | memoryview = memoryview(self.table)[start : start + count * self.size]
+            if self.quality_override is not None:
+                data = self.writer.patch_quality(data, self.quality_override)
+            return Chunk(first, first + count, data, 0, simulation)
+        assert self.source is not None
+        block = self.source.block(first, count)
+        if not isinstance(block, Block):
+            raise SourceError(f"{self.context.sv_id}: block() gave {type(block).__name__}")
+        if block.values.shape != (count, self.writer.channels):
+            raise SourceError(
+                f"{self.context.sv_id}: block of shape {block.values.shape}, "
+                f"expected ({count}, {self.writer.channels})"
+            )
+        quality = self.quality_override if self.quality_override is not None else block.quality
+        if block.simulation is not None:
+            simulation = block.simulation
+        return Chunk(first, first + count, self.writer.octets(block.values, quality), 0, simulation)
+
+    def produce(self, lock: threading.Lock) -> None:
+        first, count = self.claim(lock)
+        self.chunks.append(self.make(first, count))
+
+    # ------------------------------------------------------------ send side
+
+    def advance(self, sample: int, lock: threading.Lock) -> None:
+        """Make the chunk holding ``sample`` the current one (made now if none waits)."""
+        while True:
+            if not self.chunks:
+                self.underruns += 1
+                self.produce(lock)
+            chunk = self.chunks.popleft()
+            if chunk.end > sample:
+                break
+        self.first = chunk.first
+        self.end = chunk.end
+        self.data = chunk.data
+        self.offset = chunk.offset
+        self.sending_simulation = chunk.simulation
+
+
+class Production:
+    """Every feed of a run, and the order in which they run out (a heap of the due time
+    of each feed's first sample not yet made)."""
+
+    def __init__(
+        self,
+        feeds: list[tuple[Feed, int, float]],
+        lead_ns: int,
+        clock: Callable[[], int],
+    ) -> None:
+        self.feeds = feeds  # (feed, start_ns, sample period ns)
+        self.lead_ns = lead_ns
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.heap: list[tuple[int, int]] = []
+
+    def start(self, start_ns: int) -> None:
+        """Fill every feed ``lead_ns`` ahead of ``start_ns`` (before the first send)."""
+        self.heap = []
+        for index, (feed, _start, period) in enumerate(self.feeds):
+            self.feeds[index] = (feed, start_ns, period)
+            lead = max(feed.n, int(self.lead_ns / period))
+            feed.reset(lead)
+            while feed.produced * period < self.lead_ns:
+                began = time.perf_counter_ns()
+                feed.produce(self.lock)
+                feed.cost_ns = max(feed.cost_ns * 15 // 16, time.perf_counter_ns() - began)
+            feed.advance(0, self.lock)
+            self.heap.append((start_ns + round(feed.produced * period), index))
+        heapq.heapify(self.heap)
+
+    def fill(self, due: int, margin_ns: int = 20_000) -> None:
+        """Make blocks while the feeds that run out first need them and the time until
+        ``due`` allows; a feed less than a block (and two frames) ahead is served even so."""
+        heap = self.heap
+        clock = self.clock
+        horizon = due + self.lead_ns
+        while heap and heap[0][0] < horizon:
+            ready_ns, index = heap[0]
+            feed, start_ns, period = self.feeds[index]
+            urgent = ready_ns - due < (feed.block + 2 * feed.n) * period
+            began = clock()
+            if not urgent and began + feed.cost_ns + margin_ns > due:
+                return
+            t0 = time.perf_counter_ns()
+            feed.produce(self.lock)
+            cost = time.perf_counter_ns() - t0
+            feed.cost_ns = max(feed.cost_ns * 15 // 16, cost)
+            feed.typical_ns = cost if not feed.typical_ns else (7 * feed.typical_ns + cost) // 8
+            self._adapt(feed, feed.typical_ns, period)
+            heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
+
+    @staticmethod
+    def _adapt(feed: Feed, cost: int, period: float) -> None:
+        """Blocks of a computed source sized to take about a third of a frame period, by
+        their usual cost (a single slow block, a VM's hiccup, does not halve them: a
+        source's cost is mostly per call, so small blocks cost the most time in all)."""
+        if feed.table is not None:
+            return
+        target = period * feed.n / 3
+        if cost > target and feed.block > feed.n:
+            feed.block = max(feed.n, feed.block // 2 // feed.n * feed.n)
+            feed.typical_ns //= 2  # until blocks of the new size tell
+        elif cost < target / 3 and feed.block * 2 <= feed.max_block:
+            feed.block *= 2
+
+    @property
+    def underruns(self) -> int:
+        return sum(feed.underruns for feed, _s, _p in self.feeds)
+
+    @property
+    def clipped(self) -> int:
+        return sum(feed.writer.clipped for feed, _s, _p in self.feeds)
