@@ -158,12 +158,32 @@ def _iterparse(
         )
 
 
-def _drop(element: etree._Element) -> None:
-    """Free a finished top-level section (and the empty slots of those before it)."""
-    element.clear()
+def _drop(element: etree._Element, kept: tuple[etree._Element, ...] = ()) -> None:
+    """Free a finished top-level section: its content now, the element itself (with the
+    sections and text before it, but not ``kept``) once the parser has moved past them.
+
+    The text after the section is not touched: the parser may still be adding to it.
+    libxml2 appends to the last text node it made in place, by the length it remembers;
+    were that node freed under it (``clear()`` without ``keep_tail``, or ``remove()``,
+    which takes the tail along), the next characters would be written past the end of
+    whichever text node came before (a chunk boundary in the white space after an end tag
+    is enough).
+    """
+    element.clear(keep_tail=True)  # type: ignore[call-arg]  # (missing from lxml-stubs)
     parent = element.getparent()
-    if parent is not None:
-        parent.remove(element)
+    if parent is None:
+        return
+    for previous in list(element.itersiblings(preceding=True)):
+        if not any(previous is k for k in kept):
+            parent.remove(previous)
+
+
+def _drop_all(root: etree._Element | None, kept: tuple[etree._Element, ...]) -> None:
+    """Once the whole file is parsed: free every top-level section but ``kept``."""
+    if root is not None:
+        for child in list(root):
+            if not any(child is k for k in kept):
+                root.remove(child)
 
 
 def _first_element(path: Path) -> etree._Element | None:
@@ -189,17 +209,20 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
     try:
         kept: dict[str, etree._Element] = {}
         ied_count = 0
+        top: etree._Element | None = None
         for _, element in _iterparse(path, _TOP_LEVEL, root.namespace):
             adopt(element, root.namespace)
             parent = element.getparent()
             if parent is None or parent.getparent() is not None:
                 continue  # the root itself, or a nested element with a top-level name
+            top = parent
             name = local_name(element) or ""
             if name in ("Header", "Communication", "DataTypeTemplates") and name not in kept:
                 kept[name] = element
                 continue
             ied_count += name == "IED"
-            _drop(element)
+            _drop(element, tuple(kept.values()))
+        _drop_all(top, tuple(kept.values()))
     except etree.XMLSyntaxError as error:
         report_syntax_error(path, error, diagnostics)
         return None
