@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -138,15 +139,43 @@ def adopt(element: etree._Element | None, namespace: str) -> None:
         node.tag = _NS_PREFIX + str(node.tag)[len(prefix) :]
 
 
+Cuts = tuple[tuple[int, int, bytes], ...]  # (start, end, what is read instead), ascending
+
+
+class _Spliced:
+    """A file read with some byte ranges replaced (``cuts``): what ``iterparse`` reads when
+    sections parsed ahead need not be parsed again."""
+
+    def __init__(self, stream: BinaryIO, cuts: Cuts) -> None:
+        self.stream = stream
+        self.cuts = list(cuts)
+        self.position = 0  # in the file
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = 1 << 62
+        if self.cuts and self.position == self.cuts[0][0]:
+            _, end, instead = self.cuts.pop(0)
+            self.stream.seek(end)
+            self.position = end
+            return instead or self.read(size)
+        if self.cuts:
+            size = min(size, self.cuts[0][0] - self.position)
+        data: bytes = self.stream.read(size)
+        self.position += len(data)
+        return data
+
+
 def _iterparse(
-    path: Path, tags: tuple[str, ...], namespace: str = SCL_NS
+    path: Path, tags: tuple[str, ...], namespace: str = SCL_NS, cuts: Cuts = ()
 ) -> Iterator[tuple[str, etree._Element]]:
-    """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C)."""
+    """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C);
+    ``cuts``: byte ranges read as something else (see ``_Spliced``)."""
     spaces = (_NS_PREFIX, "") if namespace in (SCL_NS, "") else (_NS_PREFIX, "", f"{{{namespace}}}")
     names = tuple(space + name for name in tags for space in spaces)
     with path.open("rb") as stream:  # closed even when the caller stops early
         yield from etree.iterparse(
-            stream,
+            _Spliced(stream, cuts) if cuts else stream,
             events=("end",),
             tag=names,
             resolve_entities=False,
@@ -302,12 +331,13 @@ def iter_ieds(path: Path, namespace: str = SCL_NS) -> Iterator[etree._Element]:
 
 
 def iter_sections(
-    path: Path, names: tuple[str, ...] = _TOP_LEVEL, namespace: str = SCL_NS
+    path: Path, names: tuple[str, ...] = _TOP_LEVEL, namespace: str = SCL_NS, cuts: Cuts = ()
 ) -> Iterator[tuple[str, etree._Element]]:
     """The top-level sections called ``names`` in turn (others are not reported), each
     freed once the caller has moved on: memory holds one section at a time. Sections of a
-    file in another namespace are renamed into the SCL namespace (``adopt``)."""
-    for _, element in _iterparse(path, names, namespace):
+    file in another namespace are renamed into the SCL namespace (``adopt``). ``cuts``:
+    byte ranges the parser reads as something else (sections parsed ahead)."""
+    for _, element in _iterparse(path, names, namespace, cuts):
         parent = element.getparent()
         if parent is None or parent.getparent() is not None:
             continue
