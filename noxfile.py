@@ -87,8 +87,8 @@ def disable_service(session: nox.Session, unit: str) -> None:
     if shutil.which("systemctl"):
         running = Path("/run/systemd/system").is_dir()
         command = ["systemctl", "disable", *(["--now"] if running else []), unit]
-    elif shutil.which("update-rc.d") and unit.endswith(".service"):
-        command = ["update-rc.d", unit.removesuffix(".service"), "disable"]
+    elif shutil.which("update-rc.d") and Path(f"/etc/init.d/{unit.split('.')[0]}").exists():
+        command = ["update-rc.d", unit.split(".")[0], "disable"]
     else:
         return
     session.run(*command, external=True, success_codes=[0, 1])

@@ -13,7 +13,7 @@ from gen61850.runtime.errors import Gen61850Error
 from gen61850.runtime.text import printable_lines
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parsers.
-COMMAND_MODULES = ("generate", "sv", "goose", "scl", "xmpp", "demo")
+COMMAND_MODULES = ("generate", "sv", "goose", "scl", "xmpp", "sntp", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ from gen61850.runtime.device import (
     Node,
     SampledValueControl,
     SettingControl,
+    Value,
 )
 
 _FCS = {f.value: f for f in FC}
@@ -135,6 +136,9 @@ class InstanceValues:
         )
         if value is not None and value != target.value:
             result = _with(result, value=value)
+        groups = self._group_values(instance, target, where)
+        if groups != result.group_values:
+            result = _with(result, group_values=groups)
         kind = instance.get("valKind")
         if kind is not None:
             if kind not in _VALUE_KINDS:
@@ -147,6 +151,33 @@ class InstanceValues:
             elif kind != result.value_kind:
                 result = _with(result, value_kind=kind)
         return result
+
+    def _group_values(
+        self, instance: etree._Element, target: DataAttribute, where: str
+    ) -> tuple[tuple[int, Value], ...]:
+        """A DAI's ``Val sGroup="n"`` values, one per setting group (a bad group number is
+        warned about and left out; setting groups of arrays are not read)."""
+        groups: dict[int, Value] = {}
+        for val in instance.iterchildren(*_VAL_TAGS):
+            group = val.get("sGroup")
+            if group is None:
+                continue
+            if not group.isdigit() or int(group) < 1:
+                self.diagnostics.warning(
+                    val.sourceline,
+                    f"DAI {where}: sGroup {group[:20]!r} ignored",
+                    rule="value",
+                    tag="Val",
+                )
+                continue
+            if target.count:
+                continue
+            value = self.types.value(
+                (val.text or "",), target.btype, target.enum, 0, line_of(val), where, "DAI"
+            )
+            if value is not None:
+                groups[int(group)] = value
+        return tuple(sorted(groups.items()))
 
     def _apply_element(
         self, target: Node, instance: etree._Element, ix_text: str, where: str
@@ -631,6 +662,7 @@ def _with(a: DataAttribute, **changes: object) -> DataAttribute:
         a.dupd,
         changes.get("value_kind", a.value_kind),  # type: ignore[arg-type]
         a.elements,
+        changes.get("group_values", a.group_values),  # type: ignore[arg-type]
     )
 
 

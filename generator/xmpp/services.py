@@ -55,7 +55,8 @@ PDU_STANZAS: tuple[PduStanza, ...] = (
     PduStanza("cancel-ErrorPDU", "iq", "result"),
 )
 
-# The confirmed services behind the directory, data and data-set ACSI services (8-2 clause 8).
+# The confirmed services behind the directory, data, data-set, file and log ACSI services (8-2
+# clause 8, table D.1: fileRead and obtainFile in iq get; fileOpen, fileClose, fileDelete set).
 CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService(
         "getNameList",
@@ -71,6 +72,48 @@ CONFIRMED_SERVICES: tuple[ConfirmedService, ...] = (
     ConfirmedService("getNamedVariableListAttributes", "get", ("GetDataSetDirectory",)),
     ConfirmedService("deleteNamedVariableList", "set", ("DeleteDataSet",)),
     ConfirmedService("fileDirectory", "get", ("GetServerDirectory", "GetFileAttributeValues")),
+    ConfirmedService("fileOpen", "set", ("GetFile",)),
+    ConfirmedService("fileRead", "get", ("GetFile",)),
+    ConfirmedService("fileClose", "set", ("GetFile",)),
+    ConfirmedService("fileDelete", "set", ("DeleteFile",)),
+    ConfirmedService("obtainFile", "get", ("SetFile",)),
+    ConfirmedService("readJournal", "get", ("QueryLogByTime", "QueryLogAfter")),
+)
+
+
+@dataclass(frozen=True)
+class AttributeForm:
+    """A component that public 8-2 traces carry as an XML attribute of its parent element
+    (EXTENDED-XER style: ``<deleteNamedVariableList scopeOfDelete="specific"/>``) where our
+    schema, in BASIC-XER, has a child element. Peers use both: the runtime accepts both on
+    receive and writes the one a setting chooses.
+
+    ``kind``: ``boolean`` (attribute ``true``/``false``, element ``<true/>``/``<false/>``) or
+    ``enumerated`` (attribute the identifier, element the number: ``names``); ``first``:
+    the element is its parent's first child (else its last).
+    """
+
+    parent: str
+    component: str
+    kind: str
+    first: bool
+    names: tuple[tuple[str, int], ...] = ()
+
+
+# The components the two public traces carry as attributes (see the project note on 8-2
+# traffic), and the other moreFollows of the same kind.
+ATTRIBUTE_FORMS: tuple[AttributeForm, ...] = (
+    AttributeForm("read", "specificationWithResult", "boolean", first=True),
+    AttributeForm(
+        "deleteNamedVariableList",
+        "scopeOfDelete",
+        "enumerated",
+        first=True,
+        names=(("specific", 0), ("aa-specific", 1), ("domain", 2), ("vmd", 3)),
+    ),
+    AttributeForm("getNameList", "moreFollows", "boolean", first=False),
+    AttributeForm("fileDirectory", "moreFollows", "boolean", first=False),
+    AttributeForm("readJournal", "moreFollows", "boolean", first=False),
 )
 
 # Types that hold the two sides of the confirmed services, named as in the schema.
@@ -78,6 +121,7 @@ REQUEST_CHOICE = "ConfirmedServiceRequest"
 RESPONSE_CHOICE = "ConfirmedServiceResponse"
 
 __all__ = [
+    "ATTRIBUTE_FORMS",
     "CONFIRMED_SERVICES",
     "MAX_NESTING_LEVEL",
     "NAMESPACE",
@@ -85,6 +129,7 @@ __all__ = [
     "REQUEST_CHOICE",
     "RESPONSE_CHOICE",
     "ROOT_ELEMENT",
+    "AttributeForm",
     "ConfirmedService",
     "PduStanza",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from gen61850.generator.naming import safe_identifier, snake_case
 from gen61850.generator.xmpp.schema_ir import FieldIr, SchemaIr, SchemaIrError, TypeIr
 from gen61850.generator.xmpp.services import (
+    ATTRIBUTE_FORMS,
     CONFIRMED_SERVICES,
     MAX_NESTING_LEVEL,
     NAMESPACE,
@@ -22,6 +23,7 @@ from gen61850.generator.xmpp.services import (
     REQUEST_CHOICE,
     RESPONSE_CHOICE,
     ROOT_ELEMENT,
+    AttributeForm,
 )
 from gen61850.generator.xsd.facets import Facets
 
@@ -81,6 +83,8 @@ class XmppView:
     recursive: frozenset[str] = frozenset()  # classes on a cycle: their decoders check depth
     max_nesting: int = MAX_NESTING_LEVEL
     max_depth: int = 0
+    service_classes: tuple[str, ...] = ()  # bindings classes the services name, each once
+    attribute_forms: tuple[AttributeForm, ...] = ()
 
     def tag(self, xml_name: str) -> str:
         return tag_constant(xml_name)
@@ -234,6 +238,26 @@ def build_view(
         PduView(p.pdu, pdu_type.field_by_xml(p.pdu).attribute, p.stanza, p.stanza_type)
         for p in PDU_STANZAS
     )
+    # a service whose request is a plain value (fileRead's frsmID) names a builtin, not a class
+    bindings_classes = {t.class_name for t in schema.types}
+    service_classes = tuple(
+        dict.fromkeys(
+            name
+            for s in services
+            for name in (s.request_class, s.response_class)
+            if name in bindings_classes
+        )
+    )
+    for form in ATTRIBUTE_FORMS:  # each names a component of a service's request or answer
+        holders = [
+            schema.by_class(choice.field_by_xml(form.parent).kind)
+            for choice in (request_choice, response_choice)
+            if any(f.xml_name == form.parent for f in choice.fields)
+        ]
+        if not any(form.component in {f.xml_name for f in t.fields} for t in holders):
+            raise SchemaIrError(
+                f"attribute form {form.parent}/@{form.component}: no such component in the schema"
+            )
     confirmed_request = schema.by_class(pdu_type.field_by_xml("confirmed-RequestPDU").kind)
     confirmed_response = schema.by_class(pdu_type.field_by_xml("confirmed-ResponsePDU").kind)
     names = sorted({ROOT_ELEMENT} | {f.xml_name for t in schema.types for f in t.fields})
@@ -263,6 +287,8 @@ def build_view(
         recursive=recursive_classes(schema),
         max_nesting=MAX_NESTING_LEVEL,
         max_depth=max_element_depth(schema, root.class_name, MAX_NESTING_LEVEL),
+        service_classes=service_classes,
+        attribute_forms=ATTRIBUTE_FORMS,
     )
 
 

@@ -53,6 +53,8 @@ class DataAttribute:
     for an array of a basic type it is a tuple of ``count`` element values. ``elements``:
     for an array of structs given per-element values (``SDI ix=``), one scalar copy per
     element with its values; empty when every element is like ``components``.
+    ``group_values``: a setting's value per setting group, (group, value) from the DAI's
+    ``Val sGroup=``, in group order; empty when the DAI gives none.
     """
 
     name: str
@@ -68,6 +70,7 @@ class DataAttribute:
     dupd: bool = False
     value_kind: str = "Set"
     elements: tuple[DataAttribute, ...] = ()
+    group_values: tuple[tuple[int, Value], ...] = ()
 
     @property
     def is_struct(self) -> bool:

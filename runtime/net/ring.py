@@ -44,7 +44,8 @@ _BLOCK = struct.Struct("IIIIII")  # version, priv, block_status, num_pkts, first
 # tpacket3_hdr: next_offset, sec, nsec, snaplen, len, status, mac, net, rxhash, vlan_tci,
 # vlan_tpid.
 _PKT = struct.Struct("IIIIIIHHIIH")
-_TAG = struct.Struct(">HH")
+_HEAD = struct.Struct("IIIIIIH")  # next_offset, sec, nsec, snaplen, len, status, mac
+_VLAN = struct.Struct("IH")  # vlan_tci, vlan_tpid (at offset 32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +104,7 @@ class PacketRing:
         self.block_size = block_size
         self.block_count = block_count
         self._next = 0
-        self._block = 0
-        self._pos = 0
-        self._left = 0
+        self._rest: Iterator[tuple[bytes, int]] = iter(())
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
 
@@ -135,36 +134,18 @@ class PacketRing:
     def frames(self, timeout: float | None = 0.1) -> Iterator[tuple[bytes, int]]:
         """Frames (tag restored) with kernel timestamps in ns, one ready block at a time.
 
-        Returns when no block becomes ready within ``timeout``. A consumer that stops in
-        the middle of a block resumes there on the next call.
+        Returns when no block becomes ready within ``timeout``. A block's frames are
+        copied out at once and the block handed back to the kernel; a consumer that
+        stops in the middle of them resumes there on the next call.
         """
-        view = self._view
         while True:
-            if self._left == 0:
-                block = self._ready_block(timeout)
-                if block is None:
-                    return
-                _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
-                self._block, self._pos, self._left = block, block + first, count
-                if count == 0:
-                    self._release(block)
-                    continue
-            pos = self._pos
-            nxt, sec, nsec, snap, _wire, status, mac, _net, _h, tci, tpid = _PKT.unpack_from(
-                view, pos
-            )
-            start = pos + mac
-            if status & TP_STATUS_VLAN_VALID:
-                tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
-                tag = _TAG.pack(tpid, tci & 0xFFFF)
-                data = b"".join((view[start : start + 12], tag, view[start + 12 : start + snap]))
-            else:
-                data = bytes(view[start : start + snap])
-            self._pos = pos + nxt
-            self._left -= 1
-            if self._left == 0:
-                self._release(self._block)
-            yield data, sec * 1_000_000_000 + nsec
+            yield from self._rest
+            block = self._ready_block(timeout)
+            if block is None:
+                return
+            _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
+            self._rest = iter(self._collect(block + first, count))
+            self._release(block)
 
     def blocks(self, timeout: float | None = 0.1) -> Iterator[BlockBatch | list[tuple[bytes, int]]]:
         """Ready blocks: a ``BlockBatch`` when all frames share one length and header
@@ -174,12 +155,9 @@ class PacketRing:
         12); the TCI of each frame is in ``vlan_tci``. The block is released when the
         consumer asks for the next one, so use the batch before that.
         """
-        if self._left:
-            # A frames() consumer stopped inside a block: hand over the rest first.
-            rest = self._collect(self._pos, self._left)
-            self._left = 0
-            self._release(self._block)
-            yield rest
+        rest = list(self._rest)
+        if rest:
+            yield rest  # what a frames() consumer left of its last block
         while (block := self._ready_block(timeout)) is not None:
             _v, _p, _s, count, first, _len = _BLOCK.unpack_from(self._map, block)
             try:
@@ -220,12 +198,16 @@ class PacketRing:
         return BlockBatch(view, pos + mac, stride, count, snap, times, tci)
 
     def _collect(self, pos: int, count: int) -> list[tuple[bytes, int]]:
+        """The frames of a block as (octets, ns): one header read and one copy each."""
         out: list[tuple[bytes, int]] = []
-        view = self._view
+        ring = self._map
+        head = _HEAD.unpack_from
         for _ in range(count):
-            nxt, sec, nsec, snap, _w, status, mac, _n, _h, tci, tpid = _PKT.unpack_from(view, pos)
-            data = bytes(view[pos + mac : pos + mac + snap])
+            nxt, sec, nsec, snap, _w, status, mac = head(ring, pos)
+            start = pos + mac
+            data = ring[start : start + snap]
             if status & TP_STATUS_VLAN_VALID:
+                tci, tpid = _VLAN.unpack_from(ring, pos + 32)
                 data = insert_vlan_tag(
                     data, tci & 0xFFFF, tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
                 )

@@ -1,19 +1,26 @@
 """Batch decode: many frames of one stream into numpy arrays (smpCnt, values, quality).
 
 Frames of one stream have one shape, so a buffer holding them at a fixed stride (a classic
-pcap with equal-size records, a TPACKET block copied out, or frames joined by
-``pack_frames``) is a numpy record array: every field is a strided view. A row is valid
-only when its frame is a well-formed frame of the shape, under the rules every decode path
-applies (docs/sv.md): the Ethertype (and 802.1Q TPID) and every constant octet from the
-APPID to the end of the APDU are checked in 8-octet words, and the frame's length must
-hold the shape and stay within ``MAX_FRAME``. Rows that fail are marked invalid rather
-than decoded (feed those frames to the quick parser for the full walk and its error).
+pcap with equal-size records, a TPACKET block, or frames joined by ``pack_frames``) is a
+numpy record array: every field is a strided view, read in place. A row is valid only when
+its frame is a well-formed frame of the shape, under the rules every decode path applies
+(docs/sv.md): the Ethertype (and 802.1Q TPID) and every constant octet from the APPID to
+the end of the APDU are checked in 8-octet words, and the frame's length must hold the
+shape and stay within ``MAX_FRAME``. Rows that fail are marked invalid rather than decoded
+(feed those frames to the quick parser for the full walk and its error).
+
+The ways in, fastest first: ``decode_capture`` (a capture file read in place),
+``BatchDecoder.decode`` (any buffer at a fixed stride, such as a ring block), and
+``decode_frames`` (a list of frames, joined once).
 """
 
 from __future__ import annotations
 
+import itertools
+import mmap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +30,10 @@ from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout, LayoutError
 from gen61850.runtime.sv.frame import ETHERTYPE_SV, MAX_FRAME, SIMULATION_BIT, TPID_8021Q
 from gen61850.runtime.sv.shape import FrameShape
+
+_TPID = TPID_8021Q.to_bytes(2, "big")
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1000), b"\x4d\x3c\xb2\xa1": ("<", 1)}
+"""Little-endian classic pcap (µs, ns): what ``decode_capture`` reads in place."""
 
 
 @dataclass(slots=True)
@@ -42,11 +53,15 @@ class Batch:
     security: npt.NDArray[np.uint8] | None = None
     """Per frame, the octets of the IEC 62351-6 security value ([frame, octet]; its size
     is part of the shape), or None when the shape has no security element."""
+    words: npt.NDArray[np.uint32] | None = field(default=None, repr=False)
+    """The sample words [frame, asdu, word] when every channel has a quality word:
+    ``values`` and ``quality`` are then its two interleaved views (None otherwise)."""
 
     def scaled(self) -> npt.NDArray[np.float64]:
         """Physical values (wire value / channel scale)."""
         with np.errstate(invalid="ignore"):  # a signalling NaN on the wire stays a NaN
-            return self.values.astype(np.float64) / self.scales
+            scaled: npt.NDArray[np.float64] = np.divide(self.values, self.scales, dtype=np.float64)
+            return scaled
 
     def rows(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Batch:
         """The batch of the chosen rows (indices or a mask): ``batch.rows(batch.valid)``."""
@@ -71,6 +86,14 @@ def _layout_of(shape: FrameShape) -> DataSetLayout:
     if len(distinct) != 1 or first is None:
         raise LayoutError(f"stream {shape.sv_ids} needs one known data set layout for all ASDUs")
     return first
+
+
+def _step(offsets: Sequence[int]) -> int | None:
+    """The common distance between consecutive offsets (0 for one), None when uneven."""
+    steps = {b - a for a, b in itertools.pairwise(offsets)}
+    if not steps:
+        return 0
+    return steps.pop() if len(steps) == 1 else None
 
 
 class BatchDecoder:
@@ -98,46 +121,101 @@ class BatchDecoder:
                 quality_cols.append(word)
                 word += 1
         self._words = word
-        self._value_cols = np.array(value_cols)
+        self._value_cols = np.array(value_cols, dtype=np.intp)
         self._quality_cols = np.array(quality_cols, dtype=np.intp)
         self._has_quality = np.array([c.quality for c in self.layout.channels])
+        self._all_quality = bool(self._has_quality.all())
+        self._paired = self._all_quality and self.value_dtype != np.float64
         self._float_cols = np.array([c.type is ChannelType.FLOAT32 for c in self.layout.channels])
-        mask = shape.mask.to_bytes(shape.length, "big")
-        constant = shape.constant.to_bytes(shape.length, "big")
-        # The 8 octets before the APPID hold the Ethertype (and, tagged, the TPID).
-        head_mask = bytearray(8)
-        head_const = bytearray(8)
-        head_mask[6:8] = b"\xff\xff"
-        head_const[6:8] = ETHERTYPE_SV.to_bytes(2, "big")
-        if base == 18:
-            head_mask[2:4] = b"\xff\xff"
-            head_const[2:4] = TPID_8021Q.to_bytes(2, "big")
-        elif base != 14:
+        if base not in (14, 18):
             raise ValueError(f"base {base}: the APPID is at 14 (untagged) or 18 (tagged)")
-        self._checks: list[tuple[int, np.uint64, np.uint64]] = [
-            (
-                base - 8,
-                np.uint64(int.from_bytes(head_mask, "little")),
-                np.uint64(int.from_bytes(head_const, "little")),
-            )
-        ]
-        for k in range(0, shape.length, 8):
-            start = min(k, shape.length - 8)
-            word_mask = mask[start : start + 8]
-            if any(word_mask):
-                self._checks.append(
-                    (
-                        base + start,
-                        np.uint64(int.from_bytes(word_mask, "little")),
-                        np.uint64(int.from_bytes(constant[start : start + 8], "little")),
-                    )
-                )
+        self._checks = self._word_checks(shape, base)
         self.frame_size = base + shape.length
         self.scales = np.array([c.scale for c in self.layout.channels], dtype=np.float64)
+        asdus = shape.asdus
+        self._sample_step = _step([a.sample_offset for a in asdus])
+        self._count_step = _step([a.smp_cnt_offset for a in asdus])
+        self._widest = max((words for _at, words, _m, _c in self._checks), default=1)
+        self._bad = np.zeros(0, dtype=np.bool_)
+        self._masked = np.empty((0, self._widest), dtype=np.uint64)
+        self._differs = np.empty((0, self._widest), dtype=np.bool_)
+
+    @staticmethod
+    def _word_checks(
+        shape: FrameShape, base: int
+    ) -> list[tuple[int, int, npt.NDArray[np.uint64], npt.NDArray[np.uint64]]]:
+        """Runs of consecutive 8-octet words that hold constant octets, from 8 octets
+        before the APPID (the Ethertype, and the TPID when tagged) to the end of the
+        APDU: (frame offset, words, masks, constants), little-endian words."""
+        length = shape.length
+        head_mask = bytearray(8)
+        head = bytearray(8)
+        head_mask[6:8] = b"\xff\xff"
+        head[6:8] = ETHERTYPE_SV.to_bytes(2, "big")
+        if base == 18:
+            head_mask[2:4] = b"\xff\xff"
+            head[2:4] = _TPID
+        mask = bytes(head_mask) + shape.mask.to_bytes(length, "big")
+        constant = bytes(head) + shape.constant.to_bytes(length, "big")
+        starts = list(range(0, len(mask) - 7, 8))
+        if len(mask) % 8:
+            starts.append(len(mask) - 8)  # the last word overlaps its neighbour
+        runs: list[tuple[int, list[int]]] = []
+        for start in starts:
+            if not any(mask[start : start + 8]):
+                continue
+            if runs and runs[-1][0] + 8 * len(runs[-1][1]) == start:
+                runs[-1][1].append(start)
+            else:
+                runs.append((start, [start]))
+        checks = []
+        for first, words in runs:
+            masks = [int.from_bytes(mask[w : w + 8], "little") for w in words]
+            consts = [
+                int.from_bytes(constant[w : w + 8], "little") & m
+                for w, m in zip(words, masks, strict=True)
+            ]
+            checks.append(
+                (
+                    base - 8 + first,
+                    len(words),
+                    np.array(masks, dtype=np.uint64),
+                    np.array(consts, dtype=np.uint64),
+                )
+            )
+        return checks
+
+    def empty(self, count: int) -> Batch:
+        """A batch of ``count`` rows to decode into (``decode_into``), all invalid."""
+        n_asdu = len(self.shape.asdus)
+        n_ch = len(self.layout.channels)
+        span = self.shape.security
+        words = None
+        if self._paired:
+            # Value and quality words alternate: one array of the sample's words, read
+            # in one pass; values and quality are its two interleaved views.
+            words = np.empty((count, n_asdu, 2 * n_ch), dtype=np.uint32)
+            values: npt.NDArray[Any] = words.view(self.value_dtype)[:, :, 0::2]
+            quality: npt.NDArray[Any] = words[:, :, 1::2]
+        else:
+            values = np.empty((count, n_asdu, n_ch), dtype=self.value_dtype)
+            quality = (np.empty if self._all_quality else np.zeros)(
+                (count, n_asdu, n_ch), dtype=np.uint32
+            )
+        return Batch(
+            np.empty((count, n_asdu), dtype=np.uint16),
+            values,
+            quality,
+            np.zeros(count, dtype=np.bool_),
+            np.zeros(count, dtype=np.bool_),
+            self.scales,
+            None if span is None else np.empty((count, span[1] - span[0]), dtype=np.uint8),
+            words,
+        )
 
     def decode(
         self,
-        buffer: bytes | bytearray | memoryview,
+        buffer: bytes | bytearray | memoryview | mmap.mmap,
         count: int,
         stride: int,
         offset: int = 0,
@@ -148,51 +226,138 @@ class BatchDecoder:
         ``lengths`` is each frame's length (one for all, or one per frame): frames too
         short for the shape or over ``MAX_FRAME`` are invalid. Without it, the caller
         vouches that every frame is whole (a file whose records all have this length).
+        The arrays returned own their data (the buffer may be reused at once).
         """
+        batch = self.empty(count)
+        self.decode_into(batch, 0, buffer, count, stride, offset, lengths)
+        return batch
+
+    def decode_into(
+        self,
+        batch: Batch,
+        row: int,
+        buffer: bytes | bytearray | memoryview | mmap.mmap,
+        count: int,
+        stride: int,
+        offset: int = 0,
+        lengths: int | npt.NDArray[np.integer[Any]] | None = None,
+    ) -> None:
+        """``decode`` into rows ``row`` to ``row + count`` of ``batch`` (from ``empty``)."""
         if stride < self.frame_size:
             raise DecodeError("batch", offset, f"stride {stride} < frame size {self.frame_size}")
         if count and offset + (count - 1) * stride + self.frame_size > len(buffer):
             raise DecodeError("batch", offset, f"buffer too short for {count} frames")
+        if not count:
+            return  # no frame: nothing to view (an empty buffer has no offsets)
+        base = self.base
+        rows = slice(row, row + count)
 
-        def column(dtype: str, at: int, width: int | None = None) -> npt.NDArray[Any]:
-            """A strided view: one value per frame, or ``width`` 4-octet words per frame."""
-            if width is None:
-                return np.ndarray((count,), np.dtype(dtype), buffer, offset + at, (stride,))
-            return np.ndarray((count, width), np.dtype(dtype), buffer, offset + at, (stride, 4))
+        def view(dtype: str, at: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+            return np.ndarray(shape, np.dtype(dtype), buffer, offset + at, strides)
 
-        valid = np.ones(count, dtype=np.bool_)
+        # (word & mask) != (constant & mask) for every checked word; the frame is bad
+        # when any is. Column by column: faster than a reduce over a short axis.
+        bad, masked, differs = self._scratch(count)
+        for at, words, masks, consts in self._checks:
+            block = view("<u8", at, (count, words), (stride, 8))
+            np.bitwise_and(block, masks, out=masked[:, :words])
+            np.not_equal(masked[:, :words], consts, out=differs[:, :words])
+            for column in range(words):
+                np.logical_or(bad, differs[:, column], out=bad)
+        valid = batch.valid[rows]
+        np.logical_not(bad, out=valid)
         if lengths is not None:
-            valid &= (np.asarray(lengths) >= self.frame_size) & (np.asarray(lengths) <= MAX_FRAME)
-        for at, word_mask, word_const in self._checks:
-            valid &= (column("<u8", at) & word_mask) == word_const
-        n_asdu = len(self.shape.asdus)
-        n_ch = len(self.layout.channels)
-        smp_cnt = np.empty((count, n_asdu), dtype=np.uint16)
-        values = np.empty((count, n_asdu, n_ch), dtype=self.value_dtype)
-        quality = np.zeros((count, n_asdu, n_ch), dtype=np.uint32)
-        for i, asdu in enumerate(self.shape.asdus):
-            smp_cnt[:, i] = column(">u2", self.base + asdu.smp_cnt_offset)
-            words = column(">u4", self.base + asdu.sample_offset, self._words).astype(np.uint32)
-            raw = words[:, self._value_cols]
-            if self.value_dtype == np.int32:
-                values[:, i, :] = raw.view(np.int32)
-            elif self.value_dtype == np.float32:
-                values[:, i, :] = raw.view(np.float32)
-            else:
-                with np.errstate(invalid="ignore"):  # signalling NaNs become quiet ones
-                    values[:, i, :] = np.where(
-                        self._float_cols, raw.view(np.float32), raw.view(np.int32)
-                    )
-            quality[:, i, self._has_quality] = words[:, self._quality_cols]
-        simulated = (column(">u2", self.base + 4) & SIMULATION_BIT) != 0
-        security = None
+            sizes = np.asarray(lengths)
+            valid &= (sizes >= self.frame_size) & (sizes <= MAX_FRAME)
+        asdus = self.shape.asdus
+        first = asdus[0]
+        if self._count_step is not None:
+            n_asdu = len(asdus)
+            counts = view(
+                ">u2", base + first.smp_cnt_offset, (count, n_asdu), (stride, self._count_step)
+            )
+            np.copyto(batch.smp_cnt[rows], counts)
+        else:
+            for i, asdu in enumerate(asdus):
+                batch.smp_cnt[rows, i] = view(
+                    ">u2", base + asdu.smp_cnt_offset, (count,), (stride,)
+                )
+        values = batch.values[rows]
+        quality = batch.quality[rows]
+        if batch.words is not None and self._sample_step is not None:
+            # One byte-swapping copy of all the sample's words (see ``empty``).
+            words = view(
+                ">u4",
+                base + first.sample_offset,
+                (count, len(asdus), self._words),
+                (stride, self._sample_step, 4),
+            )
+            np.copyto(batch.words[rows], words)
+        elif self._sample_step is not None:
+            words = view(
+                ">u4",
+                base + first.sample_offset,
+                (count, len(asdus), self._words),
+                (stride, self._sample_step, 4),
+            )
+            self._fill(words, values, quality)
+        else:
+            for i, asdu in enumerate(asdus):
+                words = view(
+                    ">u4", base + asdu.sample_offset, (count, 1, self._words), (stride, 0, 4)
+                )
+                self._fill(words, values[:, i : i + 1], quality[:, i : i + 1])
+        flags = view(">u2", base + 4, (count,), (stride,))
+        np.not_equal(flags & SIMULATION_BIT, 0, out=batch.simulated[rows])
         span = self.shape.security
         if span is not None:
+            assert batch.security is not None
             start, stop = span
-            security = np.ndarray(
-                (count, stop - start), np.uint8, buffer, offset + self.base + start, (stride, 1)
-            ).copy()
-        return Batch(smp_cnt, values, quality, simulated, valid, self.scales, security)
+            np.copyto(
+                batch.security[rows],
+                view("u1", base + start, (count, stop - start), (stride, 1)),
+            )
+
+    def _scratch(
+        self, count: int
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+        """A cleared flag per frame and room for the widest run of checked words, reused
+        from call to call (fresh large arrays cost page faults, which on a VM can cost
+        more than the checks)."""
+        if self._bad.shape[0] < count:
+            self._bad = np.zeros(count, dtype=np.bool_)
+            self._masked = np.empty((count, self._widest), dtype=np.uint64)
+            self._differs = np.empty((count, self._widest), dtype=np.bool_)
+        bad = self._bad[:count]
+        bad[:] = False
+        return bad, self._masked[:count], self._differs[:count]
+
+    def _fill(self, words: Any, values: Any, quality: Any) -> None:
+        """Values and quality words from a [frame, asdu, word] big-endian view."""
+        if self.value_dtype == np.int32:
+            raw = words.view(">i4")
+        elif self.value_dtype == np.float32:
+            raw = words.view(">f4")
+        else:
+            raw = None
+        if raw is not None:
+            if self._words == len(self._value_cols):
+                np.copyto(values, raw)
+            elif self._all_quality:
+                np.copyto(values, raw[:, :, 0::2])
+            else:
+                np.copyto(values, raw[:, :, self._value_cols])
+        else:
+            picked = words[:, :, self._value_cols]
+            with np.errstate(invalid="ignore"):  # signalling NaNs become quiet ones
+                np.copyto(
+                    values,
+                    np.where(self._float_cols, picked.view(">f4"), picked.view(">i4")),
+                )
+        if self._all_quality:
+            np.copyto(quality, words[:, :, 1::2])
+        elif len(self._quality_cols):
+            quality[:, :, self._has_quality] = words[:, :, self._quality_cols]
 
 
 def pack_frames(frames: Sequence[bytes], stride: int | None = None) -> tuple[bytes, int]:
@@ -206,31 +371,125 @@ def pack_frames(frames: Sequence[bytes], stride: int | None = None) -> tuple[byt
     return b"".join(bytes(f[:stride]).ljust(stride, b"\0") for f in frames), stride
 
 
+def _merge(tagged: npt.NDArray[np.bool_], a: Batch, b: Batch) -> Batch:
+    """Row by row, ``b`` where ``tagged`` else ``a`` (decodes of one buffer at two bases)."""
+    rows = tagged[:, None, None]
+    security = None
+    if a.security is not None and b.security is not None:
+        security = np.where(tagged[:, None], b.security, a.security)
+    return Batch(
+        np.where(tagged[:, None], b.smp_cnt, a.smp_cnt),
+        np.where(rows, b.values, a.values),
+        np.where(rows, b.quality, a.quality),
+        np.where(tagged, b.simulated, a.simulated),
+        np.where(tagged, b.valid, a.valid),
+        a.scales,
+        security,
+    )
+
+
+CHUNK = 2048
+"""Frames joined at a time by ``decode_frames`` (the buffer stays small enough to be
+reused by the allocator, the chunk large enough for numpy's per-call cost not to count)."""
+
+
 def decode_frames(shape: FrameShape, frames: Sequence[bytes]) -> Batch:
     """Decode a list of frames of one stream; tagged and untagged frames may be mixed.
 
     Row i is frame i; ``valid`` says which frames are well-formed frames of ``shape``.
+    Frames of one length are joined (a chunk at a time) and read in place.
     """
-    if not frames:
-        return BatchDecoder(shape).decode(b"", 0, shape.length + 18)
-    bases = np.array([18 if f[12:14] == b"\x81\x00" else 14 for f in frames])
-    parts: dict[int, Batch] = {}
-    for base in (14, 18):
-        chosen = [f for f, b in zip(frames, bases, strict=True) if b == base]
-        if chosen:
-            # Only the octets up to the end of the shape are read: every frame is cut or
-            # padded to that, and the decoder checks each frame's own length.
-            buffer, stride = pack_frames(chosen, base + shape.length)
-            lengths = np.fromiter((len(f) for f in chosen), np.int64, len(chosen))
-            parts[base] = BatchDecoder(shape, base).decode(buffer, len(chosen), stride, 0, lengths)
-    if len(parts) == 1:
-        return next(iter(parts.values()))
-    order = np.argsort(np.concatenate([np.nonzero(bases == b)[0] for b in (14, 18)]), kind="stable")
-    merged = [
-        np.concatenate([getattr(parts[b], name) for b in (14, 18)])[order]
-        for name in ("smp_cnt", "values", "quality", "simulated", "valid")
-    ]
-    security = None
-    if shape.security is not None:
-        security = np.concatenate([parts[b].security for b in (14, 18)])[order]
-    return Batch(merged[0], merged[1], merged[2], merged[3], merged[4], parts[14].scales, security)
+    count = len(frames)
+    sizes = list(map(len, frames))
+    if count and sizes[0] >= 14 and sizes.count(sizes[0]) == count:
+        stride = sizes[0]
+        first = bytes(frames[0][12:14])
+        base = 18 if first == _TPID else 14
+        if stride >= base + shape.length:
+            decoder = BatchDecoder(shape, base)
+            batch = decoder.empty(count)
+            mixed = False
+            for start in range(0, count, CHUNK):
+                chunk = b"".join(frames[start : start + CHUNK])
+                n = len(chunk) // stride
+                tpid = np.ndarray((n,), np.dtype(">u2"), chunk, 12, (stride,))
+                if bool(((tpid == TPID_8021Q) != (base == 18)).any()):
+                    mixed = True
+                    break
+                decoder.decode_into(batch, start, chunk, n, stride, 0, stride)
+            if not mixed:
+                return batch
+    # Several lengths, or tagged and untagged: each frame cut or padded to the longest
+    # shape (only the octets up to its end are read), then decoded at both bases.
+    lengths = np.array(sizes, dtype=np.int64)
+    buffer, stride = pack_frames(frames, 18 + shape.length)
+    if not count:
+        return BatchDecoder(shape).decode(b"", 0, stride)
+    tagged = np.ndarray((count,), np.dtype(">u2"), buffer, 12, (stride,)) == TPID_8021Q
+    if tagged.all() or not tagged.any():
+        base = 18 if tagged[0] else 14
+        return BatchDecoder(shape, base).decode(buffer, count, stride, 0, lengths)
+    untagged_rows = BatchDecoder(shape, 14).decode(buffer, count, stride, 0, lengths)
+    tagged_rows = BatchDecoder(shape, 18).decode(buffer, count, stride, 0, lengths)
+    return _merge(tagged, untagged_rows, tagged_rows)
+
+
+def decode_capture(path: Path, shape: FrameShape) -> tuple[Batch, npt.NDArray[np.int64]]:
+    """Every record of a capture file as a row of ``shape`` (valid where the record is a
+    well-formed frame of it), with the records' times in ns since the epoch.
+
+    A little-endian classic pcap whose records all have one length is read in place
+    (mapped, not copied): the record headers are checked in one pass and the frames
+    decoded where they lie. Any other file goes through ``read_capture`` (which raises
+    ``CaptureFileError`` for a broken file) and ``decode_frames``; a record whose time
+    does not fit int64 nanoseconds (after the year 2262) is refused the same way.
+    """
+    from gen61850.runtime.pcap import CaptureFileError, read_capture
+
+    with path.open("rb") as stream:
+        size = path.stat().st_size
+        if size > 24 + 16 + 14:
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # all pages at once
+            with mmap.mmap(stream.fileno(), 0, flags=flags, prot=mmap.PROT_READ) as mapped:
+                found = _uniform_pcap(mapped, shape)
+                if found is not None:
+                    return found
+    frames = list(read_capture(path))
+    for number, frame in enumerate(frames, start=1):
+        if not 0 <= frame.time_ns < 1 << 63:
+            raise CaptureFileError(
+                str(path), 0, "timestamp beyond int64 nanoseconds (after 2262)", number
+            )
+    times = np.fromiter((f.time_ns for f in frames), np.int64, len(frames))
+    return decode_frames(shape, [f.data for f in frames]), times
+
+
+def _uniform_pcap(data: mmap.mmap, shape: FrameShape) -> tuple[Batch, npt.NDArray[np.int64]] | None:
+    """The in-place decode of a classic pcap whose records all have one length, or None
+    (another format or records of several lengths: the caller reads it record by record)."""
+    kind = _PCAP_MAGIC.get(bytes(data[0:4]))
+    if kind is None or int.from_bytes(data[20:24], "little") & 0x0FFFFFFF != 1:
+        return None
+    snaplen = int.from_bytes(data[16:20], "little")
+    captured = int.from_bytes(data[32:36], "little")
+    stride = 16 + captured
+    body = len(data) - 24
+    if not 14 <= captured <= min(snaplen or MAX_FRAME, MAX_FRAME) or body % stride:
+        return None
+    count = body // stride
+    heads = np.ndarray((count, 4), np.dtype("<u4"), data, 24, (stride, 4))
+    if not (heads[:, 2] == captured).all():
+        return None
+    base = 18 if data[24 + 16 + 12 : 24 + 16 + 14] == _TPID else 14
+    if captured < base + shape.length:
+        return None
+    times = heads[:, 0].astype(np.int64) * 1_000_000_000 + heads[:, 1].astype(np.int64) * kind[1]
+    tagged = np.ndarray((count,), np.dtype(">u2"), data, 24 + 16 + 12, (stride,)) == TPID_8021Q
+    if bool(tagged.all()) != (base == 18) or bool(tagged.any()) != (base == 18):
+        return None  # tagged and untagged records: record by record
+    batch = BatchDecoder(shape, base).decode(data, count, stride, 24 + 16, captured)
+    del heads, tagged
+    return batch, times
+
+
+__all__ = ["Batch", "BatchDecoder", "decode_capture", "decode_frames", "pack_frames"]

@@ -4,15 +4,25 @@ The schedule is absolute (no drift): frame k of a stream is due at
 ``start + round(k * frame_period)`` on the real-time clock. When any stream has
 smpSynch != 0 the start is the top of a second, so smpCnt 0 goes out at each whole second
 (smpCnt wraps at smpRate per second). Frames come from a ``FrameTemplate`` patched with
-pre-computed sample rows. Lateness (send time minus due time) is measured for each frame.
-Optional SCHED_FIFO priority and CPU pinning apply to the calling thread for the run.
+pre-computed sample rows. Optional SCHED_FIFO priority and CPU pinning apply to the
+calling thread for the run.
+
+The send path: the frames of every stream due at one instant (a burst) are built and
+staged while the publisher waits for that instant (on an interface, written into a
+PACKET_TX_RING); at the instant one system call hands the whole burst to the kernel, and
+the bookkeeping (statistics, the next due times) comes after. Lateness is the time from
+the due instant to that hand-over, for each frame of the burst. A frame that cannot be
+sent (the ring or the interface's buffers full, the interface down) is counted as lost,
+and the publisher goes on.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import gc
 import heapq
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,12 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gen61850.runtime.errors import Gen61850Error
-from gen61850.runtime.net.packet import PacketSocket
+from gen61850.runtime.net.packet import NetError, PacketSocket
+from gen61850.runtime.net.txring import TxRing
 from gen61850.runtime.sv.source import SineWave
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 NS = 1_000_000_000
+LATENESS_SAMPLES = 1 << 22  # lateness samples one run keeps (32 MiB); late frames are all counted
 Sender = Callable[[bytearray, int], None]
 """Called with each frame and its due time (ns since the epoch)."""
 
@@ -50,6 +62,8 @@ class PublisherStats:
 
     sent: int = 0
     per_stream: dict[str, int] = field(default_factory=dict)
+    lost: int = 0
+    """Frames that could not be sent (ring or interface buffers full, interface down)."""
     late: int = 0
     late_threshold_ns: int = 0
     lateness_ns: list[int] = field(default_factory=list, repr=False)
@@ -74,7 +88,8 @@ class PublisherStats:
 
     def summary(self) -> str:
         return (
-            f"sent {self.sent} frames, late {self.late} (> {self.late_threshold_ns / 1000:.0f} µs); "
+            f"sent {self.sent} frames, lost {self.lost}, "
+            f"late {self.late} (> {self.late_threshold_ns / 1000:.0f} µs); "
             f"lateness p50 {self.p50_ns / 1000:.1f} µs, p99 {self.p99_ns / 1000:.1f} µs, "
             f"max {self.max_ns / 1000:.1f} µs"
         )
@@ -101,11 +116,73 @@ class _Lane:
         self.synchronized = self.config.smp_synch != 0
 
 
+_GIVE_UP = (errno.ENOBUFS, errno.EAGAIN, errno.ENETDOWN, errno.ENXIO, errno.EMSGSIZE)
+"""Send errors that lose a frame but leave the socket usable."""
+
+
+class _Burst:
+    """Frames staged for one instant, then released together: ``release`` returns how
+    many of the staged frames went out (the first ones, in order) and how many not."""
+
+    def __init__(self, send: Sender) -> None:
+        self._send = send
+        self._frames: list[bytearray] = []
+
+    def stage(self, frame: bytearray) -> bool:
+        self._frames.append(frame)
+        return True
+
+    def release(self, due: int) -> tuple[int, int]:
+        frames, self._frames = self._frames, []
+        send = self._send
+        for frame in frames:
+            send(frame, due)
+        return len(frames), 0
+
+
+class _SocketBurst(_Burst):
+    """One ``send()`` per frame on a packet socket; a failed send loses that frame."""
+
+    def __init__(self, sock: PacketSocket) -> None:
+        super().__init__(lambda frame, due: None)
+        self._sock = sock.sock
+        self._iface = sock.iface
+
+    def release(self, due: int) -> tuple[int, int]:
+        frames, self._frames = self._frames, []
+        sent = 0
+        for frame in frames:
+            try:
+                self._sock.send(frame)
+            except OSError as error:
+                if error.errno not in _GIVE_UP:
+                    raise NetError(f"{self._iface}: send failed: {error}") from error
+                continue
+            sent += 1
+        return sent, len(frames) - sent
+
+
+class _RingBurst(_Burst):
+    """Frames written into the TX ring while waiting; one system call sends them."""
+
+    def __init__(self, ring: TxRing) -> None:
+        super().__init__(lambda frame, due: None)
+        self._ring = ring
+
+    def stage(self, frame: bytearray) -> bool:
+        return self._ring.stage(frame)
+
+    def release(self, due: int) -> tuple[int, int]:
+        return self._ring.flush()
+
+
 class Publisher:
     """Publish ``streams`` on ``iface`` (or through ``sender``, for tests and files).
 
     ``qdisc_bypass`` sends straight to the driver: a little less latency, but local
     captures (tcpdump, tshark, subscribers on this host) no longer see the frames.
+    ``tx_ring`` (default) sends each burst from a PACKET_TX_RING with one system call;
+    ``tx_ring=False`` (or a kernel without it) sends frame by frame.
     """
 
     def __init__(
@@ -116,6 +193,7 @@ class Publisher:
         sources: Sequence[SineWave | None] | None = None,
         sender: Sender | None = None,
         qdisc_bypass: bool = False,
+        tx_ring: bool = True,
     ) -> None:
         if not streams:
             raise PublisherError("no stream to publish")
@@ -125,15 +203,25 @@ class Publisher:
         if len(sources) != len(streams):
             raise PublisherError(f"{len(sources)} sources for {len(streams)} streams")
         self.streams = list(streams)
-        self._socket: PacketSocket | None = None
+        self._socket: PacketSocket | TxRing | None = None
+        self._burst: _Burst
         if iface is not None:
-            sock = self._socket = PacketSocket(iface, receive=False, qdisc_bypass=qdisc_bypass)
-
-            def sender(frame: bytearray, _due: int) -> None:
-                sock.send(frame)
-
-        assert sender is not None
-        self._send: Sender = sender
+            ring = None
+            if tx_ring:
+                try:
+                    ring = TxRing(iface, qdisc_bypass=qdisc_bypass)
+                except NetError:
+                    ring = None  # no TX ring here: frame by frame
+            if ring is not None:
+                self._socket = ring
+                self._burst = _RingBurst(ring)
+            else:
+                sock = PacketSocket(iface, receive=False, qdisc_bypass=qdisc_bypass)
+                self._socket = sock
+                self._burst = _SocketBurst(sock)
+        else:
+            assert sender is not None
+            self._burst = _Burst(sender)
         self._lanes = [
             _Lane(
                 config,
@@ -143,6 +231,13 @@ class Publisher:
             )
             for config, source in zip(self.streams, sources, strict=True)
         ]
+
+    @property
+    def transport(self) -> str:
+        """How frames leave: "tx ring", "socket" (frame by frame) or "sender"."""
+        if isinstance(self._socket, TxRing):
+            return "tx ring"
+        return "socket" if self._socket is not None else "sender"
 
     def frame(self, lane_index: int, k: int, due_ns: int) -> bytearray:
         """Frame ``k`` of a stream (smpCnt counted from the top of the start second)."""
@@ -198,38 +293,57 @@ class Publisher:
         # No collector pauses in the send loop (frames and rows hold no cycles).
         collecting = gc.isenabled()
         gc.disable()
-        lateness = stats.lateness_ns
-        send = self._send
+        # Lateness goes into an array sized for the run: a list grown frame by frame
+        # would now and then copy itself whole between two bursts.
+        if count is not None:
+            capacity = count * len(self._lanes)
+        else:
+            assert duration is not None
+            capacity = sum(int(duration * NS / lane.period_ns) + 2 for lane in self._lanes)
+        # A run without a near end (a publisher started over 8-2) keeps the first samples
+        # only: memory stays bounded; ``late`` still counts every frame.
+        capacity = min(capacity, LATENESS_SAMPLES)
+        lateness = np.empty(capacity, dtype=np.int64)
+        filled = 0
+        overflow: list[int] = []
+        burst = self._burst
+        lanes = self._lanes
+        per_stream = stats.per_stream
         try:
             while heap:
-                # Every stream due at the same instant is built first, then sent back to
-                # back once that instant comes, so a tick's last frame is not late by
-                # the time it took to build the others.
+                # Every stream due at the same instant is built and staged first, then
+                # handed over at once when that instant comes; the bookkeeping follows.
                 due, index = heapq.heappop(heap)
                 group = [index]
                 while heap and heap[0][0] == due:
                     group.append(heapq.heappop(heap)[1])
                 if end_ns is not None and due >= end_ns:
                     continue
-                frames = [self.frame(i, self._lanes[i].k, due) for i in group]
+                staged = [i for i in group if burst.stage(self.frame(i, lanes[i].k, due))]
                 if paced:
                     wait = due - clock()
                     if wait > spin_ns:
                         sleep((wait - spin_ns) / NS)
                     while clock() < due:
                         pass
-                for i, frame in zip(group, frames, strict=True):
-                    if paced:
-                        late = clock() - due
-                        send(frame, due)
-                        lateness.append(late)
-                        if late > threshold:
-                            stats.late += 1
-                    else:
-                        send(frame, due)
-                    lane = self._lanes[i]
-                    stats.sent += 1
-                    stats.per_stream[lane.config.sv_id] += 1
+                    handed = clock()
+                    sent, failed = burst.release(due)
+                    late = handed - due
+                    if filled + sent <= capacity:
+                        lateness[filled : filled + sent] = late
+                        filled += sent
+                    elif len(overflow) < LATENESS_SAMPLES:
+                        overflow.extend(itertools.repeat(late, sent))
+                    if late > threshold:
+                        stats.late += sent
+                else:
+                    sent, failed = burst.release(due)
+                stats.sent += sent
+                stats.lost += len(group) - len(staged) + failed
+                for i in staged[:sent]:
+                    per_stream[lanes[i].config.sv_id] += 1
+                for i in group:
+                    lane = lanes[i]
                     lane.k += 1
                     if count is None or lane.k < count:
                         heapq.heappush(heap, (start_ns + round(lane.k * lane.period_ns), i))
@@ -237,6 +351,7 @@ class Publisher:
             if collecting:
                 gc.enable()
             restore()
+            stats.lateness_ns = lateness[:filled].tolist() + overflow
         return stats
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ Sans-I/O: bytes in, values and events out.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from gen61850.runtime.errors import DecodeError
@@ -25,6 +26,10 @@ MAX_SHAPES_PER_KEY = 64
 """Shapes kept per (APPID, Length): merging units often all use the default APPID 0x4000
 with svIDs of one length, so many streams share a key (each is one masked comparison)."""
 MAX_LINK_HEADERS = 4096
+MAX_STREAMS = 4096
+"""Streams (APPID, svIDs) whose shape is kept by default."""
+MAX_EVENTS = 10_000
+"""Layout changes kept until ``take_events`` (the oldest go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +63,24 @@ class QuickParser:
     ``layouts`` maps svID to a data set layout; streams without one give raw sample octets.
     """
 
-    def __init__(self, layouts: dict[str, DataSetLayout] | None = None) -> None:
+    def __init__(
+        self, layouts: dict[str, DataSetLayout] | None = None, *, max_streams: int = MAX_STREAMS
+    ) -> None:
+        if max_streams < 1:
+            raise ValueError(f"max_streams {max_streams}: at least one stream")
         self.layouts = dict(layouts or {})
+        self.max_streams = max_streams
         self._shapes: dict[bytes, tuple[int, list[FrameShape]]] = {}
-        self._by_stream: dict[tuple[int, tuple[str, ...]], FrameShape] = {}
+        self._by_stream: OrderedDict[tuple[int, tuple[str, ...]], FrameShape] = OrderedDict()
         self.events: list[LayoutChanged] = []
         self._links: dict[bytes, LinkHeader] = {}
         self.slow = 0
         """Frames that took the full walk (first of a stream, or a changed one)."""
+        self.evicted = 0
+        """Streams whose shape was let go to stay within ``max_streams``."""
+        self.dropped: list[FrameShape] | None = None
+        """Set it to a list to be told of shapes let go (replaced by a new layout, pushed
+        out of a full (APPID, Length) bucket, or evicted); the owner empties it."""
 
     def take_events(self) -> list[LayoutChanged]:
         events, self.events = self.events, []
@@ -98,19 +113,40 @@ class QuickParser:
         shape, decoded = learn_shape(frame, self.layouts)
         self.slow += 1
         stream = (shape.appid, shape.sv_ids)
-        previous = self._by_stream.get(stream)
+        previous = self._by_stream.pop(stream, None)
         if previous is not None:
             if _structure(previous) != _structure(shape):
                 self.events.append(LayoutChanged(shape.appid, shape.sv_ids, previous, shape))
-            old = self._shapes.get(_key(previous))
-            if old is not None and previous in old[1]:
-                old[1].remove(previous)
+                if len(self.events) > MAX_EVENTS:  # nobody takes them: keep the latest
+                    del self.events[0]
+            self._unfile(previous)
+        elif len(self._by_stream) >= self.max_streams:
+            _, oldest = self._by_stream.popitem(last=False)
+            self._unfile(oldest)
+            self.evicted += 1
         self._by_stream[stream] = shape
         bucket = self._shapes.setdefault(_key(shape), (shape.length, []))[1]
         bucket.insert(0, shape)
+        if self.dropped is not None:
+            self.dropped += bucket[MAX_SHAPES_PER_KEY:]
         del bucket[MAX_SHAPES_PER_KEY:]
         base = decoded.link.base
         return shape, base, shape.unpacker.unpack_from(frame, base)
+
+    def _unfile(self, shape: FrameShape) -> None:
+        """Take ``shape`` out of its (APPID, Length) bucket, and the bucket when empty."""
+        key = _key(shape)
+        entry = self._shapes.get(key)
+        if entry is not None:
+            bucket = entry[1]
+            for index, kept in enumerate(bucket):
+                if kept is shape:
+                    del bucket[index]
+                    break
+            if not bucket:
+                del self._shapes[key]
+        if self.dropped is not None:
+            self.dropped.append(shape)
 
     def decode(self, frame: bytes, time: float | None = None) -> DecodedFrame:
         """The frame as records (through the fast path when its shape is known)."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from gen61850.runtime.errors import DecodeError
 from gen61850.runtime.net.bpf import sv_program
@@ -20,14 +20,21 @@ from gen61850.runtime.sv.batch import Batch, BatchDecoder
 from gen61850.runtime.sv.dataset import DataSetLayout, LayoutError
 from gen61850.runtime.sv.receiver import ReceiverStats, SvReceiver
 from gen61850.runtime.sv.records import DecodedFrame
+from gen61850.runtime.sv.scaled import ScaledFrame
 from gen61850.runtime.sv.shape import FrameShape
 from gen61850.runtime.sv.stream import StreamConfig
+
+MAX_BATCH_DECODERS = 1024
+"""Batch decoders kept per subscriber (one per stream shape; rebuilt when needed)."""
 
 
 class Subscriber:
     """Receive SV on ``iface`` (root or CAP_NET_RAW).
 
     ``outgoing`` (default: all but ``lo``) keeps frames sent by this host.
+    The ring is ``block_count`` blocks of ``block_size`` octets (32 MiB by default: about
+    a second of frames at 200,000 frames/s); the kernel hands a block over when it is
+    full or ``retire_ms`` after its first frame.
     ``all_multicast`` (default on) asks the interface for every multicast frame: SV goes
     to multicast MACs, which a real NIC drops in hardware unless asked.
     ``for frame in sub.frames(duration=1.0)``, ``sub.run(callback, count=100)`` or
@@ -47,6 +54,7 @@ class Subscriber:
         ring: bool = True,
         block_size: int = 1 << 20,
         block_count: int = 32,
+        retire_ms: int = 10,
         promiscuous: bool = False,
         all_multicast: bool = True,
         outgoing: bool | None = None,
@@ -66,6 +74,7 @@ class Subscriber:
                 program=program,
                 block_size=block_size,
                 block_count=block_count,
+                retire_ms=retire_ms,
                 promiscuous=promiscuous,
                 all_multicast=all_multicast,
             )
@@ -136,15 +145,60 @@ class Subscriber:
                 receiver.tick(clock.time())
                 next_tick = now + interval
 
+    def scaled_frames(
+        self, *, count: int | None = None, duration: float | None = None, poll: float = 0.05
+    ) -> Iterator[ScaledFrame]:
+        """Frames as physical values (``ScaledFrame``: smpCnt, values and quality as
+        tuples), after filters, until ``count`` frames or ``duration`` seconds: the way
+        to read values. Every frame is checked against the decode rules and supervised
+        as by ``frames()`` (``SvReceiver.feed_scaled``); ``frame.decoded()`` gives the
+        ``DecodedFrame`` on request.
+        """
+        deadline = None if duration is None else clock.monotonic() + duration
+        delivered = 0
+        receiver = self.receiver
+        interval = self._tick_interval
+        next_tick = clock.monotonic() + interval
+        while count is None or delivered < count:
+            now = clock.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            for seen, (data, stamp) in enumerate(self._raw(poll), start=1):
+                result = receiver.feed_scaled(data, stamp / 1e9)
+                if result is not None:
+                    delivered += 1
+                    yield result
+                    if count is not None and delivered >= count:
+                        return
+                if not seen & 63:  # the clock every 64 frames: it costs as much as a frame
+                    now = clock.monotonic()
+                    if deadline is not None and now >= deadline:
+                        return
+                    if now >= next_tick:
+                        receiver.tick(clock.time())
+                        next_tick = now + interval
+            now = clock.monotonic()
+            if now >= next_tick:
+                receiver.tick(clock.time())
+                next_tick = now + interval
+
     def run(
         self,
-        callback: Callable[[DecodedFrame], object],
+        callback: Callable[[Any], object],
         *,
         count: int | None = None,
         duration: float | None = None,
+        scaled: bool = False,
     ) -> ReceiverStats:
-        """Call ``callback`` for each decoded frame; returns the statistics."""
-        for frame in self.frames(count=count, duration=duration):
+        """Call ``callback`` for each decoded frame (a ``DecodedFrame``, or with
+        ``scaled=True`` a ``ScaledFrame`` from ``scaled_frames()``); returns the
+        statistics."""
+        frames: Iterator[Any] = (
+            self.scaled_frames(count=count, duration=duration)
+            if scaled
+            else self.frames(count=count, duration=duration)
+        )
+        for frame in frames:
             callback(frame)
         return self.stats
 
@@ -193,20 +247,19 @@ class Subscriber:
             frame = bytes(block.buffer[start : start + block.length])
             stamp = float(block.time_ns[first]) / 1e9
             try:
-                shape, base, _ = receiver.parser.unpack(frame)
+                shape, base, _ = receiver.unpack(frame)
             except DecodeError:
                 receiver.feed(frame, stamp)  # counts the error
                 remaining[first] = False
                 continue
-            if receiver.parser.events:  # a layout change found on the batch path
-                changes = receiver.parser.take_events()
-                receiver.stats.layout_changes += len(changes)
-                receiver.events += changes
             decoder = self._decoders.get(shape)
             if decoder is None or decoder.base != base:
                 if shape in self._unbatchable:
                     decoder = None
                 else:
+                    if len(self._decoders) + len(self._unbatchable) >= MAX_BATCH_DECODERS:
+                        self._decoders.clear()  # bounded: rebuilt on demand
+                        self._unbatchable.clear()
                     try:
                         decoder = self._decoders[shape] = BatchDecoder(shape, base)
                     except LayoutError:  # no single known layout: one by one
@@ -238,50 +291,8 @@ class Subscriber:
             kept = n_asdu if ids is None else sum(1 for s in shape.sv_ids if s in ids)
             receiver.stats.delivered_asdus += rows.size * kept
             selected = batch if rows.size == len(batch) else batch.rows(rows)
-            self._supervise(shape, selected, block.time_ns[rows])
+            receiver.supervise_batch(shape, selected, block.time_ns[rows] / 1e9)
             yield shape, selected
-
-    def _supervise(self, shape: FrameShape, batch: Batch, time_ns: npt.NDArray[np.int64]) -> None:
-        """Feed a batch's smpCnt columns to supervision, stream by stream."""
-        receiver = self.receiver
-        times = time_ns.astype(np.float64) / 1e9
-        appid = shape.appid
-        for sv_id in dict.fromkeys(shape.sv_ids):
-            if receiver.sv_ids is not None and sv_id not in receiver.sv_ids:
-                continue
-            columns = [i for i, s in enumerate(shape.sv_ids) if s == sv_id]
-            counts = batch.smp_cnt[:, columns].ravel()
-            stamps = np.repeat(times, len(columns))
-            first = shape.asdus[columns[0]]
-            sims = batch.simulated
-            if sims.all() or not sims.any():
-                receiver.events += receiver.supervisor.feed_many(
-                    appid,
-                    sv_id,
-                    counts,
-                    first.conf_rev,
-                    first.smp_synch,
-                    bool(sims.any()),
-                    stamps,
-                    first.smp_rate,
-                    first.smp_mod,
-                )
-            else:
-                flags = np.repeat(sims, len(columns))
-                for smp, flag, when in zip(
-                    counts.tolist(), flags.tolist(), stamps.tolist(), strict=True
-                ):
-                    receiver.events += receiver.supervisor.feed(
-                        appid,
-                        sv_id,
-                        smp,
-                        first.conf_rev,
-                        first.smp_synch,
-                        flag,
-                        when,
-                        first.smp_rate,
-                        first.smp_mod,
-                    )
 
     def close(self) -> None:
         if self._ring is not None:

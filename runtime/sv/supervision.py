@@ -21,10 +21,19 @@ confRev, the simulation bit and smpSynch are compared with the last ASDU and rep
 when they change. ``tick(now)`` reports StreamTimeout once for a stream silent longer
 than its timeout, and the next ASDU of that stream reports StreamResumed. No clocks, no
 sockets: the caller passes the time.
+
+The table of streams is bounded, so that frames with ever new svIDs (a misconfigured
+network, or an attacker) cannot grow it without end: a stream silent for
+``forget_after`` seconds is forgotten at the next ``tick``, and when ``max_streams``
+are followed a new stream takes the place of the oldest one that is not in active use
+(received more than once and heard from within ``timeout``; the oldest one outright
+when all are). ``evicted`` counts both. A forgotten stream that comes back is a
+``NewStream`` again.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +42,11 @@ import numpy.typing as npt
 
 StreamKey = tuple[int, str]
 UNKNOWN_WRAP = 65536
+MAX_STREAMS = 4096
+"""Streams followed at once by default (a merging unit sends a few; a station hundreds)."""
+FORGET_AFTER = 60.0
+"""Seconds of silence after which a stream is forgotten by default."""
+_SECOND_CHANCES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,10 @@ class StreamState:
     timed_out: bool = False
     timeouts: int = 0
     events: int = 0
+    owner: object | None = field(default=None, repr=False, compare=False)
+    """Who may advance this state on its own while the stream stays in order (a
+    receiver's fast path); cleared whenever the ``Supervisor`` handles the stream, so
+    that only the owner changes an owned state."""
 
 
 @dataclass
@@ -123,7 +141,38 @@ class Supervisor:
 
     timeout: float = 0.5
     wraps: dict[str, int] = field(default_factory=dict)
-    streams: dict[StreamKey, StreamState] = field(default_factory=dict)
+    streams: OrderedDict[StreamKey, StreamState] = field(default_factory=OrderedDict)
+    max_streams: int = MAX_STREAMS
+    forget_after: float | None = FORGET_AFTER
+    evicted: int = 0
+    """Streams forgotten so far (silent for ``forget_after``, or pushed out at
+    ``max_streams``)."""
+
+    def __post_init__(self) -> None:
+        if self.max_streams < 1:
+            raise ValueError(f"max_streams {self.max_streams}: at least one stream")
+        if not isinstance(self.streams, OrderedDict):
+            self.streams = OrderedDict(self.streams)
+
+    def _make_room(self, now: float) -> None:
+        """Forget one stream to make room for a new one: the oldest not in active use."""
+        streams = self.streams
+        for _ in range(_SECOND_CHANCES):
+            key, state = next(iter(streams.items()))
+            if state.received > 1 and not state.timed_out and now - state.last_time <= self.timeout:
+                streams.move_to_end(key)  # in use: a second chance
+                continue
+            break
+        key = next(iter(streams))
+        self._forget(key)
+
+    def _forget(self, key: StreamKey) -> None:
+        state = self.streams.pop(key)
+        # A forgotten state may still be held by a receiver's fast path: timed_out makes
+        # that path hand the next ASDU back here, where it starts a new stream.
+        state.timed_out = True
+        state.owner = None
+        self.evicted += 1
 
     def feed(
         self,
@@ -144,6 +193,8 @@ class Supervisor:
             wrap = self.wraps.get(sv_id)
             if wrap is None and smp_rate and smp_mod == 1:
                 wrap = smp_rate  # smpRate counts samples per second
+            if len(self.streams) >= self.max_streams:
+                self._make_room(time)
             self.streams[key] = StreamState(
                 smp_cnt,
                 conf_rev,
@@ -155,6 +206,7 @@ class Supervisor:
             )
             return [NewStream(key, time, smp_cnt)]
         events: list[SvEvent] = []
+        state.owner = None
         if state.timed_out:
             state.timed_out = False
             events.append(StreamResumed(key, time, time - state.last_time))
@@ -212,40 +264,71 @@ class Supervisor:
         smp_mod: int | None = None,
     ) -> list[SvEvent]:
         """Many consecutive ASDUs of one stream (a batch), with the same events as
-        ``feed`` one by one; the common case (all in order, wrap known) is vectorised."""
+        ``feed`` one by one: runs of in-order ASDUs are taken in one step, the others
+        (a gap, a wrap being learned, a change) one by one."""
         count = len(smp_cnts)
         if count == 0:
             return []
-        state = self.streams.get((appid, sv_id))
-        if (
-            state is not None
-            and state.wrap_known
-            and not state.timed_out
-            and int(smp_cnts.max()) < state.wrap
-            and (state.conf_rev, state.smp_synch, state.simulated)
-            == (conf_rev, smp_synch, simulated)
-        ):
-            chain = np.empty(count + 1, dtype=np.int64)
-            chain[0] = state.last_smp_cnt
-            chain[1:] = smp_cnts
-            if bool((np.diff(chain) % state.wrap == 1).all()):
-                state.received += count
-                state.last_smp_cnt = int(chain[-1])
-                state.last_time = float(times[-1])
-                return []
+        key = (appid, sv_id)
+        counts = np.asarray(smp_cnts, dtype=np.int64)
+        values: list[int] = counts.tolist()
+        stamps: list[float] = np.asarray(times, dtype=np.float64).tolist()
         events: list[SvEvent] = []
-        for smp, when in zip(smp_cnts.tolist(), times.tolist(), strict=True):
+        breaks: npt.NDArray[np.intp] | None = None
+        breaks_for: tuple[int, bool] | None = None
+        i = 0
+        first = self.streams.get(key)
+        if first is not None:
+            first.owner = None  # handled here now: a fast path must ask again
+        while i < count:
+            state = self.streams.get(key)
+            smp = values[i]
+            if (
+                state is not None
+                and not state.timed_out
+                and smp == (state.last_smp_cnt + 1) % state.wrap
+                and (state.wrap_known or smp != 0)
+                and (state.conf_rev, state.smp_synch, state.simulated)
+                == (conf_rev, smp_synch, simulated)
+            ):
+                if breaks_for != (state.wrap, state.wrap_known):
+                    # Pair j is ASDU j -> j + 1; it breaks a run when it is not the next
+                    # sample (or, while the wrap is unknown, returns to 0: learned there).
+                    after = counts[1:]
+                    fine = ((after - counts[:-1]) % state.wrap == 1) & (after < state.wrap)
+                    if not state.wrap_known:
+                        fine &= after != 0
+                    breaks = np.flatnonzero(~fine)
+                    breaks_for = (state.wrap, state.wrap_known)
+                assert breaks is not None
+                k = int(np.searchsorted(breaks, i))
+                end = int(breaks[k]) + 1 if k < len(breaks) else count
+                state.received += end - i
+                state.last_smp_cnt = values[end - 1]
+                state.last_time = stamps[end - 1]
+                i = end
+                continue
             events += self.feed(
-                appid, sv_id, smp, conf_rev, smp_synch, simulated, when, smp_rate, smp_mod
+                appid, sv_id, smp, conf_rev, smp_synch, simulated, stamps[i], smp_rate, smp_mod
             )
+            i += 1
         return events
 
     def tick(self, now: float) -> list[SvEvent]:
-        """Report streams silent for longer than ``timeout`` (once per silence)."""
+        """Report streams silent for longer than ``timeout`` (once per silence), and
+        forget those silent for longer than ``forget_after``."""
         events: list[SvEvent] = []
+        forget: list[StreamKey] = []
+        limit = self.forget_after
         for key, state in self.streams.items():
-            if not state.timed_out and now - state.last_time > self.timeout:
+            silent = now - state.last_time
+            if not state.timed_out and silent > self.timeout:
                 state.timed_out = True
+                state.owner = None
                 state.timeouts += 1
                 events.append(StreamTimeout(key, now, state.last_time))
+            if limit is not None and silent > limit:
+                forget.append(key)
+        for key in forget:
+            self._forget(key)
         return events

@@ -2,8 +2,12 @@
 
 ``AcsiClient`` is the XMPP account; ``associate(jid)`` returns a ``ClientAssociation`` whose
 async methods are the ACSI services (GetServerDirectory ... GetDataSetDirectory). Requests
-are correlated by invokeID, bounded by the negotiated number outstanding and timed out;
-losing the link or the server's presence aborts the association and fails what is pending.
+are correlated by invokeID, bounded by the negotiated number outstanding and timed out.
+Associations belong to the XMPP session: a TCP cut that XEP-0198 resumes keeps them and
+what is pending (resent requests get their answers); the session ending, or the server's
+presence going unavailable, aborts them and fails what is pending. A request that failed
+(timeout, abort, cancelled) is withdrawn from slixmpp's queues, so it is never sent after
+a resumption once the caller was told it failed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from gen61850.generated.scsm_8_2.bindings import (
     AlternateAccessItem,
     AlternateAccessSelection,
     AssociationContext,
+    ConfirmedRequestPdu,
     ConfirmedResponsePdu,
+    ConfirmedServiceResponse,
     Data,
     DataList,
     DefineNamedVariableListRequest,
@@ -45,6 +51,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     ObjectClass,
     ObjectName,
     ObjectScope,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     SelectAccess,
     TypeDescription,
@@ -57,6 +65,7 @@ from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.device import Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
+from gen61850.runtime.xmpp.attribute_forms import to_attributes, to_elements
 from gen61850.runtime.xmpp.errors import (
     AssociationError,
     DataAccessFailure,
@@ -70,6 +79,7 @@ from gen61850.runtime.xmpp.handlers import (
     OBJECT_CLASS_DOMAIN,
     OBJECT_CLASS_NAMED_VARIABLE,
     OBJECT_CLASS_NAMED_VARIABLE_LIST,
+    ServiceFailure,
 )
 from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings, full_jid
@@ -80,6 +90,7 @@ ROOT_TAG = "{" + codec.NAMESPACE + "}AssociationContext"
 log = logging.getLogger(__name__)
 Inspector = Callable[[str, Element], None]
 ReportListener = Callable[[str, InformationReport], None]
+RequestHandler = Callable[[ConfirmedRequestPdu], ConfirmedServiceResponse]
 R = TypeVar("R")
 T = TypeVar("T")
 Reference = tuple[str, str]  # (domain = logical device, item = $-name)
@@ -165,13 +176,17 @@ class AcsiClient(Endpoint):
         max_pdu_size: int = pdus.DEFAULT_MAX_PDU_SIZE,
         max_outstanding: int = pdus.DEFAULT_MAX_OUTSTANDING,
         inspect: Inspector | None = None,
+        attribute_form: bool = False,
     ) -> None:
         super().__init__(settings)
+        self.attribute_form = attribute_form  # write some components as XML attributes
         self.max_pdu_size = max_pdu_size
         self.max_outstanding = max_outstanding
         self.inspect = inspect
         self.associations: dict[str, ClientAssociation] = {}
         self.report_listeners: list[ReportListener] = []
+        # told (association, reason) when an association is aborted (not released)
+        self.abort_listeners: list[Callable[[ClientAssociation, str], None]] = []
         self._pending: dict[str, _Pending] = {}
         self.register_handler(
             Callback("8-2 result", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_result)
@@ -180,6 +195,17 @@ class AcsiClient(Endpoint):
         self.register_handler(
             Callback("8-2 message", StanzaPath(f"message/{PLUGIN_ATTRIB}"), self._on_message)
         )
+        # requests a server sends its client (SetFile: fileOpen, fileRead, fileClose), by
+        # association id: whoever offers something to serve installs a handler there
+        self.request_handlers: dict[str, RequestHandler] = {}
+        for iq_type in ("get", "set"):
+            self.register_handler(
+                Callback(
+                    f"8-2 request {iq_type}",
+                    StanzaPath(f"iq@type={iq_type}/{PLUGIN_ATTRIB}"),
+                    self._on_request,
+                )
+            )
 
     # ------------------------------------------------------------ associate
 
@@ -261,11 +287,18 @@ class AcsiClient(Endpoint):
     # ------------------------------------------------------------ exchange
 
     async def _exchange(
-        self, handle: ClientAssociation, invoke_id: int | None, pdu: Mmspdu, iq_type: str
+        self,
+        handle: ClientAssociation,
+        invoke_id: int | None,
+        pdu: Mmspdu,
+        iq_type: str,
+        timeout: float | None = None,
     ) -> AssociationContext:
         element = codec.encode(pdus.context(handle.state.association_id, pdu))
         if self.inspect is not None:
             self.inspect("sent", element)
+        if self.attribute_form:
+            to_attributes(element)
         iq = self.make_iq(ito=handle.state.peer, itype=cast(Any, iq_type))
         iq.xml.append(element)
         future: asyncio.Future[AssociationContext] = asyncio.get_running_loop().create_future()
@@ -273,11 +306,17 @@ class AcsiClient(Endpoint):
         self._pending[iq_id] = _Pending(handle, invoke_id, future)
         try:
             self.send(iq)
-            return await asyncio.wait_for(future, self.settings.request_timeout)
+            return await asyncio.wait_for(future, timeout or self.settings.request_timeout)
         except TimeoutError:
+            self.withdraw(iq_id)
             raise TimeoutError61850(
-                f"no answer from {handle.state.peer} within {self.settings.request_timeout:g} s"
+                f"no answer from {handle.state.peer} within "
+                f"{timeout or self.settings.request_timeout:g} s "
+                "(withdrawn: it is not sent again; if the server got it, it may have run it)"
             ) from None
+        except (AssociationError, asyncio.CancelledError):
+            self.withdraw(iq_id)
+            raise
         finally:
             self._pending.pop(iq_id, None)
             if invoke_id is not None:
@@ -299,6 +338,11 @@ class AcsiClient(Endpoint):
         pending = self._pending_for(iq)
         element = iq.xml.find(ROOT_TAG)
         if pending is None or element is None:
+            return
+        try:
+            to_elements(element)  # the attribute forms some peers send
+        except PayloadError as error:
+            pending.future.set_exception(error)
             return
         if self.inspect is not None:
             self.inspect("received", element)
@@ -327,9 +371,54 @@ class AcsiClient(Endpoint):
             )
         )
 
+    def _on_request(self, iq: Any) -> None:
+        """A request from an associated server, answered by the association's handler."""
+        element = iq.xml.find(ROOT_TAG)
+        if element is None:
+            return
+        sender = str(iq["from"])
+        if self.inspect is not None:
+            self.inspect("received", element)
+        try:
+            context = codec.decode(element)
+        except PayloadError:
+            self._refuse_request(iq, "bad-request")
+            return
+        handle = self.associations.get(context.association_id)
+        handler = self.request_handlers.get(context.association_id)
+        request = context.pdu.confirmed_request_pdu
+        if handle is None or handle.state.peer != sender or handler is None or request is None:
+            self._refuse_request(iq, "service-unavailable")
+            return
+        try:
+            pdu = Mmspdu(
+                confirmed_response_pdu=ConfirmedResponsePdu(
+                    invoke_id=request.invoke_id, service=handler(request)
+                )
+            )
+        except ServiceFailure as failure:
+            pdu = pdus.confirmed_error(request.invoke_id, failure.error, failure.description)
+        payload = codec.encode(pdus.context(context.association_id, pdu))
+        if self.inspect is not None:
+            self.inspect("sent", payload)
+        reply = self.make_iq_result(id=iq["id"], ito=sender)
+        reply.xml.append(payload)
+        reply.send()  # type: ignore[no-untyped-call]
+
+    def _refuse_request(self, iq: Any, condition: str) -> None:
+        error = self.make_iq_error(  # type: ignore[no-untyped-call]
+            iq["id"], "cancel", condition, None, ito=str(iq["from"])
+        )
+        error["type"] = "error"
+        error.send()
+
     def _on_message(self, message: Any) -> None:
         element = message.xml.find(ROOT_TAG)
         if element is None:
+            return
+        try:
+            to_elements(element)
+        except PayloadError:
             return
         if self.inspect is not None:
             self.inspect("received", element)
@@ -357,8 +446,11 @@ class AcsiClient(Endpoint):
             if handle.state.peer != sender:  # only the associated peer reports in it
                 log.warning("8-2: ignored a report in %s from %s", context.association_id, sender)
                 return
-            for listener in self.report_listeners:
-                listener(sender, report)
+            for listener in [*self.report_listeners, *handle.report_listeners]:
+                try:
+                    listener(sender, report)
+                except Exception:
+                    log.exception("8-2: a report listener failed")
 
     # ------------------------------------------------------------ aborts
 
@@ -371,8 +463,14 @@ class AcsiClient(Endpoint):
         for pending in self._pending.values():
             if id(pending.association) in closed and not pending.future.done():
                 pending.future.set_exception(AssociationError(f"association aborted: {reason}"))
+        for handle in handles:
+            for listener in list(self.abort_listeners):
+                try:
+                    listener(handle, reason)
+                except Exception:
+                    log.exception("8-2: an abort listener failed")
 
-    def link_lost(self, reason: str) -> None:
+    def session_lost(self, reason: str) -> None:
         self._abort(list(self.associations.values()), f"link lost ({reason})")
 
     def peer_unavailable(self, jid: str) -> None:
@@ -397,6 +495,8 @@ class ClientAssociation:
         self.client = client
         self.state = state
         self._definitions: dict[Reference, TypeDescription] = {}
+        # (sender, informationReport) of the reports that arrive in this association
+        self.report_listeners: list[ReportListener] = []
 
     @property
     def is_open(self) -> bool:
@@ -407,13 +507,16 @@ class ClientAssociation:
         build: Callable[[int, Any], Mmspdu],
         parse: Callable[[ConfirmedResponsePdu], R],
         request: Any,
+        timeout: float | None = None,
     ) -> R:
+        """One confirmed service: build, send, await the answer (``timeout``: the settings'
+        request timeout unless given), parse it; service errors raise."""
         invoke_id = self.state.start_request(asyncio.get_running_loop().time())
         pdu = build(invoke_id, request)
         assert pdu.confirmed_request_pdu is not None
         iq_type = services.request_iq_type(pdu.confirmed_request_pdu.service)
         try:
-            answer = await self.client._exchange(self, invoke_id, pdu, iq_type)
+            answer = await self.client._exchange(self, invoke_id, pdu, iq_type, timeout)
         except BaseException:
             self.state.finish_request(invoke_id)
             raise
@@ -662,6 +765,14 @@ class ClientAssociation:
         if description.structure is None:
             return []
         return [c.component_name or "" for c in description.structure.components.sequence]
+
+    # ------------------------------------------------------------ logs
+
+    async def read_journal(self, request: ReadJournalRequest) -> ReadJournalResponse:
+        """readJournal (one page of QueryLogByTime/QueryLogAfter; ``logs.query`` pages on)."""
+        return await self._call(
+            services.read_journal_request, services.read_journal_response, request
+        )
 
     # ------------------------------------------------------------ data sets
 

@@ -207,6 +207,8 @@ class XmppDevServer(Protocol):
 
     def start(self) -> XmppDevServer: ...
     def stop(self) -> None: ...
+    def stop_process(self) -> None: ...
+    def start_process(self) -> None: ...
     def register(self, user: str, password: str) -> str: ...
     def register_many(self, accounts: dict[str, str]) -> list[str]: ...
     @property
@@ -286,21 +288,40 @@ class DevServer:
             ),
             encoding="utf-8",
         )
-        log = folder / "prosody.log"
-        log.touch()
+        (folder / "prosody.log").touch()
+        self.start_process()
+
+    def start_process(self) -> None:
+        """Start Prosody with the config written (again after ``stop_process``: same port,
+        certificates and accounts, as a restarted server)."""
+        assert self.folder is not None
+        log = self.folder / "prosody.log"
+        offset = log.stat().st_size
         self._process = subprocess.Popen(
             ["prosody", "-F", "--config", str(self._config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._wait_ready(log)
+        self._wait_ready(log, offset)
 
-    def _wait_ready(self, log: Path) -> None:
+    def stop_process(self) -> None:
+        """Stop the Prosody process only (its folder stays for ``start_process``)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+    def _wait_ready(self, log: Path, offset: int = 0) -> None:
         deadline = time.monotonic() + self.start_timeout
         ready = f"Activated service 'c2s' on [127.0.0.1]:{self.port}"
         while time.monotonic() < deadline:
-            text = log.read_text(encoding="utf-8", errors="replace")
+            text = log.read_text(encoding="utf-8", errors="replace")[offset:]
             if ready in text:
                 return
             if self._process is not None and self._process.poll() is not None:
@@ -344,15 +365,7 @@ class DevServer:
 
     def stop(self) -> None:
         """Stop Prosody by its pid and remove the temporary folder."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        self.stop_process()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -102,6 +102,7 @@ class EjabberdServer:
         self.cookie = self.cookie or secrets.token_hex(16)
         self._dist_port = 0
         self._libs = ""
+        self._config_file = Path()
 
     # ---------------------------------------------------------------- life cycle
 
@@ -124,7 +125,11 @@ class EjabberdServer:
     def _start_in(self, folder: Path) -> None:
         for sub in ("spool", "logs"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        (folder / "inetrc").write_text("", encoding="utf-8")
+        # Erlang resolves node hosts itself: "localhost" is 127.0.0.1 even where the machine
+        # has no /etc/hosts (a debootstrapped root), and nothing asks DNS.
+        (folder / "inetrc").write_text(
+            '{host, {127,0,0,1}, ["localhost"]}.\n{lookup, [file, native]}.\n', encoding="utf-8"
+        )
         self.ca_file, cert, key = make_certificates(folder, self.domain)
         combined = folder / "server-combined.pem"
         combined.write_text(cert.read_text() + key.read_text(), encoding="utf-8")
@@ -141,8 +146,18 @@ class EjabberdServer:
             ),
             encoding="utf-8",
         )
+        (folder / "logs" / "ejabberd.log").touch()
+        self._config_file = config
+        self.start_process()
+
+    def start_process(self) -> None:
+        """Start the node with the config written (again after ``stop_process``: same port,
+        certificates and accounts, as a restarted server)."""
+        assert self.folder is not None
+        folder = self.folder
+        config = self._config_file
         log = folder / "logs" / "ejabberd.log"
-        log.touch()
+        offset = log.stat().st_size
         env = {
             **self._erl_env(),
             "EJABBERD_CONFIG_PATH": str(config),
@@ -167,7 +182,19 @@ class EjabberdServer:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._wait_ready(log)
+        self._wait_ready(log, offset)
+
+    def stop_process(self) -> None:
+        """SIGTERM to the node only (its folder stays for ``start_process``)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
 
     def _erl_env(self) -> dict[str, str]:
         assert self.folder is not None
@@ -196,11 +223,11 @@ class EjabberdServer:
             "false",
         ]
 
-    def _wait_ready(self, log: Path) -> None:
+    def _wait_ready(self, log: Path, offset: int = 0) -> None:
         deadline = time.monotonic() + self.start_timeout
         ready = f"Start accepting TCP connections at 127.0.0.1:{self.port} for ejabberd_c2s"
         while time.monotonic() < deadline:
-            text = log.read_text(encoding="utf-8", errors="replace")
+            text = log.read_text(encoding="utf-8", errors="replace")[offset:]
             if ready in text:
                 return
             if self._process is not None and self._process.poll() is not None:
@@ -275,15 +302,7 @@ class EjabberdServer:
 
     def stop(self) -> None:
         """SIGTERM to the node (it shuts down cleanly) and remove the temporary folder."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        self.stop_process()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

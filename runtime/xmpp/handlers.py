@@ -1,7 +1,8 @@
 """Server side of the ACSI services over a ``ServedModel`` (sans-I/O): one method per MMS service.
 
-Implements the generated ``ServiceHandlers`` protocol. Whole-request failures raise
-``ServiceFailure`` (answered with a confirmed-ErrorPDU); per-variable failures become
+Implements the generated ``ServiceHandlers`` protocol over a ``CallContext`` passed with each
+request (caller, association, negotiated PDU size, time, effects). Whole-request failures
+raise ``ServiceFailure`` (answered with a confirmed-ErrorPDU); per-variable failures become
 DataAccessError members of the answer. Directory answers are paged to fit the negotiated
 maximum PDU size (``moreFollows`` and ``continueAfter``).
 """
@@ -9,7 +10,8 @@ maximum PDU size (``moreFollows`` and ``continueAfter``).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from gen61850.generated.scsm_8_2.bindings import (
     AccessResult,
@@ -25,6 +27,9 @@ from gen61850.generated.scsm_8_2.bindings import (
     FileDirectoryRequest,
     FileDirectoryResponse,
     FileName,
+    FileOpenRequest,
+    FileOpenResponse,
+    FileReadResponse,
     GetNamedVariableListAttributesResponse,
     GetNameListRequest,
     GetNameListResponse,
@@ -36,6 +41,9 @@ from gen61850.generated.scsm_8_2.bindings import (
     ListOfVariable,
     Null,
     ObjectName,
+    ObtainFileRequest,
+    ReadJournalRequest,
+    ReadJournalResponse,
     ReadRequest,
     ReadResponse,
     SelectAccess,
@@ -56,6 +64,7 @@ from gen61850.runtime.xmpp.model import (
     NamedList,
     ServedModel,
 )
+from gen61850.runtime.xmpp.scope import CallContext
 from gen61850.runtime.xmpp.values import boolean, is_true
 
 OBJECT_CLASS_NAMED_VARIABLE = 0
@@ -81,25 +90,52 @@ class ServiceFailure(Exception):
         super().__init__(description)
 
 
-@dataclass
-class CallContext:
-    """Who is calling, under which association, with which negotiated PDU size."""
+class FileServices(Protocol):
+    """The file services a server offers when it has a file store (``runtime.xmpp.files``)."""
 
-    peer: str = ""
-    association_id: str = ""
-    max_pdu_size: int = 65_000
+    def file_directory(
+        self, call: CallContext, request: FileDirectoryRequest
+    ) -> FileDirectoryResponse: ...
+
+    def file_open(self, call: CallContext, request: FileOpenRequest) -> FileOpenResponse: ...
+
+    def file_read(self, call: CallContext, request: int) -> FileReadResponse: ...
+
+    def file_close(self, call: CallContext, request: int) -> Null: ...
+
+    def file_delete(self, call: CallContext, request: FileName) -> Null: ...
+
+    def obtain_file(self, call: CallContext, request: ObtainFileRequest) -> Null: ...
+
+
+class Journals(Protocol):
+    """What answers readJournal (QueryLogByTime, QueryLogAfter): ``logs.engine.LogEngine``."""
+
+    def read_journal(
+        self, call: CallContext, request: ReadJournalRequest
+    ) -> ReadJournalResponse: ...
 
 
 @dataclass
 class ModelHandlers:
-    """The confirmed services of one server, over ``model``."""
+    """The confirmed services of one server, over ``model`` (and ``files`` when it has a
+    file store: GetFile, SetFile, DeleteFile and the file directory go there; its logs,
+    ``journals``)."""
 
     model: ServedModel
-    call: CallContext = field(default_factory=CallContext)
+    files: FileServices | None = None
+    journals: Journals | None = None
+
+    # ------------------------------------------------------------ logs
+
+    def read_journal(self, call: CallContext, request: ReadJournalRequest) -> ReadJournalResponse:
+        if self.journals is None:
+            raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "this server keeps no log")
+        return self.journals.read_journal(call, request)
 
     # ------------------------------------------------------------ directory
 
-    def get_name_list(self, peer: str, request: GetNameListRequest) -> GetNameListResponse:
+    def get_name_list(self, call: CallContext, request: GetNameListRequest) -> GetNameListResponse:
         object_class = request.object_class.basic_object_class
         scope = request.object_scope
         variables_of: str | None = None  # the domain whose named variables are listed
@@ -110,9 +146,9 @@ class ModelHandlers:
             variables_of = scope.domain_specific
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE_LIST and scope.domain_specific is not None:
             self._domain_names(scope.domain_specific)
-            names = self.model.data_set_names(scope.domain_specific, self._owner)
+            names = self.model.data_set_names(scope.domain_specific, call.owner)
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE_LIST and scope.aa_specific is not None:
-            names = self.model.data_set_names(None, self._owner)
+            names = self.model.data_set_names(None, call.owner)
         elif object_class == OBJECT_CLASS_NAMED_VARIABLE and scope.vmd_specific is not None:
             names = []
         else:
@@ -132,7 +168,7 @@ class ModelHandlers:
                     mapping.SERVICE_CONTINUATION_INVALID,
                     f"continueAfter {after[:80]!r} is not a name here",
                 )
-        budget = max(self.call.max_pdu_size - PAGE_RESERVE, 200)
+        budget = max(call.max_pdu_size - PAGE_RESERVE, 200)
         page: list[str] = []
         for name in names[start:]:
             cost = len(name.encode()) + NAME_OVERHEAD
@@ -153,25 +189,25 @@ class ModelHandlers:
 
     # ------------------------------------------------------------ read and write
 
-    def read(self, peer: str, request: ReadRequest) -> ReadResponse:
+    def read(self, call: CallContext, request: ReadRequest) -> ReadResponse:
         spec = request.variable_access_specification
-        results = [self._read_one(target) for target in self._targets(spec)]
+        results = [self._read_one(target, call) for target in self._targets(call, spec)]
         echo = spec if is_true(request.specification_with_result) else None
         return ReadResponse(
             variable_access_specification=echo,
             list_of_access_result=ListOfAccessResult(access_result=results),
         )
 
-    def _read_one(self, target: Member | DataAccessError) -> AccessResult:
+    def _read_one(self, target: Member | DataAccessError, call: CallContext) -> AccessResult:
         if isinstance(target, DataAccessError):
             return AccessResult(failure=int(target))
         try:
-            return AccessResult(success=self.model.read_member(target))
+            return AccessResult(success=self.model.read_member(target, call))
         except AccessFailure as failure:
             return AccessResult(failure=int(failure.code))
 
-    def write(self, peer: str, request: WriteRequest) -> WriteResponse:
-        targets = self._targets(request.variable_access_specification)
+    def write(self, call: CallContext, request: WriteRequest) -> WriteResponse:
+        targets = self._targets(call, request.variable_access_specification)
         values = request.list_of_data.data
         if len(values) != len(targets):
             raise ServiceFailure(
@@ -184,16 +220,18 @@ class ModelHandlers:
                 results.append(WriteResult(failure=int(target)))
                 continue
             try:
-                self.model.write_member(target, data, peer)
+                self.model.write_member(target, data, call)
                 results.append(WriteResult(success=Null()))
             except AccessFailure as failure:
                 results.append(WriteResult(failure=int(failure.code)))
         return WriteResponse(choice=results)
 
-    def _targets(self, spec: VariableAccessSpecification) -> list[Member | DataAccessError]:
+    def _targets(
+        self, call: CallContext, spec: VariableAccessSpecification
+    ) -> list[Member | DataAccessError]:
         """The variable (or array element) per member, or the DataAccessError that stops it."""
         if spec.variable_list_name is not None:
-            return list(self._find_list(spec.variable_list_name).members)
+            return list(self._find_list(call, spec.variable_list_name).members)
         if spec.list_of_variable is None:
             raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "no variables named")
         out: list[Member | DataAccessError] = []
@@ -216,7 +254,7 @@ class ModelHandlers:
     # ------------------------------------------------------------ type descriptions
 
     def get_variable_access_attributes(
-        self, peer: str, request: GetVariableAccessAttributesRequest
+        self, call: CallContext, request: GetVariableAccessAttributesRequest
     ) -> GetVariableAccessAttributesResponse:
         name = request.name.domain_specific if request.name is not None else None
         if name is None:
@@ -235,7 +273,7 @@ class ModelHandlers:
     # ------------------------------------------------------------ data sets
 
     def define_named_variable_list(
-        self, peer: str, request: DefineNamedVariableListRequest
+        self, call: CallContext, request: DefineNamedVariableListRequest
     ) -> Null:
         """CreateDataSet: the store checks names, members and limits (``create_data_set``)."""
         name = request.variable_list_name
@@ -249,9 +287,9 @@ class ModelHandlers:
             members = [self._new_member(definition) for definition in definitions]
             if name.domain_specific is not None:
                 dsn = name.domain_specific
-                self.model.create_data_set(dsn.domain_id, dsn.item_id, members, self._owner)
+                self.model.create_data_set(dsn.domain_id, dsn.item_id, members, call.owner)
             elif name.aa_specific is not None:
-                self.model.create_data_set(None, name.aa_specific, members, self._owner)
+                self.model.create_data_set(None, name.aa_specific, members, call.owner)
             else:
                 raise ServiceFailure(mapping.DEFINITION_OBJECT_UNDEFINED, "vmd-specific data sets")
         except DataSetRefused as refused:
@@ -269,9 +307,9 @@ class ModelHandlers:
         return self.model.member(dsn.domain_id, dsn.item_id, index)
 
     def get_named_variable_list_attributes(
-        self, peer: str, request: ObjectName
+        self, call: CallContext, request: ObjectName
     ) -> GetNamedVariableListAttributesResponse:
-        named = self._find_list(request)
+        named = self._find_list(call, request)
         return GetNamedVariableListAttributesResponse(
             mms_deletable=boolean(named.deletable),
             list_of_variable=ListOfVariable(
@@ -292,7 +330,7 @@ class ModelHandlers:
         )
 
     def delete_named_variable_list(
-        self, peer: str, request: DeleteNamedVariableListRequest
+        self, call: CallContext, request: DeleteNamedVariableListRequest
     ) -> DeleteNamedVariableListResponse:
         if request.scope_of_delete not in (None, 0):
             raise ServiceFailure(
@@ -307,9 +345,9 @@ class ModelHandlers:
         for name in names:
             dsn = name.domain_specific
             if dsn is not None:
-                outcome = self.model.delete_data_set(dsn.domain_id, dsn.item_id, self._owner)
+                outcome = self.model.delete_data_set(dsn.domain_id, dsn.item_id, call.owner)
             elif name.aa_specific is not None:
-                outcome = self.model.delete_data_set(None, name.aa_specific, self._owner)
+                outcome = self.model.delete_data_set(None, name.aa_specific, call.owner)
             else:
                 outcome = None
             matched += outcome is not None
@@ -318,8 +356,33 @@ class ModelHandlers:
 
     # ------------------------------------------------------------ files
 
-    def file_directory(self, peer: str, request: FileDirectoryRequest) -> FileDirectoryResponse:
-        """GetServerDirectory(FILE) without a specification; GetFileAttributeValues with one."""
+    def _files(self) -> FileServices:
+        if self.files is None:
+            raise ServiceFailure(mapping.FILE_ACCESS_DENIED, "this server has no file store")
+        return self.files
+
+    def file_open(self, call: CallContext, request: FileOpenRequest) -> FileOpenResponse:
+        return self._files().file_open(call, request)
+
+    def file_read(self, call: CallContext, request: int) -> FileReadResponse:
+        return self._files().file_read(call, request)
+
+    def file_close(self, call: CallContext, request: int) -> Null:
+        return self._files().file_close(call, request)
+
+    def file_delete(self, call: CallContext, request: FileName) -> Null:
+        return self._files().file_delete(call, request)
+
+    def obtain_file(self, call: CallContext, request: ObtainFileRequest) -> Null:
+        return self._files().obtain_file(call, request)
+
+    def file_directory(
+        self, call: CallContext, request: FileDirectoryRequest
+    ) -> FileDirectoryResponse:
+        """GetServerDirectory(FILE) without a specification; GetFileAttributeValues with one.
+        With a file store, the store's files; without, those listed with ``add_file``."""
+        if self.files is not None:
+            return self.files.file_directory(call, request)
         names = sorted(self.model.files)
         if request.file_specification is not None:
             wanted = "/".join(request.file_specification.graphic_string)
@@ -332,7 +395,7 @@ class ModelHandlers:
             if after not in names:
                 raise ServiceFailure(mapping.SERVICE_CONTINUATION_INVALID, "continueAfter unknown")
             start = names.index(after) + 1
-        budget = max(self.call.max_pdu_size - PAGE_RESERVE, 300)
+        budget = max(call.max_pdu_size - PAGE_RESERVE, 300)
         entries: list[DirectoryEntry] = []
         for name in names[start:]:
             cost = len(name.encode()) + FILE_ENTRY_OVERHEAD
@@ -354,24 +417,16 @@ class ModelHandlers:
             more_follows=boolean(more),
         )
 
-    def _find_list(self, name: ObjectName) -> NamedList:
+    def _find_list(self, call: CallContext, name: ObjectName) -> NamedList:
         found: NamedList | None = None
         if name.domain_specific is not None:
             dsn = name.domain_specific
-            found = self.model.data_set(dsn.domain_id, dsn.item_id, self._owner)
+            found = self.model.data_set(dsn.domain_id, dsn.item_id, call.owner)
         elif name.aa_specific is not None:
-            found = self.model.data_set(None, name.aa_specific, self._owner)
+            found = self.model.data_set(None, name.aa_specific, call.owner)
         if found is None:
             raise ServiceFailure(mapping.ACCESS_OBJECT_NON_EXISTENT, "no such data set")
         return found
-
-    @property
-    def _owner(self) -> tuple[str, str]:
-        return (self.call.peer, self.call.association_id)
-
-    def association_closed(self, peer: str, association_id: str) -> None:
-        """Non-persistent (aa-specific) data sets end with their association."""
-        self.model.association_closed((peer, association_id))
 
 
 def index_access(index: int | None) -> AlternateAccess | None:
@@ -399,4 +454,4 @@ def _index_of(access: AlternateAccess | None) -> int | DataAccessError | None:
     return select.index
 
 
-__all__ = ["CallContext", "ModelHandlers", "ServiceFailure", "index_access"]
+__all__ = ["CallContext", "FileServices", "ModelHandlers", "ServiceFailure", "index_access"]

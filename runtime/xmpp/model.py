@@ -2,26 +2,33 @@
 
 Built from the typed device model (``gen61850.runtime.device.Ied``, read from SCL): a logical
 device is a domain, a logical node a named variable whose first level is the functional
-constraint (MMS order), data sets named variable lists. Values live here, start from the
-SCL initial values, can be set by the application (``set_value``) and by clients (writes on
+constraint (MMS order), data sets named variable lists, control blocks named variables that
+object providers answer for. Values start from the SCL initial values, can be set by the
+application (``set_value``, ``set_values``, ``set_status``) and by clients (writes on
 writable FCs, of attributes whose valKind allows it); the application is told of client
-writes (``on_write``). This is the store's boundary: every value that enters (SCL, client,
-application) is checked here and kept normalised, and data sets are created and deleted
-here under the naming rules and limits. No I/O.
+writes (``on_write``).
+
+Values and data sets live in a protocol-neutral ``ValueStore`` (``runtime/device/store.py``:
+leaf index, transactions, change feed, data-set membership) that reports, logs and control
+blocks subscribe to. This module is its 8-2 boundary: every value that enters (SCL, client,
+application) is checked as MMS carries it and kept normalised; data sets are created and
+deleted under the 7-2/8-1 naming rules and limits; object providers (control blocks,
+control objects) answer for the names they own. No I/O.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gen61850.generated.scsm_8_2.bindings import Data, TypeDescription
 from gen61850.runtime.device import (
     FC,
     MAX_NAME_LENGTH,
-    MMS_FC_ORDER,
     BasicType,
     DataAttribute,
     DataObject,
@@ -29,13 +36,28 @@ from gen61850.runtime.device import (
     Ied,
     LogicalNode,
     Node,
+    TimeQuality,
     mms_items,
 )
+from gen61850.runtime.device.setting_groups import with_setting_views
+from gen61850.runtime.device.store import (
+    Change,
+    DataSetRef,
+    Member,
+    Misfit,
+    NamedList,
+    Owner,
+    ValueStore,
+)
 from gen61850.runtime.device.timestamp import Timestamp
+from gen61850.runtime.sv.quality import Quality
 from gen61850.runtime.xmpp import mapping
 from gen61850.runtime.xmpp.errors import LocalError
 from gen61850.runtime.xmpp.mapping import DataAccessError
+from gen61850.runtime.xmpp.providers import ObjectProvider, ProviderRegistry
 from gen61850.runtime.xmpp.references import parse_reference
+from gen61850.runtime.xmpp.scope import CallContext
+from gen61850.runtime.xmpp.typed import quality_bits
 from gen61850.runtime.xmpp.values import (
     Scalar,
     ValueMismatch,
@@ -61,8 +83,10 @@ VALUE_KIND_REFUSALS = {
 }
 StoredValue = Scalar | list["StoredValue"] | dict[str, "StoredValue"]
 WriteListener = Callable[[str, str, StoredValue, str], None]
-Owner = tuple[str, str]  # (peer JID, association id) of a non-persistent data set
 DATA_SET_NAME = re.compile(r"[A-Za-z][0-9A-Za-z_]{0,31}")  # SCL tDataSetName, 7-2 ObjectName
+# Where the FCs of control blocks that FC does not list go in a logical node's MMS order
+# (IEC 61850-8-1: MSVCB "MS", USVCB "US"): after GS.
+EXTRA_FC_RANK = {"MS": FC.GS.mms_rank + 0.1, "US": FC.GS.mms_rank + 0.2}
 log = logging.getLogger(__name__)
 
 
@@ -80,9 +104,11 @@ class AccessFailure(Exception):
 
 @dataclass(frozen=True)
 class Variable:
-    """One named variable: the LN, an ``LN$FC`` group, or a DO/DA below it.
+    """One named variable: the LN, an ``LN$FC`` group, or a DO/DA below it (or a control
+    block or one of its attributes, which an object provider answers for).
 
-    ``position`` is its index in the domain's name list (where getNameList continues).
+    ``position`` is its index in the domain's name list (where getNameList continues);
+    ``fc_name`` the FC of the group it is in (also ``MS``/``US``, which ``FC`` lacks).
     """
 
     domain: str
@@ -91,30 +117,7 @@ class Variable:
     fc: FC | None
     node: Node | None
     position: int
-
-
-@dataclass(frozen=True)
-class Member:
-    """One member of a data set: a named variable, or one element of an array (``index``).
-
-    ``refused`` marks a member the server cannot serve (an FCDA ``ix`` below a data-object
-    array, or into a component of an array element): reading or writing it gives that
-    DataAccessError, never the whole array in its place.
-    """
-
-    domain: str
-    item: str
-    index: int | None = None
-    refused: DataAccessError | None = None
-
-
-@dataclass
-class NamedList:
-    """A data set as MMS sees it: its members, whether a client may delete it, who made it."""
-
-    members: list[Member]
-    deletable: bool
-    owner: Owner | None = None  # the association that created it (None: from SCL)
+    fc_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,34 +149,60 @@ class FileInfo:
     modified: float
 
 
+def normalise(attribute: DataAttribute, value: Any) -> StoredValue:
+    """A value as the store keeps it: through MMS Data and back, so it is checked as a client
+    write is (kind, range, length, characters) and kept as a client reads it (FLOAT32 in
+    single precision, a Timestamp to 2^-24 s, lists copied). ``ValueMismatch`` (or the
+    TypeError/ValueError/OverflowError of a conversion) when it does not fit."""
+    return _stored_from_data(attribute, _value_data(attribute, value))
+
+
 @dataclass
 class ServedModel:
     """Domains, variables, values and data sets of one IED."""
 
     ied: Ied
+    store: ValueStore
     variables: dict[tuple[str, str], Variable] = field(default_factory=dict)
     names: dict[str, list[str]] = field(default_factory=dict)
-    values: dict[tuple[str, str], StoredValue] = field(default_factory=dict)
-    lists: dict[tuple[str, str], NamedList] = field(default_factory=dict)
-    aa_lists: dict[Owner, dict[str, NamedList]] = field(default_factory=dict)
+    children: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    providers: ProviderRegistry = field(default_factory=ProviderRegistry)
     listeners: list[WriteListener] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
     limits: DataSetLimits = field(default_factory=DataSetLimits)
+    # The TimeQuality of time stamps the server takes now (``t`` of set_status, controls):
+    # a clock disciplined by SNTP (``runtime.time.DeviceClock.quality``) says how good it is.
+    time_quality: Callable[[], TimeQuality] = TimeQuality
 
     @classmethod
-    def from_ied(cls, ied: Ied) -> ServedModel:
-        model = cls(ied)
+    def from_ied(cls, ied: Ied, *, clock: Callable[[], float] = time.time) -> ServedModel:
+        """Serve ``ied``; ``clock`` dates the changes the application does not date.
+
+        An LD with a SettingControl serves each setting in both views, FC SG (active group)
+        and FC SE (edit buffer), whichever one the SCL declares (``with_setting_views``).
+        """
+        ied = with_setting_views(ied)
+        model = cls(ied, ValueStore(normalise, clock))
+        initial: dict[tuple[str, str], StoredValue] = {}
         for ld in ied.logical_devices:
             model.names[ld.name] = []
             for ln in ld.logical_nodes:
-                model._add_ln(ld.name, ln)
+                model._add_ln(ld.name, ln, initial)
+        model._check_initial_values(initial)
         for ld in ied.logical_devices:
             for ln in ld.logical_nodes:
                 for ds in ln.data_sets:
                     members = [model._scl_member(m) for m in ds.members]
-                    model.lists[(ld.name, f"{ln.name}${ds.name}")] = NamedList(members, False)
-        model._check_initial_values()
+                    model.store.add_data_set(
+                        DataSetRef(ld.name, f"{ln.name}${ds.name}"), NamedList(members, False)
+                    )
+        model.store.subscribe(model._tell_writers)
         return model
+
+    @property
+    def values(self) -> dict[tuple[str, str], StoredValue]:
+        """Every leaf value by (domain, item): the store's."""
+        return self.store.values
 
     def _scl_member(self, member: DataSetMember) -> Member:
         """The member an FCDA names; with ``ix``, one element of the array on its path."""
@@ -194,20 +223,23 @@ class ServedModel:
                 return Member(domain, prefix, fcda.ix, DataAccessError.OBJECT_ACCESS_UNSUPPORTED)
         return Member(domain, item, fcda.ix, DataAccessError.OBJECT_NON_EXISTENT)
 
-    def _check_initial_values(self) -> None:
+    def _check_initial_values(self, initial: dict[tuple[str, str], StoredValue]) -> None:
         """SCL initial values the served types cannot carry are refused here, not sent."""
-        for (domain, item), value in self.values.items():
+        for (domain, item), value in initial.items():
             node = self.variables[(domain, item)].node
             assert isinstance(node, DataAttribute)
             try:
-                self.values[(domain, item)] = _stored_from_data(node, _value_data(node, value))
+                stored = normalise(node, value)
             except ValueMismatch as error:
                 raise ModelError(
                     f"{domain}/{item}: SCL initial value {value!r} does not fit "
                     f"{node.btype.value}: {error}"
                 ) from None
+            self.store.add_leaf((domain, item), node, stored)
 
-    def _add_ln(self, domain: str, ln: LogicalNode) -> None:
+    def _add_ln(
+        self, domain: str, ln: LogicalNode, initial: dict[tuple[str, str], StoredValue]
+    ) -> None:
         """The LN, then its MMS items in MMS order; elements of arrays are reached by index."""
         self._add(domain, ln.name, ln, None, None)
         arrays: list[str] = []
@@ -217,17 +249,96 @@ class ServedModel:
             self._add(domain, item.name, ln, item.fc, item.node)
             node = item.node
             if isinstance(node, DataAttribute) and node.count:
-                self.values[(domain, item.name)] = [_initial(node, i) for i in range(node.count)]
+                initial[(domain, item.name)] = [_initial(node, i) for i in range(node.count)]
                 arrays.append(item.name)
             elif isinstance(node, DataAttribute) and not node.components:
-                self.values[(domain, item.name)] = _initial_scalar(node, node.value)
+                initial[(domain, item.name)] = _initial_scalar(node, node.value)
 
     def _add(
-        self, domain: str, name: str, ln: LogicalNode, fc: FC | None, node: Node | None
+        self,
+        domain: str,
+        name: str,
+        ln: LogicalNode,
+        fc: FC | None,
+        node: Node | None,
+        fc_name: str | None = None,
     ) -> None:
         names = self.names[domain]
-        self.variables[(domain, name)] = Variable(domain, name, ln, fc, node, len(names))
+        fc_name = fc_name or (fc.value if fc is not None else None)
+        self.variables[(domain, name)] = Variable(domain, name, ln, fc, node, len(names), fc_name)
         names.append(name)
+        parent, dollar, _ = name.rpartition("$")
+        if dollar:
+            self.children.setdefault((domain, parent), []).append(name)
+
+    # ------------------------------------------------------------ providers
+
+    def provide(
+        self,
+        domain: str,
+        prefix: str,
+        provider: ObjectProvider,
+        names: list[str] | None = None,
+    ) -> None:
+        """Let ``provider`` answer for ``prefix`` and every name below it.
+
+        ``names`` (``LN$FC$CB``, ``LN$FC$CB$Attr``, ...) are new named variables (control
+        blocks) added to the logical node in MMS FC order, the ``LN$FC`` group made when
+        missing; without them the provider takes over existing variables (control objects).
+        """
+        if names:
+            if any((domain, name) in self.variables for name in names):
+                raise ModelError(f"{domain}/{prefix}: already served (one server per model)")
+            self._insert(domain, names)
+        elif (domain, prefix) not in self.variables:
+            raise ModelError(f"{domain}/{prefix}: no such variable to provide for")
+        self.providers.register(domain, prefix, provider)
+
+    def _insert(self, domain: str, new: list[str]) -> None:
+        """Add ``new`` names (all of one LN and FC) to a domain's list, in MMS order."""
+        if domain not in self.names:
+            raise ModelError(f"no domain {domain!r}")
+        ln_name, fc_name = new[0].split("$")[:2]
+        ln_var = self.variables.get((domain, ln_name))
+        if ln_var is None or ln_var.node is not None or ln_var.fc is not None:
+            raise ModelError(f"{domain}/{ln_name}: no such logical node")
+        group = f"{ln_name}${fc_name}"
+        wanted = [n for n in ([group] if (domain, group) not in self.variables else []) + new]
+        fc = FC(fc_name) if fc_name in FC.__members__ else None
+        rank = fc.mms_rank if fc is not None else EXTRA_FC_RANK.get(fc_name, 99.0)
+        names = self.names[domain]
+        start = ln_var.position + 1
+        at = start
+        while at < len(names) and names[at].startswith(ln_name + "$"):
+            name_fc = names[at].split("$")[1]
+            if _rank(name_fc) > rank:
+                break
+            at += 1
+        names[at:at] = wanted
+        for name in wanted:
+            parent, _, _ = name.rpartition("$")
+            siblings = self.children.setdefault((domain, parent), [])
+            if parent == ln_name:  # the group among the LN's FC groups, in MMS order
+                index = next(
+                    (i for i, s in enumerate(siblings) if _rank(s.split("$")[1]) > rank),
+                    len(siblings),
+                )
+                siblings.insert(index, name)
+            else:
+                siblings.append(name)
+            self.variables[(domain, name)] = Variable(domain, name, ln_var.ln, fc, None, 0, fc_name)
+        for position, name in enumerate(names):  # where getNameList continues
+            variable = self.variables[(domain, name)]
+            if variable.position != position:
+                self.variables[(domain, name)] = Variable(
+                    variable.domain,
+                    variable.name,
+                    variable.ln,
+                    variable.fc,
+                    variable.node,
+                    position,
+                    variable.fc_name,
+                )
 
     # ------------------------------------------------------------ look-ups
 
@@ -264,13 +375,28 @@ class ServedModel:
             raise ModelError(f"{reference}: no such variable in {self.ied.name}")
         return domain, item
 
+    def data_object_of(self, domain: str, item: str) -> str | None:
+        """The nearest data object (DO or SDO) at or above ``item``, or None."""
+        parts = item.split("$")
+        for end in range(len(parts), 2, -1):
+            found = self.variables.get((domain, "$".join(parts[:end])))
+            if found is not None and isinstance(found.node, DataObject):
+                return found.name
+        return None
+
     # ------------------------------------------------------------ values
 
-    def read(self, domain: str, name: str, index: int | None = None) -> Data:
+    def read(
+        self,
+        domain: str,
+        name: str,
+        index: int | None = None,
+        call: CallContext | None = None,
+    ) -> Data:
         """The Data of a variable (or of one array element); AccessFailure when impossible."""
         variable = self.variable(domain, name)
         try:
-            data = self._data(variable)
+            data = self._data(variable, call)
         except ValueMismatch:  # an initial value from SCL that its type cannot carry
             raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
         if index is None:
@@ -281,27 +407,70 @@ class ServedModel:
             raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
         return data.array.data[index]
 
-    def _data(self, variable: Variable) -> Data:
+    def _data(
+        self, variable: Variable, call: CallContext | None = None, *, providers: bool = True
+    ) -> Data:
+        if providers:
+            provided = self.providers.find(variable.domain, variable.name)
+            if provided is not None:
+                return provided[1].read(variable.domain, variable.name, call)
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
-            return _value_data(node, self.values[(variable.domain, variable.name)])
+            return _value_data(node, self.store.values[(variable.domain, variable.name)])
         return structure(
-            [self._data(self.variables[(variable.domain, c)]) for c in self._children(variable)]
+            [
+                self._data(self.variables[(variable.domain, c)], call, providers=providers)
+                for c in self._children(variable)
+            ]
         )
 
+    def stored_data(self, domain: str, name: str) -> Data:
+        """The Data of a variable as the store holds it, whatever provider owns the name
+        (a provider answers its plain reads with this)."""
+        try:
+            return self._data(self.variable(domain, name), providers=False)
+        except ValueMismatch:
+            raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID) from None
+
     def write(
-        self, domain: str, name: str, data: Data, peer: str, index: int | None = None
+        self,
+        domain: str,
+        name: str,
+        data: Data,
+        peer: str | CallContext,
+        index: int | None = None,
     ) -> None:
         """A client write: all of the variable or nothing; listeners hear each changed leaf.
 
         Refused (AccessFailure) on a read-only FC, on an attribute whose valKind is RO or
-        Conf (``VALUE_KIND_REFUSALS``), and for a value its type cannot carry. Once the
-        values are committed the write has succeeded: a listener that raises is logged,
-        the other listeners still hear of it.
+        Conf (``VALUE_KIND_REFUSALS``), and for a value its type cannot carry. A variable an
+        object provider owns is written by the provider, under its rules. Once the values
+        are committed the write has succeeded: a listener that raises is logged, the other
+        listeners still hear of it.
         """
+        call = peer if isinstance(peer, CallContext) else CallContext(peer=peer)
         variable = self.variable(domain, name)
+        provided = self.providers.find(domain, name)
+        if provided is not None:
+            if index is not None:
+                raise AccessFailure(DataAccessError.OBJECT_ACCESS_UNSUPPORTED)
+            provided[1].write(domain, name, data, call)
+            return
         if variable.fc is None or variable.fc not in WRITABLE_FCS:
             raise AccessFailure(DataAccessError.OBJECT_ACCESS_DENIED)
+        self.write_stored(domain, name, data, call, index)
+
+    def write_stored(
+        self,
+        domain: str,
+        name: str,
+        data: Data,
+        call: CallContext,
+        index: int | None = None,
+    ) -> None:
+        """A client write into the store under the store's rules (type, valKind), for a
+        provider that has checked its own (a setting group's edit reservation)."""
+        variable = self.variable(domain, name)
         updates: list[tuple[tuple[str, str], StoredValue]] = []
         try:
             if index is not None:
@@ -310,7 +479,7 @@ class ServedModel:
                     raise AccessFailure(DataAccessError.OBJECT_ACCESS_UNSUPPORTED)
                 if index >= node.count:
                     raise AccessFailure(DataAccessError.OBJECT_NON_EXISTENT)
-                current = self.values[(domain, name)]
+                current = self.store.values[(domain, name)]
                 assert isinstance(current, list)
                 element = _element_value(node, data)
                 updates.append(((domain, name), [*current[:index], element, *current[index + 1 :]]))
@@ -325,14 +494,19 @@ class ServedModel:
         )
         if refusal is not None:
             raise AccessFailure(refusal)
-        for key, value in updates:
-            self.values[key] = value
-        for (dom, item), value in updates:
+        self.store.set_many(dict(updates), time=call.now or None, origin=call.peer)
+
+    def _tell_writers(self, changes: list[Change]) -> None:
+        """``on_write`` listeners hear each leaf a client wrote (not the application's)."""
+        for change in changes:
+            if change.origin is None:
+                continue
+            domain, item = change.key
             for listener in self.listeners:
                 try:
-                    listener(dom, item, value, peer)
+                    listener(domain, item, change.new, change.origin)
                 except Exception:  # the write is committed: it succeeded for the client
-                    log.exception("8-2 model: a write listener failed on %s/%s", dom, item)
+                    log.exception("8-2 model: a write listener failed on %s/%s", domain, item)
 
     def _collect(
         self, variable: Variable, data: Data, out: list[tuple[tuple[str, str], StoredValue]]
@@ -347,52 +521,124 @@ class ServedModel:
         if len(names) != len(data.structure.data):
             raise ValueMismatch("structure has the wrong number of components")
         for child_name, child_data in zip(names, data.structure.data, strict=True):
-            self._collect(self.variables[(variable.domain, child_name)], child_data, out)
+            child = self.variables[(variable.domain, child_name)]
+            if self.providers.find(child.domain, child.name) is not None:
+                raise AccessFailure(DataAccessError.OBJECT_ACCESS_DENIED)
+            self._collect(child, child_data, out)
 
-    def set_value(self, reference: str, value: StoredValue) -> None:
-        """The application sets a leaf (any FC and valKind, read-only ones included).
-
-        The value is checked as a client write is (kind, range, length, characters) and
-        kept as a client would read it back: a FLOAT32 rounded to single precision, a
-        Timestamp (a float is taken as its seconds), lists copied.
-        """
+    def _leaf(self, reference: str) -> tuple[str, str]:
         domain, item = self.resolve(reference)
         node = self.variables[(domain, item)].node
         if not isinstance(node, DataAttribute) or (node.components and not node.count):
             raise ModelError(f"{reference}: not a basic attribute")
-        try:  # to Data and back: the checks of a client write, and the normalised value
-            stored = _stored_from_data(node, _value_data(node, value))
-        except (ValueMismatch, TypeError, ValueError, OverflowError) as error:
+        return domain, item
+
+    def set_value(self, reference: str, value: StoredValue, *, time: float | None = None) -> None:
+        """The application sets a leaf (any FC and valKind, read-only ones included).
+
+        The value is checked as a client write is (kind, range, length, characters) and
+        kept as a client would read it back: a FLOAT32 rounded to single precision, a
+        Timestamp (a float is taken as its seconds), lists copied. Reports and logs hear
+        of it (dchg, qchg or dupd as the attribute's trigger options say).
+        """
+        self.set_values({reference: value}, time=time)
+
+    def set_values(self, values: Mapping[str, StoredValue], *, time: float | None = None) -> None:
+        """Several leaves as one change (``{"LD/XCBR1.Pos.stVal[ST]": 2, ...}``): all are
+        checked first, none is set when one does not fit (ModelError); reports see one
+        change with every reason it carries. ``time`` dates the change (default: now)."""
+        keys: dict[tuple[str, str], StoredValue] = {}
+        shown: dict[tuple[str, str], str] = {}
+        for reference, value in values.items():
+            key = self._leaf(reference)
+            keys[key], shown[key] = value, reference
+        self._commit(keys, time, shown)
+
+    def set_status(
+        self,
+        reference: str,
+        value: StoredValue | None = None,
+        *,
+        quality: int | Quality | None = None,
+        time: float | Timestamp | None = None,
+    ) -> None:
+        """Set a data object's value, its quality ``q`` and its time stamp ``t`` as one change.
+
+        ``reference`` names the value attribute (``LD/XCBR1.Pos.stVal[ST]``,
+        ``LD/MMXU1.TotW.mag.f[MX]``); ``q`` and ``t`` are the siblings of the same data
+        object and FC. ``value`` None leaves the value as it is (a quality change alone);
+        ``quality`` is a ``Quality`` or the 13 bits of IEC 61850-8-1 as an int
+        (``0b0100000000000`` is invalid), left as it is when None; ``t`` becomes ``time`` (a
+        Timestamp, or seconds with the model's ``time_quality()``), now when not given,
+        whenever the data object has a ``t``.
+        """
+        domain, item = self.resolve(reference)
+        owner = self.data_object_of(domain, item)
+        if owner is None:
+            raise ModelError(f"{reference}: not inside a data object")
+        keys: dict[tuple[str, str], StoredValue] = {}
+        shown: dict[tuple[str, str], str] = {}
+        if value is not None:
+            key = self._leaf(reference)
+            keys[key], shown[key] = value, reference
+        if quality is not None:
+            if (domain, f"{owner}$q") not in self.store.leaves:
+                raise ModelError(f"{reference}: its data object has no q")
+            keys[(domain, f"{owner}$q")] = (
+                int(quality_bits(quality), 2) if isinstance(quality, Quality) else quality
+            )
+        when = self.store.clock() if time is None else time
+        if (domain, f"{owner}$t") in self.store.leaves:
+            keys[(domain, f"{owner}$t")] = (
+                when if isinstance(when, Timestamp) else Timestamp(when, self.time_quality())
+            )
+        seconds = when.seconds if isinstance(when, Timestamp) else when
+        self._commit(keys, seconds, shown)
+
+    def _commit(
+        self,
+        keys: dict[tuple[str, str], StoredValue],
+        time: float | None,
+        shown: dict[tuple[str, str], str],
+    ) -> None:
+        """One transaction; ModelError names the first value that does not fit (nothing set)."""
+        try:
+            self.store.set_many(keys, time=time)
+        except Misfit as misfit:
+            where = shown.get(misfit.key, f"{misfit.key[0]}/{misfit.key[1]}")
+            btype = self.store.attribute(misfit.key).btype.value
             raise ModelError(
-                f"{reference}: {value!r} does not fit {node.btype.value}: {error}"
+                f"{where}: {misfit.value!r} does not fit {btype}: {misfit.cause}"
             ) from None
-        self.values[(domain, item)] = stored
+
+    def now(self) -> Timestamp:
+        """The time now, with the TimeQuality of the clock that gives it."""
+        return Timestamp(self.store.clock(), self.time_quality())
 
     def get_value(self, reference: str) -> StoredValue:
         domain, item = self.resolve(reference)
-        if (domain, item) not in self.values:
+        if (domain, item) not in self.store.values:
             raise ModelError(f"{reference}: not a basic attribute")
-        return self.values[(domain, item)]
+        value: StoredValue = self.store.values[(domain, item)]
+        return value
 
     # ------------------------------------------------------------ data sets
 
     def data_set(self, domain: str | None, name: str, owner: Owner) -> NamedList | None:
         """A persistent data set (``domain``, ``LN$name``) or, with ``domain`` None, a
         non-persistent one of the association ``owner``."""
-        if domain is None:
-            return self.aa_lists.get(owner, {}).get(name)
-        return self.lists.get((domain, name))
+        return self.store.data_set(_ref(domain, name, owner))
 
     def data_set_names(self, domain: str | None, owner: Owner) -> list[str]:
         if domain is None:
-            return list(self.aa_lists.get(owner, {}))
-        return [item for (dom, item) in self.lists if dom == domain]
+            return [r.name for r in self.store.data_sets_of(owner) if r.domain is None]
+        return [r.name for r in self.store.data_sets if r.domain == domain]
 
     def member(self, domain: str, item: str, index: int | None = None) -> Member:
         """A member a client names for a new data set; DataSetRefused when it cannot be one."""
         found = self.variables.get((domain, item))
-        if found is None or found.fc is None:
-            what = "not functionally constrained" if found else "no such variable"
+        if found is None or found.fc is None or self.providers.find(domain, item):
+            what = "not functionally constrained data" if found else "no such variable"
             raise DataSetRefused(
                 mapping.DEFINITION_OBJECT_UNDEFINED, f"{domain[:64]}/{item[:64]}: {what}"
             )
@@ -452,9 +698,7 @@ class ServedModel:
         if self.data_set(domain, name, owner) is not None:
             shown = f"{domain}/{name}" if domain else f"@{name}"
             raise DataSetRefused(mapping.DEFINITION_OBJECT_EXISTS, f"{shown} exists")
-        made_by_owner = sum(1 for n in self.lists.values() if n.owner == owner) + len(
-            self.aa_lists.get(owner, {})
-        )
+        made_by_owner = sum(1 for n in self.store.data_sets.values() if n.owner == owner)
         if made_by_owner >= self.limits.per_association:
             raise DataSetRefused(
                 mapping.RESOURCE_CAPABILITY_UNAVAILABLE,
@@ -462,48 +706,47 @@ class ServedModel:
                 f"{self.limits.per_association}",
             )
         if domain is not None:
-            made = sum(1 for n in self.lists.values() if n.owner is not None)
+            made = sum(
+                1 for r, n in self.store.data_sets.items() if r.domain and n.owner is not None
+            )
             if made >= self.limits.persistent:
                 raise DataSetRefused(
                     mapping.RESOURCE_CAPABILITY_UNAVAILABLE,
                     f"clients made {made} persistent data sets, at most {self.limits.persistent}",
                 )
-            self.lists[(domain, name)] = NamedList(list(members), True, owner)
-            return
-        made = sum(len(lists) for lists in self.aa_lists.values())
-        if made >= self.limits.non_persistent:
-            raise DataSetRefused(
-                mapping.RESOURCE_CAPABILITY_UNAVAILABLE,
-                f"{made} non-persistent data sets, at most {self.limits.non_persistent}",
-            )
-        self.aa_lists.setdefault(owner, {})[name] = NamedList(list(members), True, owner)
+        else:
+            made = sum(1 for r in self.store.data_sets if r.domain is None)
+            if made >= self.limits.non_persistent:
+                raise DataSetRefused(
+                    mapping.RESOURCE_CAPABILITY_UNAVAILABLE,
+                    f"{made} non-persistent data sets, at most {self.limits.non_persistent}",
+                )
+        self.store.add_data_set(_ref(domain, name, owner), NamedList(list(members), True, owner))
 
     def delete_data_set(self, domain: str | None, name: str, owner: Owner) -> bool | None:
-        """DeleteDataSet: True when deleted, False when it may not be (from SCL), None when
-        there is no such data set."""
-        found = self.data_set(domain, name, owner)
+        """DeleteDataSet: True when deleted, False when it may not be (from SCL, or a control
+        block uses it), None when there is no such data set."""
+        ref = _ref(domain, name, owner)
+        found = self.store.data_set(ref)
         if found is None:
             return None
-        if not found.deletable:
+        if not found.deletable or self.store.deletion_refusal(ref) is not None:
             return False
-        if domain is None:
-            del self.aa_lists[owner][name]
-        else:
-            del self.lists[(domain, name)]
+        self.store.remove_data_set(ref)
         return True
 
     def association_closed(self, owner: Owner) -> None:
         """Non-persistent data sets end with their association (persistent ones stay)."""
-        self.aa_lists.pop(owner, None)
+        self.store.drop_owner(owner)
 
-    def read_member(self, member: Member) -> Data:
+    def read_member(self, member: Member, call: CallContext | None = None) -> Data:
         if member.refused is not None:
-            raise AccessFailure(member.refused)
-        return self.read(member.domain, member.item, member.index)
+            raise AccessFailure(DataAccessError(member.refused))
+        return self.read(member.domain, member.item, member.index, call)
 
-    def write_member(self, member: Member, data: Data, peer: str) -> None:
+    def write_member(self, member: Member, data: Data, peer: str | CallContext) -> None:
         if member.refused is not None:
-            raise AccessFailure(member.refused)
+            raise AccessFailure(DataAccessError(member.refused))
         self.write(member.domain, member.item, data, peer, member.index)
 
     def add_file(self, name: str, size: int, modified: float = 0.0) -> None:
@@ -521,27 +764,40 @@ class ServedModel:
     def type_description(self, domain: str, name: str) -> TypeDescription:
         return self._type(self.variable(domain, name))
 
-    def _type(self, variable: Variable) -> TypeDescription:
+    def stored_type(self, domain: str, name: str) -> TypeDescription:
+        """The MMS type of a variable from the model, whatever provider owns the name."""
+        return self._type(self.variable(domain, name), providers=False)
+
+    def _type(self, variable: Variable, *, providers: bool = True) -> TypeDescription:
+        if providers:
+            provided = self.providers.find(variable.domain, variable.name)
+            if provided is not None:
+                return provided[1].type_description(variable.domain, variable.name)
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _attribute_type(node)
         return structure_description(
             [
-                (name.rsplit("$", 1)[1], self._type(self.variables[(variable.domain, name)]))
+                (
+                    name.rsplit("$", 1)[1],
+                    self._type(self.variables[(variable.domain, name)], providers=providers),
+                )
                 for name in self._children(variable)
             ]
         )
 
     def _children(self, variable: Variable) -> Iterator[str]:
-        if variable.node is None and variable.fc is None:
-            candidates = [f"{variable.name}${fc.value}" for fc in MMS_FC_ORDER]
-        elif variable.node is None:
-            candidates = [f"{variable.name}${do.name}" for do in variable.ln.data_objects]
-        elif isinstance(variable.node, DataObject):
-            candidates = [f"{variable.name}${c.name}" for c in variable.node.children]
-        else:
-            candidates = [f"{variable.name}${c.name}" for c in variable.node.components]
-        return (c for c in candidates if (variable.domain, c) in self.variables)
+        return iter(self.children.get((variable.domain, variable.name), ()))
+
+
+def _rank(fc_name: str) -> float:
+    if fc_name in FC.__members__:
+        return float(FC(fc_name).mms_rank)
+    return EXTRA_FC_RANK.get(fc_name, 99.0)
+
+
+def _ref(domain: str | None, name: str, owner: Owner) -> DataSetRef:
+    return DataSetRef(domain, name, None if domain is not None else owner)
 
 
 def _prefixes(item: str) -> Iterator[str]:
@@ -614,6 +870,17 @@ def _initial(attribute: DataAttribute, index: int) -> StoredValue:
     return default_value(attribute.btype)
 
 
+def value_of(attribute: DataAttribute, data: Data) -> StoredValue:
+    """The stored value of ``data`` for ``attribute`` (a dict for a structure, a list for
+    an array); ``ValueMismatch`` when it does not fit."""
+    return _stored_from_data(attribute, data)
+
+
+def data_of(attribute: DataAttribute, value: StoredValue) -> Data:
+    """The Data of a stored value of ``attribute``; ``ValueMismatch`` when it does not fit."""
+    return _value_data(attribute, value)
+
+
 def _value_data(attribute: DataAttribute, value: StoredValue) -> Data:
     """Data of a stored value: scalar, array (list) or struct element (dict)."""
     if attribute.count:
@@ -677,6 +944,7 @@ def _attribute_type(attribute: DataAttribute) -> TypeDescription:
 
 
 __all__ = [
+    "EXTRA_FC_RANK",
     "VALUE_KIND_REFUSALS",
     "WRITABLE_FCS",
     "AccessFailure",
@@ -689,4 +957,6 @@ __all__ = [
     "ServedModel",
     "StoredValue",
     "Variable",
+    "data_of",
+    "value_of",
 ]

@@ -35,8 +35,8 @@ MIN_PDU_SIZE = 1_024  # smaller proposals cannot carry an answer and a directory
 DEFAULT_MAX_OUTSTANDING = 64
 # ServiceSupportOptions bits (ISO 9506-2) of what is served: getNameList 1, read 4, write 5,
 # getVariableAccessAttributes 6, defineNamedVariableList 11, getNamedVariableListAttributes
-# 12, deleteNamedVariableList 13, fileDirectory 77. informationReport (79) is advertised once
-# reports are sent.
+# 12, deleteNamedVariableList 13, fileDirectory 77. A server with report or log control blocks
+# adds informationReport (79) and readJournal (65) (``ServerCore.advertise``).
 SERVICE_BITS = (1, 4, 5, 6, 11, 12, 13, 77)
 SERVICES_SUPPORTED = "".join("1" if i in SERVICE_BITS else "0" for i in range(93))
 # ParameterSupportOptions (ISO 9506-2): str1 (arrays) 0, str2 (structures) 1, vnam 2, valt 3,

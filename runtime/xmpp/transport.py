@@ -4,21 +4,35 @@ TLS is required (STARTTLS; a server that offers none is refused before any crede
 sent) and the certificate is verified against exactly what the user configured: the given CA
 file only, or the system store when none is given (``trust_context``); SASL (PLAIN or SCRAM as the
 server offers, never over plaintext); resource ``IEC``; XEP-0198 stream management with
-resumption, reconnection after a lost link; XEP-0199 keepalive pings. Subclasses (client and
-server roles) hear ``link_lost`` and ``peer_unavailable`` and abort their associations.
+resumption, reconnection after a lost link with a bounded back-off; XEP-0199 keepalive pings.
+
+Subclasses (client and server roles) hear the life of the XMPP session: ``link_down`` (the
+TCP link is gone, the session may resume), ``link_resumed``, ``session_lost`` (it cannot:
+every association over it is aborted) and ``session_started``, and ``peer_unavailable``.
+Two repairs of slixmpp 1.17's XEP-0198 are here: after a resumption it sent the stanzas
+queued while disconnected *before* the unacknowledged ones it resends, so they arrived out
+of order and its count of acknowledged stanzas no longer matched what the server had (a
+second drop then resent the wrong ones); and its reconnection back-off grew to 300 s and was
+only reset by a success, so an IED came back up to five minutes after its XMPP server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 import slixmpp
 from slixmpp import JID
+from slixmpp.plugins.xep_0198 import stanza as sm_stanza
 from slixmpp.stanza import StreamFeatures
+from slixmpp.stanza.rootstanza import RootStanza
+from slixmpp.xmlstream import tostring
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from gen61850.generated.scsm_8_2 import codec, stanza
 from gen61850.runtime.xmpp.errors import ConnectError
@@ -47,6 +61,12 @@ class XmppSettings:
     keepalive_interval: float = 30.0
     reconnect: bool = True
     sasl_mechanism: str | None = None  # None: the best the server offers (SCRAM before PLAIN)
+    # Longest wait between two reconnection attempts (a random part of it, so a fleet of
+    # IEDs does not come back in one burst): an IED is back this long after its XMPP server.
+    max_reconnect_delay: float = 5.0
+    # How long associations wait for a lost link to be resumed (XEP-0198) before they are
+    # aborted; the XMPP server's own resumption window (``<enabled max=...>``) if shorter.
+    resume_window: float = 60.0
 
 
 def trust_context(ca_file: str | None) -> ssl.SSLContext:
@@ -105,6 +125,18 @@ class Endpoint(slixmpp.ClientXMPP):
         self.ca_certs = None  # slixmpp would add a CA file to the context: never
         stanza.register()
         self.register_plugin("xep_0198", {"window": 50})
+        # slixmpp's handler of <resumed/> queues the resent stanzas behind those sent while
+        # disconnected; ours writes them first (see the module docstring)
+        self.remove_handler("Stream Management Resumed")
+        self.register_handler(
+            Callback(
+                "Stream Management Resumed",
+                MatchXPath(sm_stanza.Resumed.tag_name()),
+                self._on_sm_resumed,
+                instream=True,
+            )
+        )
+        self.add_event_handler("sm_enabled", self._on_sm_enabled)
         self.register_plugin(
             "xep_0199", {"keepalive": True, "interval": settings.keepalive_interval, "timeout": 10}
         )
@@ -115,8 +147,13 @@ class Endpoint(slixmpp.ClientXMPP):
         self._started = False
         self._failure: str | None = None
         self._stage = "before connecting"  # how far the last start got, for its error
+        self._session_live = False  # a session exists (its link may be down, awaiting resume)
+        self._link_up = False
+        self._server_resume_window: float | None = None
+        self._resume_deadline: asyncio.TimerHandle | None = None
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("session_resumed", self._on_session_resumed)
+        self.add_event_handler("session_end", self._on_session_end)
         self.add_event_handler("failed_auth", self._on_failed_auth)
         self.add_event_handler("no_auth", self._on_no_auth)
         self.add_event_handler("connection_failed", self._on_connection_failed)
@@ -154,6 +191,7 @@ class Endpoint(slixmpp.ClientXMPP):
     async def stop(self) -> None:
         """Close the stream gracefully (ends the XEP-0198 session too); no reconnection after."""
         self._stopping = True
+        self._cancel_resume_deadline()
         self.cancel_connection_attempt()
         if self.transport is not None:
             await self.disconnect(wait=2.0)
@@ -199,6 +237,10 @@ class Endpoint(slixmpp.ClientXMPP):
         return result
 
     async def _on_session_start(self, _event: Any) -> None:
+        if self._session_live:  # a session we never heard end: it is gone all the same
+            self._end_session("a new XMPP session replaced it")
+        self._cancel_resume_deadline()
+        self._session_live = self._link_up = True
         self.send_presence()
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
@@ -206,6 +248,83 @@ class Endpoint(slixmpp.ClientXMPP):
 
     def _on_session_resumed(self, _event: Any) -> None:
         log.info("%s: XEP-0198 session resumed", self.boundjid)
+        self._cancel_resume_deadline()
+        self._link_up = True
+        if self._session_live:
+            self.link_resumed()
+
+    def _on_session_end(self, _event: Any) -> None:
+        if self._session_live:
+            self._end_session("XMPP session ended")
+
+    def _end_session(self, reason: str) -> None:
+        self._cancel_resume_deadline()
+        self._session_live = self._link_up = False
+        self.session_lost(reason)
+
+    def _cancel_resume_deadline(self) -> None:
+        if self._resume_deadline is not None:
+            self._resume_deadline.cancel()
+            self._resume_deadline = None
+
+    def _resume_expired(self) -> None:
+        self._resume_deadline = None
+        if self._session_live and not self._link_up:
+            self._end_session(f"not resumed within {self.resume_window:g} s")
+
+    def _on_sm_enabled(self, enabled: Any) -> None:
+        """Note the XMPP server's resumption window (``max``, seconds) when it says one."""
+        text = enabled["max"]
+        self._server_resume_window = float(text) if str(text).isdigit() else None
+
+    @property
+    def resume_window(self) -> float:
+        """How long a lost link may take to resume before the session counts as lost."""
+        server = self._server_resume_window
+        window = self.settings.resume_window
+        return min(window, server + 2.0) if server is not None else window
+
+    def _on_sm_resumed(self, resumed: Any) -> None:
+        """XEP-0198 ``<resumed/>``: resend what the server has not acknowledged *first*, in
+        order, then let slixmpp release what was queued while disconnected (it sent those
+        ahead, and its unacked queue then no longer matched the wire)."""
+        plugin = self.plugin["xep_0198"]
+        self.features.add("stream_management")
+        plugin.enabled_in = True
+        plugin._handle_ack(resumed)  # type: ignore[no-untyped-call]
+        for _sequence, queued in plugin.unacked_queue:  # still unacked: stays in the queue
+            self.send_raw(tostring(queued.xml, xmlns=self.default_ns, stream=self, top_level=True))
+        self.event("session_resumed", resumed)
+        self.end_session_on_disconnect = False
+
+    def reschedule_connection_attempt(self) -> asyncio.Future[Any] | None:
+        """slixmpp's back-off, bounded by ``settings.max_reconnect_delay`` (with jitter)."""
+        if self._current_connection_attempt is None:
+            return None
+        # slixmpp adds 1 per attempt; 2w-1 waits about 1, 3, 5, ... s (theirs: 3, 9, 21, ...)
+        grown = min(self.settings.max_reconnect_delay, self._connect_loop_wait * 2 - 1)
+        self._connect_loop_wait = grown * random.uniform(0.5, 1.0)
+        self._current_connection_attempt = asyncio.ensure_future(self._connect_loop())
+        return self._current_connection_attempt
+
+    def withdraw(self, stanza_id: str) -> None:
+        """Make sure the stanza ``stanza_id`` is never sent from now on (a request reported
+        as failed must not run after a resumption): dropped if it still waits to be sent;
+        replaced by a ping to our server if it awaits an acknowledgement (resent on resume,
+        it must still count for XEP-0198)."""
+        queued = getattr(self, "_XMLStream__queued_stanzas", None)
+        if isinstance(queued, list):
+            queued[:] = [
+                item
+                for item in queued
+                if not (isinstance(item[0], RootStanza) and item[0]["id"] == stanza_id)
+            ]
+        plugin = self.plugin["xep_0198"]
+        for position, (sequence, sent) in enumerate(plugin.unacked_queue):
+            if isinstance(sent, RootStanza) and sent["id"] == stanza_id:
+                placeholder = self.make_iq_get(ito=self.boundjid.domain)
+                placeholder.enable("ping")
+                plugin.unacked_queue[position] = (sequence, placeholder)
 
     def _on_failed_auth(self, _event: Any) -> None:
         self._fail("authentication failed (wrong JID or password)")
@@ -222,11 +341,31 @@ class Endpoint(slixmpp.ClientXMPP):
     def _reached(self, stage: str) -> None:
         self._stage = stage
 
+    def _resumable(self) -> bool:
+        """Whether the session can still be resumed after a lost link."""
+        plugin = self.plugin["xep_0198"]
+        return (
+            self.settings.reconnect
+            and not self._stopping
+            and bool(plugin.sm_id)
+            and bool(plugin.allow_resume)
+        )
+
     def _on_disconnected(self, reason: Any) -> None:
         if not self._started and self._failure is None and self._stage != "before connecting":
             self._fail(_closed_early(self._stage))
-        if self._started:
-            self.link_lost(str(reason) if reason else "XMPP link lost")
+        why = str(reason) if reason else "XMPP link lost"
+        if self._started and self._session_live:
+            if self._resumable():
+                if self._link_up:
+                    self._link_up = False
+                    self._cancel_resume_deadline()
+                    self._resume_deadline = self.loop.call_later(
+                        self.resume_window, self._resume_expired
+                    )
+                    self.link_down(why)
+            else:
+                self._end_session(why)
         if self._started and not self._stopping and self.settings.reconnect:
             log.info("%s: link lost, reconnecting", self.boundjid)
             host = self.settings.host or JID(self.settings.jid).domain
@@ -261,8 +400,15 @@ class Endpoint(slixmpp.ClientXMPP):
     def session_started(self) -> None:
         """Called after each new (not resumed) session."""
 
-    def link_lost(self, reason: str) -> None:
-        """The XMPP link went down: every association over it is aborted (8-2 clause 6)."""
+    def link_down(self, reason: str) -> None:
+        """The TCP link went down; the XMPP session may still resume (XEP-0198)."""
+
+    def link_resumed(self) -> None:
+        """XEP-0198 resumed the session after ``link_down``: nothing was lost."""
+
+    def session_lost(self, reason: str) -> None:
+        """The XMPP session ended (the link cannot resume): every association over it is
+        aborted (8-2 clause 6)."""
 
     def peer_unavailable(self, jid: str) -> None:
         """``jid`` went unavailable: the associations with it are aborted."""

@@ -24,6 +24,7 @@ from gen61850.runtime.sv.dataset import (
 )
 from gen61850.runtime.sv.frame import MAX_FRAME, SvFrame
 from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame
+from gen61850.runtime.sv.scaled import ScaledFrame
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import build_frame
 
@@ -222,3 +223,36 @@ def from_records(decoded: DecodedFrame) -> object:
         decoded.security,
         list(decoded.asdus),
     )
+
+
+def _same_floats(values: tuple[float, ...] | list[float] | None) -> object:
+    """Floats as comparable values (every NaN alike: a NaN is never equal to itself)."""
+    if values is None:
+        return None
+    return tuple("NaN" if v != v else v for v in values)
+
+
+def scaled_from_codec(decoded: SvFrame, layouts: Layouts) -> object:
+    """What a ``ScaledFrame`` of this frame must hold, from the generic decode and
+    ``DataSetLayout.decode``: per ASDU svID, smpCnt, physical values and quality words
+    (None without a layout of the sample's size), and the simulation bit."""
+    asdus = []
+    for asdu in decoded.pdu.asdu:
+        layout = layouts.get(asdu.svID)
+        if layout is None or layout.size != len(asdu.sample):
+            asdus.append((asdu.svID, asdu.smpCnt, None, None))
+            continue
+        values, quality = layout.decode(asdu.sample)
+        asdus.append((asdu.svID, asdu.smpCnt, _same_floats(values), tuple(quality)))
+    return (decoded.header.appid, decoded.header.simulated, asdus)
+
+
+def from_scaled(frame: ScaledFrame) -> object:
+    """The values a ``ScaledFrame`` gives, in ``scaled_from_codec``'s form."""
+    asdus = [
+        (sv_id, smp_cnt, _same_floats(values), quality)
+        for sv_id, smp_cnt, values, quality in zip(
+            frame.sv_ids, frame.smp_cnt, frame.values, frame.quality, strict=True
+        )
+    ]
+    return (frame.appid, frame.simulated, asdus)

@@ -2,11 +2,14 @@
 
 Mutated real frames (tests/sv/fuzzing.py) go through the generic decoder
 (``decode_frame``), the quick parser (fresh and primed with the unmutated frame),
-``SvReceiver.feed``, the batch decoder (``decode_frames``, ``Batch.scaled()``),
-``decode_sav_pdu``, ``DataSetLayout.decode`` and the scapy layers. Each may raise only
-our located ``DecodeError``, and the differential check holds on every input: the quick,
-receiver and batch paths give the generic path's values (svID, smpCnt, confRev, samples,
-quality, security, VLAN, simulation, ...) or its error class. Mutated capture files
+``SvReceiver.feed``, the fast path to physical values (``SvReceiver.feed_scaled`` with
+the seed's emitted function installed, ``emit_decoder`` generic and for the seed's VLAN
+tag and reserved1), the batch decoder
+(``decode_frames``, ``decode_capture``, ``Batch.scaled()``), ``decode_sav_pdu``,
+``DataSetLayout.decode`` and the scapy layers. Each may raise only our located
+``DecodeError``, and the differential check holds on every input: the quick, receiver,
+scaled and batch paths give the generic path's values (svID, smpCnt, confRev, samples,
+physical values, quality, security, VLAN, simulation, ...) or its error class. Mutated capture files
 (the corpus and our own writes) may give only ``CaptureFileError``. ``nox -s fuzz`` runs
 the same tests with GEN61850_FUZZ_SCALE times the cases; a failure shows the seed name
 and the mutated octets, and GEN61850_FUZZ_SEED repeats a run.
@@ -35,15 +38,25 @@ from gen61850.runtime.pcap import (
     write_capture,
     write_pcap,
 )
-from gen61850.runtime.sv.batch import BatchDecoder, decode_frames
+from gen61850.runtime.sv.batch import BatchDecoder, decode_capture, decode_frames
 from gen61850.runtime.sv.dataset import Channel, ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import decode_frame
 from gen61850.runtime.sv.quick import QuickParser
-from gen61850.runtime.sv.receiver import SvReceiver
+from gen61850.runtime.sv.receiver import COMPILE_AFTER, SvReceiver
+from gen61850.runtime.sv.scaled import emit_decoder, variant_of
 from gen61850.runtime.sv.shape import learn_shape
 
 from ..conftest import CORPUS, fuzz_budget
-from .fuzzing import Seed, from_codec, from_records, located, mutate, seeds
+from .fuzzing import (
+    Seed,
+    from_codec,
+    from_records,
+    from_scaled,
+    located,
+    mutate,
+    scaled_from_codec,
+    seeds,
+)
 
 pytestmark = pytest.mark.fuzz
 
@@ -91,17 +104,36 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
         primed.decode(seed.frame)
         receiver = SvReceiver(layouts=seed.layouts)
         receiver.feed(seed.frame, 0.0)
+        # The fast path with the seed's emitted function installed (a mutant of another
+        # shape goes the plain way there: both are checked).
+        scaled = SvReceiver(layouts=seed.layouts)
+        for _ in range(COMPILE_AFTER):
+            scaled.feed_scaled(seed.frame, 0.0)
+        assert scaled.feed_scaled.__qualname__ == "make.<locals>.feed", seed.name  # emitted
         shape = learn_shape(seed.frame, seed.layouts)[0]
+        base = 18 if seed.frame[12:14] == b"\x81\x00" else 14
+        emitted = emit_decoder(shape, base)
+        variant = variant_of(seed.frame, base)
+        specialized = emit_decoder(shape, base, variant)
         mutants = [mutate(fuzz_rng, seed.frame, frame_seeds) for _ in range(per_seed)]
         expected_rows: list[object | None] = []
         for frame in mutants:
             case = _case(seed, frame)
             with no_hang(case):
                 try:
-                    generic = from_codec(decode_frame(frame))
+                    judged = decode_frame(frame)
+                    generic = from_codec(judged)
+                    physical = scaled_from_codec(judged, seed.layouts)
                 except DecodeError as error:
                     located(error, frame)
-                    generic = None
+                    generic = physical = None
+                errors = scaled.stats.decode_errors
+                got = scaled.feed_scaled(frame, 1.0)
+                assert (got is None) == (generic is None), case
+                assert scaled.stats.decode_errors == errors + (generic is None), case
+                if got is not None:
+                    assert from_scaled(got) == physical, case
+                    assert from_records(got.decoded()) == generic, case
                 for parser in (QuickParser(seed.layouts), primed):
                     try:
                         quick = from_records(parser.decode(frame))
@@ -119,9 +151,26 @@ def test_every_frame_path_agrees_with_the_generic_decoder(
                 # of the seed's shape (its variable fields may differ, nothing else).
                 same_shape = generic is not None and learn_shape(frame, seed.layouts)[0] == shape
                 expected_rows.append(generic if same_shape else None)
+                same_base = (frame[12:14] == b"\x81\x00") == (base == 18)
+                alone = emitted(frame, 1.0)
+                assert (alone is not None) == (same_shape and same_base), case
+                if alone is not None:
+                    assert from_scaled(alone) == physical, case
+                    # The function of the seed's VLAN TCI and reserved1 takes exactly
+                    # those frames of them.
+                    mine = specialized(frame, 1.0)
+                    assert (mine is not None) == (variant_of(frame, base) == variant), case
+                    assert mine is None or from_scaled(mine) == physical, case
             decoded_ok += generic is not None
             primed.take_events()
             receiver.take_events()
+        for counter in ("frames", "asdus", "delivered_asdus", "decode_errors", "errors_by_field"):
+            fed = getattr(receiver.stats, counter)
+            # the fast receiver also took the seed COMPILE_AFTER times, the other once
+            extra = {"frames": COMPILE_AFTER - 1, "asdus": (COMPILE_AFTER - 1) * len(shape.asdus)}
+            extra["delivered_asdus"] = extra["asdus"]
+            want = fed + extra[counter] if counter in extra else fed
+            assert getattr(scaled.stats, counter) == want, (seed.name, counter)
         with no_hang(f"seed {seed.name}: decode_frames of {len(mutants)} mutants"):
             batch = decode_frames(shape, mutants)
             # The ring path: frames of one length at a fixed stride, the length given.
@@ -312,22 +361,44 @@ def _mutate_capture(rng: random.Random, data: bytes) -> bytes:
 
 
 def test_capture_reader_raises_only_capture_file_error(
-    fuzz_rng: random.Random, tmp_path: Path
+    fuzz_rng: random.Random, tmp_path: Path, frame_seeds: list[Seed]
 ) -> None:
+    """``read_capture`` raises only ``CaptureFileError``; ``decode_capture`` (which reads
+    a uniform pcap in place) raises it exactly when ``read_capture`` does, and otherwise
+    gives ``decode_frames`` of the frames ``read_capture`` reads, with their times."""
     originals = _capture_seeds(tmp_path)
+    shape = learn_shape(frame_seeds[0].frame, frame_seeds[0].layouts)[0]
     path = tmp_path / "fuzzed.cap"
     failures = 0
     for _ in range(fuzz_budget(1000)):
         data = _mutate_capture(fuzz_rng, fuzz_rng.choice(originals))
         path.write_bytes(data)
         read = 0
+        frames: list[CapturedFrame] | None = []
         with no_hang(f"capture file {data[:64].hex()}... ({len(data)} octets)"):
             try:
                 for frame in read_capture(path):
                     assert len(frame.data) <= MAX_CAPTURED
                     read += len(frame.data)
+                    frames.append(frame)
             except CaptureFileError as error:
                 failures += 1
+                frames = None
                 assert error.path == str(path) and 0 <= error.offset <= len(data), error
+            try:
+                batch, times = decode_capture(path, shape)
+            except CaptureFileError as error:
+                # read_capture refused the file too, or a time beyond int64 nanoseconds
+                beyond = frames is not None and any(f.time_ns >= 1 << 63 for f in frames)
+                assert frames is None or beyond, (data[:64].hex(), error)
+            else:
+                assert frames is not None, data[:64].hex()
+                assert times.tolist() == [f.time_ns for f in frames]
+                expected = decode_frames(shape, [f.data for f in frames])
+                assert batch.valid.tolist() == expected.valid.tolist()
+                rows = expected.valid
+                assert batch.smp_cnt[rows].tolist() == expected.smp_cnt[rows].tolist()
+                assert np.array_equal(batch.values[rows], expected.values[rows])
+                assert np.array_equal(batch.quality[rows], expected.quality[rows])
         assert read <= len(data)  # nothing is invented beyond the file's octets
     assert failures  # the mutations do reach the error paths

@@ -16,7 +16,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.subscriber import Subscriber
 
 from ..conftest import veth_pair
-from .helpers import reap
+from .helpers import make_frames, reap
 
 pytestmark = pytest.mark.netns
 
@@ -111,6 +111,77 @@ def test_every_value_and_smpcnt_arrives(veth: VethPair, name: str) -> None:
     counters = subscriber.stats
     assert counters.decode_errors == 0 and counters.kernel_drops == 0
     subscriber.close()
+
+
+@pytest.mark.parametrize("ring", [True, False], ids=["ring", "socket"])
+@pytest.mark.parametrize("name", sorted(STREAM_SETS))
+def test_scaled_frames_give_every_physical_value(veth: VethPair, name: str, ring: bool) -> None:
+    streams = STREAM_SETS[name]
+    frames = 120
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=streams, ring=ring)
+    with inside(veth.ns_a):
+        publisher = Publisher(streams, iface=veth.if_a)
+    total = frames * sum(s.asdus_per_frame for s in streams)
+    got: dict[str, list[tuple[int, object, object, bool]]] = {s.sv_id: [] for s in streams}
+
+    def collect() -> None:
+        for frame in subscriber.scaled_frames(duration=10.0):
+            for sv_id, smp, values, quality in zip(
+                frame.sv_ids, frame.smp_cnt, frame.values, frame.quality, strict=True
+            ):
+                got[sv_id].append((smp, values, quality, frame.simulated))
+            if sum(map(len, got.values())) >= total:
+                break
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    publisher.run(count=frames)
+    publisher.close()
+    thread.join(15)
+    for config in streams:
+        expected = []
+        for smp, sample in expected_samples(config, frames):
+            values, quality = config.layout.decode(sample)
+            expected.append((smp, tuple(values), tuple(quality), config.simulation))
+        assert got[config.sv_id] == expected, config.sv_id
+        state = subscriber.receiver.streams[(config.appid, config.sv_id)]
+        assert (state.received, state.gaps, state.duplicates) == (len(expected), 0, 0)
+    assert subscriber.stats.delivered_asdus == total and subscriber.stats.decode_errors == 0
+    subscriber.close()
+
+
+def test_tx_ring_sends_a_burst_in_one_call_and_counts_what_it_cannot(veth: VethPair) -> None:
+    from gen61850.runtime.net.txring import TxRing
+
+    config = StreamConfig("G61X1", appid=0x4011)
+    frames = make_frames(config, 6)
+    too_long = frames[0] + bytes(1600)  # over the veth MTU: the kernel refuses it
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config])
+    with inside(veth.ns_a):
+        ring = TxRing(veth.if_a, frame_count=8)
+    try:
+        assert all(ring.stage(f) for f in frames[:2])
+        assert ring.flush() == (2, 0)
+        # A refused frame stops the kernel there: it and what follows are lost, and the
+        # ring goes on from that slot (nothing is sent late by a later flush).
+        assert ring.stage(frames[2]) and ring.stage(too_long) and ring.stage(frames[3])
+        assert ring.flush() == (1, 2) and ring.refused == 1
+        for frame in frames[4:6]:
+            assert ring.stage(frame)
+        assert ring.flush() == (2, 0)
+        # More frames than slots: the ring refuses to overwrite unsent ones.
+        assert [ring.stage(frames[0]) for _ in range(9)].count(False) >= 1
+        ring.flush()
+    finally:
+        ring.close()
+    got = [f.smp_cnt[0] for f in subscriber.scaled_frames(duration=1.0, count=5)]
+    assert got[:5] == [0, 1, 2, 4, 5]
+    subscriber.close()
+    with inside(veth.ns_a):
+        assert Publisher([config], iface=veth.if_a).transport == "tx ring"
+        assert Publisher([config], iface=veth.if_a, tx_ring=False).transport == "socket"
 
 
 def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
+from gen61850.runtime.device import BasicType, Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import (
     TRANSITIONS,
@@ -32,8 +32,11 @@ from gen61850.runtime.xmpp.client import AcsiClient, ClientAssociation
 from gen61850.runtime.xmpp.errors import AssociationError, ServiceErrorResponse
 from gen61850.runtime.xmpp.server import AcsiServer
 from tests.xmpp.conftest import Env, SchemaCheck, live, run, served_model
+from tests.xmpp.relay import Relay as Proxy
+from tests.xmpp.relay import until as _until
 
 LD = "XIEDLD0"
+REFS_SETVAL: Ref[float] = Ref("XIEDLD0", "GGIO1$SP$Setg$setVal", BasicType.FLOAT64)
 
 
 # ---------------------------------------------------------------- sans-I/O
@@ -135,50 +138,6 @@ def test_two_clients_get_separate_associations(xmpp_env: Env, own_scl: Path) -> 
     run(body())
 
 
-class Proxy:
-    """A TCP relay on 127.0.0.1 that the test can cut, as a lost link would."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.writers: list[asyncio.StreamWriter] = []
-        self.port = 0
-        self.server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self.writers += [writer, up_writer]
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def cut(self) -> None:
-        """Reset every relayed connection (SO_LINGER 0 → RST)."""
-        for writer in self.writers:
-            sock = writer.get_extra_info("socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
-            writer.transport.abort()
-        self.writers.clear()
-
-    async def stop(self) -> None:
-        self.cut()
-        if self.server is not None:
-            self.server.close()
-
-
 @contextlib.asynccontextmanager
 async def proxied(
     env: Env, scl: Path, *, reconnect: bool
@@ -201,14 +160,6 @@ async def proxied(
         assert check.errors == []
 
 
-async def _until(condition: object, seconds: float) -> bool:
-    for _ in range(int(seconds * 20)):
-        if callable(condition) and condition():
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 def test_link_loss_aborts_both_sides(xmpp_env: Env, own_scl: Path) -> None:
     async def body() -> None:
         async with proxied(xmpp_env, own_scl, reconnect=False) as (server, client, proxy):
@@ -227,21 +178,99 @@ def test_link_loss_aborts_both_sides(xmpp_env: Env, own_scl: Path) -> None:
     run(body())
 
 
-def test_reconnect_after_link_loss_then_associate_again(xmpp_env: Env, own_scl: Path) -> None:
+def test_a_resumed_link_keeps_the_association_and_what_is_pending(
+    xmpp_env: Env, own_scl: Path
+) -> None:
+    """Associations belong to the XMPP session: a TCP cut that XEP-0198 resumes loses
+    nothing (the request in flight is answered after the resumption)."""
+
     async def body() -> None:
-        async with proxied(xmpp_env, own_scl, reconnect=True) as (_server, client, proxy):
+        async with proxied(xmpp_env, own_scl, reconnect=True) as (server, client, proxy):
             resumed: list[object] = []
             client.add_event_handler("session_resumed", resumed.append)
             association = await client.associate(xmpp_env.jid("xied"))
+            proxy.swallow(True)  # the request is written, never delivered: unacknowledged
             pending = asyncio.ensure_future(association.get_server_directory())
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.2)
+            proxy.swallow(False)
             proxy.cut()
-            with contextlib.suppress(AssociationError):
-                await pending  # either answered before the cut, or aborted by it
-            assert await _until(lambda: not association.is_open, 5)
             assert await _until(lambda: bool(resumed), 10), "XEP-0198 session not resumed"
+            assert await asyncio.wait_for(pending, 10) == [LD]  # resent, answered
+            assert association.is_open
+            assert await association.get_server_directory() == [LD]
+            assert len(server.associations) == 1 and not server.closed
+
+    run(body())
+
+
+def test_a_session_that_cannot_resume_aborts_then_associate_again(
+    xmpp_env: Env, own_scl: Path
+) -> None:
+    """The relay refuses reconnection longer than the server keeps the session (2 s
+    here): resumption fails, the association is aborted on both sides, a new one works."""
+
+    async def body() -> None:
+        async with proxied(xmpp_env, own_scl, reconnect=True) as (server, client, proxy):
+            started: list[object] = []
+            client.add_event_handler("session_start", started.append)
+            association = await client.associate(xmpp_env.jid("xied"))
+            proxy.refuse(True)
+            proxy.cut()
+            await asyncio.sleep(3.0)  # past the server's resumption window (2 s)
+            proxy.refuse(False)
+            assert await _until(lambda: bool(started), 15), "no new session"
+            assert await _until(lambda: not association.is_open, 5)
+            with pytest.raises(AssociationError, match="link lost"):
+                await association.get_server_directory()
+            assert await _until(lambda: not server.associations, 10)
             again = await client.associate(xmpp_env.jid("xied"))
             assert await again.get_server_directory() == [LD]
+
+    run(body())
+
+
+def test_a_request_reported_failed_is_never_run_after_a_resumption(
+    xmpp_env: Env, own_scl: Path
+) -> None:
+    """A write written to a dead link (unacknowledged) times out: the client withdraws it,
+    so the resumption that follows does not deliver it and the server never runs it."""
+    from gen61850.runtime.xmpp.errors import TimeoutError61850
+
+    reference = f"{LD}/GGIO1$SP$Setg$setVal"
+
+    async def body() -> None:
+        async with proxied(xmpp_env, own_scl, reconnect=True) as (server, client, proxy):
+            resumed: list[object] = []
+            client.add_event_handler("session_resumed", resumed.append)
+            association = await client.associate(xmpp_env.jid("xied"))
+            client.settings = replace(client.settings, request_timeout=0.5)
+            before = server.model.get_value(reference)
+            proxy.swallow(True)  # written, never delivered: it awaits an acknowledgement
+            with pytest.raises(TimeoutError61850, match="withdrawn"):
+                await association.set(REFS_SETVAL, 77.0)
+            proxy.swallow(False)
+            proxy.cut()
+            assert await _until(lambda: bool(resumed), 10), "XEP-0198 session not resumed"
+            assert association.is_open
+            assert await association.get_server_directory() == [LD]  # after any resent ones
+            assert server.model.get_value(reference) == before
+
+    run(body())
+
+
+def test_withdraw_drops_a_stanza_waiting_for_the_session() -> None:
+    """A request sent while disconnected waits in slixmpp's queue; withdrawn, it is gone."""
+    from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings
+
+    async def body() -> None:
+        endpoint = Endpoint(XmppSettings("c@iec61850.test", "unused"))
+        kept, dropped = endpoint.make_iq_get(ito="s@x/IEC"), endpoint.make_iq_get(ito="s@x/IEC")
+        endpoint.send(kept)
+        endpoint.send(dropped)
+        queued = endpoint._XMLStream__queued_stanzas  # type: ignore[attr-defined]
+        assert [item[0]["id"] for item in queued] == [kept["id"], dropped["id"]]
+        endpoint.withdraw(dropped["id"])
+        assert [item[0]["id"] for item in queued] == [kept["id"]]
 
     run(body())
 

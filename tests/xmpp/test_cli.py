@@ -81,7 +81,9 @@ def test_serve_browse_get_set(xmpp_env: Env, own_scl: Path, tmp_path: Path) -> N
     try:
         assert serve.stdout is not None
         line = serve.stdout.readline()
-        assert line.startswith("serving IED XIED (1 logical devices) as ied1@iec61850.test/IEC")
+        assert line.startswith(
+            "serving IED XIED (1 logical devices, 0 controllable objects) as ied1@iec61850.test/IEC"
+        )
         target = f"ied1@{xmpp_env.server.domain}"
         browsed = cli("browse", target, "--config", str(client))
         assert browsed.returncode == 0, browsed.stderr
@@ -368,3 +370,82 @@ def test_connection_failures_say_which_and_why(
         result = cli("get", "ied1@iec61850.test", "LD/LN$ST$X", "--config", str(account))
     assert result.returncode == 1
     assert "closed the connection before TLS" in result.stderr, result.stderr
+
+
+def test_report_prints_each_report_and_disables_on_exit(xmpp_env: Env, tmp_path: Path) -> None:
+    """`serve --simulate` makes values move; `report` reserves and enables an RCB (the first
+    free instance of an indexed one), prints reports as jsonl or text, disables it on exit."""
+    import json
+
+    report_scl = Path(__file__).parent / "report_ied.icd"
+    ied, client = config(xmpp_env, tmp_path, "ied1"), config(xmpp_env, tmp_path, "client2")
+    serve = subprocess.Popen(
+        [*CLI, "serve", str(report_scl), "--simulate", "0.2", "--config", str(ied)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert serve.stdout is not None
+        assert serve.stdout.readline().startswith("serving IED RIED (2 logical devices, ")
+        assert "RIEDLD0/LLN0$BR$brcbEv01" in serve.stdout.readline()
+        assert serve.stdout.readline().startswith("simulating 2 MX and 27 ST values every 0.2 s")
+        target = f"ied1@{xmpp_env.server.domain}"
+        got = cli(
+            "report", target, "RIEDLD0/LLN0.brcbEv", "--gi", "--count", "3", "--format", "jsonl",
+            "--timeout", "30", "--config", str(client),
+        )  # fmt: skip
+        assert got.returncode == 0, got.stderr
+        assert "# RIEDLD0/LLN0$BR$brcbEv01 enabled" in got.stderr
+        reports = [json.loads(line) for line in got.stdout.splitlines()]
+        assert len(reports) == 3
+        keys = {"rptID", "seqNum", "subSeqNum", "entryID", "timeOfEntry", "datSet", "confRev"}
+        assert set(reports[0]) == keys | {"bufOvfl", "entries"}
+        gi = reports[0]
+        assert (gi["rptID"], gi["datSet"], gi["confRev"], gi["bufOvfl"]) == (
+            "EvRpt",
+            "RIEDLD0/LLN0$Events",
+            1,
+            False,
+        )
+        assert len(gi["entryID"]) == 16 and gi["timeOfEntry"].endswith("+00:00")
+        assert [e["ref"] for e in gi["entries"]] == [
+            "RIEDLD0/XCBR1$ST$Pos",
+            "RIEDLD0/GGIO1$ST$Ind1",
+            "RIEDLD0/GGIO1$ST$Cnt$stVal",
+            "RIEDLD0/MMXU1$MX$TotW$mag$f",
+            "RIEDLD1/GGIO2$ST$Alm",
+        ]
+        assert all(e["reason"] == ["gi"] for e in gi["entries"])
+        position = gi["entries"][0]["value"]
+        assert set(position) == {"stVal", "q", "t"} and len(position["q"]) == 13
+        assert isinstance(gi["entries"][3]["value"], float)
+        later = [e for r in reports[1:] for e in r["entries"]]
+        assert later and all(set(e["reason"]) <= {"dchg", "qchg", "dupd"} for e in later)
+        assert [r["seqNum"] for r in reports] == [gi["seqNum"], gi["seqNum"] + 1, gi["seqNum"] + 2]
+        # disabled and released on exit: the next run gets the same instance, a URCB as text
+        again = cli(
+            "report", target, "RIEDLD0/LLN0.brcbEv", "--count", "1", "--timeout", "30",
+            "--config", str(client),
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert "# RIEDLD0/LLN0$BR$brcbEv01 enabled" in again.stderr
+        assert again.stdout.startswith("EvRpt #")
+        meas = cli(
+            "report", target, "RIEDLD0/LLN0.urcbMeas", "--trg", "integrity", "--intg-pd", "300",
+            "--count", "1", "--timeout", "30", "--config", str(client),
+        )  # fmt: skip
+        assert meas.returncode == 0, meas.stderr
+        assert meas.stdout.startswith("RIEDLD0/LLN0$RP$urcbMeas #")
+        assert "(integrity)" in meas.stdout and "dchg" not in meas.stdout
+        bad = cli(
+            "report", target, "RIEDLD0/LLN0.brcbEv", "--trg", "often", "--config", str(client)
+        )
+        assert bad.returncode == 1 and "--trg: 'often'" in bad.stderr
+        quiet = cli(
+            "report", target, "RIEDLD0/LLN0.nope", "--timeout", "5", "--config", str(client)
+        )
+        assert quiet.returncode == 1 and "no report control block" in quiet.stderr
+    finally:
+        assert stop(serve) == 0

@@ -546,7 +546,66 @@ def test_stanza_plugin_carries_the_payload() -> None:
 def test_only_served_services_are_advertised() -> None:
     """ServiceSupportOptions: getNameList 1, read 4, write 5, getVariableAccessAttributes 6,
     defineNamedVariableList 11, getNamedVariableListAttributes 12, deleteNamedVariableList 13,
-    fileDirectory 77; informationReport (79) only once reports are sent."""
+    fileDirectory 77; informationReport (79) only once reports are sent (controls send
+    LastApplError and CommandTermination; report control blocks send reports); readJournal
+    (65) only with log control blocks; the file transfer services (obtainFile 46, fileOpen
+    72, fileRead 73, fileClose 74, fileDelete 76) only with a file store."""
+    from gen61850.runtime.filestore import FileStore
+    from gen61850.runtime.xmpp.controls import ControlService
+    from gen61850.runtime.xmpp.core import ServerCore
+    from gen61850.runtime.xmpp.files import FILE_SERVICE_BITS, FileService
+    from tests.xmpp.conftest import OWN_SCL, served_model
+
     bits = {i for i, bit in enumerate(pdus.SERVICES_SUPPORTED) if bit == "1"}
     assert bits == {1, 4, 5, 6, 11, 12, 13, 77}
-    assert len(services.SERVICES) == 8  # one bit per served confirmed service
+    # one bit per served confirmed service (readJournal's with logs)
+    assert len(services.SERVICES) == len(bits) + len(FILE_SERVICE_BITS) + 1
+    core = ServerCore(served_model(OWN_SCL))
+    FileService(core, FileStore(Path(__file__).parent))
+    ControlService(core)
+    advertised = {i for i, bit in enumerate(core.offer.services) if bit == "1"}
+    assert advertised == bits | set(FILE_SERVICE_BITS) | {79}
+
+
+def test_asn1tools_decodes_our_file_service_elements() -> None:
+    from gen61850.generated.scsm_8_2.bindings import (
+        ConfirmedResponsePdu,
+        ConfirmedServiceResponse,
+        FileName,
+        FileOpenRequest,
+        FileReadResponse,
+        ObtainFileRequest,
+    )
+
+    asn1tools = pytest.importorskip("asn1tools")
+    mms = asn1tools.compile_files(str(MMS_SUBSET), "xer")
+    name = FileName(graphic_string=["COMTRADE/fault1.cfg"])
+    opened = services.file_open_request(1, FileOpenRequest(file_name=name, initial_position=10))
+    element = _service_element(opened, "pdu/confirmed-RequestPDU/service/fileOpen")
+    assert mms.decode("FileOpen-Request", _as_asn1tools_xml(element, "FileOpen-Request")) == {
+        "fileName": ["COMTRADE/fault1.cfg"],
+        "initialPosition": 10,
+    }
+    obtain = services.obtain_file_request(
+        2, ObtainFileRequest(source_file=name, destination_file=FileName(graphic_string=["b"]))
+    )
+    element = _service_element(obtain, "pdu/confirmed-RequestPDU/service/obtainFile")
+    assert mms.decode("ObtainFile-Request", _as_asn1tools_xml(element, "ObtainFile-Request")) == {
+        "sourceFile": ["COMTRADE/fault1.cfg"],
+        "destinationFile": ["b"],
+    }
+    chunk = Mmspdu(
+        confirmed_response_pdu=ConfirmedResponsePdu(
+            invoke_id=3,
+            service=ConfirmedServiceResponse(
+                file_read=FileReadResponse(
+                    file_data=b"\x00\xffab", more_follows=Boolean(false=Null())
+                )
+            ),
+        )
+    )
+    element = _service_element(chunk, "pdu/confirmed-ResponsePDU/service/fileRead")
+    assert mms.decode("FileRead-Response", _as_asn1tools_xml(element, "FileRead-Response")) == {
+        "fileData": b"\x00\xffab",
+        "moreFollows": False,
+    }

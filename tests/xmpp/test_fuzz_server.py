@@ -34,6 +34,8 @@ from gen61850.generated.scsm_8_2.bindings import (
     DefineNamedVariableListRequest,
     DeleteNamedVariableListRequest,
     FileDirectoryRequest,
+    FileName,
+    FileOpenRequest,
     GetNameListRequest,
     GetVariableAccessAttributesRequest,
     ListOfObjectName,
@@ -42,6 +44,7 @@ from gen61850.generated.scsm_8_2.bindings import (
     Null,
     ObjectClass,
     ObjectScope,
+    ObtainFileRequest,
     ReadRequest,
     VariableAccessSpecification,
     WriteRequest,
@@ -184,6 +187,20 @@ def seed_requests() -> list[tuple[str, Mmspdu]]:
             ),
         ),
         (services.file_directory_request, FileDirectoryRequest()),
+        (
+            services.file_open_request,
+            FileOpenRequest(file_name=FileName(graphic_string=["a.txt"]), initial_position=0),
+        ),
+        (services.file_read_request, 1),
+        (services.file_close_request, 1),
+        (services.file_delete_request, FileName(graphic_string=["a.txt"])),
+        (
+            services.obtain_file_request,
+            ObtainFileRequest(
+                source_file=FileName(graphic_string=["a"]),
+                destination_file=FileName(graphic_string=["b"]),
+            ),
+        ),
     ]
     out: list[tuple[str, Mmspdu]] = []
     for n, (build, value) in enumerate(requests, start=1):
@@ -491,13 +508,19 @@ def assert_store_intact(model: ServedModel) -> None:
         node = model.variables[(domain, item)].node
         assert isinstance(node, DataAttribute)
         assert _stored_from_data(node, _value_data(node, value)) == value, (domain, item)
-    made = [n for n in model.lists.values() if n.owner is not None]
+    data_sets = model.store.data_sets
+    made = [n for r, n in data_sets.items() if r.domain is not None and n.owner is not None]
     assert len(made) <= model.limits.persistent
-    for _domain, item in model.lists:
-        assert "$" in item and item.count("$") == 1, item
-    for lists in model.aa_lists.values():
-        assert len(lists) <= model.limits.per_association
-        assert all("$" not in n for n in lists)
+    for ref in data_sets:
+        if ref.domain is not None:
+            assert "$" in ref.name and ref.name.count("$") == 1, ref.name
+        else:
+            assert "$" not in ref.name and ref.owner is not None, ref
+    owners = {n.owner for n in data_sets.values() if n.owner is not None}
+    for owner in owners:
+        assert (
+            sum(1 for n in data_sets.values() if n.owner == owner) <= model.limits.per_association
+        )
 
 
 class Harness:

@@ -57,9 +57,9 @@ def test_the_table_must_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(
         view,
         "CONFIRMED_SERVICES",
-        (*view.CONFIRMED_SERVICES, ConfirmedService("readJournal", "get", ("QueryLogByTime",))),
+        (*view.CONFIRMED_SERVICES, ConfirmedService("writeJournal", "set", ("LogEntry",))),
     )
-    with pytest.raises(schema_ir.SchemaIrError, match="readJournal"):
+    with pytest.raises(schema_ir.SchemaIrError, match="writeJournal"):
         view.build_view(ir, "pkg")
 
 
