@@ -51,6 +51,8 @@ class ResolutionCache:
     positions: dict[int, dict[str, int]] = field(default_factory=dict)
     # data sets
     fcda: dict[tuple[tuple[str, str], ...], tuple[Fcda, str, str]] = field(default_factory=dict)
+    # an FCDA's serialised attributes → (FCDA, path below the LD, LN name); None: not usual
+    fcda_markup: dict[bytes, tuple[Fcda, str, str] | None] = field(default_factory=dict)
     nodes: dict[tuple[int, str, str, FC], Node] = field(default_factory=dict)
     fcs: dict[str, frozenset[FC]] = field(default_factory=dict)
     structures: dict[tuple[object, ...], int] = field(default_factory=dict)

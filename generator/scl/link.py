@@ -20,7 +20,8 @@ from lxml import etree
 from gen61850.generator.scl.cache import ResolutionCache, digest
 from gen61850.generator.scl.communication import ConnectedAp
 from gen61850.generator.scl.diagnostics import Diagnostics
-from gen61850.generator.scl.guard import guarded
+from gen61850.generator.scl.frozen import maker
+from gen61850.generator.scl.guard import fast, guarded
 from gen61850.generator.scl.identity import IdentityRules, report_clashes
 from gen61850.generator.scl.link_types import TypeInstantiator
 from gen61850.generator.scl.read import ControlReader, ControlRecord, LnRecord
@@ -50,6 +51,9 @@ _VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
 # that differ only by them share their resolution (lxml writes attributes with "…").
 _UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"]*"')
 _VALUE_KINDS = ("Spec", "Conf", "RO", "Set")
+_ATTRIBUTE = re.compile(rb'([^\s=]+)="([^"]*)"')
+_make_member = maker(DataSetMember)
+_make_fcda = maker(Fcda)
 
 
 class InstanceValues:
@@ -523,6 +527,10 @@ class Linker:
                     tag="DataSet",
                 )
                 continue
+            made = fast(self._data_set_fast, element, name, lds)
+            if made is not None:
+                result.append(made)
+                continue
             made = guarded(
                 self.diagnostics,
                 line_of(element),
@@ -538,6 +546,112 @@ class Linker:
             if made is not None:
                 result.append(made)
         linked.data_sets = tuple(result)
+
+    @staticmethod
+    def _fcda_fast(markup: bytes) -> tuple[Fcda, str, str] | None:
+        """An FCDA from its serialised attributes (``name="value" ...``, as lxml writes
+        them), when reading it reports nothing and no character in it is escaped; None
+        otherwise."""
+        if markup.find(b"&") >= 0 or markup.find(b"xmlns") >= 0:  # (``in`` costs more)
+            return None
+        pieces = (" " + markup.decode("ascii")).split('"')
+        values = dict(zip(pieces[0::2], pieces[1::2], strict=False))  # ' name=' → value
+        get = values.get
+        fc = _FCS.get((get(" fc=") or "").strip())
+        ld_inst, ln_class = get(" ldInst="), get(" lnClass=")
+        if fc is None or not ln_class or not ld_inst or len(values) * 2 + 1 != len(pieces):
+            return None
+        ln_inst = get(" lnInst=", "")
+        if ln_class == "LLN0" and ln_inst:
+            return None
+        ix_text = (get(" ix=") or "").strip()
+        prefix = get(" prefix=", "")
+        do_name = get(" doName=", "")
+        da_name = get(" daName=", "")
+        ln_name = f"{prefix}{ln_class}{ln_inst}"
+        path = ".".join([p for p in (ln_name, *do_name.split("."), *da_name.split(".")) if p])
+        made = _make_fcda(
+            ld_inst,
+            ln_class,
+            fc,
+            prefix,
+            ln_inst,
+            do_name,
+            da_name,
+            int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None,
+        )
+        return made, path, ln_name
+
+    def _target(
+        self, lds: Mapping[str, LogicalDevice], ld_inst: str, ln_name: str
+    ) -> tuple[str, LogicalNode] | None:
+        """(``LDname/``, the LN) an FCDA names, found by LD inst; None when not found."""
+        ld = lds.get(ld_inst)
+        ln = self._ln_index(ld).get(ln_name) if ld is not None else None
+        return (f"{ld.name}/", ln) if ld is not None and ln is not None else None
+
+    def _data_set_fast(
+        self, element: etree._Element, name: str, lds: Mapping[str, LogicalDevice]
+    ) -> DataSet | None:
+        """The data set when every member is an FCDA that resolves without a word; None
+        otherwise (``_data_set`` then reads it and reports what it finds)."""
+        markup = etree.tostring(element, with_tail=False)
+        key = (self.structure, digest(markup))
+        cached = self.cache.data_sets.get(key)
+        if cached is not None:  # same data set in an IED of the same structure
+            found = tuple(
+                _make_member(fcda, f"{lds[fcda.ld_inst].name}/{path}", node, btype)
+                for fcda, path, node, btype in cached
+            )
+            return DataSet(name, found, element.get("desc", ""))
+        chunks = markup.split(b"<FCDA ")
+        if len(chunks) - 1 != len(element) or markup.count(b"<") != len(chunks) + 1:
+            return None  # other children or elements, or FCDAs written otherwise
+        memo = self.cache.fcda_markup
+        nodes = self.cache.nodes
+        members: list[DataSetMember] = []
+        remembered: list[tuple[Fcda, str, Node | None, BasicType | None]] = []
+        targets: dict[tuple[str, str], tuple[str, LogicalNode] | None] = {}
+        for chunk in chunks[1:]:
+            end = chunk.find(b"/>")
+            if end < 0:
+                return None
+            attributes = chunk[:end]
+            if attributes in memo:
+                entry = memo[attributes]
+            else:
+                entry = memo[attributes] = self._fcda_fast(attributes)
+            if entry is None:
+                return None
+            fcda, path, ln_name = entry
+            target_key = (fcda.ld_inst, ln_name)
+            if target_key in targets:
+                target = targets[target_key]
+            else:
+                target = targets[target_key] = self._target(lds, fcda.ld_inst, ln_name)
+            if target is None:
+                return None
+            ld_prefix, ln = target
+            fc = fcda.fc
+            node_key = (id(ln.data_objects), fcda.do_name, fcda.da_name, fc)
+            node: Node | None = nodes.get(node_key)
+            if node is None:
+                parts = [p for p in (*fcda.do_name.split("."), *fcda.da_name.split(".")) if p]
+                if parts:
+                    node = self._below(ln.data_objects, parts)
+                    if node is None:
+                        return None
+                    fcs = self.cache.fcs_of(node) if isinstance(node, DataObject) else {node.fc}
+                    if fc not in fcs:
+                        return None
+                    nodes[node_key] = node
+                    self.cache.hold(ln.data_objects)
+            btype = node.btype if isinstance(node, DataAttribute) else None
+            members.append(_make_member(fcda, ld_prefix + path, node, btype))
+            remembered.append((fcda, path, node, btype))
+        made = tuple(members)
+        self.cache.data_sets[key] = tuple(remembered)
+        return DataSet(name, made, element.get("desc", ""))
 
     def _data_set(
         self,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+import gen61850.generated.scl_facts  # noqa: F401  (the schema facts, imported with the reader)
 from gen61850.generator.scl.build import BuiltIed, IedBuilder
 from gen61850.generator.scl.cache import ResolutionCache
 from gen61850.generator.scl.check import StreamKey, check_document
