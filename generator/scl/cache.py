@@ -47,6 +47,7 @@ class ResolutionCache:
     values: dict[tuple[object, ...], Value] = field(default_factory=dict)
     # instances
     ln_objects: dict[tuple[str, bytes], tuple[DataObject, ...]] = field(default_factory=dict)
+    ln_base: dict[str, dict[str, DataObject]] = field(default_factory=dict)  # per LNodeType
     doi: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = field(default_factory=dict)
     positions: dict[int, dict[str, int]] = field(default_factory=dict)
     # data sets

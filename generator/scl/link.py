@@ -24,7 +24,7 @@ from gen61850.generator.scl.frozen import maker
 from gen61850.generator.scl.guard import fast, guarded
 from gen61850.generator.scl.identity import IdentityRules, report_clashes
 from gen61850.generator.scl.link_types import TypeInstantiator
-from gen61850.generator.scl.read import ControlReader, ControlRecord, LnRecord
+from gen61850.generator.scl.read import Block, ControlReader, ControlRecord, LnRecord
 from gen61850.generator.scl.typedefs import SubObjectDef
 from gen61850.generator.scl.xmlread import SCL_NS, line_of, local_name, scl_children
 from gen61850.runtime.device import (
@@ -309,11 +309,12 @@ class Linker:
         dropped = report_clashes(record.identities, where, self.diagnostics)
         if dropped:
             dois = [d for d in dois if id(d) not in dropped]
-        key = (record.ln_type, _content_digest(record.element) if dois else b"")
+        # the DOIs as the IR sees them: LNs of one type with the same share their objects
+        markup = [_UNUSED.sub(b"", etree.tostring(doi, with_tail=False)) for doi in dois]
+        key = (record.ln_type, digest(b"".join(markup)) if markup else b"")
         data_objects = self.cache.ln_objects.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)
-            markup = [etree.tostring(doi, with_tail=False) for doi in dois]
             data_objects = self._data_objects(definition.dos, dois, markup, record.ln_type, where)
             if len(self.diagnostics.items) == before:  # problems are reported every time
                 self.cache.ln_objects[key] = data_objects
@@ -335,13 +336,18 @@ class Linker:
         where: str,
     ) -> tuple[DataObject, ...]:
         """The LN's data objects: the type's shared subtrees with the DOI values applied
-        (a DOI with the same markup on the same subtree is applied once)."""
-        objects: dict[str, DataObject] = {}
-        with self.diagnostics.scoped(f"LNodeType:{ln_type}"):
-            for sub in dos:
-                made = self.types.data_object(sub, "DO", f"LNodeType {ln_type!r}")
-                if made is not None:
-                    objects[sub.name] = made
+        (a DOI with the same markup, ``markup`` without what the IR does not keep, on the
+        same subtree is applied once)."""
+        base_objects = self.cache.ln_base.get(ln_type)
+        if base_objects is None:  # (a missing DOType is reported once, here)
+            base_objects = {}
+            with self.diagnostics.scoped(f"LNodeType:{ln_type}"):
+                for sub in dos:
+                    made = self.types.data_object(sub, "DO", f"LNodeType {ln_type!r}")
+                    if made is not None:
+                        base_objects[sub.name] = made
+            self.cache.ln_base[ln_type] = base_objects
+        objects = dict(base_objects)
         for doi, text in zip(dois, markup, strict=True):
             name = doi.get("name", "")
             base = objects.get(name)
@@ -353,7 +359,7 @@ class Linker:
                     tag="DOI",
                 )
                 continue
-            key = (id(base), _UNUSED.sub(b"", text))
+            key = (id(base), text)
             memo = self.cache.doi.get(key)
             if memo is not None:
                 objects[name] = memo[1]
@@ -550,10 +556,8 @@ class Linker:
     @staticmethod
     def _fcda_fast(markup: bytes) -> tuple[Fcda, str, str] | None:
         """An FCDA from its serialised attributes (``name="value" ...``, as lxml writes
-        them), when reading it reports nothing and no character in it is escaped; None
-        otherwise."""
-        if markup.find(b"&") >= 0 or markup.find(b"xmlns") >= 0:  # (``in`` costs more)
-            return None
+        them, no character escaped: the caller checked), when reading it reports nothing;
+        None otherwise."""
         pieces = (" " + markup.decode("ascii")).split('"')
         values = dict(zip(pieces[0::2], pieces[1::2], strict=False))  # ' name=' → value
         get = values.get
@@ -562,24 +566,24 @@ class Linker:
         if fc is None or not ln_class or not ld_inst or len(values) * 2 + 1 != len(pieces):
             return None
         ln_inst = get(" lnInst=", "")
-        if ln_class == "LLN0" and ln_inst:
+        if ln_inst and ln_class == "LLN0":
             return None
-        ix_text = (get(" ix=") or "").strip()
+        ix_text = get(" ix=")
         prefix = get(" prefix=", "")
         do_name = get(" doName=", "")
         da_name = get(" daName=", "")
         ln_name = f"{prefix}{ln_class}{ln_inst}"
-        path = ".".join([p for p in (ln_name, *do_name.split("."), *da_name.split(".")) if p])
-        made = _make_fcda(
-            ld_inst,
-            ln_class,
-            fc,
-            prefix,
-            ln_inst,
-            do_name,
-            da_name,
-            int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None,
-        )
+        below = f"{do_name}.{da_name}" if da_name and do_name else do_name or da_name
+        if below and (below[0] == "." or below[-1] == "." or ".." in below):
+            path = ".".join([p for p in (ln_name, *below.split(".")) if p])
+        else:
+            path = f"{ln_name}.{below}" if below else ln_name
+        if ix_text is not None:
+            ix_text = ix_text.strip()
+            ix = int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None
+        else:
+            ix = None
+        made = _make_fcda(ld_inst, ln_class, fc, prefix, ln_inst, do_name, da_name, ix)
         return made, path, ln_name
 
     def _target(
@@ -607,6 +611,9 @@ class Linker:
         chunks = markup.split(b"<FCDA ")
         if len(chunks) - 1 != len(element) or markup.count(b"<") != len(chunks) + 1:
             return None  # other children or elements, or FCDAs written otherwise
+        body = markup.find(b">")
+        if markup.find(b"&", body) >= 0 or markup.find(b"xmlns", body) >= 0:
+            return None  # an escaped character or a namespace declaration in an FCDA
         memo = self.cache.fcda_markup
         nodes = self.cache.nodes
         members: list[DataSetMember] = []
@@ -731,14 +738,15 @@ class Linker:
                     address = cap.smv.get((ld_inst, block.name)) if cap else None
                     routable = cap.smv_ip.get((ld_inst, block.name)) if cap else None
                     block = replace(block, address=address, routable_address=routable)
-                    linked.sv.append((replace(made, block=block), block))
+                    linked.sv.append((_with_block(made, block), block))
                 elif isinstance(block, GseControl):
                     address = cap.gse.get((ld_inst, block.name)) if cap else None
                     routable = cap.gse_ip.get((ld_inst, block.name)) if cap else None
-                    block = replace(block, address=address, routable_address=routable)
-                    linked.gse.append((replace(made, block=block), block))
+                    if address is not block.address or routable is not block.routable_address:
+                        block = replace(block, address=address, routable_address=routable)
+                    linked.gse.append((_with_block(made, block), block))
                 else:
-                    linked.others.append(replace(made, block=block))
+                    linked.others.append(_with_block(made, block))
         settings = record.parts.get("SettingControl", ())
         if settings:
             linked.setting = guarded(
@@ -751,13 +759,11 @@ class Linker:
             )
 
 
-def _content_digest(element: etree._Element) -> bytes:
-    """A digest of what an LN holds (its DOIs and the rest), without its own start tag and
-    without the attributes the IR does not keep: LNs of one type with the same content
-    share their data objects. One serialisation in C per LN."""
-    markup = etree.tostring(element, with_tail=False)
-    start = markup.find(b">") + 1  # ">" is escaped inside serialised attribute values
-    return digest(_UNUSED.sub(b"", markup[start:]))
+def _with_block(record: ControlRecord, block: Block) -> ControlRecord:
+    """``record`` with ``block`` (itself when the block is its own)."""
+    if block is record.block:
+        return record
+    return ControlRecord(record.tag, record.line, block, record.smp_mod_given)
 
 
 def _with(a: DataAttribute, **changes: object) -> DataAttribute:

@@ -67,6 +67,9 @@ class AttributeReader:
         self._tables: dict[tuple[str, str], Mapping[str, AttributeFact]] = {}
         # per (tag, parent): (name, fact, fallback value, plain text) for each attribute
         self._compiled: dict[tuple[str, str], list[tuple[str, AttributeFact, Value, bool]]] = {}
+        # (fact's id, text) → what ``convert`` gives (the facts are held by ``_compiled``)
+        self._converted: dict[tuple[int, str], tuple[Value, str | None]] = {}
+        self._fallbacks: dict[tuple[str, str], dict[str, Value]] = {}
 
     def table(self, tag: str, parent: str = "") -> Mapping[str, AttributeFact]:
         key = (tag, parent)
@@ -121,8 +124,20 @@ class AttributeReader:
             elif plain:
                 values[name] = text if fact.base == "string" else " ".join(text.split())
             else:
-                values[name] = self.value(element, tag, fact, text, what)
+                converted = self._converted.get((id(fact), text))
+                if converted is not None and converted[1] is None:
+                    values[name] = converted[0]
+                else:
+                    values[name] = self.value(element, tag, fact, text, what)
         return values
+
+    def fallbacks(self, tag: str) -> dict[str, Value]:
+        """Every attribute of ``tag`` at its fallback (an element that is absent); a copy."""
+        found = self._fallbacks.get((tag, ""))
+        if found is None:
+            table = self.table(tag)
+            found = self._fallbacks[(tag, "")] = {n: self._fallback(f) for n, f in table.items()}
+        return dict(found)
 
     def _fallback(self, fact: AttributeFact) -> Value:
         text = fact.fallback_in(self.edition)
@@ -134,7 +149,11 @@ class AttributeReader:
         self, element: etree._Element, tag: str, fact: AttributeFact, text: str, what: str
     ) -> Value:
         """``text`` as the schema types it; the fallback, with a warning, when it does not fit."""
-        value, problem = self.convert(fact, text)
+        key = (id(fact), text)
+        converted = self._converted.get(key)
+        if converted is None:
+            converted = self._converted[key] = self.convert(fact, text)
+        value, problem = converted
         if problem is None:
             return value
         fallback = fact.fallback_in(self.edition)
@@ -415,10 +434,7 @@ class ControlReader:
 
     def _options(self, element: etree._Element | None, tag: str, what: str) -> dict[str, Value]:
         if element is None:
-            return {
-                name: self.attributes._fallback(fact)
-                for name, fact in self.attributes.table(tag).items()
-            }
+            return self.attributes.fallbacks(tag)
         return self.attributes.read(element, tag, what) or {}
 
     def sampled_value_control(self, element: etree._Element, where: str) -> ControlRecord | None:
