@@ -49,7 +49,7 @@ _INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{nam
 _VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
 # Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
 # that differ only by them share their resolution (lxml writes attributes with "…").
-_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"]*"')
+_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"\0]*"')
 _VALUE_KINDS = ("Spec", "Conf", "RO", "Set")
 _ATTRIBUTE = re.compile(rb'([^\s=]+)="([^"]*)"')
 _make_member = maker(DataSetMember)
@@ -310,8 +310,10 @@ class Linker:
         if dropped:
             dois = [d for d in dois if id(d) not in dropped]
         # the DOIs as the IR sees them: LNs of one type with the same share their objects
-        markup = [_UNUSED.sub(b"", etree.tostring(doi, with_tail=False)) for doi in dois]
-        key = (record.ln_type, digest(b"".join(markup)) if markup else b"")
+        # (one pass of the pattern over them all: no serialised markup holds a NUL)
+        serialised = [etree.tostring(doi, with_tail=False) for doi in dois]
+        markup = _UNUSED.sub(b"", b"\0".join(serialised)).split(b"\0") if dois else []
+        key = (record.ln_type, digest(b"".join(markup)) if dois else b"")
         data_objects = self.cache.ln_objects.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)

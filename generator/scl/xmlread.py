@@ -97,11 +97,15 @@ def scl_children_named(
     if tags is None:
         tags = _TAGS[names] = tuple(t for name in names for t in (_NS_PREFIX + name, name))
     for child in element.iterchildren(*tags):
-        found.setdefault(local_name(child) or "", []).append(child)
+        name = _LOCAL.get(child.tag)
+        if name is None:
+            name = _LOCAL[child.tag] = local_name(child) or ""
+        found.setdefault(name, []).append(child)
     return found
 
 
 _TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LOCAL: dict[str, str] = {}  # tag → local name, for the tags of ``_TAGS``
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:
