@@ -53,8 +53,12 @@ class ResolutionCache:
     # data sets
     fcda: dict[tuple[tuple[str, str], ...], tuple[Fcda, str, str]] = field(default_factory=dict)
     # an FCDA's serialised attributes → (FCDA, path below the LD, LN name); None: not usual
-    fcda_markup: dict[bytes, tuple[Fcda, str, str] | None] = field(default_factory=dict)
+    fcda_markup: dict[bytes, tuple[Fcda, str, str, tuple[str, ...]] | None] = field(
+        default_factory=dict
+    )
     nodes: dict[tuple[int, str, str, FC], Node] = field(default_factory=dict)
+    # (a DO's id, the names from it down, FC) → the node a data set member names
+    member_nodes: dict[tuple[int, tuple[str, ...], FC], Node] = field(default_factory=dict)
     fcs: dict[str, frozenset[FC]] = field(default_factory=dict)
     structures: dict[tuple[object, ...], int] = field(default_factory=dict)
     data_sets: dict[

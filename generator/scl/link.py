@@ -556,7 +556,7 @@ class Linker:
         linked.data_sets = tuple(result)
 
     @staticmethod
-    def _fcda_fast(markup: bytes) -> tuple[Fcda, str, str] | None:
+    def _fcda_fast(markup: bytes) -> tuple[Fcda, str, str, tuple[str, ...]] | None:
         """An FCDA from its serialised attributes (``name="value" ...``, as lxml writes
         them, no character escaped: the caller checked), when reading it reports nothing;
         None otherwise."""
@@ -576,25 +576,26 @@ class Linker:
         da_name = get(" daName=", "")
         ln_name = f"{prefix}{ln_class}{ln_inst}"
         below = f"{do_name}.{da_name}" if da_name and do_name else do_name or da_name
-        if below and (below[0] == "." or below[-1] == "." or ".." in below):
-            path = ".".join([p for p in (ln_name, *below.split(".")) if p])
-        else:
-            path = f"{ln_name}.{below}" if below else ln_name
+        parts = tuple(p for p in below.split(".") if p) if below else ()
+        path = ".".join((ln_name, *parts))
         if ix_text is not None:
             ix_text = ix_text.strip()
             ix = int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None
         else:
             ix = None
         made = _make_fcda(ld_inst, ln_class, fc, prefix, ln_inst, do_name, da_name, ix)
-        return made, path, ln_name
+        return made, path, ln_name, parts
 
     def _target(
         self, lds: Mapping[str, LogicalDevice], ld_inst: str, ln_name: str
-    ) -> tuple[str, LogicalNode] | None:
-        """(``LDname/``, the LN) an FCDA names, found by LD inst; None when not found."""
+    ) -> tuple[str, LogicalNode, dict[str, int]] | None:
+        """(``LDname/``, the LN, its data objects' positions by name) an FCDA names, found
+        by LD inst; None when not found."""
         ld = lds.get(ld_inst)
         ln = self._ln_index(ld).get(ln_name) if ld is not None else None
-        return (f"{ld.name}/", ln) if ld is not None and ln is not None else None
+        if ld is None or ln is None:
+            return None
+        return f"{ld.name}/", ln, self.cache.positions_of(ln.data_objects)
 
     def _data_set_fast(
         self, element: etree._Element, name: str, lds: Mapping[str, LogicalDevice]
@@ -617,10 +618,10 @@ class Linker:
         if markup.find(b"&", body) >= 0 or markup.find(b"xmlns", body) >= 0:
             return None  # an escaped character or a namespace declaration in an FCDA
         memo = self.cache.fcda_markup
-        nodes = self.cache.nodes
+        nodes = self.cache.member_nodes
         members: list[DataSetMember] = []
         remembered: list[tuple[Fcda, str, Node | None, BasicType | None]] = []
-        targets: dict[tuple[str, str], tuple[str, LogicalNode] | None] = {}
+        targets: dict[tuple[str, str], tuple[str, LogicalNode, dict[str, int]] | None] = {}
         for chunk in chunks[1:]:
             end = chunk.find(b"/>")
             if end < 0:
@@ -632,7 +633,7 @@ class Linker:
                 entry = memo[attributes] = self._fcda_fast(attributes)
             if entry is None:
                 return None
-            fcda, path, ln_name = entry
+            fcda, path, ln_name, parts = entry
             target_key = (fcda.ld_inst, ln_name)
             if target_key in targets:
                 target = targets[target_key]
@@ -640,21 +641,24 @@ class Linker:
                 target = targets[target_key] = self._target(lds, fcda.ld_inst, ln_name)
             if target is None:
                 return None
-            ld_prefix, ln = target
-            fc = fcda.fc
-            node_key = (id(ln.data_objects), fcda.do_name, fcda.da_name, fc)
-            node: Node | None = nodes.get(node_key)
-            if node is None:
-                parts = [p for p in (*fcda.do_name.split("."), *fcda.da_name.split(".")) if p]
-                if parts:
-                    node = self._below(ln.data_objects, parts)
+            ld_prefix, ln, positions = target
+            node: Node | None = None
+            if parts:
+                index = positions.get(parts[0])
+                if index is None:
+                    return None
+                top = ln.data_objects[index]  # shared by LNs whose DOI made it the same
+                node_key = (id(top), parts, fcda.fc)
+                node = nodes.get(node_key)
+                if node is None:
+                    node = self._below(top.children, list(parts[1:])) if len(parts) > 1 else top
                     if node is None:
                         return None
                     fcs = self.cache.fcs_of(node) if isinstance(node, DataObject) else {node.fc}
-                    if fc not in fcs:
+                    if fcda.fc not in fcs:
                         return None
                     nodes[node_key] = node
-                    self.cache.hold(ln.data_objects)
+                    self.cache.hold(top)
             btype = node.btype if isinstance(node, DataAttribute) else None
             members.append(_make_member(fcda, ld_prefix + path, node, btype))
             remembered.append((fcda, path, node, btype))
