@@ -47,11 +47,18 @@ class ResolutionCache:
     values: dict[tuple[object, ...], Value] = field(default_factory=dict)
     # instances
     ln_objects: dict[tuple[str, bytes], tuple[DataObject, ...]] = field(default_factory=dict)
+    ln_base: dict[str, dict[str, DataObject]] = field(default_factory=dict)  # per LNodeType
     doi: dict[tuple[int, bytes], tuple[DataObject, DataObject]] = field(default_factory=dict)
     positions: dict[int, dict[str, int]] = field(default_factory=dict)
     # data sets
     fcda: dict[tuple[tuple[str, str], ...], tuple[Fcda, str, str]] = field(default_factory=dict)
+    # an FCDA's serialised attributes → (FCDA, path below the LD, LN name); None: not usual
+    fcda_markup: dict[bytes, tuple[Fcda, str, str, tuple[str, ...]] | None] = field(
+        default_factory=dict
+    )
     nodes: dict[tuple[int, str, str, FC], Node] = field(default_factory=dict)
+    # (a DO's id, the names from it down, FC) → the node a data set member names
+    member_nodes: dict[tuple[int, tuple[str, ...], FC], Node] = field(default_factory=dict)
     fcs: dict[str, frozenset[FC]] = field(default_factory=dict)
     structures: dict[tuple[object, ...], int] = field(default_factory=dict)
     data_sets: dict[

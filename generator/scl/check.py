@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.identity import Dangling, IdentityRules
 from gen61850.generator.scl.mmslength import MmsLengthCheck
+from gen61850.generator.scl.naming import package_name
 from gen61850.generator.scl.read import ControlRecord, LnRecord
 from gen61850.generator.scl.typedefs import TypeDefs
 from gen61850.runtime.device import Ied, LogicalNode, SampledValueControl
@@ -115,8 +116,6 @@ def check_document(
 ) -> list[Ied]:
     """The IEDs that are kept: one per package name; warnings for references to IEDs that
     the file does not hold."""
-    from gen61850.generator.scl.naming import package_name  # (imports jinja2: only here)
-
     kept: list[Ied] = []
     packages: dict[str, Ied] = {}
     for ied in ieds:

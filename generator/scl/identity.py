@@ -167,12 +167,31 @@ class IdentityRules:
     def has(self, scope: str) -> bool:
         return scope in self.by_scope
 
+    def child_keys(self, scope: str) -> frozenset[tuple[tuple[str, ...], tuple[str, ...]]] | None:
+        """The unique/key constraints declared on ``scope`` as (child names, fields) pairs,
+        when each selects direct children (a name or ``*``) by attributes only; None when
+        one does more. A reader's fast path implements one such set of rules and runs only
+        when the schema's rules for the scope are exactly those (else the general check)."""
+        found: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+        for constraint in self.by_scope.get(scope, ()):
+            if constraint.kind == "keyref":
+                continue
+            if any(len(s) != 1 or s[0] == "//" for s in constraint.selector):
+                return None
+            if any(not f.startswith("@") for f in constraint.fields):
+                return None
+            names = tuple(sorted(s[0] for s in constraint.selector))
+            found.add((names, tuple(f[1:] for f in constraint.fields)))
+        return frozenset(found)
+
     def check(
         self,
         scope: str,
         element: etree._Element,
         children: Mapping[str, list[etree._Element]] | None = None,
         skip: frozenset[str] = frozenset(),
+        *,
+        keyrefs: bool = True,
     ) -> Result:
         """Every constraint declared on ``scope``, evaluated on ``element``.
 
@@ -180,7 +199,8 @@ class IdentityRules:
         element descriptions (``Found``) are made only for what clashes or dangles.
         ``children``: the element's children by local name, when the caller has them (a name
         it holds, even with an empty list, is taken as complete; others are looked up);
-        ``skip``: keys whose references are checked elsewhere.
+        ``skip``: keys whose references are checked elsewhere; ``keyrefs=False``: no
+        dangling references are looked for (the caller reports only clashes).
         """
         result = Result()
         constraints = self.by_scope.get(scope)
@@ -235,7 +255,7 @@ class IdentityRules:
                         result.clashes.append(
                             Clash(constraint, _found(first, key, True), _found(node, key, True))
                         )
-        for constraint in constraints:
+        for constraint in constraints if keyrefs else ():
             if constraint.kind != "keyref" or constraint.refer in skip:
                 continue
             keys = tables.get(constraint.refer)

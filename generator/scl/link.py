@@ -20,10 +20,11 @@ from lxml import etree
 from gen61850.generator.scl.cache import ResolutionCache, digest
 from gen61850.generator.scl.communication import ConnectedAp
 from gen61850.generator.scl.diagnostics import Diagnostics
-from gen61850.generator.scl.guard import guarded
+from gen61850.generator.scl.frozen import maker
+from gen61850.generator.scl.guard import fast, guarded
 from gen61850.generator.scl.identity import IdentityRules, report_clashes
 from gen61850.generator.scl.link_types import TypeInstantiator
-from gen61850.generator.scl.read import ControlReader, ControlRecord, LnRecord
+from gen61850.generator.scl.read import Block, ControlReader, ControlRecord, LnRecord
 from gen61850.generator.scl.typedefs import SubObjectDef
 from gen61850.generator.scl.xmlread import SCL_NS, line_of, local_name, scl_children
 from gen61850.runtime.device import (
@@ -48,8 +49,11 @@ _INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{nam
 _VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
 # Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
 # that differ only by them share their resolution (lxml writes attributes with "…").
-_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"]*"')
+_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"\0]*"')
 _VALUE_KINDS = ("Spec", "Conf", "RO", "Set")
+_ATTRIBUTE = re.compile(rb'([^\s=]+)="([^"]*)"')
+_make_member = maker(DataSetMember)
+_make_fcda = maker(Fcda)
 
 
 class InstanceValues:
@@ -305,11 +309,14 @@ class Linker:
         dropped = report_clashes(record.identities, where, self.diagnostics)
         if dropped:
             dois = [d for d in dois if id(d) not in dropped]
-        key = (record.ln_type, _content_digest(record.element) if dois else b"")
+        # the DOIs as the IR sees them: LNs of one type with the same share their objects
+        # (one pass of the pattern over them all: no serialised markup holds a NUL)
+        serialised = [etree.tostring(doi, with_tail=False) for doi in dois]
+        markup = _UNUSED.sub(b"", b"\0".join(serialised)).split(b"\0") if dois else []
+        key = (record.ln_type, digest(b"".join(markup)) if dois else b"")
         data_objects = self.cache.ln_objects.get(key)
         if data_objects is None:
             before = len(self.diagnostics.items)
-            markup = [etree.tostring(doi, with_tail=False) for doi in dois]
             data_objects = self._data_objects(definition.dos, dois, markup, record.ln_type, where)
             if len(self.diagnostics.items) == before:  # problems are reported every time
                 self.cache.ln_objects[key] = data_objects
@@ -331,13 +338,18 @@ class Linker:
         where: str,
     ) -> tuple[DataObject, ...]:
         """The LN's data objects: the type's shared subtrees with the DOI values applied
-        (a DOI with the same markup on the same subtree is applied once)."""
-        objects: dict[str, DataObject] = {}
-        with self.diagnostics.scoped(f"LNodeType:{ln_type}"):
-            for sub in dos:
-                made = self.types.data_object(sub, "DO", f"LNodeType {ln_type!r}")
-                if made is not None:
-                    objects[sub.name] = made
+        (a DOI with the same markup, ``markup`` without what the IR does not keep, on the
+        same subtree is applied once)."""
+        base_objects = self.cache.ln_base.get(ln_type)
+        if base_objects is None:  # (a missing DOType is reported once, here)
+            base_objects = {}
+            with self.diagnostics.scoped(f"LNodeType:{ln_type}"):
+                for sub in dos:
+                    made = self.types.data_object(sub, "DO", f"LNodeType {ln_type!r}")
+                    if made is not None:
+                        base_objects[sub.name] = made
+            self.cache.ln_base[ln_type] = base_objects
+        objects = dict(base_objects)
         for doi, text in zip(dois, markup, strict=True):
             name = doi.get("name", "")
             base = objects.get(name)
@@ -349,7 +361,7 @@ class Linker:
                     tag="DOI",
                 )
                 continue
-            key = (id(base), _UNUSED.sub(b"", text))
+            key = (id(base), text)
             memo = self.cache.doi.get(key)
             if memo is not None:
                 objects[name] = memo[1]
@@ -523,6 +535,10 @@ class Linker:
                     tag="DataSet",
                 )
                 continue
+            made = fast(self._data_set_fast, element, name, lds)
+            if made is not None:
+                result.append(made)
+                continue
             made = guarded(
                 self.diagnostics,
                 line_of(element),
@@ -538,6 +554,117 @@ class Linker:
             if made is not None:
                 result.append(made)
         linked.data_sets = tuple(result)
+
+    @staticmethod
+    def _fcda_fast(markup: bytes) -> tuple[Fcda, str, str, tuple[str, ...]] | None:
+        """An FCDA from its serialised attributes (``name="value" ...``, as lxml writes
+        them, no character escaped: the caller checked), when reading it reports nothing;
+        None otherwise."""
+        pieces = (" " + markup.decode("ascii")).split('"')
+        values = dict(zip(pieces[0::2], pieces[1::2], strict=False))  # ' name=' → value
+        get = values.get
+        fc = _FCS.get((get(" fc=") or "").strip())
+        ld_inst, ln_class = get(" ldInst="), get(" lnClass=")
+        if fc is None or not ln_class or not ld_inst or len(values) * 2 + 1 != len(pieces):
+            return None
+        ln_inst = get(" lnInst=", "")
+        if ln_inst and ln_class == "LLN0":
+            return None
+        ix_text = get(" ix=")
+        prefix = get(" prefix=", "")
+        do_name = get(" doName=", "")
+        da_name = get(" daName=", "")
+        ln_name = f"{prefix}{ln_class}{ln_inst}"
+        below = f"{do_name}.{da_name}" if da_name and do_name else do_name or da_name
+        parts = tuple(p for p in below.split(".") if p) if below else ()
+        path = ".".join((ln_name, *parts))
+        if ix_text is not None:
+            ix_text = ix_text.strip()
+            ix = int(ix_text) if ix_text.isdigit() and len(ix_text) < 10 else None
+        else:
+            ix = None
+        made = _make_fcda(ld_inst, ln_class, fc, prefix, ln_inst, do_name, da_name, ix)
+        return made, path, ln_name, parts
+
+    def _target(
+        self, lds: Mapping[str, LogicalDevice], ld_inst: str, ln_name: str
+    ) -> tuple[str, LogicalNode, dict[str, int]] | None:
+        """(``LDname/``, the LN, its data objects' positions by name) an FCDA names, found
+        by LD inst; None when not found."""
+        ld = lds.get(ld_inst)
+        ln = self._ln_index(ld).get(ln_name) if ld is not None else None
+        if ld is None or ln is None:
+            return None
+        return f"{ld.name}/", ln, self.cache.positions_of(ln.data_objects)
+
+    def _data_set_fast(
+        self, element: etree._Element, name: str, lds: Mapping[str, LogicalDevice]
+    ) -> DataSet | None:
+        """The data set when every member is an FCDA that resolves without a word; None
+        otherwise (``_data_set`` then reads it and reports what it finds)."""
+        markup = etree.tostring(element, with_tail=False)
+        key = (self.structure, digest(markup))
+        cached = self.cache.data_sets.get(key)
+        if cached is not None:  # same data set in an IED of the same structure
+            found = tuple(
+                _make_member(fcda, f"{lds[fcda.ld_inst].name}/{path}", node, btype)
+                for fcda, path, node, btype in cached
+            )
+            return DataSet(name, found, element.get("desc", ""))
+        chunks = markup.split(b"<FCDA ")
+        if len(chunks) - 1 != len(element) or markup.count(b"<") != len(chunks) + 1:
+            return None  # other children or elements, or FCDAs written otherwise
+        body = markup.find(b">")
+        if markup.find(b"&", body) >= 0 or markup.find(b"xmlns", body) >= 0:
+            return None  # an escaped character or a namespace declaration in an FCDA
+        memo = self.cache.fcda_markup
+        nodes = self.cache.member_nodes
+        members: list[DataSetMember] = []
+        remembered: list[tuple[Fcda, str, Node | None, BasicType | None]] = []
+        targets: dict[tuple[str, str], tuple[str, LogicalNode, dict[str, int]] | None] = {}
+        for chunk in chunks[1:]:
+            end = chunk.find(b"/>")
+            if end < 0:
+                return None
+            attributes = chunk[:end]
+            if attributes in memo:
+                entry = memo[attributes]
+            else:
+                entry = memo[attributes] = self._fcda_fast(attributes)
+            if entry is None:
+                return None
+            fcda, path, ln_name, parts = entry
+            target_key = (fcda.ld_inst, ln_name)
+            if target_key in targets:
+                target = targets[target_key]
+            else:
+                target = targets[target_key] = self._target(lds, fcda.ld_inst, ln_name)
+            if target is None:
+                return None
+            ld_prefix, ln, positions = target
+            node: Node | None = None
+            if parts:
+                index = positions.get(parts[0])
+                if index is None:
+                    return None
+                top = ln.data_objects[index]  # shared by LNs whose DOI made it the same
+                node_key = (id(top), parts, fcda.fc)
+                node = nodes.get(node_key)
+                if node is None:
+                    node = self._below(top.children, list(parts[1:])) if len(parts) > 1 else top
+                    if node is None:
+                        return None
+                    fcs = self.cache.fcs_of(node) if isinstance(node, DataObject) else {node.fc}
+                    if fcda.fc not in fcs:
+                        return None
+                    nodes[node_key] = node
+                    self.cache.hold(top)
+            btype = node.btype if isinstance(node, DataAttribute) else None
+            members.append(_make_member(fcda, ld_prefix + path, node, btype))
+            remembered.append((fcda, path, node, btype))
+        made = tuple(members)
+        self.cache.data_sets[key] = tuple(remembered)
+        return DataSet(name, made, element.get("desc", ""))
 
     def _data_set(
         self,
@@ -617,14 +744,15 @@ class Linker:
                     address = cap.smv.get((ld_inst, block.name)) if cap else None
                     routable = cap.smv_ip.get((ld_inst, block.name)) if cap else None
                     block = replace(block, address=address, routable_address=routable)
-                    linked.sv.append((replace(made, block=block), block))
+                    linked.sv.append((_with_block(made, block), block))
                 elif isinstance(block, GseControl):
                     address = cap.gse.get((ld_inst, block.name)) if cap else None
                     routable = cap.gse_ip.get((ld_inst, block.name)) if cap else None
-                    block = replace(block, address=address, routable_address=routable)
-                    linked.gse.append((replace(made, block=block), block))
+                    if address is not block.address or routable is not block.routable_address:
+                        block = replace(block, address=address, routable_address=routable)
+                    linked.gse.append((_with_block(made, block), block))
                 else:
-                    linked.others.append(replace(made, block=block))
+                    linked.others.append(_with_block(made, block))
         settings = record.parts.get("SettingControl", ())
         if settings:
             linked.setting = guarded(
@@ -637,13 +765,11 @@ class Linker:
             )
 
 
-def _content_digest(element: etree._Element) -> bytes:
-    """A digest of what an LN holds (its DOIs and the rest), without its own start tag and
-    without the attributes the IR does not keep: LNs of one type with the same content
-    share their data objects. One serialisation in C per LN."""
-    markup = etree.tostring(element, with_tail=False)
-    start = markup.find(b">") + 1  # ">" is escaped inside serialised attribute values
-    return digest(_UNUSED.sub(b"", markup[start:]))
+def _with_block(record: ControlRecord, block: Block) -> ControlRecord:
+    """``record`` with ``block`` (itself when the block is its own)."""
+    if block is record.block:
+        return record
+    return ControlRecord(record.tag, record.line, block, record.smp_mod_given)
 
 
 def _with(a: DataAttribute, **changes: object) -> DataAttribute:

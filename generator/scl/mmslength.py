@@ -36,6 +36,7 @@ class MmsLengthCheck:
         cache = cache or ResolutionCache()
         self._types = cache.mms_types
         self._lns = cache.mms_lns
+        self._do_types: dict[str | None, int] = {}
 
     def _longest(self, node: Node) -> dict[FC, int]:
         """Per FC, the length of the longest ``$name$…`` suffix below and with ``node``."""
@@ -83,8 +84,14 @@ class MmsLengthCheck:
         if worst is None:
             worst = 0  # the longest "$FC$DO$…" part of a name of this LNodeType
             for do in ln.data_objects:
-                for fc, length in self._longest(do).items():
-                    worst = max(worst, 1 + len(fc.value) + length)
+                below = self._do_types.get(do.type_id)
+                if below is None:  # the longest "$FC" + "$…" below a DO of this type
+                    below = self._do_types[do.type_id] = max(
+                        (1 + len(fc.value) + length for fc, length in self._below(do).items()),
+                        default=-1,
+                    )
+                if below >= 0:
+                    worst = max(worst, below + len(do.name) + 1)
             self._lns[ln.ln_type] = worst
         if len(ln.prefix) + len(ln.ln_class) + len(ln.inst) + worst <= MAX_NAME_LENGTH:
             return set()

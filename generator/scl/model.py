@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+import gen61850.generated.scl_facts  # noqa: F401  (the schema facts, imported with the reader)
 from gen61850.generator.scl.build import BuiltIed, IedBuilder
 from gen61850.generator.scl.cache import ResolutionCache
 from gen61850.generator.scl.check import StreamKey, check_document
@@ -192,6 +193,10 @@ class _SectionsMoved(Exception):
     """The streamed file's shared sections are not the ones fetched ahead."""
 
 
+class _SplicedStumbled(Exception):
+    """Malformed XML met while the stream skipped the sections fetched ahead."""
+
+
 _SECTIONS = ("Communication", "IED", "DataTypeTemplates")
 
 
@@ -244,18 +249,28 @@ class _Loader:
                 templates=shared.templates,
                 ied_count=shared.ied_count,
             )
-            try:
-                return self._load(context, shared)
-            except _SectionsMoved:
-                del diagnostics.items[mark:]  # read again the safe way; report each once
-                diagnostics.forget_rules()
+            # the stream skips the sections fetched ahead; should it stumble (malformed XML
+            # where the guess was wrong), it is read again whole, as if never skipped
+            for spliced in (True, False) if shared.cuts else (False,):
+                try:
+                    return self._load(context, shared, spliced)
+                except _SplicedStumbled:
+                    del diagnostics.items[mark:]
+                    diagnostics.forget_rules()
+                except _SectionsMoved:
+                    del diagnostics.items[mark:]  # read again the safe way; report each once
+                    diagnostics.forget_rules()
+                    break
         scanned = scan(self.path, diagnostics)
         if scanned is None:
             return self.unusable(root)
         return self._load(scanned, None)
 
-    def _load(self, context: SclContext, shared: SharedSections | None) -> SclModel:
-        """Resolve every IED while streaming; ``shared`` set: check the sections on the way."""
+    def _load(
+        self, context: SclContext, shared: SharedSections | None, spliced: bool = False
+    ) -> SclModel:
+        """Resolve every IED while streaming; ``shared`` set: check the sections on the way
+        (``spliced``: the stream skips their bytes, see ``SharedSections.cuts``)."""
         d = self.diagnostics
         edition = context.edition
         attributes = AttributeReader(self.facts, d, edition)
@@ -278,10 +293,12 @@ class _Loader:
         sections = 0
         names = _SECTIONS if shared is not None else ("IED",)
         seen: set[str] = set()
+        stumbled = False
         try:
-            for name, element in iter_sections(self.path, names, context.namespace):
+            cuts = shared.cuts if shared is not None and spliced else ()
+            for name, element in iter_sections(self.path, names, context.namespace, cuts):
                 if name != "IED":
-                    if shared is not None and not shared.matches(name, element):
+                    if shared is not None and not shared.matches(name, element, spliced=spliced):
                         raise _SectionsMoved
                     seen.add(name)
                     continue
@@ -296,14 +313,20 @@ class _Loader:
                     total = max(context.ied_count, len(built))
                     self.progress(len(built), total, f"IED {made.ied.name}")
         except etree.XMLSyntaxError as error:
-            if shared is None:  # the file changed between the passes
+            if spliced:
+                stumbled = True  # raised below: raised here, the error's frames would
+                # form a cycle with this one, and collecting it can crash lxml's iterparse
+            elif shared is None:  # the file changed between the passes
                 d.error(0, f"cannot read the IED sections again: {error.msg}", cost="file")
             else:
                 report_syntax_error(self.path, error, d)
-            return self.unusable(context)
+            if not stumbled:
+                return self.unusable(context)
         except OSError as error:
             d.error(0, f"cannot read the IED sections: {error.strerror or error}", cost="file")
             return self.unusable(context)
+        if stumbled:
+            raise _SplicedStumbled
         if shared is not None:
             fetched = {"Communication": shared.communication, "DataTypeTemplates": shared.templates}
             if any((fetched[n] is not None) != (n in seen) for n in fetched):

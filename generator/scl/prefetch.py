@@ -9,10 +9,17 @@ sections at the same lines with the same number of children (``matches``); anyth
 unusual (an encoding that is not ASCII-compatible, a section name inside a comment, a
 fragment that does not parse) makes ``fetch_shared`` return None or the check fail, and the
 caller reads the sections with a first streaming pass instead.
+
+The streaming pass then need not parse the fetched sections a second time: ``cuts`` gives,
+for each, its byte range and what the stream reads instead, the section's own start tag made
+empty followed by the line breaks of its content (so every later element keeps its line).
+The empty section the stream meets at the fetched line is the check that the guess was
+right (``matches(..., spliced=True)``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,15 +50,20 @@ class SharedSections:
     communication: etree._Element | None
     templates: etree._Element | None
     ied_count: int
+    # (start, end, replacement) of each fetched section that the stream need not parse again
+    cuts: tuple[tuple[int, int, bytes], ...] = ()
+    cut_names: frozenset[str] = frozenset()
 
-    def matches(self, name: str, element: etree._Element) -> bool:
-        """Whether the streamed section ``name`` is the one fetched ahead."""
+    def matches(self, name: str, element: etree._Element, *, spliced: bool = False) -> bool:
+        """Whether the streamed section ``name`` is the one fetched ahead (``spliced``: the
+        stream read ``cuts`` instead of the sections' bytes, so it meets an empty section
+        there)."""
         fetched = self.communication if name == "Communication" else self.templates
-        return (
-            fetched is not None
-            and fetched.sourceline == element.sourceline
-            and len(fetched) == len(element)
-        )
+        if fetched is None or fetched.sourceline != element.sourceline:
+            return False
+        if spliced and name in self.cut_names:
+            return len(element) == 0
+        return len(fetched) == len(element)
 
 
 @dataclass
@@ -171,6 +183,8 @@ def fetch_shared(path: Path, *, count_ieds: bool = False) -> SharedSections | No
             remove_pis=True,
         )
         found: list[etree._Element | None] = []
+        cuts: list[tuple[int, int, bytes]] = []
+        cut_names: set[str] = set()
         with path.open("rb") as stream:
             for token in _SECTIONS:
                 located = _section_range(stream, token, hits[token], token == b"DataTypeTemplates")
@@ -188,9 +202,29 @@ def fetch_shared(path: Path, *, count_ieds: bool = False) -> SharedSections | No
                 if len(section) != 1:
                     return None
                 found.append(section[0])
+                instead = _emptied(fragment)
+                if instead is not None:
+                    cuts.append((start, end, instead))
+                    cut_names.add(token.decode())
     except (OSError, etree.XMLSyntaxError, ValueError):
         return None
-    return SharedSections(found[0], found[1], ieds)
+    cuts.sort()
+    if any(a[1] > b[0] for a, b in itertools.pairwise(cuts)):
+        cuts, cut_names = [], set()
+    return SharedSections(found[0], found[1], ieds, tuple(cuts), frozenset(cut_names))
+
+
+_NOT_LINE_BREAKS = bytes(b for b in range(256) if b not in b"\r\n")
+
+
+def _emptied(fragment: bytes) -> bytes | None:
+    """The fragment's start tag made empty, then every line break of its content (None when
+    the fragment is empty already or its start tag is not understood)."""
+    tag = _START_TAG.match(fragment)
+    if tag is None or tag.group(2):
+        return None
+    start_tag = fragment[: tag.end()]
+    return start_tag[:-1] + b"/>" + fragment[tag.end() :].translate(None, _NOT_LINE_BREAKS)
 
 
 __all__ = ["SharedSections", "fetch_shared"]

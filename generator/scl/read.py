@@ -11,8 +11,9 @@ applies the rules, ``build`` makes the runtime model); each element is read thro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from lxml import etree
 
@@ -67,6 +68,9 @@ class AttributeReader:
         self._tables: dict[tuple[str, str], Mapping[str, AttributeFact]] = {}
         # per (tag, parent): (name, fact, fallback value, plain text) for each attribute
         self._compiled: dict[tuple[str, str], list[tuple[str, AttributeFact, Value, bool]]] = {}
+        # (fact's id, text) → what ``convert`` gives (the facts are held by ``_compiled``)
+        self._converted: dict[tuple[int, str], tuple[Value, str | None]] = {}
+        self._fallbacks: dict[tuple[str, str], dict[str, Value]] = {}
 
     def table(self, tag: str, parent: str = "") -> Mapping[str, AttributeFact]:
         key = (tag, parent)
@@ -121,8 +125,20 @@ class AttributeReader:
             elif plain:
                 values[name] = text if fact.base == "string" else " ".join(text.split())
             else:
-                values[name] = self.value(element, tag, fact, text, what)
+                converted = self._converted.get((id(fact), text))
+                if converted is not None and converted[1] is None:
+                    values[name] = converted[0]
+                else:
+                    values[name] = self.value(element, tag, fact, text, what)
         return values
+
+    def fallbacks(self, tag: str) -> dict[str, Value]:
+        """Every attribute of ``tag`` at its fallback (an element that is absent); a copy."""
+        found = self._fallbacks.get((tag, ""))
+        if found is None:
+            table = self.table(tag)
+            found = self._fallbacks[(tag, "")] = {n: self._fallback(f) for n, f in table.items()}
+        return dict(found)
 
     def _fallback(self, fact: AttributeFact) -> Value:
         text = fact.fallback_in(self.edition)
@@ -134,7 +150,11 @@ class AttributeReader:
         self, element: etree._Element, tag: str, fact: AttributeFact, text: str, what: str
     ) -> Value:
         """``text`` as the schema types it; the fallback, with a warning, when it does not fit."""
-        value, problem = self.convert(fact, text)
+        key = (id(fact), text)
+        converted = self._converted.get(key)
+        if converted is None:
+            converted = self._converted[key] = self.convert(fact, text)
+        value, problem = converted
         if problem is None:
             return value
         fallback = fact.fallback_in(self.edition)
@@ -393,6 +413,37 @@ class IedReader:
 
 # -- control blocks -----------------------------------------------------------------------------
 
+_Made = TypeVar("_Made")
+
+
+def _trg_ops(values: Mapping[str, Value]) -> TrgOps:
+    return TrgOps(
+        dchg=flag(values, "dchg"),
+        qchg=flag(values, "qchg"),
+        dupd=flag(values, "dupd"),
+        period=flag(values, "period"),
+        gi=flag(values, "gi", True),
+    )
+
+
+def _opt_fields(values: Mapping[str, Value]) -> OptFields:
+    return OptFields(
+        seq_num=flag(values, "seqNum"),
+        time_stamp=flag(values, "timeStamp"),
+        data_set=flag(values, "dataSet"),
+        reason_code=flag(values, "reasonCode"),
+        data_ref=flag(values, "dataRef"),
+        entry_id=flag(values, "entryID"),
+        config_ref=flag(values, "configRef"),
+        buf_ovfl=flag(values, "bufOvfl", True),
+        segmentation=flag(values, "segmentation"),
+    )
+
+
+def _max_clients(values: Mapping[str, Value]) -> int:
+    return number(values, "max", 1)
+
+
 Block = SampledValueControl | GseControl | ReportControl | LogControl
 
 
@@ -412,14 +463,32 @@ class ControlReader:
 
     def __init__(self, attributes: AttributeReader) -> None:
         self.attributes = attributes
+        self._made: dict[tuple[str, object], object] = {}
 
     def _options(self, element: etree._Element | None, tag: str, what: str) -> dict[str, Value]:
         if element is None:
-            return {
-                name: self.attributes._fallback(fact)
-                for name, fact in self.attributes.table(tag).items()
-            }
+            return self.attributes.fallbacks(tag)
         return self.attributes.read(element, tag, what) or {}
+
+    def _shared(
+        self,
+        element: etree._Element | None,
+        tag: str,
+        what: str,
+        build: Callable[[dict[str, Value]], _Made],
+    ) -> _Made:
+        """``build`` of an options element's typed attributes (TrgOps, OptFields, ...):
+        elements with the same attributes share one object, made once (made and reported
+        again each time reading them reported something)."""
+        key = (tag, None if element is None else tuple(element.items()))
+        found = self._made.get(key)
+        if found is None:
+            diagnostics = self.attributes.diagnostics
+            before = len(diagnostics.items)
+            found = build(self._options(element, tag, what))
+            if len(diagnostics.items) == before:
+                self._made[key] = found
+        return cast(_Made, found)
 
     def sampled_value_control(self, element: etree._Element, where: str) -> ControlRecord | None:
         what = f"SampledValueControl {where}.{element.get('name', '')}"
@@ -470,26 +539,21 @@ class ControlReader:
         return ControlRecord("GSEControl", line_of(element), block)
 
     def _trg_ops(self, element: etree._Element | None, what: str) -> TrgOps:
-        values = self._options(element, "TrgOps", f"TrgOps of {what}")
-        return TrgOps(
-            dchg=flag(values, "dchg"),
-            qchg=flag(values, "qchg"),
-            dupd=flag(values, "dupd"),
-            period=flag(values, "period"),
-            gi=flag(values, "gi", True),
-        )
+        return self._shared(element, "TrgOps", f"TrgOps of {what}", _trg_ops)
 
     def report_control(self, element: etree._Element, where: str) -> ControlRecord | None:
         what = f"ReportControl {where}.{element.get('name', '')}"
         values = self.attributes.read(element, "ReportControl", what, essential=("name",))
         if values is None:
             return None
-        opt = self._options(scl_child(element, "OptFields"), "OptFields", f"OptFields of {what}")
+        opt_fields = self._shared(
+            scl_child(element, "OptFields"), "OptFields", f"OptFields of {what}", _opt_fields
+        )
         enabled_element = scl_child(element, "RptEnabled")
         enabled = (
-            self.attributes.read(enabled_element, "RptEnabled", f"RptEnabled of {what}") or {}
+            self._shared(enabled_element, "RptEnabled", f"RptEnabled of {what}", _max_clients)
             if enabled_element is not None
-            else {}
+            else 1
         )
         block = ReportControl(
             name=text(values, "name"),
@@ -500,19 +564,9 @@ class ControlReader:
             buf_time=number(values, "bufTime"),
             intg_pd=number(values, "intgPd"),
             indexed=flag(values, "indexed", True),
-            max=number(enabled, "max", 1) if enabled_element is not None else 1,
+            max=enabled,
             trg_ops=self._trg_ops(scl_child(element, "TrgOps"), what),
-            opt_fields=OptFields(
-                seq_num=flag(opt, "seqNum"),
-                time_stamp=flag(opt, "timeStamp"),
-                data_set=flag(opt, "dataSet"),
-                reason_code=flag(opt, "reasonCode"),
-                data_ref=flag(opt, "dataRef"),
-                entry_id=flag(opt, "entryID"),
-                config_ref=flag(opt, "configRef"),
-                buf_ovfl=flag(opt, "bufOvfl", True),
-                segmentation=flag(opt, "segmentation"),
-            ),
+            opt_fields=opt_fields,
             desc=text(values, "desc"),
         )
         return ControlRecord("ReportControl", line_of(element), block)

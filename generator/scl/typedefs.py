@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from lxml import etree
 
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.facts import SchemaFacts
-from gen61850.generator.scl.guard import guarded
+from gen61850.generator.scl.frozen import maker
+from gen61850.generator.scl.guard import fast, guarded
 from gen61850.generator.scl.identity import IdentityRules, report_clashes
-from gen61850.generator.scl.xmlread import line_of, local_name, scl_children
+from gen61850.generator.scl.xmlread import SCL_NS, line_of, local_name, scl_children
 from gen61850.runtime.device import FC, BasicType, EnumType
 
 
@@ -91,6 +92,24 @@ _BTYPES = {b.value: b for b in BasicType}
 _FCS = {f.value: f for f in FC}
 _TRUE = ("true", "1")
 _KINDS = ("LNodeType", "DOType", "DAType", "EnumType")
+_KIND_OF = {t: k for k in _KINDS for t in (f"{{{SCL_NS}}}{k}", k)}
+_DO = frozenset((f"{{{SCL_NS}}}DO", "DO"))
+_DA = frozenset((f"{{{SCL_NS}}}DA", "DA"))
+_SDO = frozenset((f"{{{SCL_NS}}}SDO", "SDO"))
+_BDA = frozenset((f"{{{SCL_NS}}}BDA", "BDA"))
+_ENUM_VAL = frozenset((f"{{{SCL_NS}}}EnumVal", "EnumVal"))
+_TYPED = (BasicType.STRUCT, BasicType.ENUM)
+_make_attr = maker(AttrDef)
+# name, bType, FC, type, count, dchg, qchg, dupd, valKind of a DA/BDA (what its attributes give)
+_AttrFields = tuple[str, BasicType, FC | None, str | None, int, bool, bool, bool, str]
+_make_sub = maker(SubObjectDef)
+# The identity rules each fast path implements (it runs only when the schema's are these).
+_FAST_RULES = {
+    "LNodeType": frozenset({(("DO",), ("name",))}),
+    "DOType": frozenset({(("*",), ("name",))}),
+    "DAType": frozenset({(("BDA",), ("name",))}),
+    "EnumType": frozenset({(("EnumVal",), ("ord",))}),
+}
 
 
 def _count(element: etree._Element, kind: str, diagnostics: Diagnostics) -> int | str:
@@ -168,6 +187,17 @@ class TemplateReader:
         self.schema_btypes = frozenset(_enumeration(facts, "DA", "bType"))
         self.schema_fcs = frozenset(_enumeration(facts, "DA", "fc"))
         self.value_kinds = frozenset(_enumeration(facts, "DA", "valKind"))
+        self._attr_memo: dict[tuple[bool, tuple[tuple[str, str], ...]], _AttrFields | None] = {}
+        fast_readers = {
+            "LNodeType": self._lnode_type_fast,
+            "DOType": self._do_type_fast,
+            "DAType": self._da_type_fast,
+            "EnumType": self._enum_type_fast,
+        }
+        self._fast = {
+            kind: reader if rules.child_keys(kind) == _FAST_RULES[kind] else None
+            for kind, reader in fast_readers.items()
+        }
 
     def _attr(self, element: etree._Element, is_da: bool, owner: str) -> AttrDef | None:
         kind = "DA" if is_da else "BDA"
@@ -329,6 +359,170 @@ class TemplateReader:
             values.append((int(ord_text), (val.text or "").strip()))
         return EnumType(type_id, tuple(values))
 
+    # -- fast paths: the common, correct case only; None at anything else -----------------
+
+    def _attr_fields(self, items: tuple[tuple[str, str], ...], is_da: bool) -> _AttrFields | None:
+        """What a DA (``is_da``) or BDA with these attributes reads as, but its values and
+        line; None when reading it would report anything."""
+        attributes = dict(items)
+        get = attributes.get
+        name = (get("name") or "").strip()
+        btype = _BTYPES.get((get("bType") or "").strip())
+        if not name or btype is None:
+            return None
+        fc: FC | None = None
+        if is_da:
+            fc_text = (get("fc") or "").strip()
+            fc = _FCS.get(fc_text) if (fc_text in self.schema_fcs or not self.schema_fcs) else None
+            if fc is None:
+                return None
+        type_id = get("type")
+        if btype in _TYPED:
+            if not type_id:
+                return None
+        else:
+            type_id = None
+        count_text = (get("count") or "0").strip()
+        if not count_text.isdigit() or len(count_text) >= 10:
+            return None
+        value_kind = get("valKind") or "Set"
+        if self.value_kinds and value_kind not in self.value_kinds:
+            return None
+        return (
+            name,
+            btype,
+            fc,
+            type_id,
+            int(count_text),
+            (get("dchg") or "false").strip().lower() in _TRUE,
+            (get("qchg") or "false").strip().lower() in _TRUE,
+            (get("dupd") or "false").strip().lower() in _TRUE,
+            value_kind,
+        )
+
+    def _attr_fast(self, element: etree._Element, is_da: bool) -> AttrDef | None:
+        items: Any = tuple(element.items())
+        key = (is_da, items)
+        memo = self._attr_memo
+        if key in memo:
+            fields = memo[key]
+        else:
+            fields = memo[key] = self._attr_fields(items, is_da)
+        if fields is None:
+            return None
+        name, btype, fc, type_id, count, dchg, qchg, dupd, value_kind = fields
+        vals = _vals(element) if len(element) else ()
+        return _make_attr(
+            name,
+            btype,
+            fc,
+            type_id,
+            count,
+            vals,
+            line_of(element),
+            dchg,
+            qchg,
+            dupd,
+            value_kind,
+            "",
+        )
+
+    @staticmethod
+    def _sub_fast(element: etree._Element, kind: str) -> SubObjectDef | None:
+        get = element.get
+        name = (get("name") or "").strip()
+        type_id = (get("type") or "").strip()
+        count_text = (get("count") or "0").strip()
+        if not name or not type_id or not count_text.isdigit() or len(count_text) >= 10:
+            return None
+        return _make_sub(name, type_id, int(count_text), line_of(element), "", kind)
+
+    @staticmethod
+    def _lnode_type_fast(element: etree._Element, type_id: str) -> LNodeTypeDef | None:
+        ln_class = (element.get("lnClass") or "").strip()
+        if not ln_class:
+            return None
+        dos: list[SubObjectDef] = []
+        names: set[str] = set()
+        add = names.add
+        make = _make_sub
+        child: Any
+        for child in element.iterchildren(*_DO):
+            get = child.get
+            name = get("name")
+            type_text = get("type")
+            if not name or not type_text:
+                return None
+            count_text = get("count")
+            count = 0
+            if count_text is not None:
+                count_text = (count_text or "0").strip()
+                if not count_text.isdigit() or len(count_text) >= 10:
+                    return None
+                count = int(count_text)
+            name = name.strip()
+            type_text = type_text.strip()
+            if not name or not type_text or name in names:
+                return None
+            add(name)
+            dos.append(make(name, type_text, count, child.sourceline or 0, "", "DO"))
+        return LNodeTypeDef(type_id, ln_class, tuple(dos), line_of(element))
+
+    def _do_type_fast(self, element: etree._Element, type_id: str) -> DOTypeDef | None:
+        children: list[SubObjectDef | AttrDef] = []
+        names: set[str] = set()
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            name = child.get("name")
+            if name is not None:
+                key = name.strip()
+                if key in names:
+                    return None
+                names.add(key)
+            made: SubObjectDef | AttrDef | None
+            if tag in _DA:
+                made = self._attr_fast(child, True)
+            elif tag in _SDO:
+                made = self._sub_fast(child, "SDO")
+            else:
+                continue
+            if made is None:
+                return None
+            children.append(made)
+        return DOTypeDef(type_id, element.get("cdc", ""), tuple(children), line_of(element))
+
+    def _da_type_fast(self, element: etree._Element, type_id: str) -> DATypeDef | None:
+        bdas: list[AttrDef] = []
+        names: set[str] = set()
+        for child in element:
+            if child.tag not in _BDA:
+                continue
+            made = self._attr_fast(child, False)
+            if made is None or made.name in names:
+                return None
+            names.add(made.name)
+            bdas.append(made)
+        return DATypeDef(type_id, tuple(bdas), line_of(element))
+
+    @staticmethod
+    def _enum_type_fast(element: etree._Element, type_id: str) -> EnumType | None:
+        values: list[tuple[int, str]] = []
+        ords: set[str] = set()
+        for child in element:
+            if child.tag not in _ENUM_VAL:
+                continue
+            ord_text = child.get("ord")
+            if ord_text is None:
+                return None
+            ord_text = ord_text.strip()
+            if ord_text in ords or not ord_text.lstrip("-").isdigit() or len(ord_text) > 11:
+                return None
+            ords.add(ord_text)
+            values.append((int(ord_text), (child.text or "").strip()))
+        return EnumType(type_id, tuple(values))
+
     def read(self, templates: etree._Element | None) -> TypeDefs:
         """Read DataTypeTemplates; bad definitions are reported and left out."""
         if templates is None:
@@ -340,14 +534,31 @@ class TemplateReader:
         enums: dict[str, EnumType] = {}
         enum_lines: dict[str, int] = {}
         dropped = report_clashes(
-            self.rules.check("DataTypeTemplates", templates), "DataTypeTemplates", d
+            self.rules.check("DataTypeTemplates", templates, keyrefs=False),
+            "DataTypeTemplates",
+            d,
         )
+        fast_readers = self._fast
         for element in templates:
-            kind = local_name(element)
-            if kind not in _KINDS or id(element) in dropped:
+            kind = _KIND_OF.get(element.tag)
+            if kind is None or (dropped and id(element) in dropped):
                 continue
-            line = line_of(element)
             type_id = (element.get("id") or "").strip()
+            reader = fast_readers[kind]
+            if type_id and reader is not None:
+                quick = fast(reader, element, type_id)
+                if isinstance(quick, LNodeTypeDef):
+                    lnode.setdefault(type_id, quick)
+                elif isinstance(quick, DOTypeDef):
+                    do.setdefault(type_id, quick)
+                elif isinstance(quick, DATypeDef):
+                    da.setdefault(type_id, quick)
+                elif isinstance(quick, EnumType):
+                    enums.setdefault(type_id, quick)
+                    enum_lines.setdefault(type_id, line_of(element))
+                if quick is not None:
+                    continue
+            line = line_of(element)
             if not type_id:
                 d.error(line, f"{kind} without id left out", cost=kind, rule="required", tag=kind)
                 continue

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -96,11 +97,15 @@ def scl_children_named(
     if tags is None:
         tags = _TAGS[names] = tuple(t for name in names for t in (_NS_PREFIX + name, name))
     for child in element.iterchildren(*tags):
-        found.setdefault(local_name(child) or "", []).append(child)
+        name = _LOCAL.get(child.tag)
+        if name is None:
+            name = _LOCAL[child.tag] = local_name(child) or ""
+        found.setdefault(name, []).append(child)
     return found
 
 
 _TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LOCAL: dict[str, str] = {}  # tag → local name, for the tags of ``_TAGS``
 
 
 def scl_child(element: etree._Element, name: str) -> etree._Element | None:
@@ -138,15 +143,43 @@ def adopt(element: etree._Element | None, namespace: str) -> None:
         node.tag = _NS_PREFIX + str(node.tag)[len(prefix) :]
 
 
+Cuts = tuple[tuple[int, int, bytes], ...]  # (start, end, what is read instead), ascending
+
+
+class _Spliced:
+    """A file read with some byte ranges replaced (``cuts``): what ``iterparse`` reads when
+    sections parsed ahead need not be parsed again."""
+
+    def __init__(self, stream: BinaryIO, cuts: Cuts) -> None:
+        self.stream = stream
+        self.cuts = list(cuts)
+        self.position = 0  # in the file
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = 1 << 62
+        if self.cuts and self.position == self.cuts[0][0]:
+            _, end, instead = self.cuts.pop(0)
+            self.stream.seek(end)
+            self.position = end
+            return instead or self.read(size)
+        if self.cuts:
+            size = min(size, self.cuts[0][0] - self.position)
+        data: bytes = self.stream.read(size)
+        self.position += len(data)
+        return data
+
+
 def _iterparse(
-    path: Path, tags: tuple[str, ...], namespace: str = SCL_NS
+    path: Path, tags: tuple[str, ...], namespace: str = SCL_NS, cuts: Cuts = ()
 ) -> Iterator[tuple[str, etree._Element]]:
-    """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C)."""
+    """lxml iterparse with the safe settings, reporting only ``tags`` (filtered in C);
+    ``cuts``: byte ranges read as something else (see ``_Spliced``)."""
     spaces = (_NS_PREFIX, "") if namespace in (SCL_NS, "") else (_NS_PREFIX, "", f"{{{namespace}}}")
     names = tuple(space + name for name in tags for space in spaces)
     with path.open("rb") as stream:  # closed even when the caller stops early
         yield from etree.iterparse(
-            stream,
+            _Spliced(stream, cuts) if cuts else stream,
             events=("end",),
             tag=names,
             resolve_entities=False,
@@ -158,12 +191,32 @@ def _iterparse(
         )
 
 
-def _drop(element: etree._Element) -> None:
-    """Free a finished top-level section (and the empty slots of those before it)."""
-    element.clear()
+def _drop(element: etree._Element, kept: tuple[etree._Element, ...] = ()) -> None:
+    """Free a finished top-level section: its content now, the element itself (with the
+    sections and text before it, but not ``kept``) once the parser has moved past them.
+
+    The text after the section is not touched: the parser may still be adding to it.
+    libxml2 appends to the last text node it made in place, by the length it remembers;
+    were that node freed under it (``clear()`` without ``keep_tail``, or ``remove()``,
+    which takes the tail along), the next characters would be written past the end of
+    whichever text node came before (a chunk boundary in the white space after an end tag
+    is enough).
+    """
+    element.clear(keep_tail=True)  # type: ignore[call-arg]  # (missing from lxml-stubs)
     parent = element.getparent()
-    if parent is not None:
-        parent.remove(element)
+    if parent is None:
+        return
+    for previous in list(element.itersiblings(preceding=True)):
+        if not any(previous is k for k in kept):
+            parent.remove(previous)
+
+
+def _drop_all(root: etree._Element | None, kept: tuple[etree._Element, ...]) -> None:
+    """Once the whole file is parsed: free every top-level section but ``kept``."""
+    if root is not None:
+        for child in list(root):
+            if not any(child is k for k in kept):
+                root.remove(child)
 
 
 def _first_element(path: Path) -> etree._Element | None:
@@ -189,17 +242,20 @@ def scan(path: Path, diagnostics: Diagnostics) -> SclContext | None:
     try:
         kept: dict[str, etree._Element] = {}
         ied_count = 0
+        top: etree._Element | None = None
         for _, element in _iterparse(path, _TOP_LEVEL, root.namespace):
             adopt(element, root.namespace)
             parent = element.getparent()
             if parent is None or parent.getparent() is not None:
                 continue  # the root itself, or a nested element with a top-level name
+            top = parent
             name = local_name(element) or ""
             if name in ("Header", "Communication", "DataTypeTemplates") and name not in kept:
                 kept[name] = element
                 continue
             ied_count += name == "IED"
-            _drop(element)
+            _drop(element, tuple(kept.values()))
+        _drop_all(top, tuple(kept.values()))
     except etree.XMLSyntaxError as error:
         report_syntax_error(path, error, diagnostics)
         return None
@@ -279,12 +335,13 @@ def iter_ieds(path: Path, namespace: str = SCL_NS) -> Iterator[etree._Element]:
 
 
 def iter_sections(
-    path: Path, names: tuple[str, ...] = _TOP_LEVEL, namespace: str = SCL_NS
+    path: Path, names: tuple[str, ...] = _TOP_LEVEL, namespace: str = SCL_NS, cuts: Cuts = ()
 ) -> Iterator[tuple[str, etree._Element]]:
     """The top-level sections called ``names`` in turn (others are not reported), each
     freed once the caller has moved on: memory holds one section at a time. Sections of a
-    file in another namespace are renamed into the SCL namespace (``adopt``)."""
-    for _, element in _iterparse(path, names, namespace):
+    file in another namespace are renamed into the SCL namespace (``adopt``). ``cuts``:
+    byte ranges the parser reads as something else (sections parsed ahead)."""
+    for _, element in _iterparse(path, names, namespace, cuts):
         parent = element.getparent()
         if parent is None or parent.getparent() is not None:
             continue

@@ -184,8 +184,9 @@ def _streams_valid(path: Path, schema: etree.XMLSchema) -> bool:
             ):
                 parent = element.getparent()
                 if parent is not None and parent.getparent() is None:
-                    element.clear()
-                    parent.remove(element)
+                    element.clear(keep_tail=True)  # the parser may still add to the tail
+                    for previous in list(element.itersiblings(preceding=True)):
+                        parent.remove(previous)
     except (etree.XMLSyntaxError, OSError, ValueError):
         return False
     return True
