@@ -48,8 +48,10 @@ _FCS = {f.value: f for f in FC}
 _INSTANCE_TAGS = tuple(t for name in ("SDI", "DAI") for t in (f"{{{SCL_NS}}}{name}", name))
 _VAL_TAGS = (f"{{{SCL_NS}}}Val", "Val")
 # Attributes of DOI/SDI/DAI the IR does not keep: left out of the memo keys, so instances
-# that differ only by them share their resolution (lxml writes attributes with "…").
-_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"\0]*"')
+# that differ only by them share their resolution (lxml writes attributes with "…"). Only
+# inside a tag: the look-ahead reaches the tag's ">" before any "<" (lxml escapes both in
+# text and attribute values), so text of a Val that looks like such an attribute stays.
+_UNUSED = re.compile(rb' (?:desc|valImport|sAddr)="[^"\0]*"(?=[^<>\0]*>)')
 _VALUE_KINDS = ("Spec", "Conf", "RO", "Set")
 _ATTRIBUTE = re.compile(rb'([^\s=]+)="([^"]*)"')
 _make_member = maker(DataSetMember)
