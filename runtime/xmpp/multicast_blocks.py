@@ -183,6 +183,7 @@ class MulticastBlocks:
         self.model = model
         self.blocks: dict[str, MulticastBlock] = {}
         self._guarding = False
+        self._publishing: dict[str, MulticastBlock] = {}  # GoCBs with GoEna TRUE
         streams, runners = streams or {}, runners or {}
         gooses, goose_runners = gooses or {}, goose_runners or {}
         for ld in model.ied.logical_devices:
@@ -307,6 +308,9 @@ class MulticastBlocks:
             if block.goose_runner is not None:
                 block.goose_runner.stop()
             block.values["GoEna"] = False
+            self._publishing.pop(block.reference, None)
+            return
+        if block.values["GoEna"]:  # already publishing: the curve goes on as it is
             return
         if block.values["NdsCom"]:  # needs commissioning: no valid data set
             raise AccessFailure(DataAccessError.OBJECT_VALUE_INVALID)
@@ -326,6 +330,7 @@ class MulticastBlocks:
             log.error("%s: the GOOSE publisher did not start: %s", block.reference, error)
             raise AccessFailure(DataAccessError.TEMPORARILY_UNAVAILABLE) from None
         block.values["GoEna"] = True
+        self._publishing[block.reference] = block
 
     def goose_now(self, block: MulticastBlock) -> GooseConfig:
         """The SCL's GoCB with GoID, DatSet and ConfRev as they are now. Another data set
@@ -362,6 +367,8 @@ class MulticastBlocks:
     def _changed(self, changes: list[Change]) -> None:
         """A transaction of the value store: a new GOOSE state of each enabled GoCB whose
         data set it touches with a trigger."""
+        if not self._publishing:  # the common case: no GOOSE is being published
+            return
         touched: set[DataSetRef] = set()
         store = self.model.store
         for change in changes:
@@ -369,13 +376,8 @@ class MulticastBlocks:
                 touched.update(ref for ref, _ in store.members_of(change.key))
         if not touched:
             return
-        for block in self.blocks.values():
-            if (
-                block.fc == "GO"
-                and block.values["GoEna"]
-                and block.data_set in touched
-                and block.goose_runner is not None
-            ):
+        for block in list(self._publishing.values()):
+            if block.data_set in touched and block.goose_runner is not None:
                 try:
                     block.goose_runner.publish(self.goose_values(block))
                 except (AccessFailure, GooseValueError, OSError) as error:
@@ -435,6 +437,7 @@ class MulticastBlocks:
             if block.goose_runner is not None and block.values.get("GoEna"):
                 block.goose_runner.stop()
                 block.values["GoEna"] = False
+        self._publishing.clear()
 
 
 class MulticastBlockProvider:

@@ -282,6 +282,9 @@ def test_go_ena_over_8_2_starts_and_stops_the_goose_publisher(
             assert (pdu.stNum, pdu.sqNum, pdu.ndsCom, pdu.numDatSetEntries) == (1, 0, False, 2)
             assert [plain(v) for v in pdu.allData] == [False, "0000000000000"]
             assert [f.pdu.sqNum for f in seen(1)][:3] == [0, 1, 2]  # the retransmission curve
+            await put(a, GOCB, "GoEna", True)  # again TRUE: no restart, no new state
+            await asyncio.sleep(0.1)
+            assert [f.pdu.sqNum for f in seen(1)].count(0) == 1
             with pytest.raises(DataAccessFailure) as refused:
                 await put(a, GOCB, "GoID", "other")
             assert refused.value.code == 2  # not while enabled
