@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from gen61850.runtime.xmpp.errors import LocalError
 
@@ -231,8 +231,49 @@ def dev_server(kind: str = "prosody", **options: Any) -> XmppDevServer:
     raise DevServerError(f"unknown XMPP server {kind!r} (one of {', '.join(SERVER_KINDS)})")
 
 
+class LocalServer:
+    """The life cycle a local XMPP server shares (Prosody's ``DevServer``, ejabberd's
+    ``EjabberdServer``): stop it and drop its temporary folder, a context manager, its pid.
+    A subclass sets ``folder``, ``_tmp`` and ``_process`` and defines ``start`` and
+    ``stop_process``."""
+
+    folder: Path | None
+    _tmp: tempfile.TemporaryDirectory[str] | None
+    _process: subprocess.Popen[bytes] | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop_process(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server process and remove the temporary folder."""
+        self.stop_process()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self.folder = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+
 @dataclass
-class DevServer:
+class DevServer(LocalServer):
     """A Prosody on 127.0.0.1 with TLS and a test CA, in a temporary folder of its own."""
 
     domain: str = DEFAULT_DOMAIN
@@ -362,30 +403,6 @@ class DevServer:
             else:
                 jids.append(self.register(user, password))
         return jids
-
-    def stop(self) -> None:
-        """Stop Prosody by its pid and remove the temporary folder."""
-        self.stop_process()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-            self.folder = None
-
-    def __enter__(self) -> DevServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        """Prosody's process id while it runs."""
-        return self._process.pid if self._process is not None else None
 
     @property
     def log_text(self) -> str:

@@ -23,12 +23,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from xml.sax.saxutils import quoteattr
 
 from gen61850.runtime.xmpp.devserver import (
     DEFAULT_DOMAIN,
     DevServerError,
+    LocalServer,
     free_port,
     make_certificates,
 )
@@ -75,7 +75,7 @@ def ejabberd_config(*, folder: Path, domain: str, port: int, require_tls: bool, 
 
 
 @dataclass
-class EjabberdServer:
+class EjabberdServer(LocalServer):
     """An ejabberd node on 127.0.0.1 with TLS and a test CA, in a temporary folder of its own.
 
     Same interface as ``devserver.DevServer`` (Prosody): ``host``, ``port``, ``domain``,
@@ -299,30 +299,6 @@ class EjabberdServer:
         finally:
             pie.unlink()
         return [f"{user}@{self.domain}" for user in accounts]
-
-    def stop(self) -> None:
-        """SIGTERM to the node (it shuts down cleanly) and remove the temporary folder."""
-        self.stop_process()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-            self.folder = None
-
-    def __enter__(self) -> EjabberdServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        """The Erlang VM's process id while it runs (``erl`` execs beam)."""
-        return self._process.pid if self._process is not None else None
 
     @property
     def log_text(self) -> str:
