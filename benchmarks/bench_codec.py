@@ -114,6 +114,9 @@ def measure(asdus: int) -> list[list[object]]:
     def us(key: str) -> float | None:
         return times[key].best * 1e6 if key in times else None
 
+    def median_us(key: str) -> str:
+        return f"{times[key].median * 1e6:.2f}" if key in times else "-"
+
     results = [(name, us(f"{name} decode") or 0.0, us(f"{name} encode")) for name, _d, _e in cases]
     ours_decode, ours_encode = results[0][1], results[0][2]
     ours_frame_decode, ours_frame_encode = results[1][1], results[1][2]
@@ -126,6 +129,7 @@ def measure(asdus: int) -> list[list[object]]:
             [
                 name,
                 dec,
+                median_us(f"{name} decode"),
                 f"{dec / base_dec:.2f}x",
                 "-" if enc is None else f"{enc:.2f}",
                 "-" if enc is None or base_enc is None else f"{enc / base_enc:.2f}x",
@@ -135,7 +139,7 @@ def measure(asdus: int) -> list[list[object]]:
 
 
 def main() -> None:
-    header = ["codec", "decode µs (min)", "vs ours", "encode µs (min)", "vs ours"]
+    header = ["codec", "decode µs (min)", "(median)", "vs ours", "encode µs (min)", "vs ours"]
     for asdus in (1, 8):
         rows = measure(asdus)
         print_table(
