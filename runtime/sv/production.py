@@ -30,6 +30,10 @@ from gen61850.runtime.sv.source import SineWave, SourceError
 from gen61850.runtime.sv.sources import Block, Source, SourceContext
 
 NS = 1_000_000_000
+WINDOW = 8
+"""Blocks of one size whose median cost decides a computed source's next block size."""
+PROBE_EVERY = 256
+"""Blocks after which a computed source's feed tries blocks twice as long again."""
 GENERIC_CHANGES = frozenset({"quality", "simulation"})
 """Changes the publisher makes for any source (the rest go to the source's ``apply``)."""
 
@@ -58,11 +62,22 @@ class WireWriter:
         self.int_scales = scales[self.int_ch] if self.int_ch.size else scales[:0]
         self.float_scales = scales[self.float_ch] if self.float_ch.size else scales[:0]
         self.clipped = 0
+        types = {c.type for c in chans}
+        qualities = {c.quality for c in chans}
+        self.uniform = (
+            (types.pop(), qualities.pop()) if len(types) == 1 and len(qualities) == 1 else None
+        )
+        """(type, with quality) when every channel has the same: one strided write each."""
+        self.scales = scales
 
     def octets(
         self, values: npt.NDArray[np.float64], quality: npt.NDArray[np.uint32] | None
     ) -> bytes:
         """The samples' octets; INT32 values out of range (or NaN) are clipped (counted)."""
+        if self.uniform is not None:
+            uniform = self._uniform_octets(values, quality, *self.uniform)
+            if uniform is not None:
+                return uniform
         count = values.shape[0]
         words = np.zeros((count, self.items), dtype=">u4")
         if self.int_ch.size:
@@ -82,6 +97,33 @@ class WireWriter:
                 words[:, self.q_pos] = quality[self.q_ch]
             else:
                 words[:, self.q_pos] = quality[:, self.q_ch]
+        return words.tobytes()
+
+    def _uniform_octets(
+        self,
+        values: npt.NDArray[np.float64],
+        quality: npt.NDArray[np.uint32] | None,
+        kind: ChannelType,
+        with_quality: bool,
+    ) -> bytes | None:
+        """``octets`` for a layout whose channels all have one type and all have (or all
+        lack) quality: a few whole-array operations, the cost of a block being mostly per
+        call. None when an INT32 value is out of range or NaN (``octets`` then clips and
+        counts)."""
+        count, channels = values.shape
+        scaled = values * self.scales
+        words = np.empty((count, channels, 2 if with_quality else 1), dtype=">u4")
+        if kind is ChannelType.INT32:
+            np.rint(scaled, out=scaled)
+            if not (
+                scaled.min(initial=0.0) >= -2147483648.0 and scaled.max(initial=0.0) <= 2147483647.0
+            ):
+                return None
+            words.view(">i4")[:, :, 0] = scaled
+        else:
+            words.view(">f4")[:, :, 0] = scaled
+        if with_quality:
+            words[:, :, 1] = 0 if quality is None else quality
         return words.tobytes()
 
     def patch_quality(self, octets: bytes | memoryview, quality: npt.NDArray[np.uint32]) -> bytes:
@@ -138,7 +180,11 @@ class Feed:
         self.cost_ns = 0
         """A block's cost (ns), the recent worst: whether a block still fits before a send."""
         self.typical_ns = 0
-        """A block's usual cost (ns), a moving average: what the block size follows."""
+        """A block's usual cost (ns): the median of the latest window, what the block size follows."""
+        self.window: list[int] = []
+        """The costs (ns) of the latest blocks of the current size."""
+        self.since_probe = 0
+        """Blocks made since the block size last grew."""
         self.reset(lead_samples=frame_samples)
 
     def reset(self, lead_samples: int) -> None:
@@ -153,10 +199,11 @@ class Feed:
         self.underruns = 0
         n = self.n
         self.max_block = max(n, lead_samples // 3 // n * n)
-        if self.table is not None:
-            self.block = self.max_block
-        else:
-            self.block = max(n, min(self.max_block, 4 * n))
+        # A computed source starts with the longest blocks (the fewest calls) and shrinks
+        # them only if they turn out too slow to fit between two bursts.
+        self.block = self.max_block
+        self.since_probe = 0
+        self.window = []
 
     # ------------------------------------------------------------ producer side
 
@@ -239,10 +286,14 @@ class Production:
         feeds: list[tuple[Feed, int, float]],
         lead_ns: int,
         clock: Callable[[], int],
+        cpu_clock: Callable[[], int] = time.thread_time_ns,
     ) -> None:
         self.feeds = feeds  # (feed, start_ns, sample period ns)
         self.lead_ns = lead_ns
         self.clock = clock
+        self.cpu_clock = cpu_clock
+        """What a block costs is read on this thread's CPU clock: time the thread spent
+        preempted (another task, the hypervisor) is not the block's cost."""
         self.lock = threading.Lock()
         self.heap: list[tuple[int, int]] = []
 
@@ -254,47 +305,74 @@ class Production:
             lead = max(feed.n, int(self.lead_ns / period))
             feed.reset(lead)
             while feed.produced * period < self.lead_ns:
-                began = time.perf_counter_ns()
+                began = self.cpu_clock()
                 feed.produce(self.lock)
-                feed.cost_ns = max(feed.cost_ns * 15 // 16, time.perf_counter_ns() - began)
+                self._account(feed, self.cpu_clock() - began, period)
             feed.advance(0, self.lock)
             self.heap.append((start_ns + round(feed.produced * period), index))
         heapq.heapify(self.heap)
 
     def fill(self, due: int, margin_ns: int = 20_000) -> None:
         """Make blocks while the feeds that run out first need them and the time until
-        ``due`` allows; a feed less than a block (and two frames) ahead is served even so."""
+        ``due`` allows; a feed with less than two frames made past ``due`` is served
+        even so (it would otherwise run dry at a send)."""
         heap = self.heap
         clock = self.clock
         horizon = due + self.lead_ns
         while heap and heap[0][0] < horizon:
             ready_ns, index = heap[0]
             feed, start_ns, period = self.feeds[index]
-            urgent = ready_ns - due < (feed.block + 2 * feed.n) * period
-            began = clock()
-            if not urgent and began + feed.cost_ns + margin_ns > due:
+            critical = ready_ns - due < 2 * feed.n * period
+            if not critical and clock() + feed.cost_ns + margin_ns > due:
                 return
-            t0 = time.perf_counter_ns()
+            began = self.cpu_clock()
             feed.produce(self.lock)
-            cost = time.perf_counter_ns() - t0
-            feed.cost_ns = max(feed.cost_ns * 15 // 16, cost)
-            feed.typical_ns = cost if not feed.typical_ns else (7 * feed.typical_ns + cost) // 8
-            self._adapt(feed, feed.typical_ns, period)
+            self._account(feed, self.cpu_clock() - began, period)
             heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
+
+    def _account(self, feed: Feed, cost: int, period: float) -> None:
+        """What the block just made tells: ``cost_ns``, the recent worst used to decide
+        whether a block fits before a send, decays by a sixteenth a block and takes in
+        at most three times the usual cost (one block slowed by a page fault or the
+        hypervisor must not keep every later block from fitting anywhere, and then
+        have them all made at the last moment, just before one send); then the size."""
+        usual = feed.typical_ns
+        feed.cost_ns = max(feed.cost_ns * 15 // 16, min(cost, 3 * usual) if usual else cost)
+        self._adapt(feed, cost, period)
 
     @staticmethod
     def _adapt(feed: Feed, cost: int, period: float) -> None:
-        """Blocks of a computed source sized to take about a third of a frame period, by
-        their usual cost (a single slow block, a VM's hiccup, does not halve them: a
-        source's cost is mostly per call, so small blocks cost the most time in all)."""
+        """Blocks of a computed source sized to take at most half a frame period, so that
+        one fits between two bursts, judged by the median cost of ``WINDOW`` blocks of one
+        size, read on the CPU clock (a preempted block is not a slow one, and one block
+        slowed by a page fault does not move a median).
+
+        A block's cost is mostly a fixed part per call (numpy's), so a block twice as long
+        usually costs much less than twice as much: besides growing when twice the cost
+        would still fit, a feed tries the next size every ``PROBE_EVERY`` blocks and keeps
+        it while it fits. Without that, blocks halved in a slow spell would never grow
+        back, and blocks of a sample or two cost more CPU than there is.
+        """
         if feed.table is not None:
             return
-        target = period * feed.n / 3
-        if cost > target and feed.block > feed.n:
+        feed.since_probe += 1
+        window = feed.window
+        window.append(cost)
+        if len(window) < WINDOW:
+            return
+        window.sort()
+        usual = window[WINDOW // 2]
+        window.clear()
+        feed.typical_ns = usual
+        target = period * feed.n / 2
+        if usual > target and feed.block > feed.n:
             feed.block = max(feed.n, feed.block // 2 // feed.n * feed.n)
-            feed.typical_ns //= 2  # until blocks of the new size tell
-        elif cost < target / 3 and feed.block * 2 <= feed.max_block:
+        elif feed.block * 2 <= feed.max_block and (
+            2 * usual <= target or feed.since_probe >= PROBE_EVERY
+        ):
             feed.block *= 2
+            feed.cost_ns = max(feed.cost_ns, 2 * usual)  # at most, for fitting it in
+            feed.since_probe = 0
 
     @property
     def underruns(self) -> int:

@@ -268,12 +268,13 @@ def test_a_source_may_give_quality_per_sample_and_the_simulation_bit() -> None:
                 index[:, None].astype(float), (index % 3)[:, None].astype(np.uint32), first >= 8
             )
 
-    frames = publish(config, 16, [Flags(lambda t: t)])
+    frames = publish(config, 160, [Flags(lambda t: t)])  # several blocks, whatever their size
     receiver = SvReceiver(streams=[config])
     rows = [receiver.feed_scaled(f, 0.0) for f in frames]
-    assert [r.values[0][0] for r in rows] == list(range(16))  # type: ignore[union-attr,index]
-    assert [r.quality[0][0] for r in rows] == [i % 3 for i in range(16)]  # type: ignore[union-attr,index]
-    assert any(r.simulated for r in rows)  # type: ignore[union-attr]
+    assert [r.values[0][0] for r in rows] == list(range(160))  # type: ignore[union-attr,index]
+    assert [r.quality[0][0] for r in rows] == [i % 3 for i in range(160)]  # type: ignore[union-attr,index]
+    assert not any(r.simulated for r in rows[:8])  # type: ignore[union-attr]
+    assert all(r.simulated for r in rows[-8:])  # type: ignore[union-attr]
 
 
 @pytest.mark.tshark

@@ -44,9 +44,16 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def served(env: Env, handler: ControlHandler | None = None) -> AsyncIterator[Bench]:
+async def served(
+    env: Env, handler: ControlHandler | None = None, *, sbo_timeout_ms: int = 30_000
+) -> AsyncIterator[Bench]:
+    """The control IED served over XMPP. SPCSO2's sboTimeout (400 ms in the SCL, which the
+    sans-I/O tests use) is ``sbo_timeout_ms`` here: a select followed by two round trips
+    through a loaded XMPP server must not expire unless a test means it to."""
     check = SchemaCheck()
-    server = AcsiServer(env.settings("ied1"), control_model(time.time), inspect=check)
+    model = control_model(time.time)
+    model.set_value(f"{LD}/GGIO1.SPCSO2.sboTimeout[CF]", sbo_timeout_ms)
+    server = AcsiServer(env.settings("ied1"), model, inspect=check)
     service = ControlService(server.core, handler)
     clients = [AcsiClient(env.settings(u), inspect=check) for u in ("client1", "client2")]
     await server.start()
@@ -126,7 +133,7 @@ def test_another_client_cannot_operate_what_one_selected(xmpp_env: Env) -> None:
 
 def test_sbo_timeout_and_cancel(xmpp_env: Env) -> None:
     async def body() -> None:
-        async with served(xmpp_env) as bench:
+        async with served(xmpp_env, sbo_timeout_ms=400) as bench:
             one = bench.one
             assert (await one.select(f"{LD}/GGIO1.SPCSO2")).accepted  # sboTimeout 400 ms
             await asyncio.sleep(1.0)
