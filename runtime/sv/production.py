@@ -32,6 +32,10 @@ from gen61850.runtime.sv.sources import Block, Source, SourceContext
 NS = 1_000_000_000
 WINDOW = 8
 """Blocks of one size whose median cost decides a computed source's next block size."""
+RECENT = 8
+"""Blocks whose second worst cost says whether the next one fits before a send."""
+REMEMBERED = 64
+"""Windows for which the usual cost of another block size is taken as still true."""
 PROBE_EVERY = 256
 """Blocks after which a computed source's feed tries blocks twice as long again."""
 GENERIC_CHANGES = frozenset({"quality", "simulation"})
@@ -178,11 +182,17 @@ class Feed:
         self.pending: list[tuple[int, dict[str, object]]] = []
         self.block = frame_samples
         self.cost_ns = 0
-        """A block's cost (ns), the recent worst: whether a block still fits before a send."""
-        self.typical_ns = 0
-        """A block's usual cost (ns): the median of the latest window, what the block size follows."""
-        self.window: list[int] = []
+        """What the next block may cost (ns): the second worst of the latest ones, used to
+        decide whether it fits before a send."""
+        self.recent: deque[int] = deque(maxlen=RECENT)
         """The costs (ns) of the latest blocks of the current size."""
+        self.typical_ns = 0
+        """A block's usual cost (ns): the median of the latest window, what the size follows."""
+        self.window: list[int] = []
+        """The costs (ns) of the blocks of the current window (one size)."""
+        self.usual_by_size: dict[int, tuple[int, int]] = {}
+        """Per block size: its usual cost (ns) and the window that measured it."""
+        self.windows = 0
         self.since_probe = 0
         """Blocks made since the block size last grew."""
         self.reset(lead_samples=frame_samples)
@@ -204,6 +214,10 @@ class Feed:
         self.block = self.max_block
         self.since_probe = 0
         self.window = []
+        self.recent.clear()
+        self.usual_by_size = {}
+        self.windows = 0
+        self.cost_ns = 0
 
     # ------------------------------------------------------------ producer side
 
@@ -277,6 +291,16 @@ class Feed:
         self.sending_simulation = chunk.simulation
 
 
+def self_similar(feed: Feed, size: int, usual: int, *, larger: bool = False) -> bool:
+    """Whether the usual cost of blocks of ``size``, measured lately, says that halving
+    blocks costing ``usual`` gains less than a quarter (``larger``: ``size`` is the double
+    of the current size, else its half)."""
+    known, measured = feed.usual_by_size.get(size, (0, -REMEMBERED))
+    if not known or feed.windows - measured >= REMEMBERED:
+        return False
+    return 4 * usual >= 3 * known if larger else 4 * known >= 3 * usual
+
+
 class Production:
     """Every feed of a run, and the order in which they run out (a heap of the due time
     of each feed's first sample not yet made)."""
@@ -314,30 +338,40 @@ class Production:
 
     def fill(self, due: int, margin_ns: int = 20_000) -> None:
         """Make blocks while the feeds that run out first need them and the time until
-        ``due`` allows; a feed with less than two frames made past ``due`` is served
-        even so (it would otherwise run dry at a send)."""
+        ``due`` allows. A block that does not fit is made all the same when its feed has
+        less than two frames made past ``due`` (it would run dry at a send), and one
+        such block per call when the feed has less than a block and two frames (feeds
+        that run alike would otherwise all reach the last moment before the same send)."""
         heap = self.heap
         clock = self.clock
         horizon = due + self.lead_ns
+        made = False
         while heap and heap[0][0] < horizon:
             ready_ns, index = heap[0]
             feed, start_ns, period = self.feeds[index]
-            critical = ready_ns - due < 2 * feed.n * period
-            if not critical and clock() + feed.cost_ns + margin_ns > due:
-                return
+            if clock() + feed.cost_ns + margin_ns > due:
+                ahead = ready_ns - due
+                if ahead >= 2 * feed.n * period and (
+                    made or ahead >= (feed.block + 2 * feed.n) * period
+                ):
+                    return
             began = self.cpu_clock()
             feed.produce(self.lock)
             self._account(feed, self.cpu_clock() - began, period)
+            made = True
             heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
 
     def _account(self, feed: Feed, cost: int, period: float) -> None:
-        """What the block just made tells: ``cost_ns``, the recent worst used to decide
-        whether a block fits before a send, decays by a sixteenth a block and takes in
-        at most three times the usual cost (one block slowed by a page fault or the
-        hypervisor must not keep every later block from fitting anywhere, and then
-        have them all made at the last moment, just before one send); then the size."""
-        usual = feed.typical_ns
-        feed.cost_ns = max(feed.cost_ns * 15 // 16, min(cost, 3 * usual) if usual else cost)
+        """What the block just made tells: ``cost_ns`` is the second worst of the latest
+        blocks (one block slowed by a page fault or the hypervisor must not keep later
+        blocks from fitting anywhere), then the block size."""
+        recent = feed.recent
+        recent.append(cost)
+        if len(recent) >= 3:
+            ordered = sorted(recent)
+            feed.cost_ns = min(ordered[-1], 3 * ordered[len(ordered) // 2])
+        else:
+            feed.cost_ns = max(feed.cost_ns, cost)
         self._adapt(feed, cost, period)
 
     @staticmethod
@@ -347,11 +381,13 @@ class Production:
         size, read on the CPU clock (a preempted block is not a slow one, and one block
         slowed by a page fault does not move a median).
 
-        A block's cost is mostly a fixed part per call (numpy's), so a block twice as long
-        usually costs much less than twice as much: besides growing when twice the cost
-        would still fit, a feed tries the next size every ``PROBE_EVERY`` blocks and keeps
-        it while it fits. Without that, blocks halved in a slow spell would never grow
-        back, and blocks of a sample or two cost more CPU than there is.
+        A block's cost is mostly a fixed part per call (numpy's), so a shorter block may
+        cost hardly less: blocks are not halved when the half size was lately found to
+        cost more than three quarters as much, or this size more than three quarters of
+        the double size (more calls for no gain). Besides growing
+        when twice the cost would still fit, a feed tries the next size every
+        ``PROBE_EVERY`` blocks and keeps it while it fits: blocks halved in a slow spell
+        grow back (blocks of a sample or two cost more CPU than there is).
         """
         if feed.table is not None:
             return
@@ -363,14 +399,23 @@ class Production:
         window.sort()
         usual = window[WINDOW // 2]
         window.clear()
+        feed.windows += 1
         feed.typical_ns = usual
+        block = feed.block
+        feed.usual_by_size[block] = (usual, feed.windows)
         target = period * feed.n / 2
-        if usual > target and feed.block > feed.n:
-            feed.block = max(feed.n, feed.block // 2 // feed.n * feed.n)
-        elif feed.block * 2 <= feed.max_block and (
+        half = max(feed.n, block // 2 // feed.n * feed.n)
+        no_gain = self_similar(feed, half, usual) or self_similar(
+            feed, block * 2, usual, larger=True
+        )
+        if usual > target and block > feed.n and not no_gain:
+            feed.block = half
+            feed.recent.clear()
+        elif block * 2 <= feed.max_block and (
             2 * usual <= target or feed.since_probe >= PROBE_EVERY
         ):
-            feed.block *= 2
+            feed.block = block * 2
+            feed.recent.clear()
             feed.cost_ns = max(feed.cost_ns, 2 * usual)  # at most, for fitting it in
             feed.since_probe = 0
 

@@ -72,24 +72,40 @@ def test_a_per_call_cost_keeps_the_longest_blocks() -> None:
 
 
 def test_blocks_halved_in_a_slow_spell_grow_back() -> None:
-    # Blocks 4x slower for a while (another task's cache, a VM's hiccup), then as before.
+    # Blocks 4x slower for a while (another task's cache, a VM's hiccup), then as before:
+    # halved once (the half costs as much: no further), then grown back.
     spell = range(100, 300)
     sizes = run(lambda count, i: (4 if i in spell else 1) * (50_000 + 20 * count), 600)
-    assert min(sizes[100:300]) == 1, "a spell too slow to fit makes blocks shorter"
-    assert set(sizes[300 + 6 * WINDOW :]) == {32}, "and they grow back"
+    assert min(sizes[100:300]) == 16, "a spell too slow to fit makes blocks shorter"
+    assert set(sizes[300 + 2 * WINDOW :]) == {32}, "and they grow back"
 
 
 def test_blocks_too_costly_to_double_grow_back_by_trying() -> None:
     # 60 µs a call: twice that would not fit in half a period, but 32 samples do.
     spell = range(100, 300)
-    sizes = run(lambda count, i: (4 if i in spell else 1) * (60_000 + 20 * count), 2000)
-    assert min(sizes[100:300]) == 1
-    assert set(sizes[300 + 5 * (PROBE_EVERY + WINDOW) :]) == {32}
+    sizes = run(lambda count, i: (4 if i in spell else 1) * (60_000 + 20 * count), 1000)
+    assert min(sizes[100:300]) == 16
+    assert set(sizes[300 + PROBE_EVERY + 2 * WINDOW :]) == {32}
+
+
+def test_a_per_sample_spell_shrinks_blocks_and_they_grow_back() -> None:
+    spell = range(100, 400)
+    sizes = run(lambda count, i: (8_000 if i in spell else 500) * count + 20_000, 1500)
+    assert min(sizes[100:400]) == 8
+    assert set(sizes[400 + 4 * (PROBE_EVERY + 2 * WINDOW) :]) == {32}
 
 
 def test_one_slow_block_does_not_shrink_them() -> None:
     sizes = run(lambda count, i: 400_000 if i % 50 == 49 else 40_000 + 20 * count, 400)
     assert set(sizes) == {32}
+
+
+def test_a_fixed_cost_too_long_to_fit_is_not_halved_further() -> None:
+    # 120 µs a call, more than half a period at any size: one halving shows halving does
+    # not help, and blocks stay long (every halving would double the calls).
+    sizes = run(lambda count, _i: 120_000 + 10 * count, 1000)
+    assert min(sizes) == 16
+    assert sizes[-300:].count(32) + sizes[-300:].count(16) == 300
 
 
 def test_a_per_sample_cost_shrinks_blocks_to_fit() -> None:
