@@ -16,18 +16,28 @@ from gen61850.runtime.text import printable_lines
 COMMAND_MODULES = ("generate", "sv", "goose", "scl", "xmpp", "sntp", "demo")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every area's sub-commands."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every area's sub-commands, or with area ``only``'s.
+
+    Each area's module imports what its commands need (the SCL reader, numpy, slixmpp),
+    which takes a second in all: a command line that names its area builds only that
+    area's parser, so that ``gen61850 sv decode ...`` does not wait for the XMPP stack.
+    """
     parser = argparse.ArgumentParser(
         prog="gen61850",
         description="IEC 61850 stacks generated from the standards and from SCL.",
     )
     parser.add_argument("--version", action="version", version=f"gen61850 {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         module = importlib.import_module(f"gen61850.cli.{name}")
         module.register(subparsers)
     return parser
+
+
+def _area(argv: Sequence[str]) -> str | None:
+    """The area a command line names first (``sv`` in ``sv decode X``), if it is one."""
+    return argv[0] if argv and argv[0] in COMMAND_MODULES else None
 
 
 BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
@@ -39,8 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     A reader that closes the pipe early (``gen61850 scl show FILE | head``) ends the command
     quietly with status 141, as SIGPIPE would.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_area(arguments))
+    args = parser.parse_args(arguments)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
