@@ -165,6 +165,12 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="send straight to the driver (lower latency; local captures miss the frames)",
     )
+    r.add_argument(
+        "--transport",
+        choices=("sendmmsg", "tx-ring", "socket"),
+        default="sendmmsg",
+        help="how a burst leaves: one sendmmsg call (default), a PACKET_TX_RING, a send per frame",
+    )
     p.set_defaults(func=run_publish)
 
 
@@ -461,7 +467,11 @@ def run_publish(args: argparse.Namespace) -> int:
         print(f"wrote {len(captured)} frames of {len(configs)} stream(s) to {args.write}")
         return 0
     with Publisher(
-        configs, iface=args.iface, sources=sources, qdisc_bypass=args.bypass_qdisc
+        configs,
+        iface=args.iface,
+        sources=sources,
+        qdisc_bypass=args.bypass_qdisc,
+        transport=args.transport.replace("-", " "),
     ) as publisher:
         _quality_of_playback(args, publisher, configs)
         for config in configs:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.net.mmsg import MmsgSender
 from gen61850.runtime.net.packet import NetError, PacketSocket
 from gen61850.runtime.net.txring import TxRing
 from gen61850.runtime.sv.production import GENERIC_CHANGES, Feed, Production
@@ -44,6 +45,8 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 NS = 1_000_000_000
+TRANSPORTS = ("sendmmsg", "tx ring", "socket")
+"""How a publisher's bursts can leave (``Publisher(transport=...)``)."""
 LATENESS_SAMPLES = 1 << 22
 """Lateness samples one run keeps by default (32 MiB): the latest ones; ``late`` counts all."""
 LATENESS_CHUNK = 1 << 19
@@ -196,18 +199,19 @@ class _SocketBurst(_Burst):
         return sent, len(frames) - sent
 
 
-class _RingBurst(_Burst):
-    """Frames written into the TX ring while waiting; one system call sends them."""
+class _BatchBurst(_Burst):
+    """Frames staged (in the TX ring, or in sendmmsg's buffers) while waiting; one
+    system call sends them."""
 
-    def __init__(self, ring: TxRing) -> None:
+    def __init__(self, batch: TxRing | MmsgSender) -> None:
         super().__init__(lambda frame, due: None)
-        self._ring = ring
+        self._batch = batch
 
     def stage(self, frame: bytearray) -> bool:
-        return self._ring.stage(frame)
+        return self._batch.stage(frame)
 
     def release(self, due: int) -> tuple[int, int]:
-        return self._ring.flush()
+        return self._batch.flush()
 
 
 class LatenessRecord:
@@ -254,8 +258,10 @@ class Publisher:
 
     ``qdisc_bypass`` sends straight to the driver: a little less latency, but local
     captures (tcpdump, tshark, subscribers on this host) no longer see the frames.
-    ``tx_ring`` (default) sends each burst from a PACKET_TX_RING with one system call;
-    ``tx_ring=False`` (or a kernel without it) sends frame by frame.
+    ``transport`` says how a burst leaves: "sendmmsg" (default: one system call for the
+    burst, from buffers of ours), "tx ring" (one system call, from a PACKET_TX_RING) or
+    "socket" (a ``send()`` per frame); where the first two cannot be set up, frame by
+    frame.
     """
 
     def __init__(
@@ -268,7 +274,7 @@ class Publisher:
         | None = None,
         sender: Sender | None = None,
         qdisc_bypass: bool = False,
-        tx_ring: bool = True,
+        transport: str = "sendmmsg",
         lead: float = 0.02,
     ) -> None:
         if not streams:
@@ -280,18 +286,22 @@ class Publisher:
         self.streams = list(streams)
         per_svid = _sources_by_svid(self.streams, sources)
         self.lead = lead
-        self._socket: PacketSocket | TxRing | None = None
+        if transport not in TRANSPORTS:
+            raise PublisherError(f"transport {transport!r}: one of {', '.join(TRANSPORTS)}")
+        self._socket: PacketSocket | TxRing | MmsgSender | None = None
         self._burst: _Burst
         if iface is not None:
-            ring = None
-            if tx_ring:
-                try:
-                    ring = TxRing(iface, qdisc_bypass=qdisc_bypass)
-                except NetError:
-                    ring = None  # no TX ring here: frame by frame
-            if ring is not None:
-                self._socket = ring
-                self._burst = _RingBurst(ring)
+            batch: TxRing | MmsgSender | None = None
+            try:
+                if transport == "tx ring":
+                    batch = TxRing(iface, qdisc_bypass=qdisc_bypass)
+                elif transport == "sendmmsg":
+                    batch = MmsgSender(iface, qdisc_bypass=qdisc_bypass)
+            except NetError:
+                batch = None  # not here: frame by frame
+            if batch is not None:
+                self._socket = batch
+                self._burst = _BatchBurst(batch)
             else:
                 sock = PacketSocket(iface, receive=False, qdisc_bypass=qdisc_bypass)
                 self._socket = sock
@@ -348,9 +358,11 @@ class Publisher:
 
     @property
     def transport(self) -> str:
-        """How frames leave: "tx ring", "socket" (frame by frame) or "sender"."""
+        """How frames leave: "sendmmsg", "tx ring", "socket" (frame by frame) or "sender"."""
         if isinstance(self._socket, TxRing):
             return "tx ring"
+        if isinstance(self._socket, MmsgSender):
+            return "sendmmsg"
         return "socket" if self._socket is not None else "sender"
 
     def frame(self, lane_index: int, k: int, due_ns: int) -> bytearray:

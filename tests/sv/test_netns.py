@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gen61850.runtime.net.netns import VethPair, inside
-from gen61850.runtime.sv.publisher import Publisher, PublisherStats
+from gen61850.runtime.sv.publisher import Publisher, PublisherError, PublisherStats
 from gen61850.runtime.sv.source import SineWave
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.subscriber import Subscriber
@@ -180,8 +180,42 @@ def test_tx_ring_sends_a_burst_in_one_call_and_counts_what_it_cannot(veth: VethP
     assert got[:5] == [0, 1, 2, 4, 5]
     subscriber.close()
     with inside(veth.ns_a):
-        assert Publisher([config], iface=veth.if_a).transport == "tx ring"
-        assert Publisher([config], iface=veth.if_a, tx_ring=False).transport == "socket"
+        assert Publisher([config], iface=veth.if_a).transport == "sendmmsg"
+        assert Publisher([config], iface=veth.if_a, transport="tx ring").transport == "tx ring"
+        assert Publisher([config], iface=veth.if_a, transport="socket").transport == "socket"
+        with pytest.raises(PublisherError, match="transport 'udp'"):
+            Publisher([config], iface=veth.if_a, transport="udp")
+
+
+def test_sendmmsg_sends_a_burst_in_one_call_and_counts_what_it_cannot(veth: VethPair) -> None:
+    from gen61850.runtime.net.mmsg import MmsgSender
+
+    config = StreamConfig("G61M1", appid=0x4012)
+    frames = make_frames(config, 7)
+    too_long = frames[0] + bytes(1400)  # over the veth MTU: the kernel refuses it
+    with inside(veth.ns_b):
+        subscriber = Subscriber(veth.if_b, streams=[config])
+    with inside(veth.ns_a):
+        sender = MmsgSender(veth.if_a, slots=4)
+    with sender:
+        assert all(sender.stage(f) for f in frames[:2])
+        assert sender.flush() == (2, 0)
+        # The kernel stops at a frame it refuses: it and what follows are lost, and
+        # nothing is sent late by a later flush.
+        assert sender.stage(frames[2]) and sender.stage(too_long) and sender.stage(frames[3])
+        assert sender.flush() == (1, 2)
+        assert sender.stage(too_long) and sender.stage(frames[3])
+        assert sender.flush() == (0, 2) and sender.refused == 1
+        for frame in frames[4:7]:
+            assert sender.stage(frame)
+        assert sender.flush() == (3, 0)
+        # More frames than buffers, or a frame larger than one: refused at staging.
+        assert [sender.stage(frames[0]) for _ in range(5)] == [True] * 4 + [False]
+        assert not sender.stage(bytes(1537))
+        assert sender.flush() == (4, 0)
+    got = [f.smp_cnt[0] for f in subscriber.scaled_frames(duration=1.0, count=10)]
+    assert got == [0, 1, 2, 4, 5, 6, 0, 0, 0, 0]
+    subscriber.close()
 
 
 def test_plain_socket_path_and_svid_filter(veth: VethPair) -> None:
@@ -324,6 +358,8 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair, tmp_path: Path) -> None:
                 "--vlan-id",
                 "9",
                 "--simulate",
+                "--transport",
+                "tx-ring",  # the default (sendmmsg) is what the tshark test below uses
             ],
             capture_output=True,
             text=True,
