@@ -32,8 +32,8 @@ from gen61850.runtime.errors import Gen61850Error
 from gen61850.runtime.goose.frame import COUNTER_MAX
 from gen61850.runtime.goose.template import Addressing, FrameBuilder, PublisherState
 from gen61850.runtime.goose.values import MemberType
+from gen61850.runtime.link import VlanTag, format_mac, parse_mac
 from gen61850.runtime.net.packet import PacketSocket
-from gen61850.runtime.sv.frame import VlanTag, format_mac, parse_mac
 
 NS_PER_MS = 1_000_000
 DEFAULT_MIN_TIME_MS = 4

@@ -30,7 +30,7 @@ from gen61850.generated.goose.iec61850_8_1 import (
 from gen61850.runtime.asn1types import UtcTime, encode_utc_time
 from gen61850.runtime.goose.frame import encode_frame
 from gen61850.runtime.goose.values import ARRAY, MemberType
-from gen61850.runtime.sv.frame import VlanTag
+from gen61850.runtime.link import VlanTag
 
 HEADER_WIDTH = 5
 """Octets of each header INTEGER in fixed-length mode (covers 0..2**32-1)."""

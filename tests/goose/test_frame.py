@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from gen61850.runtime.errors import DecodeError, EncodeError
-from gen61850.runtime.goose.frame import decode_frame, decode_header, encode_frame, is_goose
+from gen61850.runtime.goose.frame import (
+    GooseHeader,
+    decode_frame,
+    decode_header,
+    encode_frame,
+    is_goose,
+)
 from gen61850.runtime.sv.frame import VlanTag
 
 from .test_data_tables import PDU, PDU_OCTETS
@@ -67,5 +73,34 @@ def test_an_apdu_error_counts_offsets_from_the_frame_start() -> None:
 def test_encode_refuses_what_cannot_be_sent() -> None:
     with pytest.raises(EncodeError, match="MAC addresses are 6 octets"):
         encode_frame(PDU, dst=b"\x01", src=SRC, appid=1)
-    with pytest.raises(EncodeError, match="exceed the Ethernet maximum"):
+    with pytest.raises(EncodeError, match=r"Length 1610 is over the 802\.3 maximum of 1500"):
         encode_frame(b"\x61\x00" + bytes(1600), dst=DST, src=SRC, appid=1)
+    # Untagged, 1,504 octets from APPID would still fit 1,518 octets, but not the 1,500
+    # octets of MAC client data IEEE 802.3 allows.
+    with pytest.raises(EncodeError, match="Length 1504 is over"):
+        encode_frame(b"\x61\x00" + bytes(1494), dst=DST, src=SRC, appid=1, vlan=None)
+    assert len(encode_frame(b"\x61\x00" + bytes(1490), dst=DST, src=SRC, appid=1)) == 1518
+
+
+def test_goose_and_sv_share_one_link_header_and_its_rules() -> None:
+    from gen61850.runtime.sv.frame import SvHeader
+    from gen61850.runtime.sv.frame import decode_header as decode_sv_header
+    from gen61850.runtime.sv.frame import encode_frame as encode_sv_frame
+
+    assert GooseHeader is SvHeader
+    goose = encode_frame(PDU, dst=DST, src=SRC, appid=7)
+    sv = encode_sv_frame(b"\x60\x00", dst=DST, src=SRC, appid=7)
+    for frame, decode, other, name in (
+        (goose, decode_header, decode_sv_header, "GOOSE"),
+        (sv, decode_sv_header, decode_header, "SV"),
+    ):
+        assert decode(frame).appid == 7
+        with pytest.raises(DecodeError, match="is not " + ("SV" if name == "GOOSE" else "GOOSE")):
+            other(frame)
+        oversized = frame + bytes(1600)
+        with pytest.raises(DecodeError, match=r"oversized: .* octets \(max 1522\)"):
+            decode(oversized)
+        long = bytearray(frame)
+        long[20:22] = (1501).to_bytes(2, "big")
+        with pytest.raises(DecodeError, match=f"{name}.length at offset 20: Length 1501 is over"):
+            decode(bytes(long) + bytes(1400))
