@@ -18,15 +18,24 @@ Each message also says how long to wait for the next one (timeAllowedtoLive): ``
 reports MessageLost once for a stream silent for longer than that, and the next message
 reports StreamResumed. confRev, the simulation flag, ndsCom and the number of data set
 entries are compared with the last message (and confRev with an expected value). No
-clocks, no sockets: the caller passes the time in seconds.
+clocks, no sockets: the caller passes the time in seconds. The table of streams is
+bounded (``Supervisor``).
 """
 
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from gen61850.runtime.goose.frame import COUNTER_MAX
+from gen61850.runtime.stream_table import (
+    FORGET_AFTER,
+    MAX_STREAMS,
+    check_limits,
+    silent_for_long,
+    to_forget_for_room,
+)
 
 StreamKey = tuple[int, str]
 
@@ -204,10 +213,34 @@ class StreamState:
 @dataclass
 class Supervisor:
     """Supervises every stream it is fed. ``margin`` (seconds) is added to each
-    timeAllowedtoLive before a stream counts as lost (scheduling jitter here)."""
+    timeAllowedtoLive before a stream counts as lost (scheduling jitter here).
+
+    The table of streams is bounded (``runtime.stream_table``, as SV's): a stream silent
+    for ``forget_after`` seconds, and at least its timeAllowedtoLive, is forgotten at the
+    next ``tick``; when ``max_streams`` are followed, a new stream takes the place of the
+    oldest one not in active use (heard from within its timeAllowedtoLive). ``evicted``
+    counts both; a forgotten stream that comes back is a ``NewStream`` again.
+    """
 
     margin: float = 0.0
-    streams: dict[StreamKey, StreamState] = field(default_factory=dict)
+    streams: OrderedDict[StreamKey, StreamState] = field(default_factory=OrderedDict)
+    max_streams: int = MAX_STREAMS
+    forget_after: float | None = FORGET_AFTER
+    evicted: int = 0
+    """Streams forgotten so far."""
+
+    def __post_init__(self) -> None:
+        check_limits(self.max_streams, self.forget_after)
+        if not isinstance(self.streams, OrderedDict):
+            self.streams = OrderedDict(self.streams)
+
+    def _limit(self, state: StreamState) -> float:
+        """Seconds of silence after which the stream counts as lost."""
+        return state.time_allowed_to_live_ms / 1000 + self.margin
+
+    def _forget(self, key: StreamKey) -> None:
+        del self.streams[key]
+        self.evicted += 1
 
     def feed(
         self,
@@ -223,6 +256,12 @@ class Supervisor:
         """One message; returns its step and the events it causes."""
         state = self.streams.get(key)
         if state is None:
+            if len(self.streams) >= self.max_streams:
+                self._forget(
+                    to_forget_for_room(
+                        self.streams, lambda _k, s: time - s.last_time <= self._limit(s)
+                    )
+                )
             self.streams[key] = StreamState(
                 st_num, sq_num, conf_rev, simulation, nds_com, time, time_allowed_to_live_ms
             )
@@ -283,11 +322,16 @@ class Supervisor:
         """MessageLost for each stream silent for longer than its last timeAllowedtoLive."""
         events: list[GooseEvent] = []
         for key, state in self.streams.items():
-            limit = state.time_allowed_to_live_ms / 1000 + self.margin
-            if not state.timed_out and now - state.last_time > limit:
+            if not state.timed_out and now - state.last_time > self._limit(state):
                 state.timed_out = True
                 state.timeouts += 1
                 events.append(MessageLost(key, now, state.last_time, state.time_allowed_to_live_ms))
+        forget_after = self.forget_after
+        if forget_after is not None:
+            for key in silent_for_long(
+                self.streams, now, lambda _k, s: max(forget_after, self._limit(s))
+            ):
+                self._forget(key)
         return events
 
     def next_deadline(self) -> float | None:

@@ -22,13 +22,11 @@ when they change. ``tick(now)`` reports StreamTimeout once for a stream silent l
 than its timeout, and the next ASDU of that stream reports StreamResumed. No clocks, no
 sockets: the caller passes the time.
 
-The table of streams is bounded, so that frames with ever new svIDs (a misconfigured
-network, or an attacker) cannot grow it without end: a stream silent for
-``forget_after`` seconds is forgotten at the next ``tick``, and when ``max_streams``
-are followed a new stream takes the place of the oldest one that is not in active use
-(received more than once and heard from within ``timeout``; the oldest one outright
-when all are). ``evicted`` counts both. A forgotten stream that comes back is a
-``NewStream`` again.
+The table of streams is bounded as GOOSE's is (``runtime.stream_table``): a stream
+silent for ``forget_after`` seconds is forgotten at the next ``tick``, and when
+``max_streams`` are followed a new stream takes the place of the oldest one not in
+active use (received more than once and heard from within ``timeout``). ``evicted``
+counts both. A forgotten stream that comes back is a ``NewStream`` again.
 """
 
 from __future__ import annotations
@@ -40,13 +38,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gen61850.runtime.stream_table import (
+    FORGET_AFTER,
+    MAX_STREAMS,
+    check_limits,
+    silent_for_long,
+    to_forget_for_room,
+)
+
 StreamKey = tuple[int, str]
 UNKNOWN_WRAP = 65536
-MAX_STREAMS = 4096
-"""Streams followed at once by default (a merging unit sends a few; a station hundreds)."""
-FORGET_AFTER = 60.0
-"""Seconds of silence after which a stream is forgotten by default."""
-_SECOND_CHANCES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,22 +150,16 @@ class Supervisor:
     ``max_streams``)."""
 
     def __post_init__(self) -> None:
-        if self.max_streams < 1:
-            raise ValueError(f"max_streams {self.max_streams}: at least one stream")
+        check_limits(self.max_streams, self.forget_after)
         if not isinstance(self.streams, OrderedDict):
             self.streams = OrderedDict(self.streams)
 
     def _make_room(self, now: float) -> None:
-        """Forget one stream to make room for a new one: the oldest not in active use."""
-        streams = self.streams
-        for _ in range(_SECOND_CHANCES):
-            key, state = next(iter(streams.items()))
-            if state.received > 1 and not state.timed_out and now - state.last_time <= self.timeout:
-                streams.move_to_end(key)  # in use: a second chance
-                continue
-            break
-        key = next(iter(streams))
-        self._forget(key)
+        """Forget one stream to make room for a new one: the oldest not in active use
+        (heard from within ``timeout``)."""
+        self._forget(
+            to_forget_for_room(self.streams, lambda _k, s: now - s.last_time <= self.timeout)
+        )
 
     def _forget(self, key: StreamKey) -> None:
         state = self.streams.pop(key)
@@ -318,17 +313,13 @@ class Supervisor:
         """Report streams silent for longer than ``timeout`` (once per silence), and
         forget those silent for longer than ``forget_after``."""
         events: list[SvEvent] = []
-        forget: list[StreamKey] = []
-        limit = self.forget_after
         for key, state in self.streams.items():
-            silent = now - state.last_time
-            if not state.timed_out and silent > self.timeout:
+            if not state.timed_out and now - state.last_time > self.timeout:
                 state.timed_out = True
                 state.owner = None
                 state.timeouts += 1
                 events.append(StreamTimeout(key, now, state.last_time))
-            if limit is not None and silent > limit:
-                forget.append(key)
-        for key in forget:
+        limit = self.forget_after
+        for key in silent_for_long(self.streams, now, lambda _k, _s: limit):
             self._forget(key)
         return events

@@ -95,3 +95,39 @@ def test_message_lost_after_time_allowed_to_live_once_then_resumed() -> None:
     assert s.next_deadline() is None
     assert feed(s, 1, 1, 11.5) == [StreamResumed(KEY, 11.5, 1.5)]
     assert s.streams[KEY].timeouts == 1
+
+
+def test_the_table_of_streams_is_bounded() -> None:
+    """Ever new gocbRefs (a misconfigured network, or an attacker) cannot grow the table:
+    at ``max_streams`` the oldest stream not in active use makes room, and streams silent
+    for ``forget_after`` (and at least their timeAllowedtoLive) are forgotten."""
+    s = Supervisor(max_streams=8, forget_after=5.0)
+    live = (0x1000, "IED1LD0/LLN0$GO$live")
+    s.feed(live, 1, 0, 1, False, False, 2000, 0.0)
+    for n in range(1000):
+        now = 0.001 * (n + 1)
+        s.feed(live, 1, n + 1, 1, False, False, 2000, now)  # in active use
+        s.feed((0x1000, f"spoof{n}"), 1, 0, 1, False, False, 2000, now)
+        assert len(s.streams) <= 8
+    assert live in s.streams, "the stream in active use kept its place"
+    assert s.streams[live].received == 1001
+    assert s.evicted == 1000 - 7
+    slow = (0x1001, "IED2LD0/LLN0$GO$slow")  # heartbeats of 20 s: lost after 20, not 5
+    s.feed(slow, 1, 0, 1, False, False, 20_000, 1.0)
+    s.tick(7.0)
+    assert set(s.streams) == {slow}
+    s.tick(21.5)
+    assert (
+        s.streams == {} and s.evicted == 1000 + 2
+    )  # the spoofs, live, slow and the one slow pushed out
+    # A forgotten stream that comes back is new again.
+    assert feed(s, 1, 3, 30.0) == [NewStream(KEY, 30.0, 1, 3)]
+
+
+@pytest.mark.parametrize(
+    ("limits", "word"),
+    [({"max_streams": 0}, "max_streams"), ({"forget_after": 0.0}, "forget_after")],
+)
+def test_limits_no_table_can_keep_are_refused(limits: dict[str, float], word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        Supervisor(**limits)  # type: ignore[arg-type]
