@@ -77,6 +77,25 @@ class Shape:
 Span = tuple[str, int, int]  # the generated codec's (path, start, stop) of a field's contents
 
 
+def constant_octets(length: int, variable: list[tuple[int, int, str]]) -> tuple[bytearray, str]:
+    """What a shape compares and what it reads, for a frame of ``length`` octets from
+    APPID on: the mask of its constant octets (reserved1 and the ``variable`` spans
+    zeroed) and the struct format that reads reserved1, then each span in frame order.
+    ``variable``: (offset from APPID, width, struct code), in frame order. Both the
+    generic decoder's shapes and the quick parser's are made by it."""
+    mask = bytearray(b"\xff" * length)
+    mask[4:6] = b"\0\0"  # reserved1
+    fmt = [">4xH"]
+    cursor = 6
+    for offset, width, code in variable:
+        if offset > cursor:
+            fmt.append(f"{offset - cursor}x")
+        fmt.append(code)
+        mask[offset : offset + width] = bytes(width)
+        cursor = offset + width
+    return mask, "".join(fmt)
+
+
 def learn(
     frame: bytes, base: int, length: int, asdus: list[AsduConstants], spans: list[Span]
 ) -> Shape | None:
@@ -85,10 +104,7 @@ def learn(
     where = {path: (start, stop) for path, start, stop in spans}
     if any(path.startswith("SavPdu.security") for path in where):
         return None
-    mask = bytearray(b"\xff" * length)
-    mask[4:6] = b"\0\0"  # reserved1
-    fmt = [">4xH"]
-    cursor = 6
+    variable: list[tuple[int, int, str]] = []
     for index, asdu in enumerate(asdus):
         prefix = f"ASDU[{index}]."
         fields = [(where[prefix + "smpCnt"], "H")]
@@ -96,13 +112,8 @@ def learn(
             fields.append((where[prefix + "refrTm"], "8s"))
         start, stop = where[prefix + "sample"]
         fields.append(((start, stop), f"{stop - start}s"))
-        for (first, last), code in fields:
-            first, last = first - base, last - base
-            if first > cursor:
-                fmt.append(f"{first - cursor}x")
-            fmt.append(code)
-            mask[first:last] = bytes(last - first)
-            cursor = last
+        variable += [(first - base, last - first, code) for (first, last), code in fields]
+    mask, fmt = constant_octets(length, variable)
     region = int.from_bytes(frame[base : base + length], "big")
     mask_int = int.from_bytes(mask, "big")
     return Shape(
@@ -111,7 +122,7 @@ def learn(
         (frame[base + 6] << 8) | frame[base + 7],
         mask_int,
         region & mask_int,
-        struct.Struct("".join(fmt)),
+        struct.Struct(fmt),
         tuple(asdus),
         not any(a.optional for a in asdus),
     )

@@ -20,6 +20,7 @@ from gen61850.generated.sv.iec61850_9_2 import locate_sav_pdu
 from gen61850.runtime.ber import element_bounds
 from gen61850.runtime.sv.dataset import ChannelType, DataSetLayout
 from gen61850.runtime.sv.frame import check_apdu, decode_header
+from gen61850.runtime.sv.frame_shapes import constant_octets
 from gen61850.runtime.sv.records import DecodedAsdu, DecodedFrame, LinkHeader
 
 parse_link = decode_header
@@ -124,21 +125,13 @@ def learn_shape(
     link = decoded.link
     base = link.base
     region = bytes(frame[base : base + link.length])
-    mask = bytearray(b"\xff" * link.length)
-    mask[4:6] = b"\0\0"
-    fmt = [">4xH"]
-    cursor = 6
+    variable: list[tuple[int, int, str]] = []
     asdu_shapes: list[AsduShape] = []
     chosen: list[DataSetLayout | None] = []
     items: list[int] = []
     plan: list[RecordPlan] = []
     item = 1  # struct item 0 is reserved1
     security: tuple[int, int] | None = None
-    if offsets[-1] >= 0:
-        security = (offsets[-2], offsets[-1])
-        # The open value's contents vary (a signature per frame); its tag and length not.
-        inner, end = element_bounds(region, security[0], security[1], "SavPdu.security")
-        mask[inner:end] = bytes(end - inner)
     for i, asdu in enumerate(decoded.asdus):
         smp_off, refr_off, sample_off = offsets[3 * i : 3 * i + 3]
         size = len(asdu.sample)
@@ -153,14 +146,9 @@ def learn_shape(
             spans.append((sample_off, size, _value_codes(layout), layout.sample_struct.size))
         else:
             spans.append((sample_off, size, f"{size}s", 1))
-        count = 0
-        for offset, width, code, _ in sorted(spans):
-            if offset > cursor:
-                fmt.append(f"{offset - cursor}x")
-            fmt.append(code)
-            mask[offset : offset + width] = bytes(width)
-            cursor = offset + width
-            count += 1 if code.endswith("s") else len(code)
+        ordered = sorted(spans)
+        variable += [(offset, width, code) for offset, width, code, _ in ordered]
+        count = sum(1 if code.endswith("s") else len(code) for _, _, code, _ in ordered)
         items.append(count)
         plan.append(
             (
@@ -193,6 +181,12 @@ def learn_shape(
                 size,
             )
         )
+    mask, fmt = constant_octets(link.length, variable)
+    if offsets[-1] >= 0:
+        security = (offsets[-2], offsets[-1])
+        # The open value's contents vary (a signature per frame); its tag and length not.
+        inner, end = element_bounds(region, security[0], security[1], "SavPdu.security")
+        mask[inner:end] = bytes(end - inner)
     mask_int = int.from_bytes(mask, "big")
     shape = FrameShape(
         link.appid,
@@ -201,7 +195,7 @@ def learn_shape(
         mask_int,
         int.from_bytes(region, "big") & mask_int,
         tuple(chosen),
-        struct.Struct("".join(fmt)),
+        struct.Struct(fmt),
         tuple(items),
         tuple(plan),
         security,
