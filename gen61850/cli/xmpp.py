@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from gen61850.cli import xmpp_fleet
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.heap import settle_heap
 from gen61850.runtime.text import printable
 
 T = TypeVar("T")
@@ -661,6 +662,7 @@ def _serve(args: argparse.Namespace) -> int:
             discipline = Discipline(clock, host, int(port or NTP_PORT))
             discipline.start()
         await server.start()
+        settle_heap()  # the model lives as long as the process: no full collection walks it
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gen61850.runtime.errors import Gen61850Error
+from gen61850.runtime.heap import settle_heap
 from gen61850.runtime.text import printable
 
 
@@ -218,6 +219,7 @@ def serve_fleet(args: argparse.Namespace, scl: Any, ieds: list[Any], account: An
 
     async def _serving(fleet: Fleet, stop: asyncio.Event) -> None:
         after = rss_kib()
+        settle_heap()  # the models live as long as the process: no full collection walks them
         kinds = ", ".join(f"{ied.name} x{sum(1 for _, of in served if of is ied)}" for ied in ieds)
         per_ied = (after - before) / len(fleet)
         print(

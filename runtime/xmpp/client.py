@@ -21,7 +21,6 @@ from typing import Any, NamedTuple, TypeVar, cast
 from xml.etree.ElementTree import Element
 
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.generated.scsm_8_2 import codec, services
 from gen61850.generated.scsm_8_2.bindings import (
@@ -61,7 +60,6 @@ from gen61850.generated.scsm_8_2.bindings import (
     VariableSpecification,
     WriteRequest,
 )
-from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.device import Ref
 from gen61850.runtime.xmpp import pdus
 from gen61850.runtime.xmpp.association import Association, Event, Negotiated, State
@@ -81,6 +79,7 @@ from gen61850.runtime.xmpp.handlers import (
     OBJECT_CLASS_NAMED_VARIABLE_LIST,
     ServiceFailure,
 )
+from gen61850.runtime.xmpp.matchers import PayloadPath
 from gen61850.runtime.xmpp.references import parse_reference
 from gen61850.runtime.xmpp.transport import Endpoint, XmppSettings, full_jid
 from gen61850.runtime.xmpp.typed import PlainValue, data_of, plain_value, typed_value
@@ -203,13 +202,11 @@ class AcsiClient(Endpoint):
         # told (association, reason) when an association is aborted (not released)
         self.abort_listeners: list[Callable[[ClientAssociation, str], None]] = []
         self._pending: dict[str, _Pending] = {}
+        self.register_handler(Callback("8-2 result", PayloadPath("iq", "result"), self._on_result))
         self.register_handler(
-            Callback("8-2 result", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_result)
+            Callback("8-2 iq error", PayloadPath("iq", "error", payload=False), self._on_error)
         )
-        self.register_handler(Callback("8-2 iq error", StanzaPath("iq@type=error"), self._on_error))
-        self.register_handler(
-            Callback("8-2 message", StanzaPath(f"message/{PLUGIN_ATTRIB}"), self._on_message)
-        )
+        self.register_handler(Callback("8-2 message", PayloadPath("message"), self._on_message))
         # requests a server sends its client (SetFile: fileOpen, fileRead, fileClose), by
         # association id: whoever offers something to serve installs a handler there
         self.request_handlers: dict[str, RequestHandler] = {}
@@ -217,7 +214,7 @@ class AcsiClient(Endpoint):
             self.register_handler(
                 Callback(
                     f"8-2 request {iq_type}",
-                    StanzaPath(f"iq@type={iq_type}/{PLUGIN_ATTRIB}"),
+                    PayloadPath("iq", iq_type),
                     self._on_request,
                 )
             )

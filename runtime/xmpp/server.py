@@ -18,10 +18,8 @@ from typing import Any, cast
 from xml.etree.ElementTree import Element
 
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from gen61850.generated.scsm_8_2 import codec
-from gen61850.generated.scsm_8_2.stanza import PLUGIN_ATTRIB
 from gen61850.runtime.goose.publisher import GooseConfig
 from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.xmpp import pdus
@@ -30,6 +28,7 @@ from gen61850.runtime.xmpp.core import AssociationKey, ServerCore
 from gen61850.runtime.xmpp.goose_runner import GooseOutput, GooseRunner
 from gen61850.runtime.xmpp.handlers import ModelHandlers
 from gen61850.runtime.xmpp.logs.engine import LogEngine, LogSettings
+from gen61850.runtime.xmpp.matchers import PayloadPath
 from gen61850.runtime.xmpp.model import ServedModel
 from gen61850.runtime.xmpp.multicast_blocks import GooseControl, MulticastBlocks, SvControl
 from gen61850.runtime.xmpp.outputs import (
@@ -110,16 +109,14 @@ class AcsiServer(Endpoint):
             self.register_handler(
                 Callback(
                     f"8-2 iq {iq_type}",
-                    StanzaPath(f"iq@type={iq_type}/{PLUGIN_ATTRIB}"),
+                    PayloadPath("iq", iq_type),
                     self._on_iq,
                 )
             )
         # answers to the requests the core sends (SetFile's transfer from the client)
+        self.register_handler(Callback("8-2 answer", PayloadPath("iq", "result"), self._on_answer))
         self.register_handler(
-            Callback("8-2 answer", StanzaPath(f"iq@type=result/{PLUGIN_ATTRIB}"), self._on_answer)
-        )
-        self.register_handler(
-            Callback("8-2 answer error", StanzaPath("iq@type=error"), self._on_answer)
+            Callback("8-2 answer error", PayloadPath("iq", "error", payload=False), self._on_answer)
         )
 
     # ------------------------------------------------------------ what tests and tools see
