@@ -692,8 +692,9 @@ class Linker:
         if len(members) < len(fcdas):
             linked.incomplete.add(name)
         elif len(self.diagnostics.items) == before:  # every ldInst named an LD inst
+            # the path below the LD from the FCDA itself: an LD name may hold a "/"
             self.cache.data_sets[key] = tuple(
-                (m.fcda, m.reference.partition("/")[2], m.node, m.btype) for m in members
+                (m.fcda, m.fcda.path, m.node, m.btype) for m in members
             )
         return DataSet(name, members, element.get("desc", ""))
 
