@@ -578,7 +578,8 @@ class Linker:
         da_name = get(" daName=", "")
         ln_name = f"{prefix}{ln_class}{ln_inst}"
         below = f"{do_name}.{da_name}" if da_name and do_name else do_name or da_name
-        parts = tuple(p for p in below.split(".") if p) if below else ()
+        split = below.split(".") if below else []
+        parts = tuple(p for p in split if p) if "" in split else tuple(split)
         path = ".".join((ln_name, *parts))
         if ix_text is not None:
             ix_text = ix_text.strip()
