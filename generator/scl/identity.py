@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from gen61850.generator.scl import guard
 from gen61850.generator.scl.diagnostics import Diagnostics
 from gen61850.generator.scl.facts import IdentityFact, SchemaFacts
 from gen61850.generator.scl.xmlread import SCL_NS, line_of, local_name
@@ -126,6 +127,27 @@ def _key(element: etree._Element, fields: tuple[str, ...]) -> tuple[str, ...] | 
     return tuple(values)
 
 
+def _distinct(
+    children: Mapping[str, list[etree._Element]], names: tuple[str, ...], field: str | None
+) -> bool:
+    """Whether the children called ``names`` (all held in ``children``) have the attribute
+    ``field`` each, with values that differ once stripped: then no two of them clash."""
+    if field is None:
+        return False
+    nodes: list[etree._Element] = []
+    for name in names:
+        found = children.get(name)
+        if found is None:
+            return False
+        nodes += found
+    if len(nodes) < 2:
+        return True
+    values = [node.get(field) for node in nodes]
+    if None in values:
+        return False
+    return len({value.strip() for value in values}) == len(values)  # type: ignore[union-attr]
+
+
 def _found(element: etree._Element, key: tuple[str, ...], keep: bool) -> Found:
     tag = local_name(element) or ""
     return Found(line_of(element), tag, key, group_of(element, tag), element if keep else None)
@@ -162,6 +184,16 @@ class IdentityRules:
             i.name: tuple(s[0] for s in i.selector)
             for i in facts.identities
             if all(len(s) == 1 and s[0] not in ("*", "//") for s in i.selector)
+        }
+        # keys some keyref of the same scope refers to (their tables are looked up)
+        self.referred = frozenset(
+            (i.scope, i.refer) for i in facts.identities if i.kind == "keyref"
+        )
+        # of those one-step constraints, the ones with one attribute field: the attribute
+        self.single: dict[str, str] = {
+            i.name: i.fields[0][1:]
+            for i in facts.identities
+            if i.name in self.one_step and len(i.fields) == 1 and i.fields[0].startswith("@")
         }
 
     def has(self, scope: str) -> bool:
@@ -200,7 +232,9 @@ class IdentityRules:
         ``children``: the element's children by local name, when the caller has them (a name
         it holds, even with an empty list, is taken as complete; others are looked up);
         ``skip``: keys whose references are checked elsewhere; ``keyrefs=False``: no
-        dangling references are looked for (the caller reports only clashes).
+        dangling references are looked for (the caller reports only clashes). A constraint
+        on children the caller holds, whose table no keyref looks up, is settled by one set
+        of its values when they all differ (``_distinct``; the general loop otherwise).
         """
         result = Result()
         constraints = self.by_scope.get(scope)
@@ -208,12 +242,22 @@ class IdentityRules:
             return result
         tables: dict[str, dict[tuple[str, ...], etree._Element]] = {}
         one_step = self.one_step
+        fast_path = guard.FAST  # (the tests compare it with the general check, ``FAST``)
         for constraint in constraints:
             if constraint.kind == "keyref":
                 continue
             names = one_step.get(constraint.name)
             if (
-                children is not None
+                fast_path
+                and children is not None
+                and names is not None
+                and (scope, constraint.name) not in self.referred
+                and _distinct(children, names, self.single.get(constraint.name))
+            ):
+                continue  # no keyref looks its table up, and no two of its keys are equal
+            if (
+                fast_path
+                and children is not None
                 and names is not None
                 and all(n in children for n in names)
                 and sum(len(children[n]) for n in names) < 2
@@ -262,7 +306,12 @@ class IdentityRules:
             if keys is None:
                 continue  # the key is declared elsewhere (another scope)
             for steps in constraint.selector:
-                for node in _select(element, steps):
+                nodes = (
+                    children[steps[0]]
+                    if children is not None and len(steps) == 1 and steps[0] in children
+                    else _select(element, steps)
+                )
+                for node in nodes:
                     key = _key(node, constraint.fields)
                     if key is not None and key not in keys:
                         result.dangling.append(Dangling(constraint, _found(node, key, True)))

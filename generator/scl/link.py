@@ -578,7 +578,8 @@ class Linker:
         da_name = get(" daName=", "")
         ln_name = f"{prefix}{ln_class}{ln_inst}"
         below = f"{do_name}.{da_name}" if da_name and do_name else do_name or da_name
-        parts = tuple(p for p in below.split(".") if p) if below else ()
+        split = below.split(".") if below else []
+        parts = tuple(p for p in split if p) if "" in split else tuple(split)
         path = ".".join((ln_name, *parts))
         if ix_text is not None:
             ix_text = ix_text.strip()
@@ -692,8 +693,9 @@ class Linker:
         if len(members) < len(fcdas):
             linked.incomplete.add(name)
         elif len(self.diagnostics.items) == before:  # every ldInst named an LD inst
+            # the path below the LD from the FCDA itself: an LD name may hold a "/"
             self.cache.data_sets[key] = tuple(
-                (m.fcda, m.reference.partition("/")[2], m.node, m.btype) for m in members
+                (m.fcda, m.fcda.path, m.node, m.btype) for m in members
             )
         return DataSet(name, members, element.get("desc", ""))
 
