@@ -355,12 +355,12 @@ class BatchDecoder:
         the comparison flags, reused from call to call (fresh large arrays cost page
         faults, which on a VM can cost more than the checks)."""
         if self._rows < count:
-            self._rows = count = max(count, min(2 * self._rows, ROWS))
+            self._rows = rows = max(count, min(2 * self._rows, ROWS))  # grow by doubling
             width = len(self._masks)
-            self._words_in = np.zeros((count, width), dtype=np.uint64)
-            self._row_masks = np.tile(self._masks, (count, 1))
-            self._row_consts = np.tile(self._consts, (count, 1))
-            self._differs = np.empty((count, width), dtype=np.bool_)
+            self._words_in = np.zeros((rows, width), dtype=np.uint64)
+            self._row_masks = np.tile(self._masks, (rows, 1))
+            self._row_consts = np.tile(self._consts, (rows, 1))
+            self._differs = np.empty((rows, width), dtype=np.bool_)
         return (
             self._words_in[:count],
             self._row_masks[:count],

@@ -439,3 +439,16 @@ def test_batch_window_covers_every_constant_octet() -> None:
             elif base == 18 and at in (14, 15):
                 constant = False  # the TCI: priority and VLAN are not the shape's
             assert ok != constant, (base, at)
+
+
+def test_one_batch_decoder_takes_calls_of_growing_and_shrinking_sizes() -> None:
+    # A ring block's count changes from block to block; the decoder's scratch grows.
+    config = StreamConfig("MU13")
+    frames = make_frames(config, 300)
+    shape = QuickParser({"MU13": config.layout}).unpack(frames[0])[0]
+    decoder = BatchDecoder(shape, 18)
+    stride = len(frames[0])
+    for count in (1, 100, 150, 3, 300, 299):  # 100 then 150: the scratch outgrows the call
+        rows = decoder.decode(b"".join(frames[:count]), count, stride, 0, stride)
+        assert len(rows) == count and rows.valid.all()
+        assert rows.smp_cnt[:, 0].tolist() == list(range(count))
