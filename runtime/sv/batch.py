@@ -33,8 +33,17 @@ from gen61850.runtime.sv.shape import FrameShape
 
 _TPID = TPID_8021Q.to_bytes(2, "big")
 ROWS = 4096
-"""Rows checked (and scaled) at a time: the scratch and the tiled masks, constants and
-scales have this many rows at most, so that they stay in the cache."""
+"""Rows checked (and scaled) at a time at most: fewer for wide frames, so that the
+scratch and the tiled masks, constants and scales of a decoder (each at most
+``ROW_WORDS`` 8-octet words) stay small and in the cache."""
+ROW_WORDS = 1 << 15
+
+
+def _rows_for(width: int) -> int:
+    """Rows at a time for rows of ``width`` words."""
+    return max(64, min(ROWS, ROW_WORDS // max(width, 1)))
+
+
 _PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1000), b"\x4d\x3c\xb2\xa1": ("<", 1)}
 """Little-endian classic pcap (µs, ns): what ``decode_capture`` reads in place."""
 
@@ -67,7 +76,7 @@ class Batch:
         """Physical values (wire value / channel scale)."""
         with np.errstate(invalid="ignore"):  # a signalling NaN on the wire stays a NaN
             tiled = self.row_scales
-            if tiled is None or tiled.shape[1:] != self.values.shape[1:]:
+            if tiled is None or not len(tiled) or tiled.shape[1:] != self.values.shape[1:]:
                 scaled: npt.NDArray[np.float64] = np.divide(
                     self.values, self.scales, dtype=np.float64
                 )
@@ -215,13 +224,17 @@ class BatchDecoder:
             self.scales,
             None if span is None else np.empty((count, span[1] - span[0]), dtype=np.uint8),
             words,
-            self._row_scales(n_asdu),
+            self._row_scales(count, n_asdu),
         )
 
-    def _row_scales(self, n_asdu: int) -> npt.NDArray[np.float64]:
-        """``scales`` tiled to ``ROWS`` rows of ``n_asdu`` ASDUs (made once per decoder)."""
-        if not len(self._tiled_scales):
-            tiled = np.tile(self.scales, (ROWS, n_asdu, 1))
+    def _row_scales(self, count: int, n_asdu: int) -> npt.NDArray[np.float64]:
+        """``scales`` tiled to rows of ``n_asdu`` ASDUs (as many as ``count`` up to
+        ``_rows_for`` them; grown by doubling, kept for the next call)."""
+        have = len(self._tiled_scales)
+        limit = _rows_for(n_asdu * len(self.scales))
+        if have < min(count, limit):
+            rows = min(limit, max(count, 2 * have))
+            tiled = np.tile(self.scales, (rows, n_asdu, 1))
             tiled.flags.writeable = False
             self._tiled_scales = tiled
         return self._tiled_scales
@@ -277,8 +290,9 @@ class BatchDecoder:
         window = np.dtype(f"V{8 * self._checked}")
         windows = view(window.str, self._at, (count,), (stride,))
         valid = batch.valid[rows]
-        for first_row in range(0, count, ROWS):
-            n = min(ROWS, count - first_row)
+        step = _rows_for(len(self._masks))
+        for first_row in range(0, count, step):
+            n = min(step, count - first_row)
             words_in, row_masks, row_consts, differs = self._scratch(n)
             np.copyto(
                 words_in[:, : self._checked].view(window)[:, 0],
@@ -355,7 +369,8 @@ class BatchDecoder:
         the comparison flags, reused from call to call (fresh large arrays cost page
         faults, which on a VM can cost more than the checks)."""
         if self._rows < count:
-            self._rows = rows = max(count, min(2 * self._rows, ROWS))  # grow by doubling
+            limit = _rows_for(len(self._masks))
+            self._rows = rows = max(count, min(2 * self._rows, limit))  # grow by doubling
             width = len(self._masks)
             self._words_in = np.zeros((rows, width), dtype=np.uint64)
             self._row_masks = np.tile(self._masks, (rows, 1))

@@ -452,3 +452,17 @@ def test_one_batch_decoder_takes_calls_of_growing_and_shrinking_sizes() -> None:
         rows = decoder.decode(b"".join(frames[:count]), count, stride, 0, stride)
         assert len(rows) == count and rows.valid.all()
         assert rows.smp_cnt[:, 0].tolist() == list(range(count))
+
+
+def test_batch_of_no_frames_and_of_wide_frames_scale_like_a_division() -> None:
+    # No rows (nothing tiled) and 8-ASDU frames (fewer rows at a time): the same
+    # values as the plain division.
+    config = StreamConfig("MU14", asdus_per_frame=8)
+    frames = make_frames(config, 700)
+    shape = QuickParser({"MU14": config.layout}).unpack(frames[0])[0]
+    empty = decode_frames(shape, [])
+    assert empty.scaled().shape == (0, 8, 8)
+    batch = decode_frames(shape, frames)
+    assert batch.valid.all()
+    expected = np.divide(batch.values, batch.scales, dtype=np.float64)
+    assert np.array_equal(batch.scaled(), expected)
