@@ -561,7 +561,7 @@ def _capture_child(reader: str, iface: str, limit: float) -> None:
         from gen61850.runtime.sv.subscriber import Subscriber
 
         sub = Subscriber(
-            iface, layouts={"4001": LAYOUT}, block_size=1 << 20, block_count=RING_BYTES >> 20
+            iface, layouts={"4001": LAYOUT}, block_size=1 << 18, block_count=RING_BYTES >> 18
         )
         print("ready", flush=True)
         while True:
@@ -630,7 +630,8 @@ def _capture_once(
 def _capture_run(
     reader: str, pair: VethPair, path: Path, pps: int | None, loops: int
 ) -> tuple[dict[str, Any], int, float]:
-    """One tcpreplay run (pinned to the last CPU) read by a child pinned to CPU 0."""
+    """One tcpreplay run (pinned to the last CPU) read by a child pinned to CPU 0 at
+    SCHED_FIFO ``RT_PRIORITY`` (both readers alike)."""
     child = subprocess.Popen(
         [
             "ip",
@@ -640,6 +641,9 @@ def _capture_run(
             "taskset",
             "-c",
             str(RECEIVER_CPU),
+            "chrt",
+            "-f",
+            str(RT_PRIORITY),
             sys.executable,
             "-m",
             "benchmarks.bench_sv",

@@ -35,7 +35,9 @@ class Subscriber:
     ``outgoing`` (default: all but ``lo``) keeps frames sent by this host.
     The ring is ``block_count`` blocks of ``block_size`` octets (32 MiB by default: about
     a second of frames at 200,000 frames/s); the kernel hands a block over when it is
-    full or ``retire_ms`` after its first frame.
+    full or ``retire_ms`` after its first frame. Blocks of 256 KiB fill within those
+    10 ms from about 150,000 frames/s on; a larger block handed over part empty holds
+    fewer frames, and the ring fewer milliseconds, than its size suggests.
     ``all_multicast`` (default on) asks the interface for every multicast frame: SV goes
     to multicast MACs, which a real NIC drops in hardware unless asked.
     ``for frame in sub.frames(duration=1.0)``, ``sub.run(callback, count=100)`` or
@@ -53,8 +55,8 @@ class Subscriber:
         streams: Iterable[StreamConfig] = (),
         timeout: float = 0.5,
         ring: bool = True,
-        block_size: int = 1 << 20,
-        block_count: int = 32,
+        block_size: int = 1 << 18,
+        block_count: int = 128,
         retire_ms: int = 10,
         promiscuous: bool = False,
         all_multicast: bool = True,
@@ -166,7 +168,8 @@ class Subscriber:
             now = clock.monotonic()
             if deadline is not None and now >= deadline:
                 return
-            for seen, (data, stamp) in enumerate(self._raw(poll), start=1):
+            raw = self._raw(poll) if self._ring is None else self._ring.frames(poll)
+            for seen, (data, stamp) in enumerate(raw, start=1):
                 result = receiver.feed_scaled(data, stamp / 1e9)
                 if result is not None:
                     delivered += 1

@@ -378,3 +378,91 @@ def test_batch_accepts_equal_layouts_of_different_svids() -> None:
     parser = QuickParser({"A": layout_9_2le(), "B": layout_9_2le()})
     batch = decode_frames(parser.unpack(frame)[0], [frame, frame])
     assert batch.valid.all() and batch.values[1, 1, 4] == 23000
+
+
+@pytest.mark.parametrize("asdus", [1, 3])
+def test_batch_rows_beyond_one_block_of_checks_keep_their_own_verdict_and_scale(
+    asdus: int,
+) -> None:
+    # More frames than the decoder checks at a time, with broken frames on both sides of
+    # each block boundary: a row's verdict and values are its own frame's.
+    from gen61850.runtime.sv import batch as batch_module
+
+    config = StreamConfig("MU09", asdus_per_frame=asdus)
+    frames = make_frames(config, batch_module.ROWS * 2 + 5)
+    broken = {0, batch_module.ROWS - 1, batch_module.ROWS, 2 * batch_module.ROWS + 4}
+    for index in broken:
+        frame = bytearray(frames[index])
+        frame[16 if index % 2 else 30] ^= 0x01  # the Ethertype, or in the svID
+        frames[index] = bytes(frame)
+    shape = QuickParser({"MU09": config.layout}).unpack(frames[1])[0]
+    for _ in range(2):  # the second call runs on the pooled decoder
+        batch = decode_frames(shape, frames)
+        assert set(np.flatnonzero(~batch.valid).tolist()) == broken
+        assert batch.row_scales is not None
+        # The same frames as one buffer (as a ring block or a file gives them).
+        stride = len(frames[0])
+        rows = BatchDecoder(shape, 18).decode(b"".join(frames), len(frames), stride, 0, stride)
+        assert set(np.flatnonzero(~rows.valid).tolist()) == broken
+        assert np.array_equal(rows.scaled(), batch.scaled(), equal_nan=True)
+        expected = np.divide(batch.values, batch.scales, dtype=np.float64)
+        assert np.array_equal(batch.scaled(), expected, equal_nan=True)
+        kept = batch.rows(batch.valid)
+        assert kept.row_scales is None
+        assert np.array_equal(kept.scaled(), expected[batch.valid], equal_nan=True)
+        for index in (1, batch_module.ROWS + 1, 2 * batch_module.ROWS + 3):
+            decoded = decode_frame(frames[index]).pdu.asdu
+            assert batch.smp_cnt[index].tolist() == [a.smpCnt for a in decoded]
+            for i, asdu in enumerate(decoded):
+                values, _quality = config.layout.decode(asdu.sample)
+                assert batch.scaled()[index, i].tolist() == list(values)
+
+
+def test_batch_window_covers_every_constant_octet() -> None:
+    # Each constant octet of the frame, changed alone, makes the row invalid; each octet
+    # outside them (smpCnt, the samples), changed alone, does not.
+    config = StreamConfig("MU10", asdus_per_frame=2)
+    for frame in (make_frames(config, 1)[0], make_frames(config.with_changes(vlan_id=None), 1)[0]):
+        shape = QuickParser({"MU10": config.layout}).unpack(frame)[0]
+        base = len(frame) - shape.length
+        mask = shape.mask.to_bytes(shape.length, "big")
+        mutants = []
+        for at in range(len(frame)):
+            mutant = bytearray(frame)
+            mutant[at] ^= 0x40
+            mutants.append(bytes(mutant))
+        valid = decode_frames(shape, mutants).valid.tolist()
+        for at, ok in enumerate(valid):
+            constant = at in (12, 13, 16, 17) if base == 18 else at in (12, 13)
+            if at >= base:
+                constant = mask[at - base] != 0
+            elif base == 18 and at in (14, 15):
+                constant = False  # the TCI: priority and VLAN are not the shape's
+            assert ok != constant, (base, at)
+
+
+def test_one_batch_decoder_takes_calls_of_growing_and_shrinking_sizes() -> None:
+    # A ring block's count changes from block to block; the decoder's scratch grows.
+    config = StreamConfig("MU13")
+    frames = make_frames(config, 300)
+    shape = QuickParser({"MU13": config.layout}).unpack(frames[0])[0]
+    decoder = BatchDecoder(shape, 18)
+    stride = len(frames[0])
+    for count in (1, 100, 150, 3, 300, 299):  # 100 then 150: the scratch outgrows the call
+        rows = decoder.decode(b"".join(frames[:count]), count, stride, 0, stride)
+        assert len(rows) == count and rows.valid.all()
+        assert rows.smp_cnt[:, 0].tolist() == list(range(count))
+
+
+def test_batch_of_no_frames_and_of_wide_frames_scale_like_a_division() -> None:
+    # No rows (nothing tiled) and 8-ASDU frames (fewer rows at a time): the same
+    # values as the plain division.
+    config = StreamConfig("MU14", asdus_per_frame=8)
+    frames = make_frames(config, 700)
+    shape = QuickParser({"MU14": config.layout}).unpack(frames[0])[0]
+    empty = decode_frames(shape, [])
+    assert empty.scaled().shape == (0, 8, 8)
+    batch = decode_frames(shape, frames)
+    assert batch.valid.all()
+    expected = np.divide(batch.values, batch.scales, dtype=np.float64)
+    assert np.array_equal(batch.scaled(), expected)
