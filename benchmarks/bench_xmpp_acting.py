@@ -105,7 +105,7 @@ def serve(spec: dict[str, Any]) -> None:
             after = step.find(f"{{{BENCH_NS}}}after")
             steps = recorded.setdefault(wrapper.get("key"), [])
             steps.append((answer[0], list(before), list(after)))
-            iq.reply(clear=True).send()
+            server.make_iq_result(id=iq["id"], ito=iq["from"]).send()
 
         def send_message(to: str, payload: ET.Element) -> None:
             message = server.make_message(mto=to, mtype="normal")
@@ -122,7 +122,8 @@ def serve(spec: dict[str, Any]) -> None:
             peer = str(iq["from"])
             for payload in before:
                 send_message(peer, payload)
-            reply = iq.reply(clear=True)
+            # a new stanza, as AcsiServer answers (iq.reply() would deep-copy the request)
+            reply = server.make_iq_result(id=iq["id"], ito=iq["from"])
             ET.SubElement(reply.xml, f"{{{BENCH_NS}}}bench").append(copy.copy(answer))
             reply.send()
             for payload in after:

@@ -22,6 +22,7 @@ Protocol-neutral: the 8-2 layer (``runtime.xmpp.controls``) maps the services on
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,12 @@ class ControlPoint:
         self._attributes: dict[tuple[str, FC], DataAttribute | None] = {}
         self._settings_keys: tuple[LeafKey, LeafKey, tuple[LeafKey, ...], bool] | None = None
         self._cf_keys: dict[str, LeafKey] = {}  # CF leaves by name (no FC to hash)
+        # settings() is asked several times per request: the leaves it reads, the values it
+        # last saw there (the very objects: the store replaces a value, never mutates it)
+        # and what it made of them
+        self._settings_read: tuple[LeafKey, ...] = ()
+        self._settings_seen: tuple[Any, ...] = ()
+        self._settings_made: ControlSettings | None = None
 
     def key(self, fc: FC, *path: str, ln: str | None = None, do: str | None = None) -> LeafKey:
         """The store key of ``LN$FC$DO$path`` (cached: every request asks for the same)."""
@@ -139,7 +146,30 @@ class ControlPoint:
 
     def settings(self) -> ControlSettings:
         """CF ctlModel (none or unknown: status-only), sboTimeout and operTimeout (ms; none
-        or 0: the defaults), sboClass, and the mode of the LN."""
+        or 0: the defaults), sboClass, and the mode of the LN.
+
+        Made again only when one of the leaves it reads holds another value object than
+        last time (identity, not equality: ``True == 1`` but they read differently)."""
+        if not self._settings_read:
+            self._settings()  # finds the keys
+            keys = self._settings_keys
+            assert keys is not None
+            self._settings_read = (
+                keys[0],
+                keys[1],
+                self._cf_keys["sboTimeout"],
+                self._cf_keys["operTimeout"],
+                *keys[2],
+            )
+        get = self.store.values.get
+        seen = tuple(map(get, self._settings_read))
+        made = self._settings_made
+        if made is None or not all(map(operator.is_, seen, self._settings_seen)):
+            made = self._settings_made = self._settings()
+            self._settings_seen = seen
+        return made
+
+    def _settings(self) -> ControlSettings:
         if self._settings_keys is None:
             oper = self.attribute("Oper")
             self._settings_keys = (

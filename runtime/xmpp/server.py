@@ -85,6 +85,7 @@ class AcsiServer(Endpoint):
         super().__init__(settings)
         self.clock = clock
         self._pump_scheduled = False
+        self._in_core = False  # a core call is running: its own outputs and deadline follow it
         self._timer: asyncio.TimerHandle | None = None
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self.core = ServerCore(
@@ -168,7 +169,11 @@ class AcsiServer(Endpoint):
         if element is None:
             return
         sender = str(iq["from"])
-        outputs = self.core.receive(sender, iq["type"], iq["id"], element, self.clock())
+        self._in_core = True
+        try:
+            outputs = self.core.receive(sender, iq["type"], iq["id"], element, self.clock())
+        finally:
+            self._in_core = False
         self._emit(outputs, answering=(sender, iq["id"]))
 
     def _on_answer(self, iq: Any) -> None:
@@ -245,8 +250,10 @@ class AcsiServer(Endpoint):
     # ------------------------------------------------------------ time
 
     def _wake(self) -> None:
-        """The core has outputs or an earlier deadline: collect them soon (once)."""
-        if self._pump_scheduled:
+        """The core has outputs or an earlier deadline: collect them soon (once). Not while
+        ``receive`` runs: what it posts comes back with its outputs, and ``_emit`` re-arms
+        the timer after them (no loop turn and no second ``handle_timer`` per request)."""
+        if self._pump_scheduled or self._in_core:
             return
         self._pump_scheduled = True
         try:

@@ -8,11 +8,12 @@ that statuses follow through the value store as one transaction.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
-from gen61850.runtime.device import Timestamp
+from gen61850.runtime.device import FC, Timestamp
 from gen61850.runtime.device.control import (
     TRANSITIONS,
     Accept,
@@ -33,7 +34,7 @@ from gen61850.runtime.device.control import (
     next_state,
     refusal,
 )
-from gen61850.runtime.device.controllable import FollowCtlVal
+from gen61850.runtime.device.controllable import ControlPoint, FollowCtlVal
 from gen61850.runtime.device.store import Change
 from gen61850.runtime.xmpp.mapping import DataAccessError
 from tests.xmpp.controls_harness import (
@@ -470,3 +471,64 @@ def test_each_cdc_follows_its_ctl_val(do: str, value: Any, status: str, expected
     assert d.control(do, "Oper", value).write_codes() == [None]
     assert d.value(status) == expected
     d.check.assert_clean()
+
+
+# ---------------------------------------------------------------- settings read at each request
+
+
+def test_settings_changed_between_requests_are_used_by_the_next_one() -> None:
+    d = driver()
+    store = d.model.store
+    assert d.control("GGIO1.SPCSO1", "Oper", True).write_codes() == [None]
+    store.set((LD, "GGIO1$CF$SPCSO1$ctlModel"), 2)  # now sbo-with-normal-security
+    refused(
+        d.control("GGIO1.SPCSO1", "Oper", False),
+        DENIED,
+        AddCause.OBJECT_NOT_SELECTED,
+        "GGIO1$CO$SPCSO1$Oper",
+    )
+    store.set((LD, "GGIO1$CF$SPCSO1$sboTimeout"), 250)
+    assert d.select("GGIO1.SPCSO1") != ""
+    assert d.core.next_deadline() == pytest.approx(T0 + 0.25)
+    store.set((LD, "LLN0$ST$Beh$stVal"), 3)  # the LN's mode: test
+    refused(
+        d.control("GGIO1.SPCSO1", "Oper", False),
+        DENIED,
+        AddCause.BLOCKED_BY_MODE,
+        "GGIO1$CO$SPCSO1$Oper",
+    )
+    assert d.control("GGIO1.SPCSO1", "Oper", False, test=True).write_codes() == [None]
+
+
+def test_settings_follow_seeded_changes_as_a_fresh_point_reads_them() -> None:
+    d = driver()
+    store = d.model.store
+    rng = random.Random(61850)
+    points = [p.point for p in d.controls.providers.values()]
+    leaves = sorted(
+        {
+            key
+            for point in points
+            for key in (
+                point.key(FC.CF, "ctlModel"),
+                point.key(FC.CF, "sboClass"),
+                point.key(FC.CF, "sboTimeout"),
+                point.key(FC.CF, "operTimeout"),
+                *point._behaviour_keys(),
+            )
+            if key in store.leaves
+        }
+    )
+    choices = {
+        "ctlModel": [0, 1, 2, 3, 4],
+        "sboClass": [0, 1],
+        "sboTimeout": [0, 1, 400, 30000],
+        "operTimeout": [0, 1, 2000],
+        "stVal": [1, 2, 3, 4, 5],
+    }
+    for _ in range(400):
+        key = rng.choice(leaves)
+        store.set(key, rng.choice(choices[key[1].rsplit("$", 1)[1]]))
+        point = rng.choice(points)
+        fresh = ControlPoint(store, point.domain, point.ln, point.do, point.now)
+        assert point.settings() == fresh.settings(), key
