@@ -897,7 +897,7 @@ def _publish(engine: str, iface: str, seconds: float, start_second: int) -> None
 
         spin = 100.0 if engine == "gen61850-spin" else 0.0
         sources = [callback_source() for _ in streams] if engine == "gen61850-callback" else None
-        transport = "tx ring" if engine == "gen61850-ring" else "sendmmsg"
+        transport = "sendmmsg" if engine == "gen61850-mmsg" else "tx ring"
         with Publisher(streams, iface=iface, sources=sources, transport=transport) as publisher:
             margin = start_second - time.time()  # seconds left before the first frame
             stats = publisher.run(
@@ -959,8 +959,8 @@ def _publish(engine: str, iface: str, seconds: float, start_second: int) -> None
 
 
 PUBLISHERS = {
-    "gen61850": "gen61850 Publisher (sendmmsg, the default), SCHED_FIFO 50 on the last CPU, no busy-wait",
-    "gen61850-ring": "the same with transport='tx ring' (a PACKET_TX_RING flush per burst)",
+    "gen61850": "gen61850 Publisher (a PACKET_TX_RING flush per burst, the default), SCHED_FIFO 50 on the last CPU, no busy-wait",
+    "gen61850-mmsg": "the same with transport='sendmmsg' (one sendmmsg call per burst)",
     "native": "open61850 Publisher, native engine (sendmmsg), SCHED_FIFO 50 on the last CPU",
     "python": "open61850 Publisher, Python engine (its real-time options apply to native only)",
     "gen61850-spin": "gen61850 Publisher with --spin-us 100 (busy-waits: not comparable, shown only)",
@@ -1049,7 +1049,7 @@ def bench_publisher() -> None:
     results: dict[str, list[dict[str, Any]]] = {engine: [] for engine in PUBLISHERS}
     with VethPair("g61svp") as pair:
         for index in range(rounds):
-            cases = ["gen61850", "native", "gen61850-ring"]
+            cases = ["gen61850", "native", "gen61850-mmsg"]
             order = cases[index % 3 :] + cases[: index % 3]
             if index == 0:
                 order += ["python", "gen61850-spin"]

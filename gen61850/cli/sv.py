@@ -167,9 +167,9 @@ def _register_publish(commands: argparse._SubParsersAction[Any]) -> None:
     )
     r.add_argument(
         "--transport",
-        choices=("sendmmsg", "tx-ring", "socket"),
-        default="sendmmsg",
-        help="how a burst leaves: one sendmmsg call (default), a PACKET_TX_RING, a send per frame",
+        choices=("tx-ring", "sendmmsg", "socket"),
+        default="tx-ring",
+        help="how a burst leaves: a PACKET_TX_RING (default), one sendmmsg call, a send per frame",
     )
     p.set_defaults(func=run_publish)
 

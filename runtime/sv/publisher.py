@@ -45,7 +45,7 @@ from gen61850.runtime.sv.stream import StreamConfig
 from gen61850.runtime.sv.template import FrameTemplate
 
 NS = 1_000_000_000
-TRANSPORTS = ("sendmmsg", "tx ring", "socket")
+TRANSPORTS = ("tx ring", "sendmmsg", "socket")
 """How a publisher's bursts can leave (``Publisher(transport=...)``)."""
 LATENESS_SAMPLES = 1 << 22
 """Lateness samples one run keeps by default (32 MiB): the latest ones; ``late`` counts all."""
@@ -258,10 +258,9 @@ class Publisher:
 
     ``qdisc_bypass`` sends straight to the driver: a little less latency, but local
     captures (tcpdump, tshark, subscribers on this host) no longer see the frames.
-    ``transport`` says how a burst leaves: "sendmmsg" (default: one system call for the
-    burst, from buffers of ours), "tx ring" (one system call, from a PACKET_TX_RING) or
-    "socket" (a ``send()`` per frame); where the first two cannot be set up, frame by
-    frame.
+    ``transport`` says how a burst leaves: "tx ring" (default: one system call, from a
+    PACKET_TX_RING), "sendmmsg" (one system call, from buffers of ours) or "socket" (a
+    ``send()`` per frame); where the first two cannot be set up, frame by frame.
     """
 
     def __init__(
@@ -274,7 +273,7 @@ class Publisher:
         | None = None,
         sender: Sender | None = None,
         qdisc_bypass: bool = False,
-        transport: str = "sendmmsg",
+        transport: str = "tx ring",
         lead: float = 0.02,
     ) -> None:
         if not streams:

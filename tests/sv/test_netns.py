@@ -180,8 +180,8 @@ def test_tx_ring_sends_a_burst_in_one_call_and_counts_what_it_cannot(veth: VethP
     assert got[:5] == [0, 1, 2, 4, 5]
     subscriber.close()
     with inside(veth.ns_a):
-        assert Publisher([config], iface=veth.if_a).transport == "sendmmsg"
-        assert Publisher([config], iface=veth.if_a, transport="tx ring").transport == "tx ring"
+        assert Publisher([config], iface=veth.if_a).transport == "tx ring"
+        assert Publisher([config], iface=veth.if_a, transport="sendmmsg").transport == "sendmmsg"
         assert Publisher([config], iface=veth.if_a, transport="socket").transport == "socket"
         with pytest.raises(PublisherError, match="transport 'udp'"):
             Publisher([config], iface=veth.if_a, transport="udp")
@@ -359,7 +359,7 @@ def test_cli_publish_to_cli_subscribe(veth: VethPair, tmp_path: Path) -> None:
                 "9",
                 "--simulate",
                 "--transport",
-                "tx-ring",  # the default (sendmmsg) is what the tshark test below uses
+                "sendmmsg",  # the default (the TX ring) is what the tshark test below uses
             ],
             capture_output=True,
             text=True,
