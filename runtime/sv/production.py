@@ -33,7 +33,7 @@ NS = 1_000_000_000
 WINDOW = 8
 """Blocks of one size whose median cost decides a computed source's next block size."""
 RECENT = 8
-"""Blocks whose second worst cost says whether the next one fits before a send."""
+"""Blocks whose worst cost (at most 3x their median) says whether the next one fits."""
 REMEMBERED = 64
 """Windows for which the usual cost of another block size is taken as still true."""
 PROBE_EVERY = 256
@@ -182,8 +182,8 @@ class Feed:
         self.pending: list[tuple[int, dict[str, object]]] = []
         self.block = frame_samples
         self.cost_ns = 0
-        """What the next block may cost (ns): the second worst of the latest ones, used to
-        decide whether it fits before a send."""
+        """What the next block may cost (ns): the worst of the latest ``RECENT``, at most
+        three times their median; whether a block fits before a send."""
         self.recent: deque[int] = deque(maxlen=RECENT)
         """The costs (ns) of the latest blocks of the current size."""
         self.typical_ns = 0
@@ -291,7 +291,7 @@ class Feed:
         self.sending_simulation = chunk.simulation
 
 
-def self_similar(feed: Feed, size: int, usual: int, *, larger: bool = False) -> bool:
+def halving_gains_little(feed: Feed, size: int, usual: int, *, larger: bool = False) -> bool:
     """Whether the usual cost of blocks of ``size``, measured lately, says that halving
     blocks costing ``usual`` gains less than a quarter (``larger``: ``size`` is the double
     of the current size, else its half)."""
@@ -362,9 +362,9 @@ class Production:
             heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
 
     def _account(self, feed: Feed, cost: int, period: float) -> None:
-        """What the block just made tells: ``cost_ns`` is the second worst of the latest
-        blocks (one block slowed by a page fault or the hypervisor must not keep later
-        blocks from fitting anywhere), then the block size."""
+        """What the block just made tells: ``cost_ns`` becomes the worst of the latest
+        blocks, at most three times their median (one block slowed by a page fault or the
+        hypervisor must not keep later blocks from fitting anywhere), then the size."""
         recent = feed.recent
         recent.append(cost)
         if len(recent) >= 3:
@@ -384,10 +384,10 @@ class Production:
         A block's cost is mostly a fixed part per call (numpy's), so a shorter block may
         cost hardly less: blocks are not halved when the half size was lately found to
         cost more than three quarters as much, or this size more than three quarters of
-        the double size (more calls for no gain). Besides growing
-        when twice the cost would still fit, a feed tries the next size every
-        ``PROBE_EVERY`` blocks and keeps it while it fits: blocks halved in a slow spell
-        grow back (blocks of a sample or two cost more CPU than there is).
+        the double size (more calls for no gain). Besides growing when twice the cost
+        would still fit, a feed tries the next size every ``PROBE_EVERY`` blocks and keeps
+        it while it fits: blocks halved in a slow spell grow back (blocks of a sample or
+        two cost more CPU than there is).
         """
         if feed.table is not None:
             return
@@ -405,7 +405,7 @@ class Production:
         feed.usual_by_size[block] = (usual, feed.windows)
         target = period * feed.n / 2
         half = max(feed.n, block // 2 // feed.n * feed.n)
-        no_gain = self_similar(feed, half, usual) or self_similar(
+        no_gain = halving_gains_little(feed, half, usual) or halving_gains_little(
             feed, block * 2, usual, larger=True
         )
         if usual > target and block > feed.n and not no_gain:
