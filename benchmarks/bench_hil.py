@@ -37,7 +37,7 @@ from benchmarks.bench_sv import (
     _print_disturbed,
     _publisher_run,
 )
-from benchmarks.timing import interleaved, machine_load, print_table, verdict
+from benchmarks.timing import interleaved, machine_load, print_table, rotated, verdict
 from gen61850.runtime.comtrade import write_record
 from gen61850.runtime.net.netns import VethPair
 from gen61850.runtime.sv.publisher import Publisher
@@ -73,7 +73,7 @@ def bench_publisher() -> None:
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     with VethPair("g61hil") as pair:
         for index in range(rounds):
-            order = names[index % len(names) :] + names[: index % len(names)]
+            order = rotated(names, index)
             for name in order:
                 results[name].append(_publisher_run(pair, ENGINES[name][0], seconds))
     rows: list[list[object]] = []

@@ -39,7 +39,7 @@ from slixmpp.xmlstream import ElementBase, register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
-from benchmarks.timing import cpu_seconds, print_table
+from benchmarks.timing import cpu_seconds, print_table, rotated
 from gen61850.runtime.heap import settle_heap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,7 +324,7 @@ def main() -> None:
             p50: dict[str, list[float]] = {k: [] for k in KINDS}
             p99: dict[str, list[float]] = {k: [] for k in KINDS}
             for repeat in range(repeats):
-                order = KINDS[repeat % len(KINDS) :] + KINDS[: repeat % len(KINDS)]
+                order = rotated(KINDS, repeat)
                 for kind in order:
                     before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
                     per_second, _ = _run_kind(ied, client, kind, burst, 0)

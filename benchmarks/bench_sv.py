@@ -49,7 +49,7 @@ import numpy as np
 import open61850.sv as open61850_sv
 import open61850_rt
 
-from benchmarks.timing import interleaved, machine_load, print_table, verdict
+from benchmarks.timing import interleaved, machine_load, print_table, rotated, verdict
 from gen61850.generated.sv.iec61850_9_2 import ASDU, SavPdu
 from gen61850.runtime.net.netns import VethPair
 from gen61850.runtime.net.ring import BlockBatch
@@ -897,8 +897,8 @@ def _publish(engine: str, iface: str, seconds: float, start_second: int) -> None
 
         spin = 100.0 if engine == "gen61850-spin" else 0.0
         sources = [callback_source() for _ in streams] if engine == "gen61850-callback" else None
-        transport = "sendmmsg" if engine == "gen61850-mmsg" else "tx ring"
-        with Publisher(streams, iface=iface, sources=sources, transport=transport) as publisher:
+        wanted = "sendmmsg" if engine == "gen61850-mmsg" else "tx ring"
+        with Publisher(streams, iface=iface, sources=sources, transport=wanted) as publisher:
             margin = start_second - time.time()  # seconds left before the first frame
             stats = publisher.run(
                 duration=seconds,
@@ -1049,8 +1049,7 @@ def bench_publisher() -> None:
     results: dict[str, list[dict[str, Any]]] = {engine: [] for engine in PUBLISHERS}
     with VethPair("g61svp") as pair:
         for index in range(rounds):
-            cases = ["gen61850", "native", "gen61850-mmsg"]
-            order = cases[index % 3 :] + cases[: index % 3]
+            order = rotated(["gen61850", "native", "gen61850-mmsg"], index)
             if index == 0:
                 order += ["python", "gen61850-spin"]
             for engine in order:

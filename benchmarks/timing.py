@@ -15,7 +15,9 @@ import time
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+T = TypeVar("T")
 REPEATS = 11
 """Interleaved rounds per comparison (at least 5, as issue 12 asks)."""
 
@@ -93,6 +95,13 @@ def machine_load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+def rotated(names: Sequence[T], index: int) -> list[T]:
+    """Round ``index``'s order of ``names``: each starts a round in turn, so that no case
+    always runs first (or right after the same other one)."""
+    shift = index % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
 def interleaved(
     cases: dict[str, Callable[[], object]], *, repeats: int = REPEATS, round_s: float = 0.1
 ) -> dict[str, Timing]:
@@ -106,7 +115,7 @@ def interleaved(
     names = list(cases)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for index in range(repeats):
-        order = names[index % len(names) :] + names[: index % len(names)]
+        order = rotated(names, index)
         for name in order:
             timer = timeit.Timer(cases[name], "gc.enable()")
             samples[name].append(timer.timeit(numbers[name]) / numbers[name])
