@@ -373,6 +373,38 @@ def test_gi_and_integrity_report_every_member(xmpp_env: Env) -> None:
     run(body())
 
 
+def test_a_subscription_asking_gi_hears_the_gi_first_while_values_move(xmpp_env: Env) -> None:
+    """`ReportSubscription(gi=True)` enables and interrogates in one write, so a value that
+    changes every millisecond cannot slip a dchg report in before the GI."""
+
+    async def body() -> None:
+        async with reporting(xmpp_env) as t:
+            moving = True
+
+            async def move() -> None:
+                n = 0
+                while moving:
+                    n += 1
+                    t.set(f"{LD}/GGIO1.Cnt.stVal[ST]", n)
+                    await asyncio.sleep(0.001)
+
+            mover = asyncio.ensure_future(move())
+            try:
+                for _ in range(3):
+                    sub = ReportSubscription(
+                        t.client, xmpp_env.jid("xied"), f"{LD}/LLN0.urcbEv", gi=True
+                    )
+                    await sub.start()
+                    first = await asyncio.wait_for(sub.reports.get(), 10)
+                    assert {tuple(r) for r in reasons_of(first).values()} == {("gi",)}
+                    await sub.stop()
+            finally:
+                moving = False
+                await mover
+
+    run(body())
+
+
 def test_buftm_gathers_changes_and_a_second_change_sends_at_once(xmpp_env: Env) -> None:
     async def body() -> None:
         async with reporting(xmpp_env) as t:

@@ -191,9 +191,10 @@ class ReportSubscription:
             values = {"ResvTms": self.resv_tms, **values}
         else:
             values = {"Resv": True, **values}
-        await set_rcb_values(self.association, self.rcb, {**values, "RptEna": True})
-        if self.gi:
-            await set_rcb_values(self.association, self.rcb, {"GI": True})
+        # GI in the same write as RptEna: a change between two writes would be reported
+        # before the general interrogation the caller asked to see first
+        gi = {"GI": True} if self.gi else {}
+        await set_rcb_values(self.association, self.rcb, {**values, "RptEna": True, **gi})
         return self.rcb
 
     async def _resume(self) -> None:
