@@ -48,12 +48,32 @@ COUNTER = "RIEDLD0/GGIO1.Cnt.stVal[ST]"
 BENCH_NS = "urn:gen61850:bench"
 # what report_ied.icd's RCBs carry: seqNum, timeStamp, dataSet, reasonCode, dataRef, configRef
 SCL_OPT_FLDS = 0b0111110010
+# brcbMany's: those and entryID (no segmentation: its reports fit the PDU size here)
+MANY_OPT_FLDS = 0b0111110110
 KINDS = (
     "bare message",
     "message, report's XML",
     "URCB report",
     "URCB report, OptFlds 0",
     "BRCB report",
+    "BRCB, BufTm 50 ms, 24 members",
+)
+# the aggregated kind: brcbMany (data set Many: GGIO1.Ind1..Ind24) with BufTm 50 ms, the
+# changes spread over the 24 indications in turn, so one report gathers up to 24 of them
+GATHERED = KINDS[-1]
+MEMBERS = 24
+WHAT = (
+    ("bare message", "the IED process sends a one-way message stanza of one small element"),
+    ("message, report's XML", "the same, carrying a copy of a URCB report's XML (same bytes)"),
+    ("URCB report", "set_status of GGIO1.Cnt.stVal; urcbEv01 (TrgOps dchg, BufTm 0) reports it"),
+    ("URCB report, OptFlds 0", "the same with no optional field: the smallest report"),
+    ("BRCB report", "the same through brcbEv01 (buffered: each entry kept, then sent)"),
+    (
+        GATHERED,
+        "set_status of GGIO1.Ind1..Ind24 in turn; brcbMany with BufTm 50 ms gathers the "
+        "changes of distinct members into one report; per s counts changes (each value "
+        "checked); latency includes the BufTm wait, by design",
+    ),
 )
 
 
@@ -93,7 +113,8 @@ async def _ied(options: dict[str, Any]) -> None:
     client = f"benchclient@{options['domain']}/IEC"
     reader = await _stdin_reader()
     _say({"ready": True})
-    value = 0
+    value = 0  # the counter's value, and the number of the next spread change (all runs)
+    spread = 0
     while True:
         command = json.loads(await reader.readline())
         if command["cmd"] == "quit":
@@ -110,6 +131,10 @@ async def _ied(options: dict[str, Any]) -> None:
                 value += 1
                 sent.append(time.monotonic())
                 model.set_status(COUNTER, value)
+            elif command["cmd"] == "spread":  # change n: Ind(n % 24 + 1), toggled each round
+                sent.append(time.monotonic())
+                model.set_status(_indication(spread), _toggle_value(spread))
+                spread += 1
             else:
                 message = server.make_message(mto=client, mtype="normal")
                 if command["cmd"] == "copy" and captured:
@@ -120,7 +145,8 @@ async def _ied(options: dict[str, Any]) -> None:
                 sent.append(time.monotonic())
                 message.send()
             await asyncio.sleep(0)
-        _say({"sent": sent, "first_value": value - count + 1 if command["cmd"] == "changes" else 0})
+        first = {"changes": value - count + 1, "spread": spread - count}.get(command["cmd"], 0)
+        _say({"sent": sent, "first_value": first})
     await server.stop()
 
 
@@ -137,9 +163,13 @@ async def _client(options: dict[str, Any]) -> None:
     client = AcsiClient(_settings(options, "benchclient"))
     register_stanza_plugin(Message, Bench)
     heard: list[tuple[float, Any]] = []
+    counted: list[int] = []  # changes per item heard: 1, or the members a report carries
+    spread: dict[str, int] = {}  # per indication: its changes checked so far (all runs)
+    gathering = False  # brcbMany enabled: count the changes in each report, not reports
 
     def on_bench(message: Any) -> None:
         heard.append((time.monotonic(), message))
+        counted.append(1)
 
     client.register_handler(Callback("bench", StanzaPath("message/bench"), on_bench))
     await client.start()
@@ -147,6 +177,11 @@ async def _client(options: dict[str, Any]) -> None:
 
     def on_report(_sender: str, report: InformationReport) -> None:
         heard.append((time.monotonic(), report))
+        access = report.list_of_access_result
+        if gathering and access is not None:
+            counted.append(_members_in(len(access.access_result)))
+        else:
+            counted.append(1)
 
     association.report_listeners.append(on_report)
     settle_heap()  # what a long-running client does once connected (docs/xmpp.md)
@@ -162,34 +197,81 @@ async def _client(options: dict[str, Any]) -> None:
                 await set_rcb_values(association, enabled, {"RptEna": False})
             fc, name = command["rcb"].split("$")
             enabled = RcbName("RIEDLD0", "LLN0", fc, name)
+            if fc == "BR":  # a BRCB enabled once keeps buffering while disabled: start afresh
+                await set_rcb_values(association, enabled, {"PurgeBuf": True})
             await set_rcb_values(
                 association,
                 enabled,
                 {
                     "TrgOps": mask(TRIGGERS, ["dchg"]),
-                    "BufTm": 0,
+                    "BufTm": command.get("buf_tm", 0),
                     "OptFlds": command["opt_flds"],
                     "RptEna": True,
                 },
             )
+            gathering = name == "brcbMany"
             heard.clear()
+            counted.clear()
             _say({"ok": True})
         elif command["cmd"] == "collect":
             deadline = time.monotonic() + command["timeout"]
-            while len(heard) < command["n"] and time.monotonic() < deadline:
+            while sum(counted) < command["n"] and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             received: list[tuple[int, float]] = []
             for at, item in heard:
                 if isinstance(item, InformationReport):
                     report = parse_report(item)
+                    if command.get("spread"):
+                        received.extend((n, at) for n in _spread_changes(report, spread))
+                        continue
                     value = report.members[0].value.success
                     received.append((value.integer if value and value.integer else -1, at))
                 else:
                     bench = item.xml.find(f"{{{BENCH_NS}}}bench")
                     received.append((int(bench.get("n")) if bench is not None else -1, at))
             heard.clear()
+            counted.clear()
             _say({"received": received})
     await client.stop()
+
+
+# ---------------------------------------------------------------- the spread changes
+
+
+def _indication(n: int) -> str:
+    """The indication change ``n`` of a spread run toggles."""
+    return f"RIEDLD0/GGIO1.Ind{n % MEMBERS + 1}.stVal[ST]"
+
+
+def _toggle_value(n: int) -> bool:
+    """The value change ``n`` gives its indication: True in even rounds, False in odd."""
+    return (n // MEMBERS) % 2 == 0
+
+
+def _members_in(results: int) -> int:
+    """The data-set members of a report of ``results`` access results with brcbMany's
+    OptFlds (RptID, OptFlds, SeqNum, TimeOfEntry, DatSet, EntryID, ConfRev, inclusion, then
+    per member its reference, value and reason): an estimate the client waits on; the
+    changes counted are those ``_spread_changes`` checks."""
+    return max(0, (results - 8) // 3)
+
+
+def _spread_changes(report: Any, seen: dict[str, int]) -> list[int]:
+    """The change numbers a brcbMany report carries, each value checked against the one
+    the IED set (-1 for a member whose value is not the next one expected)."""
+    from gen61850.runtime.xmpp.values import is_true
+
+    numbers = []
+    for member in report.members:
+        k = int(member.reference.rpartition("Ind")[2]) - 1
+        value = member.value.success
+        stval = value.structure.data[0] if value is not None and value.structure else None
+        round_ = seen.get(member.reference, 0)
+        seen[member.reference] = round_ + 1
+        n = round_ * MEMBERS + k
+        ok = stval is not None and is_true(stval.boolean) == _toggle_value(n)
+        numbers.append(n if ok else -1)
+    return numbers
 
 
 # ---------------------------------------------------------------- plumbing
@@ -270,7 +352,10 @@ def _run_kind(
     ied: Child, client: Child, kind: str, count: int, rate: float
 ) -> tuple[float, list[float]]:
     """(throughput per s, latencies in ms) of one run of ``kind``."""
-    if "report" in kind and not kind.startswith("message"):
+    if kind == GATHERED:
+        client.ask(cmd="enable", rcb="BR$brcbMany", opt_flds=MANY_OPT_FLDS, buf_tm=50)
+        command = "spread"
+    elif "report" in kind and not kind.startswith("message"):
         client.ask(
             cmd="enable",
             rcb="RP$urcbEv01" if kind.startswith("URCB") else "BR$brcbEv01",
@@ -280,8 +365,13 @@ def _run_kind(
     else:
         command = "bare" if kind == "bare message" else "copy"
     sent = ied.ask(cmd=command, n=count, rate=rate)
-    received = client.ask(cmd="collect", n=count, timeout=60)["received"]
-    first_value = sent["first_value"] if command == "changes" else 0
+    received = client.ask(cmd="collect", n=count, timeout=60, spread=command == "spread")[
+        "received"
+    ]
+    first_value = sent["first_value"]
+    numbers = sorted(value for value, _ in received)
+    if numbers != list(range(first_value, first_value + len(numbers))) or len(numbers) > count:
+        raise RuntimeError(f"{kind}: a value arrived twice, or one the IED did not set")
     times = sent["sent"]
     latencies = [
         (at - times[value - first_value]) * 1e3
@@ -370,6 +460,7 @@ def main() -> None:
             "p99 ms (min / median)",
         ],
         rows,
+        WHAT,
     )
     print_table(
         "CPU time per report (or message) in the throughput runs, median of the repeats (µs; "
