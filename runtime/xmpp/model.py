@@ -465,6 +465,7 @@ class ServedModel:
             provided = self.providers.find(variable.domain, variable.name)
             if provided is not None:
                 return provided[1].read(variable.domain, variable.name, call)
+            providers = self.providers.may_own_below(variable.name)  # else none below
         node = variable.node
         if isinstance(node, DataAttribute) and (node.count or not node.components):
             return _value_data(node, self.store.values[(variable.domain, variable.name)])

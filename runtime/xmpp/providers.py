@@ -62,6 +62,12 @@ class ProviderRegistry:
                 return prefix, provider
         return None
 
+    def may_own_below(self, item: str) -> bool:
+        """Whether a provider could own a name below ``item`` that it does not own itself:
+        only one registered at a prefix deeper than ``item``. ``find`` of any name below
+        an ``item`` this denies looks at the prefixes ``find(item)`` looked at."""
+        return item.count("$") + 1 < self._deepest
+
     def __len__(self) -> int:
         return len(self._by_prefix)
 

@@ -134,3 +134,46 @@ def test_valkind_refusals_in_the_store() -> None:
         assert failure.value.code == code
     model.write(LD, "LLN0$DC$NamPlt$vendor", Data(visible_string="x"), "client@x/IEC")
     assert model.nesting_level == 5
+
+
+# ---------------------------------------------------------------- providers below a read
+
+
+def test_a_name_below_one_no_provider_owns_is_owned_only_below_a_deeper_prefix() -> None:
+    """``may_own_below`` may deny only what ``find`` would deny: every name below a
+    variable that has no provider, against registries of prefixes of every depth."""
+    from itertools import product
+
+    from gen61850.runtime.xmpp.providers import ProviderRegistry
+
+    parts = ("A", "B")
+    names = ["$".join(p) for depth in range(1, 5) for p in product(parts, repeat=depth)]
+    for registered in ([], ["A$B"], ["A$B", "B$A$A"], ["A$A$A$A"], ["B"]):
+        registry = ProviderRegistry()
+        for prefix in registered:
+            registry.register("LD", prefix, object())  # type: ignore[arg-type]
+        for name in names:
+            if registry.find("LD", name) is not None or registry.may_own_below(name):
+                continue
+            below = [other for other in names if other.startswith(name + "$")]
+            assert all(registry.find("LD", other) is None for other in below), (registered, name)
+
+
+def test_a_provider_of_an_attribute_answers_inside_the_read_of_its_data_object() -> None:
+    """A read of a whole data object asks the registry for each attribute below it while
+    a provider sits deeper than the object (the skip must not hide it)."""
+    model = served_model(OWN_SCL)
+    model.set_value(f"{LD}/XCBR1$ST$Pos$q", 0)
+    plain = model.read(LD, "XCBR1$ST$Pos")
+
+    class Fixed:
+        def read(self, domain: str, item: str, call: object) -> Data:
+            return Data(bit_string="1111111111111")
+
+    model.providers.register(LD, "XCBR1$ST$Pos$q", Fixed())  # type: ignore[arg-type]
+    provided = model.read(LD, "XCBR1$ST$Pos")
+    assert plain.structure is not None and provided.structure is not None
+    pairs = zip(plain.structure.data, provided.structure.data, strict=True)
+    changed = [n for n, (a, b) in enumerate(pairs) if a != b]
+    assert len(changed) == 1
+    assert provided.structure.data[changed[0]] == Data(bit_string="1111111111111")
