@@ -2,11 +2,15 @@
 
 Each svID of a stream has a ``Feed``: its source, the wire octets of the samples already
 made (``chunks``, in order, each a whole number of frames), the changes waiting for their
-sample, and what it costs to make one block. Between two bursts, while the publisher
-waits, ``Production.fill`` makes the next block of the feed that runs out first, only
-when the wait is longer than that block has been taking (the send path never waits for
-it); the send path only slices octets. A feed that runs dry all the same makes its
-block at once (counted in ``underruns``).
+sample, and what each step of making a block costs. A computed source's block is made in
+two steps, each of which may fall in another wait: its values (the source's ``block``),
+then their wire octets; a table's in one (a slice). Between two bursts, while the
+publisher waits, ``Production.fill`` takes the next step of the feed that runs out
+first, only when the wait is longer than that step has been taking (the send path never
+waits for it); the send path only slices octets. Two half-size steps fit in waits where
+one whole block often did not, so blocks are seldom left until their feed is about to
+run short, when they are made whether they fit or not. A feed that runs dry all the
+same makes its block at once (counted in ``underruns``).
 
 Changes (``Publisher.change``) are queued under a lock with the first sample not yet
 claimed by a block; production stops each block at the next change's sample and applies
@@ -33,7 +37,10 @@ NS = 1_000_000_000
 WINDOW = 8
 """Blocks of one size whose median cost decides a computed source's next block size."""
 RECENT = 8
-"""Blocks whose worst cost (at most 3x their median) says whether the next one fits."""
+"""Steps of one kind whose worst cost (at most 3x their median) says whether the next one
+fits."""
+VALUES, OCTETS = 0, 1
+"""The two steps of a computed source's block (a table's one step counts as OCTETS)."""
 REMEMBERED = 64
 """Windows for which the usual cost of another block size is taken as still true."""
 PROBE_EVERY = 256
@@ -139,6 +146,17 @@ class WireWriter:
 
 
 @dataclass
+class Made:
+    """A claimed block whose values are made and whose octets are not written yet."""
+
+    first: int
+    count: int
+    values: npt.NDArray[np.float64]
+    quality: npt.NDArray[np.uint32] | None
+    simulation: bool
+
+
+@dataclass
 class Chunk:
     """Made samples: ``first`` .. ``end`` - 1, octets from ``offset`` in ``data``."""
 
@@ -181,11 +199,15 @@ class Feed:
         self.quality_override: npt.NDArray[np.uint32] | None = None
         self.pending: list[tuple[int, dict[str, object]]] = []
         self.block = frame_samples
-        self.cost_ns = 0
-        """What the next block may cost (ns): the worst of the latest ``RECENT``, at most
-        three times their median; whether a block fits before a send."""
-        self.recent: deque[int] = deque(maxlen=RECENT)
-        """The costs (ns) of the latest blocks of the current size."""
+        self.made: Made | None = None
+        """The block whose values are made, its octets next (computed sources)."""
+        self.step_cost_ns = [0, 0]
+        """What the next step of each kind (``VALUES``, ``OCTETS``) may cost (ns): the worst
+        of the latest ``RECENT``, at most three times their median; whether it fits."""
+        self.recent: tuple[deque[int], deque[int]] = (deque(maxlen=RECENT), deque(maxlen=RECENT))
+        """The costs (ns) of the latest steps of each kind, blocks of the current size."""
+        self.values_cost = 0
+        """The cost (ns) of the values step of the block in ``made``."""
         self.typical_ns = 0
         """A block's usual cost (ns): the median of the latest window, what the size follows."""
         self.window: list[int] = []
@@ -214,10 +236,13 @@ class Feed:
         self.block = self.max_block
         self.since_probe = 0
         self.window = []
-        self.recent.clear()
+        self.made = None
+        for recent in self.recent:
+            recent.clear()
         self.usual_by_size = {}
         self.windows = 0
-        self.cost_ns = 0
+        self.step_cost_ns = [0, 0]
+        self.values_cost = 0
 
     # ------------------------------------------------------------ producer side
 
@@ -248,13 +273,17 @@ class Feed:
 
     def make(self, first: int, count: int) -> Chunk:
         """The wire octets of samples ``first`` .. ``first + count - 1``."""
-        simulation = self.simulation
         if self.table is not None:
             start = first % self.wrap * self.size
             data: bytes | memoryview = memoryview(self.table)[start : start + count * self.size]
             if self.quality_override is not None:
                 data = self.writer.patch_quality(data, self.quality_override)
-            return Chunk(first, first + count, data, 0, simulation)
+            return Chunk(first, first + count, data, 0, self.simulation)
+        return self.write(self.make_values(first, count))
+
+    def make_values(self, first: int, count: int) -> Made:
+        """The first step of a computed source's block: its values, checked."""
+        simulation = self.simulation
         assert self.source is not None
         block = self.source.block(first, count)
         if not isinstance(block, Block):
@@ -267,9 +296,34 @@ class Feed:
         quality = self.quality_override if self.quality_override is not None else block.quality
         if block.simulation is not None:
             simulation = block.simulation
-        return Chunk(first, first + count, self.writer.octets(block.values, quality), 0, simulation)
+        return Made(first, count, block.values, quality, simulation)
+
+    def write(self, made: Made) -> Chunk:
+        """The second step: the wire octets of values made."""
+        octets = self.writer.octets(made.values, made.quality)
+        return Chunk(made.first, made.first + made.count, octets, 0, made.simulation)
+
+    @property
+    def next_step(self) -> int:
+        """``VALUES`` or ``OCTETS``: what ``step`` does next."""
+        return VALUES if self.table is None and self.made is None else OCTETS
+
+    def step(self, lock: threading.Lock) -> bool:
+        """One step of production (see the module doc); True when it added a chunk."""
+        if self.table is None and self.made is None:
+            first, count = self.claim(lock)
+            self.made = self.make_values(first, count)
+            return False
+        self.produce(lock)
+        return True
 
     def produce(self, lock: threading.Lock) -> None:
+        """The next chunk at once: the block whose values are made, else a new block."""
+        made = self.made
+        if made is not None:
+            self.made = None
+            self.chunks.append(self.write(made))
+            return
         first, count = self.claim(lock)
         self.chunks.append(self.make(first, count))
 
@@ -328,50 +382,59 @@ class Production:
             self.feeds[index] = (feed, start_ns, period)
             lead = max(feed.n, int(self.lead_ns / period))
             feed.reset(lead)
-            while feed.produced * period < self.lead_ns:
-                began = self.cpu_clock()
-                feed.produce(self.lock)
-                self._account(feed, self.cpu_clock() - began, period)
+            while feed.produced * period < self.lead_ns or feed.made is not None:
+                self._step(feed, period)
             feed.advance(0, self.lock)
             self.heap.append((start_ns + round(feed.produced * period), index))
         heapq.heapify(self.heap)
 
     def fill(self, due: int, margin_ns: int = 20_000) -> None:
-        """Make blocks while the feeds that run out first need them and the time until
-        ``due`` allows. A block that does not fit is made all the same when its feed has
+        """Take steps while the feeds that run out first need them and the time until
+        ``due`` allows. A step that does not fit is taken all the same when its feed has
         less than two frames made past ``due`` (it would run dry at a send), and one
-        such block per call when the feed has less than a block and two frames (feeds
+        such step per call when the feed has less than a block and two frames (feeds
         that run alike would otherwise all reach the last moment before the same send)."""
         heap = self.heap
         clock = self.clock
         horizon = due + self.lead_ns
-        made = False
+        stepped = False
         while heap and heap[0][0] < horizon:
             ready_ns, index = heap[0]
             feed, start_ns, period = self.feeds[index]
-            if clock() + feed.cost_ns + margin_ns > due:
+            if clock() + feed.step_cost_ns[feed.next_step] + margin_ns > due:
                 ahead = ready_ns - due
                 if ahead >= 2 * feed.n * period and (
-                    made or ahead >= (feed.block + 2 * feed.n) * period
+                    stepped or ahead >= (feed.block + 2 * feed.n) * period
                 ):
                     return
-            began = self.cpu_clock()
-            feed.produce(self.lock)
-            self._account(feed, self.cpu_clock() - began, period)
-            made = True
-            heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
+            stepped = True
+            if self._step(feed, period):
+                heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
 
-    def _account(self, feed: Feed, cost: int, period: float) -> None:
-        """What the block just made tells: ``cost_ns`` becomes the worst of the latest
-        blocks, at most three times their median (one block slowed by a page fault or the
-        hypervisor must not keep later blocks from fitting anywhere), then the size."""
-        recent = feed.recent
+    def _step(self, feed: Feed, period: float) -> bool:
+        """One step of ``feed``, its cost accounted; True when it added a chunk."""
+        kind = feed.next_step
+        began = self.cpu_clock()
+        added = feed.step(self.lock)
+        self._account(feed, kind, self.cpu_clock() - began, period)
+        return added
+
+    def _account(self, feed: Feed, kind: int, cost: int, period: float) -> None:
+        """What the step just taken tells: its kind's ``step_cost_ns`` becomes the worst
+        of the latest steps, at most three times their median (one step slowed by a page
+        fault or the hypervisor must not keep later ones from fitting anywhere); a block
+        made whole (both steps) then tells the size what it cost."""
+        recent = feed.recent[kind]
         recent.append(cost)
         if len(recent) >= 3:
             ordered = sorted(recent)
-            feed.cost_ns = min(ordered[-1], 3 * ordered[len(ordered) // 2])
+            feed.step_cost_ns[kind] = min(ordered[-1], 3 * ordered[len(ordered) // 2])
         else:
-            feed.cost_ns = max(feed.cost_ns, cost)
+            feed.step_cost_ns[kind] = max(feed.step_cost_ns[kind], cost)
+        if kind == VALUES:
+            feed.values_cost = cost
+            return
+        cost, feed.values_cost = cost + feed.values_cost, 0
         self._adapt(feed, cost, period)
 
     @staticmethod
@@ -410,13 +473,17 @@ class Production:
         )
         if usual > target and block > feed.n and not no_gain:
             feed.block = half
-            feed.recent.clear()
+            for recent in feed.recent:
+                recent.clear()
         elif block * 2 <= feed.max_block and (
             2 * usual <= target or feed.since_probe >= PROBE_EVERY
         ):
             feed.block = block * 2
-            feed.recent.clear()
-            feed.cost_ns = max(feed.cost_ns, 2 * usual)  # at most, for fitting it in
+            for kind, recent in enumerate(feed.recent):
+                if recent:  # at most twice the usual step, for fitting it in
+                    usual_step = sorted(recent)[len(recent) // 2]
+                    feed.step_cost_ns[kind] = max(feed.step_cost_ns[kind], 2 * usual_step)
+                recent.clear()
             feed.since_probe = 0
 
     @property
