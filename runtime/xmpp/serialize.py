@@ -69,30 +69,67 @@ def serialize(stanza: Any) -> Any:
 
 def _write(node: Element, parent_ns: str, pieces: list[str]) -> None:
     """``node`` below an element of namespace ``parent_ns``, as slixmpp's ``tostring``."""
-    tag = node.tag
-    parts = tag.split("}", 1)
-    namespace = parts[0][1:] if "}" in tag else ""
-    if namespace != NAMESPACE:  # slixmpp may give another namespace a prefix
-        raise _NotSure(namespace)
-    name = parts[-1]
-    opening = f"<{name}" if namespace == parent_ns else f'<{name} xmlns="{namespace}"'
+    opening, closing, empty = _NAMES.get(node.tag) or _names(node.tag)
+    if parent_ns != NAMESPACE:
+        opening += f' xmlns="{NAMESPACE}"'
+        empty = opening + " />"
+    _node(node, opening, closing, empty, pieces)
+
+
+def _node(node: Element, opening: str, closing: str, empty: str, pieces: list[str]) -> None:
+    """``node`` (of ``NAMESPACE``, as its parent) with the strings of its tag given."""
     if node.attrib:
-        for key, value in node.attrib.items():
-            if "}" in key:
-                raise _NotSure(key)
-            opening += f' {key}="{value.translate(_ESCAPES)}"'
+        opening += _attributes(node.attrib)
+        empty = opening + " />"
     text = node.text
     if len(node):
-        pieces.append(f"{opening}>{text.translate(_ESCAPES)}" if text else f"{opening}>")
+        pieces.append(f"{opening}>{_escaped(text)}" if text else opening + ">")
+        names = _NAMES
         for child in node:
-            _write(child, namespace, pieces)
-        pieces.append(f"</{name}>")
+            child_opening, child_closing, child_empty = names.get(child.tag) or _names(child.tag)
+            _node(child, child_opening, child_closing, child_empty, pieces)
+        pieces.append(closing)
     elif text:
-        pieces.append(f"{opening}>{text.translate(_ESCAPES)}</{name}>")
+        pieces.append(f"{opening}>{_escaped(text)}{closing}")
     else:
-        pieces.append(f"{opening} />")
+        pieces.append(empty)
     if node.tail:
-        pieces.append(node.tail.translate(_ESCAPES))
+        pieces.append(_escaped(node.tail))
+
+
+_NAMES: dict[str, tuple[str, str, str]] = {}
+"""Per tag of ``NAMESPACE``: its opening (without ``>``), its closing and its empty form."""
+_NAMES_KEPT = 4096
+"""Tags kept at most (the payloads' tags are the schema's, a few hundred)."""
+_PREFIX = "{" + NAMESPACE + "}"
+
+
+def _names(tag: str) -> tuple[str, str, str]:
+    """The strings of ``tag``; ``_NotSure`` when it is not of ``NAMESPACE`` (slixmpp may
+    give another namespace a prefix)."""
+    if not tag.startswith(_PREFIX) or "}" in tag[len(_PREFIX) :]:
+        raise _NotSure(tag)
+    name = tag[len(_PREFIX) :]
+    names = (f"<{name}", f"</{name}>", f"<{name} />")
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[tag] = names
+    return names
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    written = []
+    for key, value in attributes.items():
+        if "}" in key:
+            raise _NotSure(key)
+        written.append(f' {key}="{_escaped(value)}"')
+    return "".join(written)
+
+
+def _escaped(text: str) -> str:
+    """``text`` with the characters slixmpp escapes escaped (most texts have none)."""
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        return text.translate(_ESCAPES)
+    return text
 
 
 __all__ = ["serialize"]
