@@ -485,7 +485,9 @@ class ControlObject:
         settings = self.settings()
         delay = self._delay(command)
         timed = delay > 0
-        command = replace(command, service=Event.TIMED_OPERATE if timed else Event.OPERATE)
+        service = Event.TIMED_OPERATE if timed else Event.OPERATE
+        if command.service is not service:
+            command = replace(command, service=service)
         verdict = self._allowed(command, settings)
         if verdict is not ACCEPTED:
             return verdict
