@@ -16,7 +16,6 @@ of the first problem.
 from __future__ import annotations
 
 import re
-from typing import TypeVar
 from xml.etree.ElementTree import Element, SubElement
 
 from gen61850.runtime.xmpp.errors import PayloadError, PayloadRangeError, PayloadTooDeep
@@ -325,14 +324,6 @@ _P_2abac95c0d = re.compile(r"([0-9A-Fa-f]{8}|[0-9A-Fa-f]{12})")
 _P_b11ea1a354 = re.compile(r"[ -~]+")
 _P_b7c92d47ce = re.compile(r"[0-9]{14}(\.[0-9]+)?Z")
 _P_0903ebd410 = re.compile(r"[01]*")
-_Choice = TypeVar("_Choice")
-
-
-def _choice(cls: type[_Choice]) -> _Choice:
-    """A choice built without its ``__init__``, which would set every alternative: the
-    decoder then sets the one it holds, and the others read as the class's default, None
-    (a choice of the schema has only optional alternatives, none a list)."""
-    return object.__new__(cls)
 
 
 def _not_simple(element: Element, path: str) -> PayloadError:
@@ -472,11 +463,9 @@ def _decode_AccessResult(element: Element, path: str, depth: int) -> AccessResul
     child = element[0]
     tag = child.tag
     if tag == _T_failure:
-        value = _choice(AccessResult)
-        value.failure = _int_in(child, f"{path}/failure", 0, 11)
+        value = AccessResult(failure=_int_in(child, f"{path}/failure", 0, 11))
     elif tag == _T_success:
-        value = _choice(AccessResult)
-        value.success = _decode_Data(child, f"{path}/success", depth + 1)
+        value = AccessResult(success=_decode_Data(child, f"{path}/success", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -531,11 +520,13 @@ def _decode_AlternateAccessItem(element: Element, path: str, depth: int) -> Alte
     child = element[0]
     tag = child.tag
     if tag == _T_unnamed:
-        value = _choice(AlternateAccessItem)
-        value.unnamed = _decode_AlternateAccessSelection(child, f"{path}/unnamed", depth + 1)
+        value = AlternateAccessItem(
+            unnamed=_decode_AlternateAccessSelection(child, f"{path}/unnamed", depth + 1)
+        )
     elif tag == _T_named:
-        value = _choice(AlternateAccessItem)
-        value.named = _decode_NamedAlternateAccess(child, f"{path}/named", depth + 1)
+        value = AlternateAccessItem(
+            named=_decode_NamedAlternateAccess(child, f"{path}/named", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -568,13 +559,15 @@ def _decode_AlternateAccessSelection(
     child = element[0]
     tag = child.tag
     if tag == _T_selectAlternateAccess:
-        value = _choice(AlternateAccessSelection)
-        value.select_alternate_access = _decode_SelectAlternateAccess(
-            child, f"{path}/selectAlternateAccess", depth + 1
+        value = AlternateAccessSelection(
+            select_alternate_access=_decode_SelectAlternateAccess(
+                child, f"{path}/selectAlternateAccess", depth + 1
+            )
         )
     elif tag == _T_selectAccess:
-        value = _choice(AlternateAccessSelection)
-        value.select_access = _decode_SelectAccess(child, f"{path}/selectAccess", depth + 1)
+        value = AlternateAccessSelection(
+            select_access=_decode_SelectAccess(child, f"{path}/selectAccess", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -686,11 +679,9 @@ def _decode_Boolean(element: Element, path: str, depth: int) -> Boolean:
     child = element[0]
     tag = child.tag
     if tag == _T_true:
-        value = _choice(Boolean)
-        value.true = _decode_Null(child, f"{path}/true", depth + 1)
+        value = Boolean(true=_decode_Null(child, f"{path}/true", depth + 1))
     elif tag == _T_false:
-        value = _choice(Boolean)
-        value.false = _decode_Null(child, f"{path}/false", depth + 1)
+        value = Boolean(false=_decode_Null(child, f"{path}/false", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -913,57 +904,67 @@ def _decode_ConfirmedServiceRequest(
     child = element[0]
     tag = child.tag
     if tag == _T_getNameList:
-        value = _choice(ConfirmedServiceRequest)
-        value.get_name_list = _decode_GetNameListRequest(child, f"{path}/getNameList", depth + 1)
+        value = ConfirmedServiceRequest(
+            get_name_list=_decode_GetNameListRequest(child, f"{path}/getNameList", depth + 1)
+        )
     elif tag == _T_read:
-        value = _choice(ConfirmedServiceRequest)
-        value.read = _decode_ReadRequest(child, f"{path}/read", depth + 1)
+        value = ConfirmedServiceRequest(read=_decode_ReadRequest(child, f"{path}/read", depth + 1))
     elif tag == _T_write:
-        value = _choice(ConfirmedServiceRequest)
-        value.write = _decode_WriteRequest(child, f"{path}/write", depth + 1)
+        value = ConfirmedServiceRequest(
+            write=_decode_WriteRequest(child, f"{path}/write", depth + 1)
+        )
     elif tag == _T_getVariableAccessAttributes:
-        value = _choice(ConfirmedServiceRequest)
-        value.get_variable_access_attributes = _decode_GetVariableAccessAttributesRequest(
-            child, f"{path}/getVariableAccessAttributes", depth + 1
+        value = ConfirmedServiceRequest(
+            get_variable_access_attributes=_decode_GetVariableAccessAttributesRequest(
+                child, f"{path}/getVariableAccessAttributes", depth + 1
+            )
         )
     elif tag == _T_defineNamedVariableList:
-        value = _choice(ConfirmedServiceRequest)
-        value.define_named_variable_list = _decode_DefineNamedVariableListRequest(
-            child, f"{path}/defineNamedVariableList", depth + 1
+        value = ConfirmedServiceRequest(
+            define_named_variable_list=_decode_DefineNamedVariableListRequest(
+                child, f"{path}/defineNamedVariableList", depth + 1
+            )
         )
     elif tag == _T_getNamedVariableListAttributes:
-        value = _choice(ConfirmedServiceRequest)
-        value.get_named_variable_list_attributes = _decode_ObjectName(
-            child, f"{path}/getNamedVariableListAttributes", depth + 1
+        value = ConfirmedServiceRequest(
+            get_named_variable_list_attributes=_decode_ObjectName(
+                child, f"{path}/getNamedVariableListAttributes", depth + 1
+            )
         )
     elif tag == _T_deleteNamedVariableList:
-        value = _choice(ConfirmedServiceRequest)
-        value.delete_named_variable_list = _decode_DeleteNamedVariableListRequest(
-            child, f"{path}/deleteNamedVariableList", depth + 1
+        value = ConfirmedServiceRequest(
+            delete_named_variable_list=_decode_DeleteNamedVariableListRequest(
+                child, f"{path}/deleteNamedVariableList", depth + 1
+            )
         )
     elif tag == _T_fileDirectory:
-        value = _choice(ConfirmedServiceRequest)
-        value.file_directory = _decode_FileDirectoryRequest(
-            child, f"{path}/fileDirectory", depth + 1
+        value = ConfirmedServiceRequest(
+            file_directory=_decode_FileDirectoryRequest(child, f"{path}/fileDirectory", depth + 1)
         )
     elif tag == _T_fileOpen:
-        value = _choice(ConfirmedServiceRequest)
-        value.file_open = _decode_FileOpenRequest(child, f"{path}/fileOpen", depth + 1)
+        value = ConfirmedServiceRequest(
+            file_open=_decode_FileOpenRequest(child, f"{path}/fileOpen", depth + 1)
+        )
     elif tag == _T_fileRead:
-        value = _choice(ConfirmedServiceRequest)
-        value.file_read = _int_in(child, f"{path}/fileRead", -2147483648, 2147483647)
+        value = ConfirmedServiceRequest(
+            file_read=_int_in(child, f"{path}/fileRead", -2147483648, 2147483647)
+        )
     elif tag == _T_fileClose:
-        value = _choice(ConfirmedServiceRequest)
-        value.file_close = _int_in(child, f"{path}/fileClose", -2147483648, 2147483647)
+        value = ConfirmedServiceRequest(
+            file_close=_int_in(child, f"{path}/fileClose", -2147483648, 2147483647)
+        )
     elif tag == _T_fileDelete:
-        value = _choice(ConfirmedServiceRequest)
-        value.file_delete = _decode_FileName(child, f"{path}/fileDelete", depth + 1)
+        value = ConfirmedServiceRequest(
+            file_delete=_decode_FileName(child, f"{path}/fileDelete", depth + 1)
+        )
     elif tag == _T_obtainFile:
-        value = _choice(ConfirmedServiceRequest)
-        value.obtain_file = _decode_ObtainFileRequest(child, f"{path}/obtainFile", depth + 1)
+        value = ConfirmedServiceRequest(
+            obtain_file=_decode_ObtainFileRequest(child, f"{path}/obtainFile", depth + 1)
+        )
     elif tag == _T_readJournal:
-        value = _choice(ConfirmedServiceRequest)
-        value.read_journal = _decode_ReadJournalRequest(child, f"{path}/readJournal", depth + 1)
+        value = ConfirmedServiceRequest(
+            read_journal=_decode_ReadJournalRequest(child, f"{path}/readJournal", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -1038,57 +1039,69 @@ def _decode_ConfirmedServiceResponse(
     child = element[0]
     tag = child.tag
     if tag == _T_getNameList:
-        value = _choice(ConfirmedServiceResponse)
-        value.get_name_list = _decode_GetNameListResponse(child, f"{path}/getNameList", depth + 1)
+        value = ConfirmedServiceResponse(
+            get_name_list=_decode_GetNameListResponse(child, f"{path}/getNameList", depth + 1)
+        )
     elif tag == _T_read:
-        value = _choice(ConfirmedServiceResponse)
-        value.read = _decode_ReadResponse(child, f"{path}/read", depth + 1)
+        value = ConfirmedServiceResponse(
+            read=_decode_ReadResponse(child, f"{path}/read", depth + 1)
+        )
     elif tag == _T_write:
-        value = _choice(ConfirmedServiceResponse)
-        value.write = _decode_WriteResponse(child, f"{path}/write", depth + 1)
+        value = ConfirmedServiceResponse(
+            write=_decode_WriteResponse(child, f"{path}/write", depth + 1)
+        )
     elif tag == _T_getVariableAccessAttributes:
-        value = _choice(ConfirmedServiceResponse)
-        value.get_variable_access_attributes = _decode_GetVariableAccessAttributesResponse(
-            child, f"{path}/getVariableAccessAttributes", depth + 1
+        value = ConfirmedServiceResponse(
+            get_variable_access_attributes=_decode_GetVariableAccessAttributesResponse(
+                child, f"{path}/getVariableAccessAttributes", depth + 1
+            )
         )
     elif tag == _T_defineNamedVariableList:
-        value = _choice(ConfirmedServiceResponse)
-        value.define_named_variable_list = _decode_Null(
-            child, f"{path}/defineNamedVariableList", depth + 1
+        value = ConfirmedServiceResponse(
+            define_named_variable_list=_decode_Null(
+                child, f"{path}/defineNamedVariableList", depth + 1
+            )
         )
     elif tag == _T_getNamedVariableListAttributes:
-        value = _choice(ConfirmedServiceResponse)
-        value.get_named_variable_list_attributes = _decode_GetNamedVariableListAttributesResponse(
-            child, f"{path}/getNamedVariableListAttributes", depth + 1
+        value = ConfirmedServiceResponse(
+            get_named_variable_list_attributes=_decode_GetNamedVariableListAttributesResponse(
+                child, f"{path}/getNamedVariableListAttributes", depth + 1
+            )
         )
     elif tag == _T_deleteNamedVariableList:
-        value = _choice(ConfirmedServiceResponse)
-        value.delete_named_variable_list = _decode_DeleteNamedVariableListResponse(
-            child, f"{path}/deleteNamedVariableList", depth + 1
+        value = ConfirmedServiceResponse(
+            delete_named_variable_list=_decode_DeleteNamedVariableListResponse(
+                child, f"{path}/deleteNamedVariableList", depth + 1
+            )
         )
     elif tag == _T_fileDirectory:
-        value = _choice(ConfirmedServiceResponse)
-        value.file_directory = _decode_FileDirectoryResponse(
-            child, f"{path}/fileDirectory", depth + 1
+        value = ConfirmedServiceResponse(
+            file_directory=_decode_FileDirectoryResponse(child, f"{path}/fileDirectory", depth + 1)
         )
     elif tag == _T_fileOpen:
-        value = _choice(ConfirmedServiceResponse)
-        value.file_open = _decode_FileOpenResponse(child, f"{path}/fileOpen", depth + 1)
+        value = ConfirmedServiceResponse(
+            file_open=_decode_FileOpenResponse(child, f"{path}/fileOpen", depth + 1)
+        )
     elif tag == _T_fileRead:
-        value = _choice(ConfirmedServiceResponse)
-        value.file_read = _decode_FileReadResponse(child, f"{path}/fileRead", depth + 1)
+        value = ConfirmedServiceResponse(
+            file_read=_decode_FileReadResponse(child, f"{path}/fileRead", depth + 1)
+        )
     elif tag == _T_fileClose:
-        value = _choice(ConfirmedServiceResponse)
-        value.file_close = _decode_Null(child, f"{path}/fileClose", depth + 1)
+        value = ConfirmedServiceResponse(
+            file_close=_decode_Null(child, f"{path}/fileClose", depth + 1)
+        )
     elif tag == _T_fileDelete:
-        value = _choice(ConfirmedServiceResponse)
-        value.file_delete = _decode_Null(child, f"{path}/fileDelete", depth + 1)
+        value = ConfirmedServiceResponse(
+            file_delete=_decode_Null(child, f"{path}/fileDelete", depth + 1)
+        )
     elif tag == _T_obtainFile:
-        value = _choice(ConfirmedServiceResponse)
-        value.obtain_file = _decode_Null(child, f"{path}/obtainFile", depth + 1)
+        value = ConfirmedServiceResponse(
+            obtain_file=_decode_Null(child, f"{path}/obtainFile", depth + 1)
+        )
     elif tag == _T_readJournal:
-        value = _choice(ConfirmedServiceResponse)
-        value.read_journal = _decode_ReadJournalResponse(child, f"{path}/readJournal", depth + 1)
+        value = ConfirmedServiceResponse(
+            read_journal=_decode_ReadJournalResponse(child, f"{path}/readJournal", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -1147,41 +1160,31 @@ def _decode_Data(element: Element, path: str, depth: int) -> Data:
     child = element[0]
     tag = child.tag
     if tag == _T_array:
-        value = _choice(Data)
-        value.array = _decode_DataList(child, f"{path}/array", depth + 1)
+        value = Data(array=_decode_DataList(child, f"{path}/array", depth + 1))
     elif tag == _T_structure:
-        value = _choice(Data)
-        value.structure = _decode_DataList(child, f"{path}/structure", depth + 1)
+        value = Data(structure=_decode_DataList(child, f"{path}/structure", depth + 1))
     elif tag == _T_boolean:
-        value = _choice(Data)
-        value.boolean = _decode_Boolean(child, f"{path}/boolean", depth + 1)
+        value = Data(boolean=_decode_Boolean(child, f"{path}/boolean", depth + 1))
     elif tag == _T_bit_string:
-        value = _choice(Data)
-        value.bit_string = _str_in(child, f"{path}/bit-string", None, None, (_P_0903ebd410,))
+        value = Data(bit_string=_str_in(child, f"{path}/bit-string", None, None, (_P_0903ebd410,)))
     elif tag == _T_integer:
-        value = _choice(Data)
-        value.integer = _int_in(child, f"{path}/integer", -9223372036854775808, 9223372036854775807)
+        value = Data(
+            integer=_int_in(child, f"{path}/integer", -9223372036854775808, 9223372036854775807)
+        )
     elif tag == _T_unsigned:
-        value = _choice(Data)
-        value.unsigned = _int_in(child, f"{path}/unsigned", 0, 18446744073709551615)
+        value = Data(unsigned=_int_in(child, f"{path}/unsigned", 0, 18446744073709551615))
     elif tag == _T_floating_point:
-        value = _choice(Data)
-        value.floating_point = _bytes(child, f"{path}/floating-point")
+        value = Data(floating_point=_bytes(child, f"{path}/floating-point"))
     elif tag == _T_octet_string:
-        value = _choice(Data)
-        value.octet_string = _bytes(child, f"{path}/octet-string")
+        value = Data(octet_string=_bytes(child, f"{path}/octet-string"))
     elif tag == _T_visible_string:
-        value = _choice(Data)
-        value.visible_string = _str(child, f"{path}/visible-string")
+        value = Data(visible_string=_str(child, f"{path}/visible-string"))
     elif tag == _T_binary_time:
-        value = _choice(Data)
-        value.binary_time = _bytes(child, f"{path}/binary-time")
+        value = Data(binary_time=_bytes(child, f"{path}/binary-time"))
     elif tag == _T_mMSString:
-        value = _choice(Data)
-        value.m_msstring = _str(child, f"{path}/mMSString")
+        value = Data(m_msstring=_str(child, f"{path}/mMSString"))
     elif tag == _T_utc_time:
-        value = _choice(Data)
-        value.utc_time = _bytes(child, f"{path}/utc-time")
+        value = Data(utc_time=_bytes(child, f"{path}/utc-time"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -1511,11 +1514,9 @@ def _decode_EntryForm(element: Element, path: str, depth: int) -> EntryForm:
     child = element[0]
     tag = child.tag
     if tag == _T_data:
-        value = _choice(EntryForm)
-        value.data = _decode_EntryData(child, f"{path}/data", depth + 1)
+        value = EntryForm(data=_decode_EntryData(child, f"{path}/data", depth + 1))
     elif tag == _T_annotation:
-        value = _choice(EntryForm)
-        value.annotation = _str(child, f"{path}/annotation")
+        value = EntryForm(annotation=_str(child, f"{path}/annotation"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -1614,44 +1615,31 @@ def _decode_ErrorClass(element: Element, path: str, depth: int) -> ErrorClass:
     child = element[0]
     tag = child.tag
     if tag == _T_vmd_state:
-        value = _choice(ErrorClass)
-        value.vmd_state = _int(child, f"{path}/vmd-state")
+        value = ErrorClass(vmd_state=_int(child, f"{path}/vmd-state"))
     elif tag == _T_application_reference:
-        value = _choice(ErrorClass)
-        value.application_reference = _int(child, f"{path}/application-reference")
+        value = ErrorClass(application_reference=_int(child, f"{path}/application-reference"))
     elif tag == _T_definition:
-        value = _choice(ErrorClass)
-        value.definition = _int(child, f"{path}/definition")
+        value = ErrorClass(definition=_int(child, f"{path}/definition"))
     elif tag == _T_resource:
-        value = _choice(ErrorClass)
-        value.resource = _int(child, f"{path}/resource")
+        value = ErrorClass(resource=_int(child, f"{path}/resource"))
     elif tag == _T_service:
-        value = _choice(ErrorClass)
-        value.service = _int(child, f"{path}/service")
+        value = ErrorClass(service=_int(child, f"{path}/service"))
     elif tag == _T_service_preempt:
-        value = _choice(ErrorClass)
-        value.service_preempt = _int(child, f"{path}/service-preempt")
+        value = ErrorClass(service_preempt=_int(child, f"{path}/service-preempt"))
     elif tag == _T_time_resolution:
-        value = _choice(ErrorClass)
-        value.time_resolution = _int(child, f"{path}/time-resolution")
+        value = ErrorClass(time_resolution=_int(child, f"{path}/time-resolution"))
     elif tag == _T_access:
-        value = _choice(ErrorClass)
-        value.access = _int(child, f"{path}/access")
+        value = ErrorClass(access=_int(child, f"{path}/access"))
     elif tag == _T_initiate:
-        value = _choice(ErrorClass)
-        value.initiate = _int(child, f"{path}/initiate")
+        value = ErrorClass(initiate=_int(child, f"{path}/initiate"))
     elif tag == _T_conclude:
-        value = _choice(ErrorClass)
-        value.conclude = _int(child, f"{path}/conclude")
+        value = ErrorClass(conclude=_int(child, f"{path}/conclude"))
     elif tag == _T_cancel:
-        value = _choice(ErrorClass)
-        value.cancel = _int(child, f"{path}/cancel")
+        value = ErrorClass(cancel=_int(child, f"{path}/cancel"))
     elif tag == _T_file:
-        value = _choice(ErrorClass)
-        value.file = _int(child, f"{path}/file")
+        value = ErrorClass(file=_int(child, f"{path}/file"))
     elif tag == _T_others:
-        value = _choice(ErrorClass)
-        value.others = _int(child, f"{path}/others")
+        value = ErrorClass(others=_int(child, f"{path}/others"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -2086,8 +2074,9 @@ def _decode_GetVariableAccessAttributesRequest(
     child = element[0]
     tag = child.tag
     if tag == _T_name:
-        value = _choice(GetVariableAccessAttributesRequest)
-        value.name = _decode_ObjectName(child, f"{path}/name", depth + 1)
+        value = GetVariableAccessAttributesRequest(
+            name=_decode_ObjectName(child, f"{path}/name", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -2811,60 +2800,68 @@ def _decode_Mmspdu(element: Element, path: str, depth: int) -> Mmspdu:
     child = element[0]
     tag = child.tag
     if tag == _T_confirmed_RequestPDU:
-        value = _choice(Mmspdu)
-        value.confirmed_request_pdu = _decode_ConfirmedRequestPdu(
-            child, f"{path}/confirmed-RequestPDU", depth + 1
+        value = Mmspdu(
+            confirmed_request_pdu=_decode_ConfirmedRequestPdu(
+                child, f"{path}/confirmed-RequestPDU", depth + 1
+            )
         )
     elif tag == _T_confirmed_ResponsePDU:
-        value = _choice(Mmspdu)
-        value.confirmed_response_pdu = _decode_ConfirmedResponsePdu(
-            child, f"{path}/confirmed-ResponsePDU", depth + 1
+        value = Mmspdu(
+            confirmed_response_pdu=_decode_ConfirmedResponsePdu(
+                child, f"{path}/confirmed-ResponsePDU", depth + 1
+            )
         )
     elif tag == _T_confirmed_ErrorPDU:
-        value = _choice(Mmspdu)
-        value.confirmed_error_pdu = _decode_ConfirmedErrorPdu(
-            child, f"{path}/confirmed-ErrorPDU", depth + 1
+        value = Mmspdu(
+            confirmed_error_pdu=_decode_ConfirmedErrorPdu(
+                child, f"{path}/confirmed-ErrorPDU", depth + 1
+            )
         )
     elif tag == _T_unconfirmed_PDU:
-        value = _choice(Mmspdu)
-        value.unconfirmed_pdu = _decode_UnconfirmedPdu(child, f"{path}/unconfirmed-PDU", depth + 1)
+        value = Mmspdu(
+            unconfirmed_pdu=_decode_UnconfirmedPdu(child, f"{path}/unconfirmed-PDU", depth + 1)
+        )
     elif tag == _T_rejectPDU:
-        value = _choice(Mmspdu)
-        value.reject_pdu = _decode_RejectPdu(child, f"{path}/rejectPDU", depth + 1)
+        value = Mmspdu(reject_pdu=_decode_RejectPdu(child, f"{path}/rejectPDU", depth + 1))
     elif tag == _T_cancel_RequestPDU:
-        value = _choice(Mmspdu)
-        value.cancel_request_pdu = _int_in(child, f"{path}/cancel-RequestPDU", 0, 4294967295)
+        value = Mmspdu(
+            cancel_request_pdu=_int_in(child, f"{path}/cancel-RequestPDU", 0, 4294967295)
+        )
     elif tag == _T_cancel_ResponsePDU:
-        value = _choice(Mmspdu)
-        value.cancel_response_pdu = _int_in(child, f"{path}/cancel-ResponsePDU", 0, 4294967295)
+        value = Mmspdu(
+            cancel_response_pdu=_int_in(child, f"{path}/cancel-ResponsePDU", 0, 4294967295)
+        )
     elif tag == _T_cancel_ErrorPDU:
-        value = _choice(Mmspdu)
-        value.cancel_error_pdu = _decode_CancelErrorPdu(child, f"{path}/cancel-ErrorPDU", depth + 1)
+        value = Mmspdu(
+            cancel_error_pdu=_decode_CancelErrorPdu(child, f"{path}/cancel-ErrorPDU", depth + 1)
+        )
     elif tag == _T_initiate_RequestPDU:
-        value = _choice(Mmspdu)
-        value.initiate_request_pdu = _decode_InitiateRequestPdu(
-            child, f"{path}/initiate-RequestPDU", depth + 1
+        value = Mmspdu(
+            initiate_request_pdu=_decode_InitiateRequestPdu(
+                child, f"{path}/initiate-RequestPDU", depth + 1
+            )
         )
     elif tag == _T_initiate_ResponsePDU:
-        value = _choice(Mmspdu)
-        value.initiate_response_pdu = _decode_InitiateResponsePdu(
-            child, f"{path}/initiate-ResponsePDU", depth + 1
+        value = Mmspdu(
+            initiate_response_pdu=_decode_InitiateResponsePdu(
+                child, f"{path}/initiate-ResponsePDU", depth + 1
+            )
         )
     elif tag == _T_initiate_ErrorPDU:
-        value = _choice(Mmspdu)
-        value.initiate_error_pdu = _decode_ServiceError(
-            child, f"{path}/initiate-ErrorPDU", depth + 1
+        value = Mmspdu(
+            initiate_error_pdu=_decode_ServiceError(child, f"{path}/initiate-ErrorPDU", depth + 1)
         )
     elif tag == _T_conclude_RequestPDU:
-        value = _choice(Mmspdu)
-        value.conclude_request_pdu = _decode_Null(child, f"{path}/conclude-RequestPDU", depth + 1)
+        value = Mmspdu(
+            conclude_request_pdu=_decode_Null(child, f"{path}/conclude-RequestPDU", depth + 1)
+        )
     elif tag == _T_conclude_ResponsePDU:
-        value = _choice(Mmspdu)
-        value.conclude_response_pdu = _decode_Null(child, f"{path}/conclude-ResponsePDU", depth + 1)
+        value = Mmspdu(
+            conclude_response_pdu=_decode_Null(child, f"{path}/conclude-ResponsePDU", depth + 1)
+        )
     elif tag == _T_conclude_ErrorPDU:
-        value = _choice(Mmspdu)
-        value.conclude_error_pdu = _decode_ServiceError(
-            child, f"{path}/conclude-ErrorPDU", depth + 1
+        value = Mmspdu(
+            conclude_error_pdu=_decode_ServiceError(child, f"{path}/conclude-ErrorPDU", depth + 1)
         )
     else:
         raise _unexpected(path, str(tag))
@@ -2941,8 +2938,7 @@ def _decode_ObjectClass(element: Element, path: str, depth: int) -> ObjectClass:
     child = element[0]
     tag = child.tag
     if tag == _T_basicObjectClass:
-        value = _choice(ObjectClass)
-        value.basic_object_class = _int(child, f"{path}/basicObjectClass")
+        value = ObjectClass(basic_object_class=_int(child, f"{path}/basicObjectClass"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -2972,16 +2968,13 @@ def _decode_ObjectName(element: Element, path: str, depth: int) -> ObjectName:
     child = element[0]
     tag = child.tag
     if tag == _T_vmd_specific:
-        value = _choice(ObjectName)
-        value.vmd_specific = _str_in(child, f"{path}/vmd-specific", 1, 64, ())
+        value = ObjectName(vmd_specific=_str_in(child, f"{path}/vmd-specific", 1, 64, ()))
     elif tag == _T_domain_specific:
-        value = _choice(ObjectName)
-        value.domain_specific = _decode_DomainSpecificName(
-            child, f"{path}/domain-specific", depth + 1
+        value = ObjectName(
+            domain_specific=_decode_DomainSpecificName(child, f"{path}/domain-specific", depth + 1)
         )
     elif tag == _T_aa_specific:
-        value = _choice(ObjectName)
-        value.aa_specific = _str_in(child, f"{path}/aa-specific", 1, 64, ())
+        value = ObjectName(aa_specific=_str_in(child, f"{path}/aa-specific", 1, 64, ()))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3011,14 +3004,11 @@ def _decode_ObjectScope(element: Element, path: str, depth: int) -> ObjectScope:
     child = element[0]
     tag = child.tag
     if tag == _T_vmdSpecific:
-        value = _choice(ObjectScope)
-        value.vmd_specific = _decode_Null(child, f"{path}/vmdSpecific", depth + 1)
+        value = ObjectScope(vmd_specific=_decode_Null(child, f"{path}/vmdSpecific", depth + 1))
     elif tag == _T_domainSpecific:
-        value = _choice(ObjectScope)
-        value.domain_specific = _str_in(child, f"{path}/domainSpecific", 1, 64, ())
+        value = ObjectScope(domain_specific=_str_in(child, f"{path}/domainSpecific", 1, 64, ()))
     elif tag == _T_aaSpecific:
-        value = _choice(ObjectScope)
-        value.aa_specific = _decode_Null(child, f"{path}/aaSpecific", depth + 1)
+        value = ObjectScope(aa_specific=_decode_Null(child, f"{path}/aaSpecific", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3084,11 +3074,11 @@ def _decode_RangeStartSpecification(
     child = element[0]
     tag = child.tag
     if tag == _T_startingTime:
-        value = _choice(RangeStartSpecification)
-        value.starting_time = _str_in(child, f"{path}/startingTime", None, None, (_P_2abac95c0d,))
+        value = RangeStartSpecification(
+            starting_time=_str_in(child, f"{path}/startingTime", None, None, (_P_2abac95c0d,))
+        )
     elif tag == _T_startingEntry:
-        value = _choice(RangeStartSpecification)
-        value.starting_entry = _bytes(child, f"{path}/startingEntry")
+        value = RangeStartSpecification(starting_entry=_bytes(child, f"{path}/startingEntry"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3117,11 +3107,13 @@ def _decode_RangeStopSpecification(
     child = element[0]
     tag = child.tag
     if tag == _T_endingTime:
-        value = _choice(RangeStopSpecification)
-        value.ending_time = _str_in(child, f"{path}/endingTime", None, None, (_P_2abac95c0d,))
+        value = RangeStopSpecification(
+            ending_time=_str_in(child, f"{path}/endingTime", None, None, (_P_2abac95c0d,))
+        )
     elif tag == _T_numberOfEntries:
-        value = _choice(RangeStopSpecification)
-        value.number_of_entries = _int_in(child, f"{path}/numberOfEntries", -2147483648, 2147483647)
+        value = RangeStopSpecification(
+            number_of_entries=_int_in(child, f"{path}/numberOfEntries", -2147483648, 2147483647)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3405,38 +3397,27 @@ def _decode_RejectReason(element: Element, path: str, depth: int) -> RejectReaso
     child = element[0]
     tag = child.tag
     if tag == _T_confirmed_requestPDU:
-        value = _choice(RejectReason)
-        value.confirmed_request_pdu = _int(child, f"{path}/confirmed-requestPDU")
+        value = RejectReason(confirmed_request_pdu=_int(child, f"{path}/confirmed-requestPDU"))
     elif tag == _T_confirmed_responsePDU:
-        value = _choice(RejectReason)
-        value.confirmed_response_pdu = _int(child, f"{path}/confirmed-responsePDU")
+        value = RejectReason(confirmed_response_pdu=_int(child, f"{path}/confirmed-responsePDU"))
     elif tag == _T_confirmed_errorPDU:
-        value = _choice(RejectReason)
-        value.confirmed_error_pdu = _int(child, f"{path}/confirmed-errorPDU")
+        value = RejectReason(confirmed_error_pdu=_int(child, f"{path}/confirmed-errorPDU"))
     elif tag == _T_unconfirmedPDU:
-        value = _choice(RejectReason)
-        value.unconfirmed_pdu = _int(child, f"{path}/unconfirmedPDU")
+        value = RejectReason(unconfirmed_pdu=_int(child, f"{path}/unconfirmedPDU"))
     elif tag == _T_pdu_error:
-        value = _choice(RejectReason)
-        value.pdu_error = _int(child, f"{path}/pdu-error")
+        value = RejectReason(pdu_error=_int(child, f"{path}/pdu-error"))
     elif tag == _T_cancel_requestPDU:
-        value = _choice(RejectReason)
-        value.cancel_request_pdu = _int(child, f"{path}/cancel-requestPDU")
+        value = RejectReason(cancel_request_pdu=_int(child, f"{path}/cancel-requestPDU"))
     elif tag == _T_cancel_responsePDU:
-        value = _choice(RejectReason)
-        value.cancel_response_pdu = _int(child, f"{path}/cancel-responsePDU")
+        value = RejectReason(cancel_response_pdu=_int(child, f"{path}/cancel-responsePDU"))
     elif tag == _T_cancel_errorPDU:
-        value = _choice(RejectReason)
-        value.cancel_error_pdu = _int(child, f"{path}/cancel-errorPDU")
+        value = RejectReason(cancel_error_pdu=_int(child, f"{path}/cancel-errorPDU"))
     elif tag == _T_conclude_requestPDU:
-        value = _choice(RejectReason)
-        value.conclude_request_pdu = _int(child, f"{path}/conclude-requestPDU")
+        value = RejectReason(conclude_request_pdu=_int(child, f"{path}/conclude-requestPDU"))
     elif tag == _T_conclude_responsePDU:
-        value = _choice(RejectReason)
-        value.conclude_response_pdu = _int(child, f"{path}/conclude-responsePDU")
+        value = RejectReason(conclude_response_pdu=_int(child, f"{path}/conclude-responsePDU"))
     elif tag == _T_conclude_errorPDU:
-        value = _choice(RejectReason)
-        value.conclude_error_pdu = _int(child, f"{path}/conclude-errorPDU")
+        value = RejectReason(conclude_error_pdu=_int(child, f"{path}/conclude-errorPDU"))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3469,17 +3450,13 @@ def _decode_SelectAccess(element: Element, path: str, depth: int) -> SelectAcces
     child = element[0]
     tag = child.tag
     if tag == _T_component:
-        value = _choice(SelectAccess)
-        value.component = _str_in(child, f"{path}/component", 1, 64, ())
+        value = SelectAccess(component=_str_in(child, f"{path}/component", 1, 64, ()))
     elif tag == _T_index:
-        value = _choice(SelectAccess)
-        value.index = _int_in(child, f"{path}/index", 0, 4294967295)
+        value = SelectAccess(index=_int_in(child, f"{path}/index", 0, 4294967295))
     elif tag == _T_indexRange:
-        value = _choice(SelectAccess)
-        value.index_range = _decode_IndexRange(child, f"{path}/indexRange", depth + 1)
+        value = SelectAccess(index_range=_decode_IndexRange(child, f"{path}/indexRange", depth + 1))
     elif tag == _T_allElements:
-        value = _choice(SelectAccess)
-        value.all_elements = _decode_Null(child, f"{path}/allElements", depth + 1)
+        value = SelectAccess(all_elements=_decode_Null(child, f"{path}/allElements", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3728,41 +3705,45 @@ def _decode_TypeDescription(element: Element, path: str, depth: int) -> TypeDesc
     child = element[0]
     tag = child.tag
     if tag == _T_array:
-        value = _choice(TypeDescription)
-        value.array = _decode_ArrayTypeDescription(child, f"{path}/array", depth + 1)
+        value = TypeDescription(
+            array=_decode_ArrayTypeDescription(child, f"{path}/array", depth + 1)
+        )
     elif tag == _T_structure:
-        value = _choice(TypeDescription)
-        value.structure = _decode_StructureTypeDescription(child, f"{path}/structure", depth + 1)
+        value = TypeDescription(
+            structure=_decode_StructureTypeDescription(child, f"{path}/structure", depth + 1)
+        )
     elif tag == _T_boolean:
-        value = _choice(TypeDescription)
-        value.boolean = _decode_Null(child, f"{path}/boolean", depth + 1)
+        value = TypeDescription(boolean=_decode_Null(child, f"{path}/boolean", depth + 1))
     elif tag == _T_bit_string:
-        value = _choice(TypeDescription)
-        value.bit_string = _int_in(child, f"{path}/bit-string", -2147483648, 2147483647)
+        value = TypeDescription(
+            bit_string=_int_in(child, f"{path}/bit-string", -2147483648, 2147483647)
+        )
     elif tag == _T_integer:
-        value = _choice(TypeDescription)
-        value.integer = _int_in(child, f"{path}/integer", 0, 255)
+        value = TypeDescription(integer=_int_in(child, f"{path}/integer", 0, 255))
     elif tag == _T_unsigned:
-        value = _choice(TypeDescription)
-        value.unsigned = _int_in(child, f"{path}/unsigned", 0, 255)
+        value = TypeDescription(unsigned=_int_in(child, f"{path}/unsigned", 0, 255))
     elif tag == _T_floating_point:
-        value = _choice(TypeDescription)
-        value.floating_point = _decode_FloatingPointType(child, f"{path}/floating-point", depth + 1)
+        value = TypeDescription(
+            floating_point=_decode_FloatingPointType(child, f"{path}/floating-point", depth + 1)
+        )
     elif tag == _T_octet_string:
-        value = _choice(TypeDescription)
-        value.octet_string = _int_in(child, f"{path}/octet-string", -2147483648, 2147483647)
+        value = TypeDescription(
+            octet_string=_int_in(child, f"{path}/octet-string", -2147483648, 2147483647)
+        )
     elif tag == _T_visible_string:
-        value = _choice(TypeDescription)
-        value.visible_string = _int_in(child, f"{path}/visible-string", -2147483648, 2147483647)
+        value = TypeDescription(
+            visible_string=_int_in(child, f"{path}/visible-string", -2147483648, 2147483647)
+        )
     elif tag == _T_binary_time:
-        value = _choice(TypeDescription)
-        value.binary_time = _decode_Boolean(child, f"{path}/binary-time", depth + 1)
+        value = TypeDescription(
+            binary_time=_decode_Boolean(child, f"{path}/binary-time", depth + 1)
+        )
     elif tag == _T_mMSString:
-        value = _choice(TypeDescription)
-        value.m_msstring = _int_in(child, f"{path}/mMSString", -2147483648, 2147483647)
+        value = TypeDescription(
+            m_msstring=_int_in(child, f"{path}/mMSString", -2147483648, 2147483647)
+        )
     elif tag == _T_utc_time:
-        value = _choice(TypeDescription)
-        value.utc_time = _decode_Null(child, f"{path}/utc-time", depth + 1)
+        value = TypeDescription(utc_time=_decode_Null(child, f"{path}/utc-time", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3791,12 +3772,12 @@ def _decode_TypeSpecification(element: Element, path: str, depth: int) -> TypeSp
     child = element[0]
     tag = child.tag
     if tag == _T_typeName:
-        value = _choice(TypeSpecification)
-        value.type_name = _decode_ObjectName(child, f"{path}/typeName", depth + 1)
+        value = TypeSpecification(
+            type_name=_decode_ObjectName(child, f"{path}/typeName", depth + 1)
+        )
     elif tag == _T_typeDescription:
-        value = _choice(TypeSpecification)
-        value.type_description = _decode_TypeDescription(
-            child, f"{path}/typeDescription", depth + 1
+        value = TypeSpecification(
+            type_description=_decode_TypeDescription(child, f"{path}/typeDescription", depth + 1)
         )
     else:
         raise _unexpected(path, str(tag))
@@ -3854,9 +3835,10 @@ def _decode_UnconfirmedService(element: Element, path: str, depth: int) -> Uncon
     child = element[0]
     tag = child.tag
     if tag == _T_informationReport:
-        value = _choice(UnconfirmedService)
-        value.information_report = _decode_InformationReport(
-            child, f"{path}/informationReport", depth + 1
+        value = UnconfirmedService(
+            information_report=_decode_InformationReport(
+                child, f"{path}/informationReport", depth + 1
+            )
         )
     else:
         raise _unexpected(path, str(tag))
@@ -3888,11 +3870,13 @@ def _decode_VariableAccessSpecification(
     child = element[0]
     tag = child.tag
     if tag == _T_listOfVariable:
-        value = _choice(VariableAccessSpecification)
-        value.list_of_variable = _decode_ListOfVariable(child, f"{path}/listOfVariable", depth + 1)
+        value = VariableAccessSpecification(
+            list_of_variable=_decode_ListOfVariable(child, f"{path}/listOfVariable", depth + 1)
+        )
     elif tag == _T_variableListName:
-        value = _choice(VariableAccessSpecification)
-        value.variable_list_name = _decode_ObjectName(child, f"{path}/variableListName", depth + 1)
+        value = VariableAccessSpecification(
+            variable_list_name=_decode_ObjectName(child, f"{path}/variableListName", depth + 1)
+        )
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -3958,8 +3942,7 @@ def _decode_VariableSpecification(element: Element, path: str, depth: int) -> Va
     child = element[0]
     tag = child.tag
     if tag == _T_name:
-        value = _choice(VariableSpecification)
-        value.name = _decode_ObjectName(child, f"{path}/name", depth + 1)
+        value = VariableSpecification(name=_decode_ObjectName(child, f"{path}/name", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
@@ -4051,11 +4034,9 @@ def _decode_WriteResult(element: Element, path: str, depth: int) -> WriteResult:
     child = element[0]
     tag = child.tag
     if tag == _T_failure:
-        value = _choice(WriteResult)
-        value.failure = _int_in(child, f"{path}/failure", 0, 11)
+        value = WriteResult(failure=_int_in(child, f"{path}/failure", 0, 11))
     elif tag == _T_success:
-        value = _choice(WriteResult)
-        value.success = _decode_Null(child, f"{path}/success", depth + 1)
+        value = WriteResult(success=_decode_Null(child, f"{path}/success", depth + 1))
     else:
         raise _unexpected(path, str(tag))
     tail = child.tail
