@@ -28,6 +28,7 @@ DEBIAN_PACKAGES = {
     "ejabberd": "ejabberdctl",
     "jq": "jq",  # the README's tour pipes `sv decode --format jsonl` into it
 }
+BENCH_PACKAGES = {"valgrind": "valgrind"}  # bench_instructions counts with callgrind
 # Debian package -> the system services it would start and enable; the tests and the demo run
 # their own servers on free ports of 127.0.0.1 and never use (or leave behind) Debian's.
 DEBIAN_SERVICES = {
@@ -44,13 +45,15 @@ TYPED_PACKAGES = [
 ]
 
 
-def ensure_debian_packages(session: nox.Session) -> None:
-    """apt-get install what is missing (root only; otherwise say what is missing).
+def ensure_debian_packages(session: nox.Session, extra: dict[str, str] | None = None) -> None:
+    """apt-get install what is missing (root only; otherwise say what is missing), of
+    ``DEBIAN_PACKAGES`` and ``extra`` (package -> the program it brings).
 
     Services the packages bring are neither started (a policy-rc.d says so for the
     install) nor enabled at boot afterwards.
     """
-    missing = [pkg for pkg, program in DEBIAN_PACKAGES.items() if shutil.which(program) is None]
+    wanted = {**DEBIAN_PACKAGES, **(extra or {})}
+    missing = [pkg for pkg, program in wanted.items() if shutil.which(program) is None]
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
@@ -156,7 +159,7 @@ def check_generated(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks beside the peers, in one run, printed as tables with ratios."""
-    ensure_debian_packages(session)
+    ensure_debian_packages(session, BENCH_PACKAGES)
     install_project(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
 

@@ -1,0 +1,223 @@
+"""Instructions per operation, counted by valgrind's callgrind: CPU work without the clock.
+
+Times on a shared VM move with the host (2026-12-02: the same code's figures moved by a
+half between runs minutes apart, its own wake-ups by milliseconds); the number of
+instructions a piece of work executes does not, so it tells whether a change made a CPU
+path lighter. It is not time (cache misses and branch mispredictions cost cycles the count
+does not show), and it is not what a target of an issue is stated in: those stay in the
+other benchmarks. Each case runs in a fresh process under ``valgrind --tool=callgrind``
+twice, once set up without the work and once with it repeated ``n`` times; the difference
+divided by ``n`` is one operation's instructions (set-up and start-up cancel out; the hash
+seed is fixed so that both runs take the same paths). Cases beside a peer (lxml's parse)
+print the ratio of the two counts.
+
+``python -m benchmarks instructions`` (also in ``nox -s bench``; needs valgrind, which the
+bench session installs on Debian).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.timing import machine_load, print_table
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "scl"
+CONTROL_SCL = ROOT / "tests" / "xmpp" / "control_ied.icd"
+LD = "CIEDLD0"
+PEER = "client@iec61850.test/IEC"
+MOST = 200
+"""Operations a controls case repeats at most."""
+_REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+# ---------------------------------------------------------------- the work, in a child
+
+
+def _controls(which: str, repeat: int) -> None:
+    """An IED's sans-I/O core serving control_ied.icd with its control service, one
+    association; ``repeat`` times a direct Operate of GGIO1.SPCSO1 (``direct``), or a
+    SelectWithValue + Operate of XCBR1.Pos with its CommandTermination (``sbo``): the
+    requests' payloads as a client encodes them, made before the count starts to matter
+    (both runs make them)."""
+    from gen61850.generated.scsm_8_2 import codec, services
+    from gen61850.generated.scsm_8_2.bindings import DataList, WriteRequest
+    from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.device.control import Origin
+    from gen61850.runtime.xmpp import pdus
+    from gen61850.runtime.xmpp.client import variables
+    from gen61850.runtime.xmpp.control_client import request_data
+    from gen61850.runtime.xmpp.controls import ControlService
+    from gen61850.runtime.xmpp.core import ServerCore
+    from gen61850.runtime.xmpp.model import ServedModel
+
+    now = [1_800_000_000.0]
+    model = ServedModel.from_ied(load_scl(CONTROL_SCL).ieds[0], clock=lambda: now[0])
+    core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
+    ControlService(core)
+    core.receive(
+        PEER, "set", "i", codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8))), now[0]
+    )
+    do, steps = (
+        ("GGIO1$CO$SPCSO1", ("Oper",)) if which == "direct" else ("XCBR1$CO$Pos", ("SBOw", "Oper"))
+    )
+
+    def payload(which_write: str, ctl_num: int) -> Any:
+        item = f"{do}${which_write}"
+        values = {
+            "ctlVal": True,
+            "operTm": None,
+            "origin": Origin(3, b"op1"),
+            "ctlNum": ctl_num,
+            "T": now[0],
+            "Test": False,
+            "Check": None,
+        }
+        data = request_data(model.stored_type(LD, item), values, item)
+        request = WriteRequest(
+            variable_access_specification=variables([(LD, item)]),
+            list_of_data=DataList(data=[data]),
+        )
+        return codec.encode(pdus.context("a1", services.write_request(9, request)))
+
+    warm = 50
+    assert repeat <= MOST, repeat
+    # as many payloads in both runs, so that making them cancels out
+    payloads = [[payload(step, i % 256) for step in steps] for i in range(warm + MOST)]
+
+    def operation(index: int) -> None:
+        for element in payloads[index]:
+            now[0] += 0.001
+            outputs = core.receive(PEER, "set", "q", element, now[0])
+            outputs += core.handle_timer(now[0])
+            assert outputs, "no answer"
+        now[0] += 0.01
+        core.handle_timer(now[0])
+
+    for index in range(warm):
+        operation(index)
+    for index in range(warm, warm + repeat):
+        operation(index)
+
+
+def _scl(which: str, repeat: int) -> None:
+    """``load_scl`` of BCU_402T (``load``), or lxml's parse of the same file (``lxml``)."""
+    path = CORPUS / "BCU_402T.scd"
+    work: Callable[[], object]
+    if which == "lxml":
+        from lxml import etree
+
+        def work() -> object:
+            return etree.parse(str(path))
+
+    else:
+        from gen61850.generator.scl.model import load_scl
+
+        def work() -> object:
+            return load_scl(path)
+
+    work()  # what the first call does once (imports, caches) is not the operation
+    for _ in range(repeat):
+        work()
+
+
+CASES: dict[str, tuple[Callable[[str, int], None], str, int, str]] = {
+    "8-2 direct Operate": (
+        _controls,
+        "direct",
+        200,
+        "ServerCore.receive of a direct-with-normal-security Operate (decode, control, store, answer encoded)",
+    ),
+    "8-2 SBOw + Operate + CmdTerm": (
+        _controls,
+        "sbo",
+        200,
+        "ServerCore.receive of SelectWithValue then Operate of an sbo-with-enhanced-security DPC, with its CommandTermination",
+    ),
+    "SCL load_scl(BCU_402T)": (
+        _scl,
+        "load",
+        3,
+        "load_scl of the corpus's BCU_402T.scd (865 KB, 4 IEDs): the whole reader",
+    ),
+    "SCL lxml parse (BCU_402T)": (
+        _scl,
+        "lxml",
+        10,
+        "lxml.etree.parse of the same file (the peer of the load above)",
+    ),
+}
+
+
+def _child(name: str, repeat: int) -> None:
+    function, which, _n, _what = CASES[name]
+    function(which, repeat)
+
+
+# ---------------------------------------------------------------- counting
+
+
+def _count(name: str, repeat: int) -> int:
+    """Instructions of a fresh child process doing case ``name`` ``repeat`` times."""
+    with tempfile.TemporaryDirectory(prefix="gen61850-callgrind-") as folder:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={folder}/out",
+                sys.executable,
+                "-m",
+                "benchmarks.bench_instructions",
+                "--child",
+                json.dumps([name, repeat]),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+    found = _REFS.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{name}: callgrind failed: {done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        print("\ninstructions: skipped (valgrind is not installed)")
+        return
+    started = time.monotonic()
+    per_op: dict[str, float] = {}
+    for name, (_function, _which, repeat, _what) in CASES.items():
+        without, with_work = _count(name, 0), _count(name, repeat)
+        per_op[name] = (with_work - without) / repeat
+    lxml = per_op["SCL lxml parse (BCU_402T)"]
+    rows: list[list[object]] = []
+    for name, count in per_op.items():
+        ratio = f"{count / lxml:.2f}x lxml" if name.startswith("SCL load") else ""
+        rows.append([name, f"{count:,.0f}", ratio])
+    print_table(
+        f"Instructions per operation (valgrind callgrind, fresh processes, hash seed 0; "
+        f"{machine_load()}; {time.monotonic() - started:.0f} s)",
+        ["case", "instructions per operation", "ratio"],
+        rows,
+        [(name, what) for name, (_f, _w, _n, what) in CASES.items()],
+    )
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        case, count = json.loads(sys.argv[sys.argv.index("--child") + 1])
+        _child(case, count)
+    else:
+        main()
