@@ -45,8 +45,8 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 def _controls(which: str, repeat: int) -> None:
-    """An IED's sans-I/O core serving control_ied.icd with its control service, one
-    association; ``repeat`` times a direct Operate of GGIO1.SPCSO1 (``direct``), or a
+    """An IED's sans-I/O core serving control_ied.icd with its control service and, as
+    ``AcsiServer`` has them, its report and log engines; one association; ``repeat`` times a direct Operate of GGIO1.SPCSO1 (``direct``), or a
     SelectWithValue + Operate of XCBR1.Pos with its CommandTermination (``sbo``): the
     requests' payloads as a client encodes them, made before the count starts to matter
     (both runs make them)."""
@@ -59,12 +59,16 @@ def _controls(which: str, repeat: int) -> None:
     from gen61850.runtime.xmpp.control_client import request_data
     from gen61850.runtime.xmpp.controls import ControlService
     from gen61850.runtime.xmpp.core import ServerCore
+    from gen61850.runtime.xmpp.logs.engine import LogEngine
     from gen61850.runtime.xmpp.model import ServedModel
+    from gen61850.runtime.xmpp.reports.engine import ReportEngine
 
     now = [1_800_000_000.0]
     model = ServedModel.from_ied(load_scl(CONTROL_SCL).ieds[0], clock=lambda: now[0])
     core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
     ControlService(core)
+    reports = ReportEngine(core, None)  # as AcsiServer serves: every change reaches them
+    LogEngine(core, reports.journal, None)
     core.receive(
         PEER, "set", "i", codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8))), now[0]
     )
