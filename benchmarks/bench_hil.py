@@ -37,8 +37,8 @@ from benchmarks.bench_sv import (
     _print_disturbed,
     _print_wakeups,
     _publisher_run,
-    machine_wakeups,
     print_undecided,
+    record_wakeups,
     wakeup_note,
 )
 from benchmarks.timing import interleaved, machine_load, print_table, rotated
@@ -78,7 +78,7 @@ def bench_publisher() -> None:
     wakeups: list[float] = []
     with VethPair("g61hil") as pair:
         for index in range(rounds):
-            wakeups += filter(None, [machine_wakeups()])
+            record_wakeups(wakeups)
             order = rotated(names, index)
             for name in order:
                 results[name].append(_publisher_run(pair, ENGINES[name][0], seconds))

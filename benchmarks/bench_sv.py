@@ -846,6 +846,13 @@ def machine_wakeups() -> float | None:
     return float(json.loads(done.stdout)["p99"]) / 1000
 
 
+def record_wakeups(wakeups: list[float]) -> None:
+    """Measure the machine's wake-ups (``machine_wakeups``) and keep the figure, if any."""
+    measured = machine_wakeups()
+    if measured is not None:
+        wakeups.append(measured)
+
+
 def wakeup_note(wakeups: list[float]) -> str | None:
     """Why a p99 comparison is not decided on this machine now, or None when it is."""
     if not wakeups:
@@ -1121,7 +1128,7 @@ def bench_publisher() -> None:
     wakeups: list[float] = []
     with VethPair("g61svp") as pair:
         for index in range(rounds):
-            wakeups += filter(None, [machine_wakeups()])
+            record_wakeups(wakeups)
             order = rotated(["gen61850", "native", "gen61850-mmsg"], index)
             if index == 0:
                 order += ["python", "gen61850-spin"]
