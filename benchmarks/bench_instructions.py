@@ -34,6 +34,8 @@ from benchmarks.timing import machine_load, print_table
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "scl"
 CONTROL_SCL = ROOT / "tests" / "xmpp" / "control_ied.icd"
+REPORT_SCL = ROOT / "tests" / "xmpp" / "report_ied.icd"
+CAPTURE = ROOT.parent / "shared" / "corpus" / "pcap" / "SV_Normal_Traffic.cap"
 LD = "CIEDLD0"
 PEER = "client@iec61850.test/IEC"
 MOST = 200
@@ -114,6 +116,100 @@ def _controls(which: str, repeat: int) -> None:
         operation(index)
 
 
+def _reports(_which: str, repeat: int) -> None:
+    """report_ied.icd served by a sans-I/O core with its report and log engines, brcbMany
+    (data set Many: GGIO1.Ind1..Ind24) enabled with BufTm 50 ms; one operation is 24
+    changes (``ServedModel.set_status`` of each indication in turn) and the report that
+    gathers them when BufTm runs out (built and encoded)."""
+    from gen61850.generated.scsm_8_2 import codec, services
+    from gen61850.generated.scsm_8_2.bindings import DataList, WriteRequest
+    from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.device.types import BasicType
+    from gen61850.runtime.xmpp import pdus
+    from gen61850.runtime.xmpp.client import variables
+    from gen61850.runtime.xmpp.core import ServerCore
+    from gen61850.runtime.xmpp.logs.engine import LogEngine
+    from gen61850.runtime.xmpp.model import ServedModel
+    from gen61850.runtime.xmpp.outputs import Message
+    from gen61850.runtime.xmpp.reports.engine import ReportEngine
+    from gen61850.runtime.xmpp.values import scalar_to_data
+
+    now = [1_800_000_000.0]
+    model = ServedModel.from_ied(load_scl(REPORT_SCL).ieds[0], clock=lambda: now[0])
+    core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
+    reports = ReportEngine(core, None)
+    LogEngine(core, reports.journal, None)
+    initiate = codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8)))
+    core.receive(PEER, "set", "i", initiate, now[0])
+    rcb = "LLN0$BR$brcbMany"
+    for item, btype, value in (
+        (f"{rcb}$BufTm", BasicType.INT32U, 50),
+        (f"{rcb}$RptEna", BasicType.BOOLEAN, True),
+    ):
+        request = WriteRequest(
+            variable_access_specification=variables([("RIEDLD0", item)]),
+            list_of_data=DataList(data=[scalar_to_data(btype, value)]),
+        )
+        element = codec.encode(pdus.context("a1", services.write_request(1, request)))
+        core.receive(PEER, "set", "w", element, now[0])
+    changes = [0]
+
+    def operation() -> None:
+        for _ in range(24):
+            n = changes[0]
+            model.set_status(f"RIEDLD0/GGIO1.Ind{n % 24 + 1}.stVal[ST]", (n // 24) % 2 == 0)
+            changes[0] += 1
+        now[0] += 0.051
+        outputs = core.handle_timer(now[0])
+        assert any(isinstance(o, Message) for o in outputs), "no report"
+
+    for _ in range(20):
+        operation()
+    for _ in range(repeat):
+        operation()
+
+
+def _batch(which: str, repeat: int) -> None:
+    """The corpus capture's 10,161 frames (a list of bytes) to scaled values:
+    ``decode_frames`` + ``Batch.scaled()`` (``ours``), or open61850_rt's decode of each
+    frame and one numpy division (``peer``), as ``bench_sv`` compares them."""
+    import numpy as np
+
+    from gen61850.runtime.pcap import read_capture
+    from gen61850.runtime.sv.batch import decode_frames
+    from gen61850.runtime.sv.dataset import layout_9_2le
+    from gen61850.runtime.sv.receiver import SvReceiver
+
+    layout = layout_9_2le()
+    frames = [f.data for f in read_capture(CAPTURE)]
+    work: Callable[[], object]
+    if which == "ours":
+        shape = SvReceiver(layouts={"4001": layout}).unpack(frames[0])[0]
+
+        def work() -> object:
+            return decode_frames(shape, frames).scaled()
+
+    else:
+        import open61850_rt
+
+        scales = np.array([c.scale for c in layout.channels])
+
+        def work() -> object:
+            counts, samples = [], []
+            for frame in frames:
+                _eth, (_security, asdus) = open61850_rt.decode_sv_frame(frame)
+                for asdu in asdus:
+                    counts.append(asdu["smp_cnt"])
+                    samples.append(asdu["sample"])
+            words = np.frombuffer(b"".join(samples), ">i4").reshape(len(counts), 1, 16)
+            return words[:, :, 0::2] / scales
+
+    for _ in range(3):
+        work()
+    for _ in range(repeat):
+        work()
+
+
 def _scl(which: str, repeat: int) -> None:
     """``load_scl`` of BCU_402T (``load``), or lxml's parse of the same file (``lxml``)."""
     path = CORPUS / "BCU_402T.scd"
@@ -147,6 +243,24 @@ CASES: dict[str, tuple[Callable[[str, int], None], str, int, str]] = {
         "sbo",
         200,
         "ServerCore.receive of SelectWithValue then Operate of an sbo-with-enhanced-security DPC, with its CommandTermination",
+    ),
+    "8-2 BRCB report of 24 changes": (
+        _reports,
+        "",
+        40,
+        "24 set_status of GGIO1.Ind1..24 and brcbMany's report gathering them (BufTm 50 ms), built and encoded by the core",
+    ),
+    "SV decode_frames + scaled (10,161 frames)": (
+        _batch,
+        "ours",
+        20,
+        "decode_frames of the corpus capture's frames (a list) and Batch.scaled(): scaled values of every frame",
+    ),
+    "SV open61850_rt loop + scaling (10,161 frames)": (
+        _batch,
+        "peer",
+        3,
+        "open61850_rt.decode_sv_frame of each frame, the samples joined and divided by the scales in numpy",
     ),
     "SCL load_scl(BCU_402T)": (
         _scl,
@@ -206,10 +320,21 @@ def main() -> None:
         without, with_work = _count(name, 0), _count(name, repeat)
         per_op[name] = (with_work - without) / repeat
     lxml = per_op["SCL lxml parse (BCU_402T)"]
+    peer_sv = per_op["SV open61850_rt loop + scaling (10,161 frames)"]
     rows: list[list[object]] = []
     for name, count in per_op.items():
-        ratio = f"{count / lxml:.2f}x lxml" if name.startswith("SCL load") else ""
-        rows.append([name, f"{count:,.0f}", ratio])
+        ratio = ""
+        if name.startswith("SCL load"):
+            ratio = f"{count / lxml:.2f}x lxml"
+        elif name.startswith("SV decode_frames"):
+            ratio = f"peer / ours {peer_sv / count:.1f}x"
+        if name.startswith("SV"):
+            count_text = f"{count:,.0f} ({count / 10161:,.0f} per frame)"
+        elif name.startswith("8-2 BRCB"):
+            count_text = f"{count:,.0f} ({count / 24:,.0f} per change)"
+        else:
+            count_text = f"{count:,.0f}"
+        rows.append([name, count_text, ratio])
     print_table(
         f"Instructions per operation (valgrind callgrind, fresh processes, hash seed 0; "
         f"{machine_load()}; {time.monotonic() - started:.0f} s)",
