@@ -8,8 +8,8 @@ does not show), and it is not what a target of an issue is stated in: those stay
 other benchmarks. Each case runs in a fresh process under ``valgrind --tool=callgrind``
 twice, once set up without the work and once with it repeated ``n`` times; the difference
 divided by ``n`` is one operation's instructions (set-up and start-up cancel out; the hash
-seed is fixed so that both runs take the same paths). Cases beside a peer (lxml's parse)
-print the ratio of the two counts.
+seed is fixed so that both runs take the same paths). Cases beside a peer (lxml's parse,
+the open61850_rt loop) print the ratio of the two counts.
 
 ``python -m benchmarks instructions`` (also in ``nox -s bench``; needs valgrind, which the
 bench session installs on Debian).
