@@ -420,6 +420,20 @@ def _batch_sum(smp_cnt: np.ndarray[Any, Any], scaled: np.ndarray[Any, Any]) -> s
     return f"{int(smp_cnt.astype(np.int64).sum())}/{math.fsum(scaled.ravel().tolist()):.6f}"
 
 
+def open61850_rt_scaled(frames: Sequence[bytes], scales: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+    """The peer's way from 1-ASDU 9-2LE frames to smpCnt and scaled values: open61850_rt's
+    decode of each frame, the samples joined and divided by the scales in numpy."""
+    counts = []
+    samples = []
+    for frame in frames:
+        _eth, (_security, asdus) = open61850_rt.decode_sv_frame(frame)
+        for asdu in asdus:
+            counts.append(asdu["smp_cnt"])
+            samples.append(asdu["sample"])
+    words = np.frombuffer(b"".join(samples), ">i4").reshape(len(counts), 1, 16)
+    return np.array(counts, dtype=np.uint16).reshape(-1, 1), words[:, :, 0::2] / scales
+
+
 def bench_batch(captured: list[CapturedFrame]) -> None:
     """Frames/s from frames to scaled numpy arrays."""
     frames = [c.data for c in captured]
@@ -459,15 +473,7 @@ def bench_batch(captured: list[CapturedFrame]) -> None:
             return batch.smp_cnt, batch.scaled()
 
         def peer() -> tuple[Any, Any]:
-            counts = []
-            samples = []
-            for frame in frames:
-                _eth, (_security, asdus) = open61850_rt.decode_sv_frame(frame)
-                for asdu in asdus:
-                    counts.append(asdu["smp_cnt"])
-                    samples.append(asdu["sample"])
-            words = np.frombuffer(b"".join(samples), ">i4").reshape(len(counts), 1, 16)
-            return np.array(counts, dtype=np.uint16).reshape(-1, 1), words[:, :, 0::2] / scales
+            return open61850_rt_scaled(frames, scales)
 
         cases: dict[str, Callable[[], object]] = {
             "gen61850 decode_capture (file in place)": from_file,
