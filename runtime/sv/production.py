@@ -383,7 +383,7 @@ class Production:
             lead = max(feed.n, int(self.lead_ns / period))
             feed.reset(lead)
             while feed.produced * period < self.lead_ns or feed.made is not None:
-                self._step(feed, period)
+                self._step(feed, period, feed.next_step)
             feed.advance(0, self.lock)
             self.heap.append((start_ns + round(feed.produced * period), index))
         heapq.heapify(self.heap)
@@ -401,19 +401,20 @@ class Production:
         while heap and heap[0][0] < horizon:
             ready_ns, index = heap[0]
             feed, start_ns, period = self.feeds[index]
-            if clock() + feed.step_cost_ns[feed.next_step] + margin_ns > due:
+            kind = feed.next_step
+            if clock() + feed.step_cost_ns[kind] + margin_ns > due:
                 ahead = ready_ns - due
                 if ahead >= 2 * feed.n * period and (
                     stepped or ahead >= (feed.block + 2 * feed.n) * period
                 ):
                     return
             stepped = True
-            if self._step(feed, period):
+            if self._step(feed, period, kind):
                 heapq.heapreplace(heap, (start_ns + round(feed.produced * period), index))
 
-    def _step(self, feed: Feed, period: float) -> bool:
-        """One step of ``feed``, its cost accounted; True when it added a chunk."""
-        kind = feed.next_step
+    def _step(self, feed: Feed, period: float, kind: int) -> bool:
+        """One step of ``feed`` (of ``kind``, its ``next_step``), its cost accounted; True
+        when it added a chunk."""
         began = self.cpu_clock()
         added = feed.step(self.lock)
         self._account(feed, kind, self.cpu_clock() - began, period)
