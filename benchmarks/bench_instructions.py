@@ -21,29 +21,55 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_scl import BCU
+from benchmarks.bench_sv import CAPTURE
 from benchmarks.timing import machine_load, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "scl"
 CONTROL_SCL = ROOT / "tests" / "xmpp" / "control_ied.icd"
 REPORT_SCL = ROOT / "tests" / "xmpp" / "report_ied.icd"
-CAPTURE = ROOT.parent / "shared" / "corpus" / "pcap" / "SV_Normal_Traffic.cap"
 LD = "CIEDLD0"
 PEER = "client@iec61850.test/IEC"
 MOST = 200
 """Operations a controls case repeats at most."""
+ROUNDS = int(os.environ.get("GEN61850_BENCH_REPEAT", "1"))
+"""Counts per case (``GEN61850_BENCH_REPEAT``): one is enough where counts repeat (the same
+code's counts agreed within 0.5 % over four runs, 2026-12-02); more print min and median."""
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 # ---------------------------------------------------------------- the work, in a child
+
+
+def _served(scl: Path, now: list[float]) -> tuple[Any, Any]:
+    """The first IED of ``scl`` served by a sans-I/O core on the clock ``now[0]``, with the
+    report and log engines ``AcsiServer`` attaches (every change reaches them), and one
+    association (``a1``) of ``PEER``: (the served model, the core)."""
+    from gen61850.generated.scsm_8_2 import codec
+    from gen61850.generator.scl.model import load_scl
+    from gen61850.runtime.xmpp import pdus
+    from gen61850.runtime.xmpp.core import ServerCore
+    from gen61850.runtime.xmpp.logs.engine import LogEngine
+    from gen61850.runtime.xmpp.model import ServedModel
+    from gen61850.runtime.xmpp.reports.engine import ReportEngine
+
+    model = ServedModel.from_ied(load_scl(scl).ieds[0], clock=lambda: now[0])
+    core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
+    reports = ReportEngine(core, None)
+    LogEngine(core, reports.journal, None)
+    initiate = codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8)))
+    core.receive(PEER, "set", "i", initiate, now[0])
+    return model, core
 
 
 def _controls(which: str, repeat: int) -> None:
@@ -54,26 +80,15 @@ def _controls(which: str, repeat: int) -> None:
     encodes them, made before the count starts to matter (both runs make them)."""
     from gen61850.generated.scsm_8_2 import codec, services
     from gen61850.generated.scsm_8_2.bindings import DataList, WriteRequest
-    from gen61850.generator.scl.model import load_scl
     from gen61850.runtime.device.control import Origin
     from gen61850.runtime.xmpp import pdus
     from gen61850.runtime.xmpp.client import variables
     from gen61850.runtime.xmpp.control_client import request_data
     from gen61850.runtime.xmpp.controls import ControlService
-    from gen61850.runtime.xmpp.core import ServerCore
-    from gen61850.runtime.xmpp.logs.engine import LogEngine
-    from gen61850.runtime.xmpp.model import ServedModel
-    from gen61850.runtime.xmpp.reports.engine import ReportEngine
 
     now = [1_800_000_000.0]
-    model = ServedModel.from_ied(load_scl(CONTROL_SCL).ieds[0], clock=lambda: now[0])
-    core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
+    model, core = _served(CONTROL_SCL, now)
     ControlService(core)
-    reports = ReportEngine(core, None)  # as AcsiServer serves: every change reaches them
-    LogEngine(core, reports.journal, None)
-    core.receive(
-        PEER, "set", "i", codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8))), now[0]
-    )
     do, steps = (
         ("GGIO1$CO$SPCSO1", ("Oper",)) if which == "direct" else ("XCBR1$CO$Pos", ("SBOw", "Oper"))
     )
@@ -123,24 +138,14 @@ def _reports(_which: str, repeat: int) -> None:
     gathers them when BufTm runs out (built and encoded)."""
     from gen61850.generated.scsm_8_2 import codec, services
     from gen61850.generated.scsm_8_2.bindings import DataList, WriteRequest
-    from gen61850.generator.scl.model import load_scl
     from gen61850.runtime.device.types import BasicType
     from gen61850.runtime.xmpp import pdus
     from gen61850.runtime.xmpp.client import variables
-    from gen61850.runtime.xmpp.core import ServerCore
-    from gen61850.runtime.xmpp.logs.engine import LogEngine
-    from gen61850.runtime.xmpp.model import ServedModel
     from gen61850.runtime.xmpp.outputs import Message
-    from gen61850.runtime.xmpp.reports.engine import ReportEngine
     from gen61850.runtime.xmpp.values import scalar_to_data
 
     now = [1_800_000_000.0]
-    model = ServedModel.from_ied(load_scl(REPORT_SCL).ieds[0], clock=lambda: now[0])
-    core = ServerCore(model, local_jid="ied@iec61850.test/IEC")
-    reports = ReportEngine(core, None)
-    LogEngine(core, reports.journal, None)
-    initiate = codec.encode(pdus.context("a1", pdus.initiate_request(65_000, 8)))
-    core.receive(PEER, "set", "i", initiate, now[0])
+    model, core = _served(REPORT_SCL, now)
     rcb = "LLN0$BR$brcbMany"
     for item, btype, value in (
         (f"{rcb}$BufTm", BasicType.INT32U, 50),
@@ -175,29 +180,23 @@ def _batch(which: str, repeat: int) -> None:
     frame and one numpy division (``peer``), as ``bench_sv`` compares them."""
     import numpy as np
 
+    from benchmarks.bench_sv import LAYOUT, SCALES, open61850_rt_scaled
     from gen61850.runtime.pcap import read_capture
     from gen61850.runtime.sv.batch import decode_frames
-    from gen61850.runtime.sv.dataset import layout_9_2le
     from gen61850.runtime.sv.receiver import SvReceiver
 
-    layout = layout_9_2le()
     frames = [f.data for f in read_capture(CAPTURE)]
-    work: Callable[[], object]
-    if which == "ours":
-        shape = SvReceiver(layouts={"4001": layout}).unpack(frames[0])[0]
+    shape = SvReceiver(layouts={"4001": LAYOUT}).unpack(frames[0])[0]
+    scales = np.array(SCALES)
 
-        def work() -> object:
-            batch = decode_frames(shape, frames)
-            return batch.smp_cnt, batch.scaled()
+    def ours() -> object:
+        batch = decode_frames(shape, frames)
+        return batch.smp_cnt, batch.scaled()
 
-    else:
-        from benchmarks.bench_sv import open61850_rt_scaled
+    def peer() -> object:
+        return open61850_rt_scaled(frames, scales)
 
-        scales = np.array([c.scale for c in layout.channels])
-
-        def work() -> object:
-            return open61850_rt_scaled(frames, scales)
-
+    work = ours if which == "ours" else peer
     for _ in range(3):
         work()
     for _ in range(repeat):
@@ -206,7 +205,7 @@ def _batch(which: str, repeat: int) -> None:
 
 def _scl(which: str, repeat: int) -> None:
     """``load_scl`` of BCU_402T (``load``), or lxml's parse of the same file (``lxml``)."""
-    path = CORPUS / "BCU_402T.scd"
+    path = BCU
     work: Callable[[], object]
     if which == "lxml":
         from lxml import etree
@@ -225,55 +224,79 @@ def _scl(which: str, repeat: int) -> None:
         work()
 
 
-CASES: dict[str, tuple[Callable[[str, int], None], str, int, str]] = {
-    "8-2 direct Operate": (
+@dataclass(frozen=True)
+class Case:
+    """One count: ``work(which, n)`` in a child; ``per``: the count is also shown per
+    (unit, units in one operation); ``peer``: the case it is compared with (peer / this)."""
+
+    work: Callable[[str, int], None]
+    which: str
+    repeat: int
+    what: str
+    needs: Path | None = None
+    per: tuple[str, int] | None = None
+    peer: str | None = None
+
+
+FRAMES = 10_161  # in the corpus capture
+CASES: dict[str, Case] = {
+    "8-2 direct Operate": Case(
         _controls,
         "direct",
         200,
         "ServerCore.receive of a direct-with-normal-security Operate (decode, control, store, answer encoded)",
     ),
-    "8-2 SBOw + Operate + CmdTerm": (
+    "8-2 SBOw + Operate + CmdTerm": Case(
         _controls,
         "sbo",
         200,
         "ServerCore.receive of SelectWithValue then Operate of an sbo-with-enhanced-security DPC, with its CommandTermination",
     ),
-    "8-2 BRCB report of 24 changes": (
+    "8-2 BRCB report of 24 changes": Case(
         _reports,
         "",
         40,
         "24 set_status of GGIO1.Ind1..24 and brcbMany's report gathering them (BufTm 50 ms), built and encoded by the core",
+        per=("change", 24),
     ),
-    "SV decode_frames + scaled (10,161 frames)": (
-        _batch,
-        "ours",
-        20,
-        "decode_frames of the corpus capture's frames (a list) and Batch.scaled(): scaled values of every frame",
-    ),
-    "SV open61850_rt loop + scaling (10,161 frames)": (
+    "SV open61850_rt loop + scaling (10,161 frames)": Case(
         _batch,
         "peer",
         3,
-        "open61850_rt.decode_sv_frame of each frame, the samples joined and divided by the scales in numpy",
+        "open61850_rt.decode_sv_frame of each frame, the samples joined and divided by the scales in numpy (bench_sv's peer)",
+        needs=CAPTURE,
+        per=("frame", FRAMES),
     ),
-    "SCL load_scl(BCU_402T)": (
+    "SV decode_frames + scaled (10,161 frames)": Case(
+        _batch,
+        "ours",
+        20,
+        "decode_frames of the corpus capture's frames (a list), smpCnt and Batch.scaled() of every frame",
+        needs=CAPTURE,
+        per=("frame", FRAMES),
+        peer="SV open61850_rt loop + scaling (10,161 frames)",
+    ),
+    "SCL lxml parse (BCU_402T)": Case(
+        _scl,
+        "lxml",
+        10,
+        "lxml.etree.parse of BCU_402T.scd (the peer of the load below)",
+        needs=BCU,
+    ),
+    "SCL load_scl(BCU_402T)": Case(
         _scl,
         "load",
         3,
         "load_scl of the corpus's BCU_402T.scd (865 KB, 4 IEDs): the whole reader",
-    ),
-    "SCL lxml parse (BCU_402T)": (
-        _scl,
-        "lxml",
-        10,
-        "lxml.etree.parse of the same file (the peer of the load above)",
+        needs=BCU,
+        peer="SCL lxml parse (BCU_402T)",
     ),
 }
 
 
 def _child(name: str, repeat: int) -> None:
-    function, which, _n, _what = CASES[name]
-    function(which, repeat)
+    case = CASES[name]
+    case.work(case.which, repeat)
 
 
 # ---------------------------------------------------------------- counting
@@ -309,36 +332,31 @@ def main() -> None:
         print("\ninstructions: skipped (valgrind is not installed)")
         return
     started = time.monotonic()
-    per_op: dict[str, float] = {}
-    for name, (function, _which, repeat, _what) in CASES.items():
-        needed = {_scl: CORPUS / "BCU_402T.scd", _batch: CAPTURE}.get(function)
-        if needed is not None and not needed.is_file():
-            print(f"  {name}: skipped ({needed} is not here)")
-            continue
-        without, with_work = _count(name, 0), _count(name, repeat)
-        per_op[name] = (with_work - without) / repeat
-    lxml = per_op.get("SCL lxml parse (BCU_402T)")
-    peer_sv = per_op.get("SV open61850_rt loop + scaling (10,161 frames)")
+    cases = {name: case for name, case in CASES.items() if not case.needs or case.needs.is_file()}
+    for name in CASES.keys() - cases.keys():
+        print(f"  {name}: skipped ({CASES[name].needs} is not here)")
+    counts: dict[str, list[float]] = {name: [] for name in cases}
+    for _round in range(ROUNDS):  # the cases in turn, round after round
+        for name, case in cases.items():
+            without, with_work = _count(name, 0), _count(name, case.repeat)
+            counts[name].append((with_work - without) / case.repeat)
     rows: list[list[object]] = []
-    for name, count in per_op.items():
+    for name, case in cases.items():
+        least, median = min(counts[name]), statistics.median(counts[name])
+        shown = f"{least:,.0f} / {median:,.0f}"
+        if case.per is not None:
+            unit, units = case.per
+            shown += f" ({least / units:,.0f} per {unit})"
         ratio = ""
-        if name.startswith("SCL load") and lxml:
-            ratio = f"{count / lxml:.2f}x lxml"
-        elif name.startswith("SV decode_frames") and peer_sv:
-            ratio = f"peer / ours {peer_sv / count:.1f}x"
-        if name.startswith("SV"):
-            count_text = f"{count:,.0f} ({count / 10161:,.0f} per frame)"
-        elif name.startswith("8-2 BRCB"):
-            count_text = f"{count:,.0f} ({count / 24:,.0f} per change)"
-        else:
-            count_text = f"{count:,.0f}"
-        rows.append([name, count_text, ratio])
+        if case.peer in counts:
+            ratio = f"{min(counts[case.peer]) / least:.2f}x fewer than the peer"
+        rows.append([name, shown, ratio])
     print_table(
-        f"Instructions per operation (valgrind callgrind, fresh processes, hash seed 0; "
-        f"{machine_load()}; {time.monotonic() - started:.0f} s)",
-        ["case", "instructions per operation", "ratio"],
+        f"Instructions per operation (valgrind callgrind, fresh processes, hash seed 0, "
+        f"{ROUNDS} round(s); {machine_load()}; {time.monotonic() - started:.0f} s)",
+        ["case", "instructions per operation, min / median", "ratio (min)"],
         rows,
-        [(name, what) for name, (_f, _w, _n, what) in CASES.items()],
+        [(name, case.what) for name, case in cases.items()],
     )
 
 
