@@ -820,11 +820,13 @@ WAKEUP_SECONDS = 2.0
 
 
 def _wakeups_child(seconds: float) -> None:
-    """Child process: sleep to the publishers' schedule (4800 instants a second) at their
-    real-time priority on their CPU, sending nothing; print the lateness p50 and p99 (ns)
-    of the wake-ups, read on the clock the publishers read."""
-    os.sched_setaffinity(0, {PUBLISHER_CPU})
-    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+    """Child process: sleep to the publishers' schedule (4800 instants a second) with their
+    real-time settings (``enter_realtime``, what ``Publisher.run`` applies: priority, CPU,
+    timer slack), sending nothing; print the lateness p50 and p99 (ns) of the wake-ups,
+    read on the clock the publishers read."""
+    from gen61850.runtime.sv.publisher import enter_realtime
+
+    enter_realtime(RT_PRIORITY, PUBLISHER_CPU)
     period = 1_000_000_000 / 4800
     start = time.time_ns() + 10_000_000
     late = []

@@ -478,7 +478,7 @@ class Publisher:
         heapq.heapify(heap)
         spin_ns = int(spin_us * 1000)
         try:
-            restore = _enter_realtime(realtime_priority, cpu)
+            restore = enter_realtime(realtime_priority, cpu)
         except BaseException:
             self._running = False
             raise
@@ -736,9 +736,10 @@ def _timer_slack(value: int | None) -> int | None:
         return None
 
 
-def _enter_realtime(priority: int | None, cpu: int | None) -> Callable[[], None]:
+def enter_realtime(priority: int | None, cpu: int | None) -> Callable[[], None]:
     """Apply SCHED_FIFO, CPU pinning and a 1 ns timer slack to this thread (the default
-    50 µs slack would make every sleep that much late); returns the undo function."""
+    50 µs slack would make every sleep that much late), as ``Publisher.run`` does with
+    ``realtime_priority`` and ``cpu``; returns the undo function."""
     old_slack = _timer_slack(1)
     old_affinity = os.sched_getaffinity(0)
     old_policy = os.sched_getscheduler(0)
